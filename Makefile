@@ -1,0 +1,38 @@
+# calmly: `make run` and `make test` set up everything they need on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: validate the shipped playbooks and draw the everyday complaint playbook
+run: $(STAMP)
+	$(BIN)/calmly validate --strict playbooks/
+	$(BIN)/calmly graph playbooks/customer-complaint.yaml --format mermaid
+
+## test: lint, type-check and run every test
+test: lint typecheck
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check engine tests bench
+	$(BIN)/ruff format --check engine tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## bench: performance figures, each beside a baseline measured in the same run
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

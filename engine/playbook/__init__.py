@@ -1,0 +1,82 @@
+"""The playbook language: strict loading with positions, the schema, semantic checks, the typed model and its
+compilation into a state machine.
+
+This package is pure: it reads no files, touches no clock and does no I/O (a test enforces its imports). Callers
+read bytes and pass them to :func:`load`; see :mod:`engine.catalog` for folders of playbooks on disk.
+
+Problems are data, never exceptions: :func:`load` returns every problem it finds, each with a stable code
+(:func:`all_rules` lists them), a severity and a position.
+"""
+
+from engine.playbook._build import content_digest
+from engine.playbook._checks import PLACEHOLDERS
+from engine.playbook._duration import format_duration, parse_duration, parse_percentage
+from engine.playbook._load import LoadResult, load
+from engine.playbook._machine import compile_machine, machine_spec
+from engine.playbook._model import (
+    LIFECYCLE,
+    LIMIT_CLOCK,
+    AnswerKind,
+    AppliesTo,
+    Calendar,
+    Condition,
+    EscalationStep,
+    HouseRules,
+    Limit,
+    OpeningHours,
+    Playbook,
+    Requirement,
+    ReviewQuestion,
+    Role,
+    SeverityRule,
+    SeverityScheme,
+    State,
+    Target,
+    Transition,
+)
+from engine.playbook._phrase import PhraseSet, normalise
+from engine.playbook._problem import Path, Problem, Rule, Severity, all_rules, dotted, rules
+from engine.playbook._shape import playbook_schema
+from engine.playbook._yaml import MAX_BYTES
+
+__all__ = [
+    "LIFECYCLE",
+    "LIMIT_CLOCK",
+    "MAX_BYTES",
+    "PLACEHOLDERS",
+    "AnswerKind",
+    "AppliesTo",
+    "Calendar",
+    "Condition",
+    "EscalationStep",
+    "HouseRules",
+    "Limit",
+    "LoadResult",
+    "OpeningHours",
+    "Path",
+    "PhraseSet",
+    "Playbook",
+    "Problem",
+    "Requirement",
+    "ReviewQuestion",
+    "Role",
+    "Rule",
+    "Severity",
+    "SeverityRule",
+    "SeverityScheme",
+    "State",
+    "Target",
+    "Transition",
+    "all_rules",
+    "compile_machine",
+    "content_digest",
+    "dotted",
+    "format_duration",
+    "load",
+    "machine_spec",
+    "normalise",
+    "parse_duration",
+    "parse_percentage",
+    "playbook_schema",
+    "rules",
+]

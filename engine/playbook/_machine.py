@@ -1,0 +1,34 @@
+"""Compiling a playbook into one ``transitions.Machine``.
+
+One machine per playbook version serves every incident: incidents are never registered as models (that costs
+~10 KB each and is quadratic); the runtime fires ``machine.events[trigger].trigger(obj)`` on small objects instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transitions import Machine
+
+from engine.playbook._model import LIFECYCLE, Playbook
+
+__all__ = ["compile_machine", "machine_spec"]
+
+
+def machine_spec(playbook: Playbook) -> dict[str, Any]:
+    """The keyword arguments that describe the playbook's machine to ``transitions`` (and its diagram classes)."""
+    return {
+        "states": [{"name": name, "final": state.final} for name, state in playbook.states.items()],
+        "transitions": [
+            {"trigger": transition.trigger, "source": list(transition.sources), "dest": transition.dest}
+            for transition in playbook.transitions
+        ],
+        "initial": LIFECYCLE[0],
+        "auto_transitions": False,
+        "ignore_invalid_triggers": False,
+    }
+
+
+def compile_machine(playbook: Playbook) -> Machine:
+    """The runtime machine of a valid playbook, with no models attached."""
+    return Machine(model=None, **machine_spec(playbook))

@@ -1,0 +1,141 @@
+"""Problems found in a playbook, and the registry of their stable codes.
+
+A code never changes meaning once released: users silence, grep and document them. Codes are grouped by the
+stage that finds them: E1xx reading the file, E2xx its shape (the JSON Schema), E3xx references between sections,
+E4xx the state machine, E5xx clocks, E6xx replies; W7xx are warnings, which fail only under ``--strict``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["Path", "Problem", "Rule", "Severity", "all_rules", "dotted", "rules"]
+
+#: A location inside the document: mapping keys and list indexes from the top.
+Path = tuple[str | int, ...]
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One kind of problem: a stable code, a short name and what it means."""
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem at one place in one file, with a message a comms lead can act on."""
+
+    rule: Rule
+    file: str
+    line: int
+    column: int
+    message: str
+    path: Path = ()
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
+
+    @property
+    def severity(self) -> Severity:
+        return self.rule.severity
+
+
+def _e(code: str, name: str, summary: str) -> Rule:
+    return Rule(code, name, Severity.ERROR, summary)
+
+
+def _w(code: str, name: str, summary: str) -> Rule:
+    return Rule(code, name, Severity.WARNING, summary)
+
+
+class rules:  # noqa: N801 - a namespace of constants, read as ``rules.DUPLICATE_KEY``
+    """Every rule calmly checks. The docs page docs/problems.md lists the same codes (a test keeps them equal)."""
+
+    UNREADABLE: Final = _e("E100", "unreadable-file", "The file cannot be opened or read.")
+    NOT_UTF8: Final = _e("E101", "not-utf8", "The file is not UTF-8 text.")
+    BINARY: Final = _e("E102", "binary-file", "The file is binary, not a text playbook.")
+    TOO_LARGE: Final = _e("E103", "file-too-large", "The file is larger than a playbook can be.")
+    EMPTY: Final = _e("E104", "empty-file", "The file holds no playbook.")
+    YAML_SYNTAX: Final = _e("E105", "yaml-syntax", "The YAML cannot be read.")
+    DUPLICATE_KEY: Final = _e("E106", "duplicate-key", "A key appears twice in the same mapping.")
+    ANCHOR: Final = _e("E107", "anchor-or-alias", "YAML anchors and aliases are not allowed.")
+    TAG: Final = _e("E108", "yaml-tag", "YAML tags (such as !!python/object) are not allowed.")
+    NOT_A_MAPPING: Final = _e("E109", "not-a-mapping", "The top level of a playbook must be a mapping.")
+
+    UNKNOWN_KEY: Final = _e("E200", "unknown-key", "A key the playbook language does not have.")
+    MISSING_KEY: Final = _e("E201", "missing-key", "A required key is missing.")
+    WRONG_TYPE: Final = _e("E202", "wrong-type", "A value of the wrong kind (text, number, list, mapping).")
+    NOT_ALLOWED: Final = _e("E203", "value-not-allowed", "A value outside the closed set of allowed values.")
+    BAD_DURATION: Final = _e("E204", "bad-duration", "A duration not written like 30s, 15m, 4h, 1d, 1w or 1h30m.")
+    BAD_PERCENTAGE: Final = _e("E205", "bad-percentage", "A percentage not written like 75%.")
+    BAD_NAME: Final = _e("E206", "bad-name", "A name that is not lower-case letters, digits and underscores.")
+    BAD_HOURS: Final = _e("E207", "bad-hours", "Opening hours not written like 09:00-18:00.")
+    INVALID_VALUE: Final = _e("E208", "invalid-value", "A value that breaks a limit of the language.")
+
+    UNDEFINED_ROLE: Final = _e("E300", "undefined-role", "A role that the playbook's roles section lacks.")
+    UNDEFINED_STATE: Final = _e("E301", "undefined-state", "A state that the states section lacks.")
+    UNDEFINED_LEVEL: Final = _e("E302", "undefined-level", "A severity level that severity.levels lacks.")
+    UNDEFINED_CALENDAR: Final = _e("E303", "undefined-calendar", "A calendar that the calendars section lacks.")
+    UNDEFINED_TRIGGER: Final = _e("E304", "undefined-trigger", "A reply template for an action no transition has.")
+    UNDEFINED_CLOCK: Final = _e("E305", "undefined-clock", "An escalation clock that is neither limit nor a target.")
+    UNKNOWN_TIMEZONE: Final = _e("E306", "unknown-timezone", "A time zone the IANA database does not know.")
+    UNKNOWN_HOLIDAYS: Final = _e("E307", "unknown-holidays", "A country or region with no public-holiday list.")
+
+    MISSING_LIFECYCLE_STATE: Final = _e("E400", "missing-lifecycle-state", "A core lifecycle state is missing.")
+    UNREACHABLE_STATE: Final = _e("E401", "unreachable-state", "No path of transitions leads to the state.")
+    DEAD_END_STATE: Final = _e("E402", "dead-end-state", "A non-final state from which no final state is reached.")
+    DUPLICATE_TRANSITION: Final = _e("E403", "duplicate-transition", "The same action twice from the same state.")
+    FINAL_STATE_LEFT: Final = _e("E404", "final-state-left", "A transition leaves a final state.")
+    NO_FINAL_STATE: Final = _e("E405", "no-final-state", "No state is marked final.")
+    REVIEW_WITHOUT_QUESTIONS: Final = _e(
+        "E406", "review-without-questions", "A transition requires a review but there are no questions."
+    )
+    REASON_WITHOUT_HOUSE_RULES: Final = _e(
+        "E407", "reason-without-house-rules", "A transition requires a reason but the house rules list none."
+    )
+    FINAL_STATE_LIMIT: Final = _e("E408", "final-state-limit", "A final state has a time limit.")
+
+    LIMIT_MISSING_LEVEL: Final = _e(
+        "E500", "limit-missing-level", "A limit with no value for some severity level and no default."
+    )
+    ZERO_DURATION: Final = _e("E501", "zero-duration", "A duration or percentage of zero.")
+    ESCALATION_ORDER: Final = _e("E502", "escalation-order", "Escalation thresholds that do not increase.")
+    REPEAT_TOO_OFTEN: Final = _e("E503", "repeat-too-often", "An escalation that repeats more than once a minute.")
+    BAD_OPENING_HOURS: Final = _e("E504", "bad-opening-hours", "Opening hours that end before they start or overlap.")
+
+    HOUSE_RULE_BROKEN: Final = _e("E600", "house-rule-broken", "A reply template says what the house rules forbid.")
+    UNKNOWN_PLACEHOLDER: Final = _e("E601", "unknown-placeholder", "A reply template uses an unknown placeholder.")
+    MALFORMED_TEMPLATE: Final = _e("E602", "malformed-template", "A reply template with unbalanced braces.")
+
+    UNUSED_ROLE: Final = _w("W700", "unused-role", "A role that no transition, escalation or owner uses.")
+    UNUSED_CALENDAR: Final = _w("W701", "unused-calendar", "A calendar that no state or target uses.")
+    NO_TIME_LIMIT: Final = _w("W702", "no-time-limit", "A non-final state with no time limit.")
+    REVIEW_NOT_REQUIRED: Final = _w(
+        "W703", "review-not-required", "A transition into reviewed that does not ask the review questions."
+    )
+
+
+def all_rules() -> tuple[Rule, ...]:
+    """Every rule, in code order."""
+    found = [value for value in vars(rules).values() if isinstance(value, Rule)]
+    return tuple(sorted(found, key=lambda rule: rule.code))
+
+
+def dotted(path: Path) -> str:
+    """A path as people read it: ``transitions[2].by[0]``, ``states.detected.limit``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the top level"
