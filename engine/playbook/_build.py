@@ -112,8 +112,7 @@ def build(data: Mapping[str, Any]) -> Playbook:
             levels=_strings(severity["levels"]),
             default=severity["default"],
             rules=tuple(
-                SeverityRule(level=rule["level"], when=_condition(rule["when"]))
-                for rule in severity.get("rules", [])
+                SeverityRule(level=rule["level"], when=_condition(rule["when"])) for rule in severity.get("rules", [])
             ),
         ),
         house_rules=HouseRules(

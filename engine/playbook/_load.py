@@ -42,24 +42,44 @@ def _position_of_byte(data: bytes, offset: int) -> Position:
 
 def _decode(data: bytes, source: str) -> str | Problem:
     if len(data) > MAX_BYTES:
-        return Problem(rules.TOO_LARGE, source, 1, 1,
-                       f"the file is {len(data):,} bytes; a playbook may be at most {MAX_BYTES:,} bytes. "
-                       "Split it into several playbooks")
+        return Problem(
+            rules.TOO_LARGE,
+            source,
+            1,
+            1,
+            f"the file is {len(data):,} bytes; a playbook may be at most {MAX_BYTES:,} bytes. "
+            "Split it into several playbooks",
+        )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return Problem(rules.NOT_UTF8, source, 1, 1,
-                       "the file is saved as UTF-16; save it as UTF-8 (the usual choice in editors)")
+        return Problem(
+            rules.NOT_UTF8,
+            source,
+            1,
+            1,
+            "the file is saved as UTF-16; save it as UTF-8 (the usual choice in editors)",
+        )
     nul = data.find(b"\x00")
     if nul >= 0:
         pos = _position_of_byte(data, nul)
-        return Problem(rules.BINARY, source, pos.line, pos.column,
-                       "the file is binary (it holds a NUL byte), not a YAML playbook; check the file name")
+        return Problem(
+            rules.BINARY,
+            source,
+            pos.line,
+            pos.column,
+            "the file is binary (it holds a NUL byte), not a YAML playbook; check the file name",
+        )
     try:
         return data.removeprefix(_BOM).decode("utf-8")
     except UnicodeDecodeError as error:
         offset = error.start + (len(_BOM) if data.startswith(_BOM) else 0)
         pos = _position_of_byte(data, offset)
-        return Problem(rules.NOT_UTF8, source, pos.line, pos.column,
-                       f"byte 0x{data[offset]:02x} here is not UTF-8; save the file as UTF-8 in your editor")
+        return Problem(
+            rules.NOT_UTF8,
+            source,
+            pos.line,
+            pos.column,
+            f"byte 0x{data[offset]:02x} here is not UTF-8; save the file as UTF-8 in your editor",
+        )
 
 
 def load(content: bytes | str, source: str = "<playbook>") -> LoadResult:

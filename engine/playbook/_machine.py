@@ -6,11 +6,12 @@ One machine per playbook version serves every incident: incidents are never regi
 
 from __future__ import annotations
 
-from typing import Any
-
-from transitions import Machine
+from typing import TYPE_CHECKING, Any
 
 from engine.playbook._model import LIFECYCLE, Playbook
+
+if TYPE_CHECKING:
+    from transitions import Machine
 
 __all__ = ["compile_machine", "machine_spec"]
 
@@ -31,4 +32,6 @@ def machine_spec(playbook: Playbook) -> dict[str, Any]:
 
 def compile_machine(playbook: Playbook) -> Machine:
     """The runtime machine of a valid playbook, with no models attached."""
+    from transitions import Machine  # noqa: PLC0415 - validating never needs it; importing it costs start-up time
+
     return Machine(model=None, **machine_spec(playbook))

@@ -60,7 +60,7 @@ def _w(code: str, name: str, summary: str) -> Rule:
     return Rule(code, name, Severity.WARNING, summary)
 
 
-class rules:  # noqa: N801 - a namespace of constants, read as ``rules.DUPLICATE_KEY``
+class rules:
     """Every rule calmly checks. The docs page docs/problems.md lists the same codes (a test keeps them equal)."""
 
     UNREADABLE: Final = _e("E100", "unreadable-file", "The file cannot be opened or read.")

@@ -87,30 +87,32 @@ class _Translator:
 
     def translate(self, error: ValidationError) -> Iterator[Problem]:
         path: Path = tuple(error.absolute_path)
+        schema: Any = error.schema
+        instance: Any = error.instance
+        expected: Any = error.validator_value
         where = dotted(path)
         validator = error.validator
         if validator in ("oneOf", "anyOf") and error.context:
             yield from self.translate(_likeliest(error))
             return
         if "propertyNames" in error.absolute_schema_path:
-            yield self._bad_key(path, str(error.instance), error)
+            yield self._bad_key(path, str(instance), error)
             return
         if validator == "additionalProperties":
-            allowed = sorted(error.schema.get("properties", {}))
-            for key in error.instance:
+            allowed = sorted(schema.get("properties", {}))
+            for key in instance:
                 if key not in allowed:
                     yield self._problem(
                         rules.UNKNOWN_KEY,
                         (*path, key),
-                        f"unknown key {key!r} in {where}{suggest(key, allowed)} "
-                        f"(allowed here: {', '.join(allowed)})",
+                        f"unknown key {key!r} in {where}{suggest(key, allowed)} (allowed here: {', '.join(allowed)})",
                         at_key=True,
                     )
             return
         if validator == "required":
-            props = error.schema.get("properties", {})
-            for key in error.validator_value:
-                if key not in error.instance:
+            props = schema.get("properties", {})
+            for key in expected:
+                if key not in instance:
                     help_text = props.get(key, {}).get("description", "")
                     yield self._problem(
                         rules.MISSING_KEY,
@@ -121,46 +123,44 @@ class _Translator:
             return
         kind = self._def(error)
         if kind == "duration":
-            yield self._problem(rules.BAD_DURATION, path, _duration_message(where, error.instance))
+            yield self._problem(rules.BAD_DURATION, path, _duration_message(where, instance))
         elif kind == "percentage":
             yield self._problem(
                 rules.BAD_PERCENTAGE,
                 path,
-                f"{where} is {_kind_of(error.instance)}; write a percentage such as 75%, 100% or 200%",
+                f"{where} is {_kind_of(instance)}; write a percentage such as 75%, 100% or 200%",
             )
         elif kind == "hours_range":
             yield self._problem(
                 rules.BAD_HOURS,
                 path,
-                f"{where} is {_kind_of(error.instance)}; write opening hours as HH:MM-HH:MM, such as 09:00-18:00",
+                f"{where} is {_kind_of(instance)}; write opening hours as HH:MM-HH:MM, such as 09:00-18:00",
             )
         elif kind == "name" and validator == "pattern":
-            yield self._problem(rules.BAD_NAME, path, _name_message(where, str(error.instance)))
+            yield self._problem(rules.BAD_NAME, path, _name_message(where, str(instance)))
         elif validator == "type":
-            expected = error.validator_value
             names = [expected] if isinstance(expected, str) else list(expected)
             wanted = " or ".join(_KINDS.get(name, name) for name in names)
-            yield self._problem(rules.WRONG_TYPE, path, f"{where} must be {wanted}, not {_kind_of(error.instance)}")
+            yield self._problem(rules.WRONG_TYPE, path, f"{where} must be {wanted}, not {_kind_of(instance)}")
         elif validator == "enum":
-            allowed = [str(choice) for choice in error.validator_value]
+            allowed = [str(choice) for choice in expected]
             yield self._problem(
                 rules.NOT_ALLOWED,
                 path,
-                f"{where} is {error.instance!r}, which is not allowed{suggest(str(error.instance), allowed)} "
+                f"{where} is {instance!r}, which is not allowed{suggest(str(instance), allowed)} "
                 f"(allowed: {', '.join(allowed)})",
             )
         elif validator == "pattern" and path == ("playbook",):
             yield self._problem(
                 rules.BAD_NAME,
                 path,
-                f"the playbook id {error.instance!r} must be lower-case words joined by hyphens, "
-                "such as customer-complaint",
+                f"the playbook id {instance!r} must be lower-case words joined by hyphens, such as customer-complaint",
             )
         elif validator == "pattern" and path[-1:] == ("holidays",):
             yield self._problem(
                 rules.UNKNOWN_HOLIDAYS,
                 path,
-                f"{where} is {error.instance!r}; write a country code such as GB or US, "
+                f"{where} is {instance!r}; write a country code such as GB or US, "
                 "optionally with a region such as GB-SCT or US-CA",
             )
         else:
@@ -247,8 +247,6 @@ def _limit_message(where: str, error: ValidationError) -> str:
 def check_shape(doc: Document, source: str) -> list[Problem]:
     """Every shape problem in the document, in document order."""
     translator = _Translator(doc, source)
-    problems = [
-        problem for error in _validator().iter_errors(doc.data) for problem in translator.translate(error)
-    ]
+    problems = [problem for error in _validator().iter_errors(doc.data) for problem in translator.translate(error)]
     problems.sort(key=lambda problem: (problem.line, problem.column, problem.code))
     return problems
