@@ -11,7 +11,7 @@ import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
-from importlib import resources
+from importlib.resources import files
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -37,7 +37,7 @@ _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 @functools.cache
 def playbook_schema() -> Mapping[str, Any]:
     """The playbook JSON Schema shipped with the package (read once, on first use)."""
-    text = resources.files("engine").joinpath("schemas/playbook.schema.json").read_text(encoding="utf-8")
+    text = files("engine").joinpath("schemas/playbook.schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -247,6 +247,8 @@ def _limit_message(where: str, error: ValidationError) -> str:
 def check_shape(doc: Document, source: str) -> list[Problem]:
     """Every shape problem in the document, in document order."""
     translator = _Translator(doc, source)
-    problems = [problem for error in _validator().iter_errors(doc.data) for problem in translator.translate(error)]
+    # dict.fromkeys: jsonschema reports 'required' once per missing key, and each of those errors lists them all.
+    found = (problem for error in _validator().iter_errors(doc.data) for problem in translator.translate(error))
+    problems = list(dict.fromkeys(found))
     problems.sort(key=lambda problem: (problem.line, problem.column, problem.code))
     return problems

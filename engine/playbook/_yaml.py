@@ -161,11 +161,12 @@ class _Builder:
         # The parser reports a tag only when the text names one; implicit resolution happens here, later.
         tag = getattr(event, "tag", None)
         if tag is not None:
+            tag = tag.replace("tag:yaml.org,2002:", "!!", 1)
             self.problems.append(
                 self.problem(
                     rules.TAG,
                     _at(event.start_mark),
-                    f"YAML tag {tag!r} is not allowed in a playbook: remove it and write a plain value",
+                    f"the YAML tag {tag} is not allowed in a playbook: remove it and write a plain value",
                     path,
                 )
             )

@@ -1,0 +1,82 @@
+"""The pure packages stay pure: engine.playbook (and engine.incident, once it exists) import only what they may.
+
+In the spirit of click's tests/test_imports.py: the allowed list is written out, so adding an import that does I/O,
+reads the clock or talks to a database is a deliberate, reviewed change.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+import engine
+
+ENGINE = Path(engine.__file__).parent
+
+#: Standard-library modules that compute without touching files, sockets, processes or the clock.
+PURE_STDLIB = {
+    "__future__", "abc", "collections", "dataclasses", "datetime", "decimal", "difflib", "enum", "fractions",
+    "functools", "hashlib", "heapq", "itertools", "json", "math", "operator", "re", "string", "types", "typing",
+    "unicodedata", "zoneinfo", "bisect", "copy", "numbers", "uuid",
+}
+#: Parsing and validation libraries, and the state-machine and calendar libraries the language compiles into.
+ALLOWED_THIRD_PARTY = {"yaml", "jsonschema", "transitions", "holidays"}
+#: importlib.resources reads the schema shipped inside the package; nothing else of importlib is allowed.
+ALLOWED_SUBMODULES = {"importlib.resources"}
+
+FORBIDDEN_EXAMPLES = ["os", "sys", "time", "socket", "sqlite3", "subprocess", "click", "pathlib", "random", "http"]
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return found
+
+
+def _allowed(module: str, package: str) -> bool:
+    top = module.split(".")[0]
+    return (
+        module == package
+        or module.startswith(package + ".")
+        or module in ALLOWED_SUBMODULES
+        or top in PURE_STDLIB
+        or top in ALLOWED_THIRD_PARTY
+    )
+
+
+def _pure_packages() -> list[str]:
+    return [name for name in ("playbook", "incident") if (ENGINE / name).is_dir()]
+
+
+@pytest.mark.parametrize("package", _pure_packages())
+def test_pure_package_imports_only_pure_modules(package: str) -> None:
+    offenders = {
+        f"{path.relative_to(ENGINE.parent)} imports {module}"
+        for path in sorted((ENGINE / package).rglob("*.py"))
+        for module in _imports(path)
+        if not _allowed(module, f"engine.{package}")
+    }
+    assert not offenders, "pure package reaches for I/O:\n" + "\n".join(sorted(offenders))
+
+
+@pytest.mark.parametrize("module", FORBIDDEN_EXAMPLES)
+def test_the_import_rule_rejects_modules_that_do_io(module: str) -> None:
+    assert not _allowed(module, "engine.playbook")
+
+
+def test_importing_the_playbook_package_does_not_import_io_frameworks() -> None:
+    # A fresh interpreter, so modules other tests imported do not hide the answer.
+    import subprocess
+
+    code = "import sys, engine.playbook; print(','.join(sorted(sys.modules)))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+                 .strip().split(","))
+    assert not loaded & {"click", "sqlite3", "structlog", "http.client", "socket", "transitions", "holidays"}
