@@ -420,27 +420,35 @@ def _overlaps(one: tuple[str, ...] | None, other: tuple[str, ...] | None) -> boo
 
 
 def check_escalation_order(ctx: _Context) -> Iterator[Finding]:
+    """Steps that can fire for the same clock and level must go forward in time.
+
+    Steps with disjoint filters (other clocks or other levels) are separate ladders and may interleave.
+    """
     steps = ctx.playbook.escalation
-    for index in range(1, len(steps)):
-        before, step = steps[index - 1], steps[index]
+    for index, step in enumerate(steps):
+        earlier = [
+            (position, other)
+            for position, other in enumerate(steps[:index])
+            if _overlaps(step.clocks, other.clocks) and _overlaps(step.severities, other.severities)
+        ]
+        later = [(position, other) for position, other in earlier if other.after > step.after]
+        same = [(position, other) for position, other in earlier if other.after == step.after]
         path = ("escalation", index, "after")
-        if step.after < before.after:
+        if later:
+            position, other = later[0]
             yield Finding(
                 rules.ESCALATION_ORDER,
                 path,
-                f"escalation[{index}] fires at {step.after:.0%}, before the step above it "
-                f"({before.after:.0%}); list the steps from the earliest to the latest",
+                f"escalation[{index}] fires at {step.after:.0%}, before escalation[{position}] above it "
+                f"({other.after:.0%}) for the same clocks; list the steps from the earliest to the latest",
             )
-        elif (
-            step.after == before.after
-            and _overlaps(step.clocks, before.clocks)
-            and _overlaps(step.severities, before.severities)
-        ):
+        elif same:
+            position, _ = same[0]
             yield Finding(
                 rules.ESCALATION_ORDER,
                 path,
-                f"escalation[{index}] fires at {step.after:.0%} like the step above it; merge the two "
-                "into one step that notifies all the roles",
+                f"escalation[{index}] fires at {step.after:.0%} like escalation[{position}] for the same clocks; "
+                "merge the two into one step that notifies all the roles",
             )
 
 
