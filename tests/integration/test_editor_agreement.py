@@ -20,7 +20,10 @@ SHIPPED = sorted((ROOT / "playbooks").glob("*.yaml"))
 def check_jsonschema(*files: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(CHECK_JSONSCHEMA), "--schemafile", str(SCHEMA), *map(str, files)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

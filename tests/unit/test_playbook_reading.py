@@ -26,10 +26,27 @@ COMPLAINT = (ROOT / "playbooks" / "customer-complaint.yaml").read_text(encoding=
 @pytest.mark.parametrize(
     ("text", "value"),
     [
-        ("yes", "yes"), ("no", "no"), ("on", "on"), ("off", "off"), ("1:30", "1:30"), ("2026-11-23", "2026-11-23"),
-        ("true", True), ("False", False), ("~", None), ("null", None), ("", None), ("12", 12), ("-3", -3),
-        ("0o17", 15), ("0x1F", 31), ("1.5", 1.5), ("1e3", 1000.0), ("'12'", "12"), ('"true"', "true"),
-        ("010", 10), ("1_000", "1_000"),
+        ("yes", "yes"),
+        ("no", "no"),
+        ("on", "on"),
+        ("off", "off"),
+        ("1:30", "1:30"),
+        ("2026-11-23", "2026-11-23"),
+        ("true", True),
+        ("False", False),
+        ("~", None),
+        ("null", None),
+        ("", None),
+        ("12", 12),
+        ("-3", -3),
+        ("0o17", 15),
+        ("0x1F", 31),
+        ("1.5", 1.5),
+        ("1e3", 1000.0),
+        ("'12'", "12"),
+        ('"true"', "true"),
+        ("010", 10),
+        ("1_000", "1_000"),
     ],
 )
 def test_scalars_follow_yaml_1_2_core_schema(text: str, value: object) -> None:
@@ -61,8 +78,13 @@ def test_every_node_keeps_its_line_and_column() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("30s", timedelta(seconds=30)), ("15m", timedelta(minutes=15)), ("1h30m", timedelta(minutes=90)),
-     ("1w2d", timedelta(days=9)), ("0m", timedelta(0))],
+    [
+        ("30s", timedelta(seconds=30)),
+        ("15m", timedelta(minutes=15)),
+        ("1h30m", timedelta(minutes=90)),
+        ("1w2d", timedelta(days=9)),
+        ("0m", timedelta(0)),
+    ],
 )
 def test_durations_parse_in_descending_units(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
@@ -119,7 +141,9 @@ def test_digest_ignores_comments_and_layout_but_not_content() -> None:
     first = load(COMPLAINT, "a.yaml").playbook
     commented = load("# a new comment\n" + COMPLAINT.replace("version: 1", "version:   1"), "b.yaml").playbook
     changed = load(COMPLAINT.replace("critical: 15m", "critical: 10m"), "c.yaml").playbook
-    assert first is not None and commented is not None and changed is not None
+    assert first is not None
+    assert commented is not None
+    assert changed is not None
     assert first.digest == commented.digest
     assert first.digest != changed.digest
 

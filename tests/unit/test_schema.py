@@ -52,7 +52,8 @@ def test_every_definition_and_map_value_has_a_description() -> None:
     undocumented += [
         where
         for where, node in _objects(schema)
-        if isinstance(node.get("additionalProperties"), dict) and "description" not in node["additionalProperties"]
+        if isinstance(node.get("additionalProperties"), dict)
+        and "description" not in node["additionalProperties"]
         and "$ref" not in node["additionalProperties"]
     ]
     assert not undocumented, undocumented
