@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from engine.playbook import MAX_BYTES, LoadResult, Problem, load, rules
@@ -59,5 +60,29 @@ def load_file(path: Path) -> LoadResult:
 
 
 def load_paths(paths: Iterable[Path]) -> list[LoadResult]:
-    """Every playbook found under ``paths``, each loaded and checked."""
-    return [load_file(path) for path in discover(paths)]
+    """Every playbook found under ``paths``, each loaded and checked, and the set checked for clashing ids."""
+    return _unique_ids([load_file(path) for path in discover(paths)])
+
+
+def _unique_ids(results: list[LoadResult]) -> list[LoadResult]:
+    """A playbook id names one playbook: a second file with the same id is an error in that file."""
+    first: dict[str, str] = {}
+    checked = []
+    for result in results:
+        playbook = result.playbook
+        if playbook is None or result.marks is None:
+            checked.append(result)
+            continue
+        if playbook.id not in first:
+            first[playbook.id] = result.source
+            checked.append(result)
+            continue
+        pos = result.marks.value(("playbook",))
+        message = (
+            f"the playbook id {playbook.id!r} is already used by {first[playbook.id]}; give each playbook its own "
+            "id (raise 'version' to change a playbook instead of copying it)"
+        )
+        problem = Problem(rules.DUPLICATE_PLAYBOOK, result.source, pos.line, pos.column, message, ("playbook",))
+        problems = tuple(sorted((*result.problems, problem), key=lambda item: (item.line, item.column, item.code)))
+        checked.append(replace(result, playbook=None, problems=problems))
+    return checked

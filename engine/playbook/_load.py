@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.playbook._build import build
 from engine.playbook._checks import run_checks
 from engine.playbook._model import Playbook
 from engine.playbook._problem import Problem, Severity, rules
 from engine.playbook._shape import check_shape
-from engine.playbook._yaml import MAX_BYTES, Position, read_yaml
+from engine.playbook._yaml import MAX_BYTES, Marks, Position, read_yaml
 
 __all__ = ["LoadResult", "load"]
 
@@ -23,6 +23,8 @@ class LoadResult:
     source: str
     playbook: Playbook | None
     problems: tuple[Problem, ...]
+    #: Where each node of the document stands, when the file could be read as YAML.
+    marks: Marks | None = field(default=None, compare=False, repr=False)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -99,7 +101,7 @@ def load(content: bytes | str, source: str = "<playbook>") -> LoadResult:
     shape = check_shape(document, source)
     if shape:
         # Cross-section checks need a well-shaped document; they run once the shape problems are fixed.
-        return LoadResult(source, None, tuple(sorted([*problems, *shape], key=_order)))
+        return LoadResult(source, None, tuple(sorted([*problems, *shape], key=_order)), document.marks)
     playbook = build(document.data)
     for finding in run_checks(playbook, document.data):
         marks = document.marks
@@ -107,7 +109,7 @@ def load(content: bytes | str, source: str = "<playbook>") -> LoadResult:
         problems.append(Problem(finding.rule, source, pos.line, pos.column, finding.message, finding.path))
     ordered = tuple(sorted(problems, key=_order))
     has_errors = any(problem.severity is Severity.ERROR for problem in ordered)
-    return LoadResult(source, None if has_errors else playbook, ordered)
+    return LoadResult(source, None if has_errors else playbook, ordered, document.marks)
 
 
 def _order(problem: Problem) -> tuple[int, int, str]:

@@ -73,6 +73,7 @@ class rules:
     ANCHOR: Final = _e("E107", "anchor-or-alias", "YAML anchors and aliases are not allowed.")
     TAG: Final = _e("E108", "yaml-tag", "YAML tags (such as !!python/object) are not allowed.")
     NOT_A_MAPPING: Final = _e("E109", "not-a-mapping", "The top level of a playbook must be a mapping.")
+    DUPLICATE_PLAYBOOK: Final = _e("E110", "duplicate-playbook", "Two files define the same playbook id.")
 
     UNKNOWN_KEY: Final = _e("E200", "unknown-key", "A key the playbook language does not have.")
     MISSING_KEY: Final = _e("E201", "missing-key", "A required key is missing.")

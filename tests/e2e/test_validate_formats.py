@@ -161,3 +161,12 @@ def test_graph_of_an_invalid_playbook_explains_instead_of_drawing(broken: Path) 
     assert result.stdout == ""
     assert "E204" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_two_files_with_the_same_playbook_id_are_reported_in_the_second(tmp_path: Path) -> None:
+    copy = tmp_path / "copy.yaml"
+    copy.write_text((ROOT / "playbooks" / "customer-complaint.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    result = calmly("validate", "playbooks/customer-complaint.yaml", str(copy))
+    assert result.returncode == 1
+    assert f"{copy.as_posix()}:6:11: E110 the playbook id 'customer-complaint' is already used by " in result.stdout
+    assert "playbooks/customer-complaint.yaml:" not in result.stdout
