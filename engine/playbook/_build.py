@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.playbook._duration import parse_duration, parse_percentage
 from engine.playbook._model import (
+    DEFAULT_JOIN_WINDOW,
     AnswerKind,
     AppliesTo,
     Calendar,
@@ -97,14 +98,15 @@ def build(data: Mapping[str, Any]) -> Playbook:
     house = data.get("house_rules", {})
     return Playbook(
         id=data["playbook"],
-        version=data["version"],
+        version=int(data["version"]),  # JSON Schema counts 1.0 as an integer; the model holds a true int
         owner=data["owner"],
         description=data.get("description"),
         digest=content_digest(data),
         applies_to=AppliesTo(
             channels=_strings(applies["channels"]),
             when=_condition(applies["when"]) if "when" in applies else None,
-            priority=applies.get("priority", 0),
+            priority=int(applies.get("priority", 0)),
+            join_window=parse_duration(applies["join_window"]) if "join_window" in applies else DEFAULT_JOIN_WINDOW,
         ),
         roles={name: Role(name, raw["description"]) for name, raw in data["roles"].items()},
         calendars={name: _calendar(name, raw) for name, raw in data.get("calendars", {}).items()},

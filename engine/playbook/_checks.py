@@ -408,6 +408,12 @@ def check_limits(ctx: _Context) -> Iterator[Finding]:
                     (*path, level),
                     f"{dotted((*path, level))} is zero; a limit must give people some time",
                 )
+    if not ctx.playbook.applies_to.join_window:
+        yield Finding(
+            rules.ZERO_DURATION,
+            ("applies_to", "join_window"),
+            "applies_to.join_window is zero, so no later mention could join an incident; leave it out for 24h",
+        )
     for index, step in enumerate(ctx.playbook.escalation):
         if step.repeat_every is not None and step.repeat_every < _MIN_REPEAT:
             problem = rules.ZERO_DURATION if not step.repeat_every else rules.REPEAT_TOO_OFTEN

@@ -9,7 +9,7 @@ from engine.playbook._checks import run_checks
 from engine.playbook._model import Playbook
 from engine.playbook._problem import Problem, Severity, rules
 from engine.playbook._shape import check_shape
-from engine.playbook._yaml import MAX_BYTES, Marks, Position, read_yaml
+from engine.playbook._yaml import MAX_BYTES, Marks, Position, position_of_index, read_yaml
 
 __all__ = ["LoadResult", "load"]
 
@@ -42,6 +42,14 @@ def _position_of_byte(data: bytes, offset: int) -> Position:
     return Position(line, column)
 
 
+def _looks_like_utf16(data: bytes) -> bool:
+    """UTF-16 without a byte order mark: ASCII text with a NUL beside every character."""
+    head = data[:64]
+    if len(head) < 8:
+        return False
+    return all(byte == 0 for byte in head[1::2]) or all(byte == 0 for byte in head[0::2])
+
+
 def _decode(data: bytes, source: str) -> str | Problem:
     if len(data) > MAX_BYTES:
         return Problem(
@@ -52,7 +60,7 @@ def _decode(data: bytes, source: str) -> str | Problem:
             f"the file is {len(data):,} bytes; a playbook may be at most {MAX_BYTES:,} bytes. "
             "Split it into several playbooks",
         )
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_like_utf16(data):
         return Problem(
             rules.NOT_UTF8,
             source,
@@ -70,11 +78,13 @@ def _decode(data: bytes, source: str) -> str | Problem:
             pos.column,
             "the file is binary (it holds a NUL byte), not a YAML playbook; check the file name",
         )
+    body = data.removeprefix(_BOM)  # positions count from after the byte order mark, as editors show them
     try:
-        return data.removeprefix(_BOM).decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError as error:
-        offset = error.start + (len(_BOM) if data.startswith(_BOM) else 0)
-        pos = _position_of_byte(data, offset)
+        offset = error.start
+        pos = _position_of_byte(body, offset)
+        data = body
         return Problem(
             rules.NOT_UTF8,
             source,
@@ -92,9 +102,15 @@ def load(content: bytes | str, source: str = "<playbook>") -> LoadResult:
             return LoadResult(source, None, (decoded,))
         text = decoded
     else:
+        try:
+            encoded = content.encode("utf-8")
+        except UnicodeEncodeError as error:  # a lone surrogate: text no file could hold
+            pos = position_of_index(content, error.start)
+            message = "this character cannot be saved as UTF-8 (a broken surrogate); retype it"
+            return LoadResult(source, None, (Problem(rules.NOT_UTF8, source, pos.line, pos.column, message),))
+        if len(encoded) > MAX_BYTES:
+            return load(encoded, source)
         text = content
-        if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
-            return load(text.encode("utf-8", errors="replace"), source)
     document, problems = read_yaml(text, source)
     if document is None:
         return LoadResult(source, None, tuple(problems))

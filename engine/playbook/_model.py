@@ -94,11 +94,16 @@ class Condition:
     replies_at_least: int | None = None
 
 
+#: How long after an incident's last mention the same author's next mention still joins it, unless a playbook says.
+DEFAULT_JOIN_WINDOW = timedelta(hours=24)
+
+
 @dataclass(frozen=True, slots=True)
 class AppliesTo:
     channels: tuple[str, ...]
     when: Condition | None = None
     priority: int = 0
+    join_window: timedelta = DEFAULT_JOIN_WINDOW
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,15 @@ from collections.abc import Iterable
 __all__ = ["PhraseSet", "normalise"]
 
 _SPACE = re.compile(r"\s+")
+# Phones type typographic quotes and dashes; people mean the plain ones.
+_TYPOGRAPHY = str.maketrans(
+    {"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"}
+)
 
 
 def normalise(text: str) -> str:
-    """Case-folded, accents removed, runs of white space made one space."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    """Case-folded, accents removed, typographic quotes made plain, runs of white space made one space."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_TYPOGRAPHY).casefold())
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _SPACE.sub(" ", stripped).strip()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ import yaml
 
 from engine.playbook._problem import Path, Problem, Rule, rules
 
-__all__ = ["MAX_BYTES", "Document", "Marks", "Position", "read_yaml"]
+__all__ = ["MAX_BYTES", "Document", "Marks", "Position", "position_of_index", "read_yaml"]
 
 #: Playbooks are hand-written; anything larger is a mistake or an attack, and is refused before parsing.
 MAX_BYTES = 512 * 1024
@@ -228,6 +229,21 @@ class _Builder:
 _EMPTY = object()
 
 
+def position_of_index(text: str, index: int) -> Position:
+    line = text.count("\n", 0, index) + 1
+    return Position(line, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def _non_breaking_space_before(text: str, index: int) -> Position | None:
+    """A non-breaking space outside quotes on the lines up to a syntax error: the likely cause of the error."""
+    end = text.find("\n", index)
+    for number, line in enumerate(text[: len(text) if end < 0 else end].split("\n"), start=1):
+        column = line.find("\u00a0")
+        if column >= 0 and line[:column].count('"') % 2 == 0 and line[:column].count("'") % 2 == 0:
+            return Position(number, column + 1)
+    return None
+
+
 def read_yaml(text: str, source: str) -> tuple[Document | None, list[Problem]]:
     """Read one YAML document strictly; ``None`` when nothing usable could be built."""
     builder = _Builder(iter(yaml.parse(text, Loader=_Parser)), source)
@@ -235,20 +251,40 @@ def read_yaml(text: str, source: str) -> tuple[Document | None, list[Problem]]:
         data = builder.document()
     except _Refused as refused:
         return None, [*builder.problems, refused.problem]
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow, such as Word's vertical tab
+        pos = position_of_index(text, error.position)
+        name = unicodedata.name(chr(error.character), "a control character") if isinstance(error.character, int) else ""
+        code = f"U+{error.character:04X}" if isinstance(error.character, int) else "?"
+        message = (
+            f"a control character ({code} {name.lower()}) is not allowed in YAML; delete it or retype this part "
+            "(word processors insert such characters when text is pasted)"
+        )
+        return None, [*builder.problems, builder.problem(rules.YAML_SYNTAX, pos, message)]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         pos = _at(mark) if mark is not None else Position(1, 1)
+        nbsp = _non_breaking_space_before(text, mark.index if mark is not None else len(text))
+        if nbsp is not None:
+            message = (
+                "a non-breaking space (U+00A0) here; YAML needs ordinary spaces: delete it and type a space "
+                "(it often comes from text pasted out of a document or a web page)"
+            )
+            return None, [*builder.problems, builder.problem(rules.YAML_SYNTAX, nbsp, message)]
         what = error.problem or "the YAML is malformed"
         context = f" ({error.context})" if error.context else ""
         message = f"YAML syntax error: {what}{context}; check indentation, colons and quotes here"
         return None, [*builder.problems, builder.problem(rules.YAML_SYNTAX, pos, message)]
-    except yaml.YAMLError as error:  # e.g. a reader error on control characters
-        return None, [*builder.problems, builder.problem(rules.YAML_SYNTAX, Position(1, 1), str(error))]
+    except yaml.YAMLError as error:  # pragma: no cover - PyYAML's errors are all reader or marked errors
+        message = f"the YAML cannot be read: {error}"
+        return None, [*builder.problems, builder.problem(rules.YAML_SYNTAX, Position(1, 1), message)]
     if data is _EMPTY or data is None:
         return None, [
             *builder.problems,
             builder.problem(
-                rules.EMPTY, Position(1, 1), "the file is empty; a playbook starts with 'playbook: <name>'"
+                rules.EMPTY,
+                Position(1, 1),
+                "the file holds no playbook (nothing but comments or blank lines); a playbook starts with "
+                "'playbook: <name>'",
             ),
         ]
     if not isinstance(data, dict):

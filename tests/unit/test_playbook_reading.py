@@ -118,6 +118,12 @@ def test_phrases_match_whole_words_ignoring_case_accents_and_spacing() -> None:
     assert not PhraseSet([])
 
 
+def test_phrases_match_typographic_apostrophes_as_typed_on_phones() -> None:
+    phrases = PhraseSet(["can't log in", "it's not our fault"])
+    assert phrases.find("I can\u2019t log in since 9") == "can't log in"
+    assert PhraseSet(["it\u2019s not our fault"]).find("It's not our fault") == "it\u2019s not our fault"
+
+
 def test_a_valid_playbook_builds_a_typed_model() -> None:
     result = load(COMPLAINT, "customer-complaint.yaml")
     assert result.problems == ()
