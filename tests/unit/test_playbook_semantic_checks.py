@@ -1,0 +1,92 @@
+"""The semantic checks: each bad fixture is the minimal playbook, shape-valid, with one thing wrong between sections.
+
+Semantic checks run only on a shape-valid playbook, so each fixture here passes the schema and must report exactly
+the one problem beside it in the table: code, line, column, and a distinctive part of the message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.catalog import load_file
+from engine.playbook import Severity
+
+BAD = Path(__file__).parents[1] / "fixtures" / "playbooks" / "bad"
+
+# fmt: off
+CASES = [
+    # fixture                        code    line col  the message says
+    # --- references between sections (E3xx) ---
+    ("undefined-role",               "E300", 17, 58, "which the roles section does not define; did you mean 'lead'?"),
+    ("undefined-state",              "E301", 20, 51, "does not define; did you mean 'acknowledged'?"),
+    ("undefined-level",              "E302",  8, 39, "which severity.levels does not define; did you mean 'normal'?"),
+    ("limit-key-not-a-level",        "E302", 10, 22, "'urgent', which severity.levels does not define (use 'default'"),
+    ("undefined-calendar",           "E303", 10, 46, "the calendar 'office', which the calendars section does not"),
+    ("undefined-trigger",            "E304", 26,  3, "which no transition has; did you mean 'acknowledge'?"),
+    ("undefined-clock",              "E305", 26, 44, "names 'limits', which is neither 'limit'"),
+    ("unknown-timezone",             "E306", 11, 15, "not a time zone; did you mean 'Europe/London'?"),
+    ("unknown-holidays-country",     "E307", 13, 15, "no public-holiday list for the country 'XX'"),
+    ("unknown-holidays-region",      "E307", 13, 15, "GB has no region 'LDN' (regions: ENG, NIR, SCT, WLS)"),
+    # --- the state machine (E4xx) ---
+    ("missing-lifecycle-state",      "E400",  9,  1, "states lacks the lifecycle state resolution_offered"),
+    ("unreachable-state",            "E401", 15,  3, "no transition leads from detected to the state 'escalated'"),
+    ("dead-end-state",               "E402", 15,  3, "an incident in 'on_hold' can never reach a final state"),
+    ("duplicate-transition",         "E403", 18, 29, "'assess' from 'detected' is already defined by transitions[0]"),
+    ("final-state-left",             "E404", 22, 29, "'reviewed' is final, so no action may leave it"),
+    ("no-final-state",               "E405",  9,  1, "no state is marked 'final: true'"),
+    ("review-without-questions",     "E406", 21, 75, "requires a review, but review.questions is empty"),
+    ("reason-without-house-rules",   "E407", 23, 85, "house_rules.do_not_engage_reasons lists none"),
+    ("final-state-limit",            "E408", 15, 27, "'reviewed' is final, so its clock never runs"),
+    # --- clocks (E5xx) ---
+    ("limit-missing-level",          "E500", 10, 14, "states.detected.limit has no time for high and no 'default'"),
+    ("zero-duration",                "E501", 10, 31, "states.detected.limit.default is zero"),
+    ("escalation-order",             "E502", 27, 13, "escalation[1] fires at 75%"),
+    ("repeat-too-often",             "E503", 26, 49, "escalation[0].repeat_every repeats more than once a minute"),
+    ("hours-end-before-start",       "E504", 12, 22, "18:00-09:00 ends before it starts"),
+    ("hours-day-listed-twice",       "E504", 12, 37, "hours.fri repeats a day that 'mon-fri' already covers"),
+    # --- replies (E6xx) ---
+    ("house-rule-broken",            "E600", 27, 16, "says 'calm down', which house_rules.never_say forbids"),
+    ("unknown-placeholder",          "E601", 26, 16, "{auther}, which calmly cannot fill; did you mean 'author'?"),
+    ("unbalanced-braces",            "E602", 26, 16, "has a '{' or '}' without its pair"),
+    # --- warnings (W7xx): the playbook still loads, but --strict fails ---
+    ("unused-role",                  "W700",  8,  3, "the role 'intern' takes no action"),
+    ("unused-calendar",              "W701", 10,  3, "no state or target counts in the calendar 'office'"),
+    ("no-time-limit",                "W702", 11,  3, "'assessed' has no time limit"),
+    ("review-not-required",          "W703", 21,  5, "'review' closes the incident as reviewed without asking"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(
+    ("fixture", "code", "line", "column", "says"), [pytest.param(*case, id=case[0]) for case in CASES]
+)
+def test_reports_exactly_one_problem_with_its_code_line_and_column(
+    fixture: str, code: str, line: int, column: int, says: str
+) -> None:
+    path = BAD / f"{fixture}.yaml"
+
+    result = load_file(path)
+
+    assert [(problem.code, problem.line, problem.column) for problem in result.problems] == [(code, line, column)]
+    (problem,) = result.problems
+    assert says in problem.message
+    assert "\n" not in problem.message
+    assert problem.file == path.as_posix()
+
+
+@pytest.mark.parametrize("fixture", [fixture for fixture, code, *_ in CASES if code[0] == "E"])
+def test_an_error_leaves_no_playbook(fixture: str) -> None:
+    result = load_file(BAD / f"{fixture}.yaml")
+
+    assert result.playbook is None
+    assert [problem.severity for problem in result.problems] == [Severity.ERROR]
+
+
+@pytest.mark.parametrize("fixture", [fixture for fixture, code, *_ in CASES if code[0] == "W"])
+def test_a_warning_still_yields_the_playbook(fixture: str) -> None:
+    result = load_file(BAD / f"{fixture}.yaml")
+
+    assert result.playbook is not None
+    assert [problem.severity for problem in result.problems] == [Severity.WARNING]
