@@ -1,0 +1,505 @@
+"""Performance figures for calmly, each beside a baseline measured in the same run (``make bench``).
+
+The machines this runs on are noisy, so every figure is the median of repeated runs and is reported as a ratio to
+its baseline, never as a pass or fail:
+
+* validating the shipped playbooks plus generated variants, one process over the whole folder, per playbook:
+  ``calmly validate DIR --format json`` beside ``check-jsonschema --schemafile schemas/playbook.schema.json FILES``;
+* the same work in-process and warm, per playbook: :func:`engine.playbook.load` beside PyYAML plus the JSON Schema
+  alone (context: how much calmly's strict reading and semantic checks cost on top of the bare schema check);
+* the cold start of ``calmly validate`` on one file, beside a bare ``python -c pass`` and beside
+  ``python -c "import yaml, jsonschema"`` from the same virtual environment.
+
+The variants are generated into a temporary folder from whatever ``playbooks/*.yaml`` holds: each gets a new id and
+version and a different number of extra roles, states, transitions, severity rules and escalation steps (they are
+read by YAML 1.2 rules with ruamel.yaml, which check-jsonschema brings, and written with PyYAML). Every file must load
+without errors before anything is timed, and every timed run of either tool must accept every file; the run fails
+loudly otherwise, and exits 1.
+
+Usage: ``python bench/run.py [--quick] [--json PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from ruamel.yaml import YAML
+
+from engine.playbook import LIFECYCLE, load
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAYBOOKS = ROOT / "playbooks"
+SCHEMA = Path("schemas") / "playbook.schema.json"  # relative to ROOT, where every command runs
+COLD_START_FILE = Path("playbooks") / "customer-complaint.yaml"
+VARIANTS = 100
+COLD_START_TARGET_S = 0.3
+VALIDATE_TARGET_RATIO = 1.0
+#: The lifecycle state the generated side states hang off; every valid playbook has it (rule E400).
+ANCHOR_STATE = LIFECYCLE[1]
+
+
+class BenchError(Exception):
+    """The benchmark cannot produce honest figures (bad input, a tool missing or failing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Repeats:
+    """How many times each measurement is repeated; figures are medians over these."""
+
+    process: int
+    in_process: int
+    cold_start: int
+
+
+FULL = Repeats(process=5, in_process=3, cold_start=15)
+QUICK = Repeats(process=2, in_process=2, cold_start=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One measured figure beside its baseline from the same run."""
+
+    key: str
+    name: str
+    unit: str
+    value: float
+    baseline_name: str
+    baseline: float
+    target: str
+    met: bool | None
+    detail: str
+
+    @property
+    def ratio(self) -> float:
+        return self.value / self.baseline
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "unit": self.unit,
+            "value": self.value,
+            "baseline_name": self.baseline_name,
+            "baseline": self.baseline,
+            "ratio": self.ratio,
+            "target": self.target,
+            "target_met": self.met,
+            "detail": self.detail,
+        }
+
+
+# --- generated variants -------------------------------------------------------------------------------------
+
+
+#: Plain scalars that YAML 1.2 (calmly, editors, check-jsonschema) reads as null, a boolean or a number. PyYAML
+#: writes by YAML 1.1 rules, which leaves some of these unquoted (0o17, 1e3), so text like this is quoted explicitly.
+_NOT_TEXT_IN_YAML_1_2 = re.compile(
+    r"^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+    r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+
+_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc]
+    """PyYAML's safe dumper without anchors and aliases, which playbooks may not use."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_text(dumper: Any, text: str) -> Any:
+    style = '"' if _NOT_TEXT_IN_YAML_1_2.match(text) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _represent_text)
+
+
+@dataclass(frozen=True, slots=True)
+class Base:
+    """A shipped playbook the variants are made from: its leading comments (the editor modeline) and its data."""
+
+    name: str
+    header: str
+    data: dict[str, Any]
+
+
+def read_base(path: Path) -> Base:
+    """Read a playbook by YAML 1.2 rules (as calmly and check-jsonschema do) into plain data."""
+    text = path.read_text(encoding="utf-8")
+    header = "".join(itertools.takewhile(lambda line: line.startswith("#"), text.splitlines(keepends=True)))
+    data = YAML(typ="safe", pure=True).load(text)
+    if not isinstance(data, dict):
+        raise BenchError(f"{path.name} does not hold a mapping at the top level")
+    return Base(path.name, header, data)
+
+
+def _fresh(prefix: str, taken: set[str]) -> Iterator[str]:
+    """Names starting with ``prefix`` that ``taken`` does not hold yet (each one added to it)."""
+    number = 0
+    while True:
+        number += 1
+        name = f"{prefix}_{number}"
+        if name not in taken:
+            taken.add(name)
+            yield name
+
+
+def _percent(text: Any) -> float:
+    return float(str(text).rstrip("%"))
+
+
+def _retag(doc: dict[str, Any], index: int) -> None:
+    doc["playbook"] = f"{str(doc['playbook'])[:56]}-v{index:03d}"
+    doc["version"] = int(doc["version"]) + index + 1
+
+
+def _add_roles(doc: dict[str, Any], count: int) -> list[str]:
+    names = _fresh("bench_role", set(doc["roles"]))
+    added = [next(names) for _ in range(count)]
+    for name in added:
+        doc["roles"][name] = {"description": f"A generated role ({name}) for the benchmark."}
+    return added
+
+
+def _add_side_states(doc: dict[str, Any], roles: Sequence[str]) -> None:
+    """One limited state per role, reached from and returning to the anchor state, so all stay reachable."""
+    states = _fresh("bench_state", set(doc["states"]))
+    triggers = _fresh("bench_action", {str(step["trigger"]) for step in doc["transitions"]})
+    for role in roles:
+        state = next(states)
+        doc["states"][state] = {"description": f"Parked by {role}.", "limit": {"default": "4h"}}
+        doc["transitions"].append(
+            {"trigger": next(triggers), "from": ANCHOR_STATE, "to": state, "by": [role], "requires": ["note"]}
+        )
+        doc["transitions"].append({"trigger": next(triggers), "from": state, "to": ANCHOR_STATE, "by": [role]})
+
+
+def _add_severity_rules(doc: dict[str, Any], count: int, index: int) -> None:
+    severity = doc["severity"]
+    if "rules" not in severity:
+        severity["rules"] = []
+    top = severity["levels"][-1]
+    for number in range(count):
+        phrase = f"benchmark phrase {index} {number}"
+        severity["rules"].append({"level": top, "when": {"keywords_any": [phrase, f"{phrase} again"]}})
+
+
+def _add_escalation(doc: dict[str, Any], roles: Sequence[str], count: int) -> None:
+    """Steps later than every existing one (thresholds must increase), notifying the generated roles."""
+    if "escalation" not in doc:
+        doc["escalation"] = []
+    latest = max((_percent(step["after"]) for step in doc["escalation"]), default=100.0)
+    for number in range(count):
+        after = int(latest) + 50 * (number + 1)
+        notify = list(roles[number::count])
+        doc["escalation"].append({"after": f"{after}%", "notify": notify, "description": "A generated step."})
+
+
+def variant(base: Base, index: int) -> str:
+    """The text of ``base`` with a new id and version and 1 to 10 extras of each kind, varying with ``index``."""
+    doc = copy.deepcopy(base.data)
+    extra = 1 + index % 10
+    _retag(doc, index)
+    roles = _add_roles(doc, extra)
+    _add_side_states(doc, roles)
+    _add_severity_rules(doc, extra, index)
+    _add_escalation(doc, roles, min(1 + index % 3, extra))
+    body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=None, width=120, allow_unicode=True)
+    return base.header + body
+
+
+def _shipped() -> list[Path]:
+    found = sorted(PLAYBOOKS.glob("*.yaml"))
+    if not found:
+        raise BenchError(f"no playbooks (*.yaml) in {PLAYBOOKS}")
+    return found
+
+
+def _require_valid(path: Path, what: str) -> None:
+    result = load(path.read_bytes(), path.as_posix())
+    if result.errors:
+        detail = "\n".join(f"  {p.line}:{p.column} {p.code} {p.message}" for p in result.errors)
+        raise BenchError(f"{what} {path.name} does not load without errors:\n{detail}")
+
+
+def build_corpus(folder: Path) -> list[Path]:
+    """The shipped playbooks and ``VARIANTS`` generated ones, written to ``folder``; every one must load cleanly."""
+    shipped = _shipped()
+    for path in shipped:
+        _require_valid(path, "the shipped playbook")
+        shutil.copyfile(path, folder / path.name)
+    bases = [read_base(path) for path in shipped]
+    for index in range(VARIANTS):
+        base = bases[index % len(bases)]
+        target = folder / f"bench-variant-{index:03d}-{base.name}"
+        target.write_text(variant(base, index), encoding="utf-8")
+        _require_valid(target, "the generated variant")
+    return sorted(folder.glob("*.yaml"))
+
+
+# --- measuring ----------------------------------------------------------------------------------------------
+
+
+def _tool(name: str) -> str:
+    """A command from the same virtual environment as this interpreter (else from PATH)."""
+    sibling = Path(sys.executable).with_name(name)
+    found = str(sibling) if sibling.exists() else shutil.which(name)
+    if found is None:
+        raise BenchError(f"{name} is not installed next to {sys.executable} nor on PATH (pip install -e '.[dev]')")
+    return found
+
+
+def _accept(_: bytes) -> None:
+    """Exit status 0 is all a command needs to count."""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A process to time: it must exit 0, and ``verify`` may check its standard output too."""
+
+    argv: Sequence[str]
+    verify: Callable[[bytes], None] = _accept
+
+    def shown(self) -> str:
+        words = [Path(self.argv[0]).name, *self.argv[1:4]]
+        return " ".join(words) + (" ..." if len(self.argv) > 4 else "")
+
+
+def _wall(command: Command) -> float:
+    """Wall time of one fresh process; a run that fails is an error, never a figure."""
+    start = time.perf_counter()
+    done = subprocess.run(command.argv, cwd=ROOT, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).decode("utf-8", errors="replace")[-2000:]
+        raise BenchError(f"`{command.shown()}` exited {done.returncode}:\n{output}")
+    command.verify(done.stdout)
+    return elapsed
+
+
+def interleaved_medians(commands: dict[str, Command], runs: int) -> dict[str, float]:
+    """Median wall time of each command. Runs alternate between the commands, rotating their order, so drift in
+    the machine's load falls on all of them alike."""
+    samples: dict[str, list[float]] = {key: [] for key in commands}
+    keys = list(commands)
+    for round_number in range(runs):
+        shift = round_number % len(keys)
+        for key in keys[shift:] + keys[:shift]:
+            samples[key].append(_wall(commands[key]))
+    return {key: statistics.median(values) for key, values in samples.items()}
+
+
+def in_process_median(work: Callable[[], object], runs: int) -> float:
+    """Median time of ``work`` (the caller warms it up first)."""
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+# --- the figures --------------------------------------------------------------------------------------------
+
+
+def _all_valid(count: int) -> Callable[[bytes], None]:
+    """A check that calmly's JSON report covers ``count`` files and finds no error in any of them."""
+
+    def verify(stdout: bytes) -> None:
+        summary = json.loads(stdout).get("summary", {})
+        if summary.get("files") != count or summary.get("errors") != 0:
+            raise BenchError(f"calmly should report {count} files and no errors, but reported {summary}")
+
+    return verify
+
+
+def validate_figure(folder: Path, files: Sequence[Path], repeats: Repeats) -> Figure:
+    """Both tools as whole processes over the same files; every timed run must accept every file."""
+    calmly = Command([_tool("calmly"), "validate", str(folder), "--format", "json"], _all_valid(len(files)))
+    reference = Command([_tool("check-jsonschema"), "--schemafile", str(SCHEMA), *map(str, files)])
+    medians = interleaved_medians({"calmly": calmly, "reference": reference}, repeats.process)
+    value, baseline = (medians[key] * 1000 / len(files) for key in ("calmly", "reference"))
+    return Figure(
+        key="validate_process_ms_per_playbook",
+        name="validate, whole process, per playbook",
+        unit="ms",
+        value=value,
+        baseline_name="check-jsonschema",
+        baseline=baseline,
+        target=f"<= {VALIDATE_TARGET_RATIO:.2f}x",
+        met=value / baseline <= VALIDATE_TARGET_RATIO,
+        detail=f"calmly validate DIR --format json vs check-jsonschema --schemafile {SCHEMA.as_posix()} FILES, "
+        f"one process each over the same {len(files)} files",
+    )
+
+
+def load_figure(files: Sequence[Path], repeats: Repeats) -> Figure:
+    """engine.playbook.load in-process and warm, beside PyYAML plus the JSON Schema alone on the same bytes."""
+    contents = [(path.read_bytes(), path.as_posix()) for path in files]
+    validator = Draft202012Validator(json.loads((ROOT / SCHEMA).read_text(encoding="utf-8")))
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the fast safe loader calmly's reader uses too
+
+    def calmly(batch: Sequence[tuple[bytes, str]] = contents) -> None:
+        for content, source in batch:
+            load(content, source)
+
+    def reference(batch: Sequence[tuple[bytes, str]] = contents) -> None:
+        for content, _ in batch:
+            list(validator.iter_errors(yaml.load(content, Loader=loader)))
+
+    calmly(contents[:2])
+    reference(contents[:2])
+    value = in_process_median(calmly, repeats.in_process) * 1000 / len(files)
+    baseline = in_process_median(reference, repeats.in_process) * 1000 / len(files)
+    return Figure(
+        key="load_in_process_ms_per_playbook",
+        name="engine.playbook.load, warm, per playbook",
+        unit="ms",
+        value=value,
+        baseline_name="PyYAML + jsonschema",
+        baseline=baseline,
+        target="- (context)",
+        met=None,
+        detail="in-process over the same files: load(bytes, source) vs yaml.load(CSafeLoader) + "
+        "Draft202012Validator.iter_errors",
+    )
+
+
+def cold_start_figures(repeats: Repeats) -> list[Figure]:
+    """Fresh processes: calmly on one file, beside the bare interpreter and the interpreter importing its parsers."""
+    if not (ROOT / COLD_START_FILE).is_file():
+        raise BenchError(f"{COLD_START_FILE.as_posix()}, the file the cold start is measured on, is missing")
+    python = sys.executable
+    commands = {
+        "calmly": Command([_tool("calmly"), "validate", COLD_START_FILE.as_posix()]),
+        "bare": Command([python, "-c", "pass"]),
+        "imports": Command([python, "-c", "import yaml, jsonschema"]),
+    }
+    medians = interleaved_medians(commands, repeats.cold_start)
+    met = medians["calmly"] < COLD_START_TARGET_S
+    target = f"< {COLD_START_TARGET_S:.2f} s"
+    detail = f"median wall time of fresh processes: calmly validate {COLD_START_FILE.as_posix()}"
+    baselines = [
+        ("cold_start_s_vs_bare_python", "bare", "python -c pass"),
+        ("cold_start_s_vs_yaml_jsonschema_import", "imports", "python -c 'import yaml, jsonschema'"),
+    ]
+    return [
+        Figure(key, "cold start, validate 1 file", "s", medians["calmly"], label, medians[base], target, met, detail)
+        for key, base, label in baselines
+    ]
+
+
+# --- reporting ----------------------------------------------------------------------------------------------
+
+
+def _amount(value: float, unit: str) -> str:
+    return f"{value:.3f} {unit}" if unit == "s" else f"{value:.2f} {unit}"
+
+
+def table(figures: Sequence[Figure]) -> str:
+    """The figures as an aligned text table, one line each."""
+    rows = [("figure", "value", "baseline (same run)", "ratio", "target")]
+    for figure in figures:
+        verdict = "" if figure.met is None else (": met" if figure.met else ": NOT met")
+        rows.append(
+            (
+                figure.name,
+                _amount(figure.value, figure.unit),
+                f"{_amount(figure.baseline, figure.unit)}  {figure.baseline_name}",
+                f"{figure.ratio:.2f}x",
+                figure.target + verdict,
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def _notes(figures: Sequence[Figure]) -> str:
+    details = dict.fromkeys(f"  {figure.name}: {figure.detail}" for figure in figures)
+    return "\n".join(["ratio = value / baseline; lower is better.", *details])
+
+
+def _meta(files: Sequence[Path], repeats: Repeats, quick: bool) -> dict[str, Any]:
+    return {
+        "playbooks": len(files),
+        "shipped": len(files) - VARIANTS,
+        "generated_variants": VARIANTS,
+        "quick": quick,
+        "repeats": {"process": repeats.process, "in_process": repeats.in_process, "cold_start": repeats.cold_start},
+        "statistic": "median",
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "pythondontwritebytecode": bool(os.environ.get("PYTHONDONTWRITEBYTECODE")),
+    }
+
+
+def measure(repeats: Repeats, quick: bool) -> tuple[list[Figure], dict[str, Any]]:
+    """Generate the corpus into a temporary folder, time everything, and clean up."""
+    with tempfile.TemporaryDirectory(prefix="calmly-bench-") as tmp:
+        folder = Path(tmp)
+        files = build_corpus(folder)
+        figures = [validate_figure(folder, files, repeats), load_figure(files, repeats)]
+    figures.extend(cold_start_figures(repeats))
+    return figures, _meta(files, repeats, quick)
+
+
+def _header(meta: dict[str, Any]) -> str:
+    repeats = meta["repeats"]
+    cache = ""
+    if meta["pythondontwritebytecode"]:
+        cache = "; PYTHONDONTWRITEBYTECODE is set, so processes may recompile modules that have no cached bytecode"
+    return (
+        f"calmly bench{' (quick)' if meta['quick'] else ''}: {meta['playbooks']} playbooks ({meta['shipped']} shipped"
+        f" + {meta['generated_variants']} generated); medians of {repeats['process']} process runs, "
+        f"{repeats['in_process']} in-process runs, {repeats['cold_start']} cold starts; "
+        f"python {meta['python']}, {meta['cpus']} CPUs{cache}"
+    )
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, for tests (the figures are noisier)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON to PATH")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _arguments(argv)
+    repeats = QUICK if args.quick else FULL
+    try:
+        figures, meta = measure(repeats, args.quick)
+    except BenchError as error:
+        print(f"bench: error: {error}", file=sys.stderr)
+        return 1
+    print(_header(meta), table(figures), _notes(figures), sep="\n\n")
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        report = {"meta": meta, "figures": [figure.as_json() for figure in figures]}
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
