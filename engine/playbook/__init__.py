@@ -36,8 +36,8 @@ from engine.playbook._model import (
 )
 from engine.playbook._phrase import PhraseSet, normalise
 from engine.playbook._problem import Path, Problem, Rule, Severity, all_rules, dotted, rules
-from engine.playbook._shape import playbook_schema
-from engine.playbook._yaml import MAX_BYTES
+from engine.playbook._shape import check_shape, playbook_schema, shipped_schema, suggest
+from engine.playbook._yaml import MAX_BYTES, Document, Marks, Position, position_of_index, read_yaml
 
 __all__ = [
     "LIFECYCLE",
@@ -48,14 +48,17 @@ __all__ = [
     "AppliesTo",
     "Calendar",
     "Condition",
+    "Document",
     "EscalationStep",
     "HouseRules",
     "Limit",
     "LoadResult",
+    "Marks",
     "OpeningHours",
     "Path",
     "PhraseSet",
     "Playbook",
+    "Position",
     "Problem",
     "Requirement",
     "ReviewQuestion",
@@ -68,6 +71,7 @@ __all__ = [
     "Target",
     "Transition",
     "all_rules",
+    "check_shape",
     "compile_machine",
     "content_digest",
     "dotted",
@@ -78,5 +82,9 @@ __all__ = [
     "parse_duration",
     "parse_percentage",
     "playbook_schema",
+    "position_of_index",
+    "read_yaml",
     "rules",
+    "shipped_schema",
+    "suggest",
 ]

@@ -2,7 +2,8 @@
 
 A code never changes meaning once released: users silence, grep and document them. Codes are grouped by the
 stage that finds them: E1xx reading the file, E2xx its shape (the JSON Schema), E3xx references between sections,
-E4xx the state machine, E5xx clocks, E6xx replies; W7xx are warnings, which fail only under ``--strict``.
+E4xx the state machine, E5xx clocks, E6xx replies; W7xx are warnings, which fail only under ``--strict``; E8xx are
+problems in timelines and playbook tests (the files ``calmly simulate`` and ``calmly test`` read).
 """
 
 from __future__ import annotations
@@ -119,6 +120,12 @@ class rules:
     HOUSE_RULE_BROKEN: Final = _e("E600", "house-rule-broken", "A reply template says what the house rules forbid.")
     UNKNOWN_PLACEHOLDER: Final = _e("E601", "unknown-placeholder", "A reply template uses an unknown placeholder.")
     MALFORMED_TEMPLATE: Final = _e("E602", "malformed-template", "A reply template with unbalanced braces.")
+
+    TIMELINE_EVENT: Final = _e("E800", "timeline-event", "A timeline event that is neither a mention nor an action.")
+    UNKNOWN_PERSON: Final = _e("E801", "unknown-person", "An action by someone the timeline's people do not list.")
+    EVENT_ORDER: Final = _e("E802", "event-order", "Timeline events or expectations out of time order.")
+    BAD_MENTION: Final = _e("E803", "bad-mention", "A mention in a timeline that is not a valid mention.")
+    PLAYBOOK_UNAVAILABLE: Final = _e("E804", "playbook-unavailable", "A test names a playbook that cannot be used.")
 
     UNUSED_ROLE: Final = _w("W700", "unused-role", "A role that no transition, escalation or owner uses.")
     UNUSED_CALENDAR: Final = _w("W701", "unused-calendar", "A calendar that no state or target uses.")

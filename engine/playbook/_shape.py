@@ -20,7 +20,7 @@ from jsonschema.exceptions import ValidationError
 from engine.playbook._problem import Path, Problem, Rule, dotted, rules
 from engine.playbook._yaml import Document
 
-__all__ = ["check_shape", "playbook_schema", "suggest"]
+__all__ = ["check_shape", "playbook_schema", "shipped_schema", "suggest"]
 
 _KINDS = {
     "string": "text",
@@ -35,19 +35,24 @@ _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
 @functools.cache
-def playbook_schema() -> Mapping[str, Any]:
-    """The playbook JSON Schema shipped with the package (read once, on first use)."""
+def shipped_schema(name: str) -> Mapping[str, Any]:
+    """A JSON Schema shipped with the package, such as ``playbook`` or ``timeline`` (read once, on first use)."""
     # pkgutil rather than importlib.resources: the same package-data read, at a tenth of the import cost.
-    data = pkgutil.get_data("engine", "schemas/playbook.schema.json")
-    if data is None:  # pragma: no cover - only a broken installation lacks the schema
-        raise RuntimeError("calmly is installed without its playbook schema; reinstall it")
+    data = pkgutil.get_data("engine", f"schemas/{name}.schema.json")
+    if data is None:  # pragma: no cover - only a broken installation lacks its schemas
+        raise RuntimeError(f"calmly is installed without its {name} schema; reinstall it")
     schema: dict[str, Any] = json.loads(data)
     return schema
 
 
+def playbook_schema() -> Mapping[str, Any]:
+    """The playbook JSON Schema shipped with the package."""
+    return shipped_schema("playbook")
+
+
 @functools.cache
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(playbook_schema())
+def _validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(shipped_schema(name))
 
 
 def suggest(word: str, choices: Iterator[str] | list[str] | tuple[str, ...]) -> str:
@@ -71,11 +76,11 @@ def _kind_of(value: Any) -> str:
 
 
 class _Translator:
-    def __init__(self, doc: Document, source: str) -> None:
+    def __init__(self, doc: Document, source: str, schema: Mapping[str, Any]) -> None:
         self._doc = doc
         self._source = source
-        defs = playbook_schema()["$defs"]
-        self._defs = {name: defs[name] for name in ("duration", "percentage", "hours_range", "name")}
+        defs = schema.get("$defs", {})
+        self._defs = {name: defs[name] for name in ("duration", "percentage", "hours_range", "name") if name in defs}
 
     def _problem(self, rule: Rule, path: Path, message: str, *, at_key: bool = False) -> Problem:
         marks = self._doc.marks
@@ -247,11 +252,12 @@ def _limit_message(where: str, error: ValidationError) -> str:
     return f"{where}: {error.message}"
 
 
-def check_shape(doc: Document, source: str) -> list[Problem]:
-    """Every shape problem in the document, in document order."""
-    translator = _Translator(doc, source)
+def check_shape(doc: Document, source: str, schema: str = "playbook") -> list[Problem]:
+    """Every shape problem in the document against a shipped schema, in document order."""
+    translator = _Translator(doc, source, shipped_schema(schema))
     # dict.fromkeys: jsonschema reports 'required' once per missing key, and each of those errors lists them all.
-    found = (problem for error in _validator().iter_errors(doc.data) for problem in translator.translate(error))
+    validator = _validator(schema)
+    found = (problem for error in validator.iter_errors(doc.data) for problem in translator.translate(error))
     problems = list(dict.fromkeys(found))
     problems.sort(key=lambda problem: (problem.line, problem.column, problem.code))
     return problems

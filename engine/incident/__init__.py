@@ -1,0 +1,70 @@
+"""The incident runtime: incidents, the commands that change them, their clocks and escalations.
+
+Pure, like :mod:`engine.playbook`: no I/O, no clock (``now`` is always passed in). The heart is
+:func:`step`, ``step(incident, command, now, rulebook) -> Stepped | Refused``: a new incident and the effects to
+carry out (deadlines to arm or cancel, people to notify, history entries), or a refusal that says which rule and why.
+"""
+
+from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCounter
+from engine.incident._clocks import deadline_key
+from engine.incident._fields import CONTACT_ROUTES
+from engine.incident._matching import NoMatch, joins, match_playbook
+from engine.incident._mention import Author, Engagement, Mention, MentionError, mention_schema, parse_mention
+from engine.incident._record import (
+    Act,
+    Actor,
+    ArmDeadline,
+    Audit,
+    CancelDeadline,
+    ClockState,
+    Command,
+    DeadlineReached,
+    Effect,
+    Incident,
+    JoinMention,
+    Notify,
+    NotifyKind,
+    Occurrence,
+    RefusalReason,
+    Refused,
+    Stepped,
+)
+from engine.incident._rulebook import Rulebook
+from engine.incident._step import open_incident, step
+
+__all__ = [
+    "CONTACT_ROUTES",
+    "Act",
+    "Actor",
+    "ArmDeadline",
+    "AroundTheClock",
+    "Audit",
+    "Author",
+    "BusinessCalendar",
+    "CancelDeadline",
+    "ClockState",
+    "Command",
+    "DeadlineReached",
+    "Effect",
+    "Engagement",
+    "Incident",
+    "JoinMention",
+    "Mention",
+    "MentionError",
+    "NoMatch",
+    "Notify",
+    "NotifyKind",
+    "Occurrence",
+    "RefusalReason",
+    "Refused",
+    "Rulebook",
+    "Stepped",
+    "TimeCounter",
+    "deadline_key",
+    "joins",
+    "match_playbook",
+    "mention_schema",
+    "open_incident",
+    "parse_mention",
+    "step",
+]

@@ -1,0 +1,225 @@
+"""The incident record, the commands that change it and the effects a change asks for.
+
+All frozen: ``step`` returns a new incident rather than changing one, so a refused command cannot leave anything
+half-changed and the same inputs always give the same outputs.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any
+
+from engine.incident._mention import Mention
+
+__all__ = [
+    "Act",
+    "Actor",
+    "ArmDeadline",
+    "Audit",
+    "CancelDeadline",
+    "ClockState",
+    "Command",
+    "DeadlineReached",
+    "Effect",
+    "Incident",
+    "JoinMention",
+    "Notify",
+    "NotifyKind",
+    "Occurrence",
+    "RefusalReason",
+    "Refused",
+    "Stepped",
+]
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One firing of an escalation step: ``offset`` of counted time after the clock started.
+
+    ``step`` is the escalation step's index in the playbook, or -1 for the bare breach at 100%.
+    """
+
+    offset: timedelta
+    step: int
+    repetition: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    """A running clock: a state's limit (``limit:<state>``) or an end-to-end target (its name).
+
+    ``epoch`` is the incident's revision when the clock started, so a clock that runs again (a re-opened incident)
+    gets new deadline keys and its notifications are not mistaken for repeats of the first run's.
+    """
+
+    name: str
+    started_at: datetime
+    epoch: int
+    due_at: datetime
+    fired: Occurrence | None = None
+    next: Occurrence | None = None
+
+    @property
+    def kind(self) -> str:
+        """``limit`` for state limits, otherwise the target's name: what escalation ``clocks`` filters match."""
+        return "limit" if self.name.startswith("limit:") else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """One incident, pinned to the playbook version and content digest it opened under."""
+
+    id: str
+    playbook: str
+    playbook_version: int
+    playbook_digest: str
+    state: str
+    severity: str
+    channel: str
+    author: str
+    opened_at: datetime
+    entered_at: datetime
+    last_mention_at: datetime
+    thread_id: str | None = None
+    revision: int = 0
+    clocks: tuple[ClockState, ...] = ()
+    finished_clocks: frozenset[str] = frozenset()
+    breached: frozenset[str] = frozenset()
+    mentions: tuple[tuple[str, str], ...] = ()
+    facts: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    def clock(self, name: str) -> ClockState | None:
+        return next((clock for clock in self.clocks if clock.name == name), None)
+
+
+# --- commands -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """A person acting, with the roles the roster gives them."""
+
+    person: str
+    roles: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Act:
+    """A person takes one of the playbook's actions, providing what it requires in ``fields``."""
+
+    trigger: str
+    actor: Actor
+    fields: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    expected_revision: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineReached:
+    """The scheduler says an armed deadline is due. Unknown or stale keys change nothing."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class JoinMention:
+    """Another mention about the same incident: the same thread, or the same author soon after."""
+
+    mention: Mention
+
+
+Command = Act | DeadlineReached | JoinMention
+
+
+# --- effects ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ArmDeadline:
+    key: str
+    at: datetime
+    clock: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelDeadline:
+    key: str
+    clock: str
+
+
+class NotifyKind(enum.StrEnum):
+    WARNING = "warning"  # before the clock's time is up
+    BREACH = "breach"  # the time is up
+    ESCALATION = "escalation"  # long past the time
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """Tell the people in ``roles`` about a clock. ``key`` is stable across retries: (incident, clock, step, rep)."""
+
+    key: str
+    incident: str
+    roles: tuple[str, ...]
+    kind: NotifyKind
+    clock: str
+    state: str
+    severity: str
+    step: int  # the escalation step's index in the playbook
+    repetition: int
+    threshold: float  # the step's share of the clock: 0.75 is 75%
+    scheduled_at: datetime  # when the step was due
+    due_at: datetime  # when the clock's time is up (100%)
+    late_by: timedelta  # how late this notification is against scheduled_at (0 when on time)
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """An entry for the incident's history: what happened, who did it, and the details."""
+
+    at: datetime
+    kind: str
+    summary: str
+    actor: str | None = None
+    details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+
+Effect = ArmDeadline | CancelDeadline | Notify | Audit
+
+
+# --- results ------------------------------------------------------------------------------------------------
+
+
+class RefusalReason(enum.StrEnum):
+    CLOSED = "closed"  # the incident is in a final state
+    STALE = "stale"  # the actor saw an older revision
+    UNKNOWN_ACTION = "unknown_action"  # the playbook has no such trigger
+    NOT_AVAILABLE = "not_available"  # the action cannot be taken from the current state
+    ROLE_NOT_ALLOWED = "role_not_allowed"
+    MISSING_FIELD = "missing_field"
+    INVALID_FIELD = "invalid_field"
+    UNEXPECTED_FIELD = "unexpected_field"
+    HOUSE_RULE = "house_rule"  # a public reply says what the house rules forbid
+    WRONG_CHANNEL = "wrong_channel"  # a public reply not on the incident's own channel
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A command the rules do not allow. The incident is unchanged; ``message`` says which rule and why."""
+
+    reason: RefusalReason
+    message: str
+    field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stepped:
+    """A command applied: the new incident and what must happen next, in order."""
+
+    incident: Incident
+    effects: tuple[Effect, ...]

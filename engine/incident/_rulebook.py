@@ -1,0 +1,145 @@
+"""A playbook made ready to run: its machine, compiled conditions, calendars and escalation schedules.
+
+Built once per playbook version and shared by every incident under it; nothing here changes after construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCounter
+from engine.incident._mention import Mention
+from engine.playbook import LIMIT_CLOCK, Condition, PhraseSet, Playbook, Transition, compile_machine
+
+if TYPE_CHECKING:
+    from transitions import Machine
+
+__all__ = ["Matcher", "Point", "Rulebook"]
+
+
+class Matcher:
+    """A compiled condition on a mention: every condition given must hold."""
+
+    __slots__ = ("_all", "_any", "_condition")
+
+    def __init__(self, condition: Condition) -> None:
+        self._condition = condition
+        self._any = PhraseSet(condition.keywords_any) if condition.keywords_any else None
+        self._all = tuple(PhraseSet([phrase]) for phrase in condition.keywords_all)
+
+    def matches(self, mention: Mention) -> bool:
+        condition = self._condition
+        checks = (
+            (not condition.channels or mention.channel in condition.channels)
+            and _at_least(mention.author.followers, condition.author_followers_at_least)
+            and _at_least(mention.engagement.likes, condition.likes_at_least)
+            and _at_least(mention.engagement.shares, condition.shares_at_least)
+            and _at_least(mention.engagement.replies, condition.replies_at_least)
+        )
+        if not checks:
+            return False
+        if self._any is not None and self._any.find(mention.text) is None:
+            return False
+        return all(phrase.find(mention.text) is not None for phrase in self._all)
+
+
+def _at_least(value: int, threshold: int | None) -> bool:
+    return threshold is None or value >= threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One escalation point on a clock: a share of its time, the step it comes from, and whom it tells.
+
+    ``step`` is the escalation step's index in the playbook, or -1 for the bare breach at 100% when no step sits
+    there (a breach is recorded even when nobody is to be told).
+    """
+
+    fraction: float
+    step: int
+    repeat: timedelta | None
+    roles: tuple[str, ...]
+
+
+class Rulebook:
+    """One playbook version, compiled. ``machine`` is the one ``transitions.Machine`` all its incidents share."""
+
+    def __init__(self, playbook: Playbook) -> None:
+        self.playbook = playbook
+        self.machine: Machine = compile_machine(playbook)
+        self.never_say = PhraseSet(playbook.house_rules.never_say)
+        self.levels = {level: rank for rank, level in enumerate(playbook.severity.levels)}
+        self._applies = Matcher(playbook.applies_to.when) if playbook.applies_to.when else None
+        self._severity_rules = tuple((rule.level, Matcher(rule.when)) for rule in playbook.severity.rules)
+        self._transitions: dict[tuple[str, str], Transition] = {
+            (transition.trigger, source): transition
+            for transition in playbook.transitions
+            for source in transition.sources
+        }
+        around = AroundTheClock()
+        self._counters: dict[str | None, TimeCounter] = {None: around}
+        for name, calendar in playbook.calendars.items():
+            self._counters[name] = BusinessCalendar(calendar)
+        self._points: dict[tuple[str, str], tuple[Point, ...]] = {}
+
+    # --- matching -------------------------------------------------------------------------------------------
+
+    def applies(self, mention: Mention) -> bool:
+        """Whether a mention is one this playbook handles."""
+        if mention.channel not in self.playbook.applies_to.channels:
+            return False
+        return self._applies is None or self._applies.matches(mention)
+
+    def severity_of(self, mention: Mention) -> str:
+        """The level of the first severity rule that matches, or the default."""
+        for level, matcher in self._severity_rules:
+            if matcher.matches(mention):
+                return level
+        return self.playbook.severity.default
+
+    # --- the machine ----------------------------------------------------------------------------------------
+
+    def transition(self, trigger: str, state: str) -> Transition | None:
+        return self._transitions.get((trigger, state))
+
+    def sources_of(self, trigger: str) -> tuple[str, ...]:
+        return tuple(source for (name, source) in self._transitions if name == trigger)
+
+    def is_final(self, state: str) -> bool:
+        return self.playbook.states[state].final
+
+    # --- clocks ---------------------------------------------------------------------------------------------
+
+    def state_limit(self, state: str, severity: str) -> tuple[timedelta, TimeCounter] | None:
+        """The time an incident of this severity may stay in ``state``, and how it is counted."""
+        spec = self.playbook.states[state]
+        if spec.final or spec.limit is None:
+            return None
+        limit = spec.limit.for_level(severity)
+        return None if limit is None else (limit, self._counters[spec.calendar])
+
+    def target_limit(self, name: str, severity: str) -> tuple[timedelta, TimeCounter] | None:
+        target = self.playbook.targets[name]
+        limit = target.within.for_level(severity)
+        return None if limit is None else (limit, self._counters[target.calendar])
+
+    def points(self, kind: str, severity: str) -> tuple[Point, ...]:
+        """The escalation points of a clock kind (``limit`` or a target) at a severity, earliest first."""
+        key = (kind, severity)
+        if key not in self._points:
+            points = [
+                Point(step.after, index, step.repeat_every, step.notify)
+                for index, step in enumerate(self.playbook.escalation)
+                if (step.clocks is None or kind in step.clocks)
+                and (step.severities is None or severity in step.severities)
+            ]
+            if not any(point.fraction == 1.0 for point in points):
+                points.append(Point(1.0, -1, None, ()))
+            self._points[key] = tuple(sorted(points, key=lambda point: (point.fraction, point.step)))
+        return self._points[key]
+
+    @staticmethod
+    def clock_kind(name: str) -> str:
+        return LIMIT_CLOCK if name.startswith(LIMIT_CLOCK + ":") else name
