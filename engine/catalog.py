@@ -15,10 +15,15 @@ from engine.playbook import MAX_BYTES, LoadResult, Problem, load, rules
 __all__ = ["PLAYBOOK_SUFFIXES", "discover", "load_file", "load_paths"]
 
 PLAYBOOK_SUFFIXES = (".yaml", ".yml")
+#: Playbook tests (``calmly test``) may sit beside playbooks; a folder walk leaves them out.
+_TEST_SUFFIXES = (".test.yaml", ".test.yml")
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, and every ``*.yaml``/``*.yml`` below each folder (hidden folders skipped), sorted."""
+    """Files as given, and every ``*.yaml``/``*.yml`` below each folder, sorted.
+
+    Hidden files and folders, and playbook tests (``*.test.yaml``), are left out of a folder walk.
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -27,7 +32,9 @@ def discover(paths: Iterable[Path]) -> list[Path]:
                 found.extend(
                     Path(root, name)
                     for name in sorted(files)
-                    if name.endswith(PLAYBOOK_SUFFIXES) and not name.startswith(".")
+                    if name.endswith(PLAYBOOK_SUFFIXES)
+                    and not name.endswith(_TEST_SUFFIXES)
+                    and not name.startswith(".")
                 )
         else:
             found.append(path)

@@ -6,18 +6,25 @@ types or writes in a file may surface as a traceback.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from engine import __version__
 from engine.catalog import load_file, load_paths
 from engine.diagnostics import Format, failed, render
+from engine.playbook import Playbook, Problem
+
+if TYPE_CHECKING:
+    from engine.testsuite import FileReport as TestFileReport
 
 __all__ = ["main"]
 
 _DEFAULT_PLAYBOOKS = Path("playbooks")
+_DEFAULT_TESTS = Path("playbook-tests")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -65,6 +72,157 @@ def validate(paths: tuple[Path, ...], fmt: str, strict: bool, output: Path | Non
     sys.exit(1 if failed(results, strict=strict) else 0)
 
 
+def _load_or_exit(playbook: Path) -> Playbook:
+    """The playbook, or its problems on standard error and exit 1."""
+    result = load_file(playbook)
+    if result.playbook is None:
+        click.echo(render([result], Format.TEXT), err=True, nl=False)
+        click.echo(f"cannot use {playbook.as_posix()}: fix the errors above first", err=True)
+        sys.exit(1)
+    return result.playbook
+
+
+def _problems_or_exit(problems: list[Problem]) -> None:
+    for problem in problems:
+        click.echo(f"{problem.file}:{problem.line}:{problem.column}: {problem.code} {problem.message}", err=True)
+    if problems:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("playbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("timeline", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text tells the story line by line; json gives the same lines for scripts.",
+)
+def simulate(playbook: Path, timeline: Path, fmt: str) -> None:
+    """Play a TIMELINE of mentions and actions against a PLAYBOOK on a simulated clock.
+
+    Prints the story: incidents opened, state changes, clocks and deadlines, warnings, breaches, escalations, and
+    refused actions with their reason. Nothing waits: deadlines fire the moment the simulated clock reaches them.
+    """
+    from engine.incident import Rulebook  # noqa: PLC0415 - keeps `calmly validate` quick to start
+    from engine.simulation import render_story  # noqa: PLC0415
+    from engine.simulation import simulate as play  # noqa: PLC0415
+    from engine.timeline import read_timeline  # noqa: PLC0415
+
+    book = Rulebook(_load_or_exit(playbook))
+    story = read_timeline(timeline)
+    if isinstance(story, list):
+        _problems_or_exit(story)
+        return
+    result = play(book, story)
+    if fmt == "json":
+        lines = [
+            {
+                "at": line.at.isoformat(),
+                "offset_seconds": int(line.offset.total_seconds()),
+                "kind": line.kind,
+                "incident": line.incident,
+                "text": line.text,
+                "details": dict(line.details),
+            }
+            for line in result.lines
+        ]
+        report = {"playbook": book.playbook.id, "version": book.playbook.version, "timeline": story.source}
+        click.echo(json.dumps({**report, "stopped_early": result.stopped_early, "lines": lines}, indent=2))
+    else:
+        click.echo(render_story(result), nl=False)
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people; json for scripts.",
+)
+def test_command(paths: tuple[Path, ...], fmt: str) -> None:
+    """Run playbook tests: timelines on a simulated clock, with expectations at given times.
+
+    PATHS are test files (*.test.yaml) or folders searched for them (default: playbook-tests/).
+    Exits 0 when every expectation holds, 1 when any fails, naming the file and line of each.
+    """
+    from engine.testsuite import discover_tests, run_test_file  # noqa: PLC0415
+
+    if not paths:
+        if not _DEFAULT_TESTS.is_dir():
+            raise click.UsageError("no PATHS given and there is no playbook-tests/ folder here")
+        paths = (_DEFAULT_TESTS,)
+    files = discover_tests(paths)
+    if not files:
+        click.echo(f"no playbook tests (*.test.yaml) found in {', '.join(p.as_posix() for p in paths)}", err=True)
+        sys.exit(1)
+    reports = [run_test_file(path) for path in files]
+    if fmt == "json":
+        click.echo(json.dumps(_tests_json(reports), indent=2))
+    else:
+        click.echo(_tests_text(reports), nl=False)
+    sys.exit(0 if all(report.passed for report in reports) else 1)
+
+
+def _tests_text(reports: list[TestFileReport]) -> str:
+    lines: list[str] = []
+    tests = failed = expectations = 0
+    for report in reports:
+        lines.append(report.file)
+        lines.extend(
+            f"  {problem.file}:{problem.line}:{problem.column}: {problem.code} {problem.message}"
+            for problem in report.problems
+        )
+        for test in report.tests:
+            tests += 1
+            expectations += test.expectations
+            lines.append(f"  {'PASS' if test.passed else 'FAIL'}  {test.name}")
+            if not test.passed:
+                failed += 1
+                lines.extend(f"    {f.file}:{f.line}:{f.column}: {f.message}" for f in test.failures)
+    broken = sum(1 for report in reports if report.problems)
+    summary = f"{tests} tests, {expectations} expectations: "
+    summary += f"{failed} failed" if failed else "all passed"
+    if broken:
+        summary += f"; {broken} file{'s' if broken > 1 else ''} could not be run"
+    lines.append(summary)
+    return "\n".join(lines) + "\n"
+
+
+def _tests_json(reports: list[TestFileReport]) -> dict[str, Any]:
+    return {
+        "passed": all(report.passed for report in reports),
+        "files": [
+            {
+                "file": report.file,
+                "playbook": report.playbook,
+                "passed": report.passed,
+                "problems": [
+                    {"code": p.code, "message": p.message, "line": p.line, "column": p.column} for p in report.problems
+                ],
+                "tests": [
+                    {
+                        "name": test.name,
+                        "passed": test.passed,
+                        "expectations": test.expectations,
+                        "failures": [
+                            {"file": f.file, "line": f.line, "column": f.column, "message": f.message}
+                            for f in test.failures
+                        ],
+                    }
+                    for test in report.tests
+                ],
+            }
+            for report in reports
+        ],
+    }
+
+
 @main.command()
 @click.argument("playbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -79,9 +237,4 @@ def graph(playbook: Path, fmt: str) -> None:
     """Draw a playbook's state machine: states, actions, the roles allowed to take them, final states marked."""
     from engine.diagram import DiagramFormat, draw  # noqa: PLC0415 - keeps `calmly validate` quick to start
 
-    result = load_file(playbook)
-    if result.playbook is None:
-        click.echo(render([result], Format.TEXT), err=True, nl=False)
-        click.echo(f"cannot draw {playbook.as_posix()}: fix the errors above first", err=True)
-        sys.exit(1)
-    click.echo(draw(result.playbook, DiagramFormat(fmt)), nl=False)
+    click.echo(draw(_load_or_exit(playbook), DiagramFormat(fmt)), nl=False)

@@ -1,0 +1,181 @@
+"""Playbook tests, in the spirit of ``promtool test rules``: a timeline, and what must be true along it.
+
+A test file names a playbook (relative to the file) and holds tests; each test plays a timeline on a simulated
+clock and checks expectations at given times: state, severity, who was notified, which clocks breached, which
+actions were refused. A failing expectation is reported at its own line and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine.catalog import load_file
+from engine.incident import Rulebook
+from engine.playbook import Marks, Problem, format_duration, rules
+from engine.simulation import IncidentView, simulate
+from engine.timeline import Timeline, build_timeline, parse_moment, read_document_file, read_timeline
+
+__all__ = ["TEST_SUFFIXES", "ExpectationFailure", "FileReport", "TestReport", "discover_tests", "run_test_file"]
+
+TEST_SUFFIXES = (".test.yaml", ".test.yml")
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectationFailure:
+    file: str
+    line: int
+    column: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TestReport:
+    name: str
+    expectations: int
+    failures: tuple[ExpectationFailure, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+@dataclass
+class FileReport:
+    file: str
+    playbook: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    tests: list[TestReport] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems and all(test.passed for test in self.tests)
+
+
+def discover_tests(paths: Iterable[Path]) -> list[Path]:
+    """Test files as given, and every ``*.test.yaml`` below each folder, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(item for item in path.rglob("*") if item.name.endswith(TEST_SUFFIXES)))
+        else:
+            found.append(path)
+    return list(dict.fromkeys(found))
+
+
+def _check(expected: Mapping[str, Any], view: IncidentView | None, count: int) -> list[tuple[str, str]]:
+    """(key, message) for each expectation that does not hold."""
+    wrong: list[tuple[str, str]] = []
+    if "incidents" in expected and expected["incidents"] != count:
+        wrong.append(("incidents", f"expected {expected['incidents']} incidents opened, got {count}"))
+    keys = set(expected) - {"at", "incident", "incidents"}
+    if not keys:
+        return wrong
+    if view is None:
+        return [*wrong, ("incident", f"expected incident {expected.get('incident', 1)}, but only {count} opened")]
+    for key in ("state", "severity"):
+        if key in expected and expected[key] != getattr(view, key):
+            wrong.append((key, f"expected {key} {expected[key]}, got {getattr(view, key)}"))
+    if "breached" in expected and set(expected["breached"]) != view.breached:
+        got = ", ".join(sorted(view.breached)) or "none"
+        wrong.append(("breached", f"expected breached [{', '.join(expected['breached'])}], got [{got}]"))
+    if "notified" in expected:
+        missing = [role for role in expected["notified"] if role not in view.notified]
+        if missing:
+            got = ", ".join(sorted(view.notified)) or "nobody"
+            wrong.append(("notified", f"expected {', '.join(missing)} to have been notified; notified: {got}"))
+    if "not_notified" in expected:
+        told = [role for role in expected["not_notified"] if role in view.notified]
+        if told:
+            wrong.append(("not_notified", f"expected {', '.join(told)} not to have been notified, but they were"))
+    if "refused" in expected:
+        missing = [action for action in expected["refused"] if action not in view.refused]
+        if missing:
+            got = ", ".join(view.refused) or "none"
+            wrong.append(("refused", f"expected {', '.join(missing)} to have been refused; refused: {got}"))
+    return wrong
+
+
+def _timeline(raw: Any, marks: Marks, source: Path, index: int) -> Timeline | list[Problem]:
+    if isinstance(raw, str):
+        return read_timeline(source.parent / raw)
+    return build_timeline(raw, marks, source.as_posix(), ("tests", index, "timeline"))
+
+
+def _run_one(
+    book: Rulebook, raw: Mapping[str, Any], marks: Marks, source: Path, index: int
+) -> TestReport | list[Problem]:
+    timeline = _timeline(raw["timeline"], marks, source, index)
+    if isinstance(timeline, list):
+        return timeline
+    expectations = raw["expect"]
+    probes = [parse_moment(item["at"], timeline.start) for item in expectations]
+    problems: list[Problem] = []
+    for position in range(1, len(probes)):
+        if probes[position] < probes[position - 1]:
+            pos = marks.value(("tests", index, "expect", position, "at"))
+            problems.append(
+                Problem(
+                    rules.EVENT_ORDER,
+                    source.as_posix(),
+                    pos.line,
+                    pos.column,
+                    "this expectation is earlier than the one above it; list them in time order",
+                )
+            )
+    if problems:
+        return problems
+    result = simulate(book, timeline, probes)
+    failures = []
+    for position, (expected, snapshot) in enumerate(zip(expectations, result.snapshots, strict=True)):
+        number = expected.get("incident", 1)
+        view = snapshot[number - 1] if number <= len(snapshot) else None
+        moment = probes[position]
+        when = _when(moment, timeline.start)
+        for key, message in _check(expected, view, len(snapshot)):
+            pos = marks.value(("tests", index, "expect", position, key))
+            failures.append(
+                ExpectationFailure(source.as_posix(), pos.line, pos.column, f"at {when}, incident {number}: {message}")
+            )
+    return TestReport(raw["name"], len(expectations), tuple(failures))
+
+
+def _when(moment: datetime, start: datetime) -> str:
+    return f"+{format_duration(moment - start)} ({moment:%Y-%m-%d %H:%M}Z)"
+
+
+def run_test_file(path: Path) -> FileReport:
+    """Read a test file, load its playbook, and run each of its tests."""
+    report = FileReport(path.as_posix())
+    read = read_document_file(path, "playbook-test")
+    if isinstance(read, list):
+        report.problems = read
+        return report
+    data, marks = read
+    playbook_path = path.parent / data["playbook"]
+    loaded = load_file(playbook_path)
+    report.playbook = playbook_path.as_posix()
+    if loaded.playbook is None:
+        pos = marks.value(("playbook",))
+        why = loaded.problems[0].message if loaded.problems else "it has errors"
+        report.problems = [
+            Problem(
+                rules.PLAYBOOK_UNAVAILABLE,
+                report.file,
+                pos.line,
+                pos.column,
+                f"cannot test {playbook_path.as_posix()}: {why}",
+            )
+        ]
+        return report
+    book = Rulebook(loaded.playbook)
+    for index, raw in enumerate(data["tests"]):
+        outcome = _run_one(book, raw, marks, path, index)
+        if isinstance(outcome, list):
+            report.problems.extend(outcome)
+        else:
+            report.tests.append(outcome)
+    return report

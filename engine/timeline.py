@@ -1,0 +1,178 @@
+"""Timelines: what happens, and when, in a ``calmly simulate`` run or a playbook test.
+
+A timeline is read like a playbook (strict YAML 1.2, a JSON Schema, located problems with stable codes) and
+becomes a start time, the people taking part with their roles, and events at absolute times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path as FilePath
+from types import MappingProxyType
+from typing import Any
+
+from engine.incident import Mention, parse_mention
+from engine.playbook import (
+    MAX_BYTES,
+    Marks,
+    Path,
+    Problem,
+    Rule,
+    check_shape,
+    dotted,
+    parse_duration,
+    read_yaml,
+    rules,
+)
+
+__all__ = ["Timeline", "TimelineEvent", "build_timeline", "parse_moment", "read_document_file", "read_timeline"]
+
+#: How long time keeps running after the last event when a timeline does not say.
+DEFAULT_TAIL = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    at: datetime
+    line: int
+    mention: Mention | None = None
+    act: str | None = None
+    by: str | None = None
+    fields: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    incident: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    source: str
+    start: datetime
+    people: Mapping[str, frozenset[str]]
+    events: tuple[TimelineEvent, ...]
+    until: datetime
+    description: str | None = None
+
+
+def parse_moment(value: str, start: datetime) -> datetime:
+    """``90m`` after ``start``, or an absolute RFC 3339 time."""
+    try:
+        return start + parse_duration(value)
+    except ValueError:  # the schema allows a duration or an RFC 3339 time, so this is a time
+        return datetime.fromisoformat(value.replace("z", "Z"))
+
+
+class _Reader:
+    def __init__(self, source: str, marks: Marks) -> None:
+        self.source = source
+        self.marks = marks
+        self.problems: list[Problem] = []
+
+    def problem(self, rule: Rule, path: Path, message: str) -> None:
+        pos = self.marks.value(path)
+        self.problems.append(Problem(rule, self.source, pos.line, pos.column, message, path))
+
+
+def build_timeline(data: Mapping[str, Any], marks: Marks, source: str, prefix: Path = ()) -> Timeline | list[Problem]:
+    """A timeline from shape-valid data; ``prefix`` is where it sits in its document (inline in a test file)."""
+    reader = _Reader(source, marks)
+    start = datetime.fromisoformat(data["start"].replace("z", "Z"))
+    people = {name: frozenset(roles) for name, roles in data.get("people", {}).items()}
+    events: list[TimelineEvent] = []
+    previous = start
+    for index, raw in enumerate(data["events"]):
+        path: Path = (*prefix, "events", index)
+        at = parse_moment(raw["at"], start)
+        if at < previous:
+            reader.problem(
+                rules.EVENT_ORDER,
+                (*path, "at"),
+                f"{dotted(path)} happens before the event above it; list events from the earliest",
+            )
+        previous = max(previous, at)
+        line = marks.value(path).line
+        is_mention, is_act = "mention" in raw, "act" in raw or "by" in raw
+        if is_mention == is_act or (is_mention and ("with" in raw or "incident" in raw)):
+            reader.problem(
+                rules.TIMELINE_EVENT,
+                path,
+                f"{dotted(path)} must be either a mention (mention: ...) or an action (act: and by:)",
+            )
+            continue
+        if is_mention:
+            mention = _mention(reader, raw["mention"], (*path, "mention"), at, index)
+            if mention is not None:
+                events.append(TimelineEvent(at, line, mention=mention))
+            continue
+        if "act" not in raw or "by" not in raw:
+            reader.problem(rules.TIMELINE_EVENT, path, f"{dotted(path)} needs both 'act' (the action) and 'by'")
+            continue
+        if raw["by"] not in people:
+            known = ", ".join(sorted(people)) or "nobody yet"
+            reader.problem(
+                rules.UNKNOWN_PERSON,
+                (*path, "by"),
+                f"{dotted(path)}: {raw['by']!r} is not in people ({known}); add them with their roles",
+            )
+            continue
+        events.append(
+            TimelineEvent(
+                at,
+                line,
+                act=raw["act"],
+                by=raw["by"],
+                fields=MappingProxyType(dict(raw.get("with", {}))),
+                incident=raw.get("incident", 1),
+            )
+        )
+    last = events[-1].at if events else start
+    until = parse_moment(data["until"], start) if "until" in data else last + DEFAULT_TAIL
+    if until < last:
+        reader.problem(rules.EVENT_ORDER, (*prefix, "until"), "until is before the last event; time only goes forward")
+    if reader.problems:
+        return reader.problems
+    return Timeline(source, start, people, tuple(events), until, data.get("description"))
+
+
+def _mention(reader: _Reader, raw: Mapping[str, Any], path: Path, at: datetime, index: int) -> Mention | None:
+    data = dict(raw)
+    data.setdefault("external_id", f"event-{index + 1}")
+    data.setdefault("posted_at", at.isoformat())
+    parsed = parse_mention(data)
+    if isinstance(parsed, list):
+        for error in parsed:
+            pointer = tuple(part for part in error.pointer.split("/") if part)
+            reader.problem(rules.BAD_MENTION, (*path, *pointer), f"{dotted(path)}: {error.message}")
+        return None
+    return parsed
+
+
+def read_document_file(path: FilePath, schema: str) -> tuple[Any, Marks] | list[Problem]:
+    """Read a YAML file strictly and check it against a shipped schema: its data and marks, or its problems."""
+    source = path.as_posix()
+    try:
+        content = path.read_bytes()[: MAX_BYTES + 1]
+    except OSError as error:
+        return [Problem(rules.UNREADABLE, source, 1, 1, f"cannot read the file: {error.strerror or error}")]
+    if len(content) > MAX_BYTES:
+        return [Problem(rules.TOO_LARGE, source, 1, 1, f"the file is larger than {MAX_BYTES:,} bytes")]
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [Problem(rules.NOT_UTF8, source, 1, 1, "the file is not UTF-8 text; save it as UTF-8")]
+    document, problems = read_yaml(text, source)
+    if document is None:
+        return problems
+    problems += check_shape(document, source, schema)
+    if problems:
+        return problems
+    return document.data, document.marks
+
+
+def read_timeline(path: FilePath) -> Timeline | list[Problem]:
+    """A timeline file, read and checked."""
+    read = read_document_file(path, "timeline")
+    if isinstance(read, list):
+        return read
+    data, marks = read
+    return build_timeline(data, marks, path.as_posix())
