@@ -142,7 +142,7 @@ def _mention(reader: _Reader, raw: Mapping[str, Any], path: Path, at: datetime, 
     if isinstance(parsed, list):
         for error in parsed:
             pointer = tuple(part for part in error.pointer.split("/") if part)
-            reader.problem(rules.BAD_MENTION, (*path, *pointer), f"{dotted(path)}: {error.message}")
+            reader.problem(rules.BAD_MENTION, (*path, *pointer), f"{dotted(path)}: the mention's {error.message}")
         return None
     return parsed
 

@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 
-from engine.playbook import dotted, shipped_schema
+from engine.playbook import dotted, shipped_schema, suggest
 
 __all__ = ["Author", "Engagement", "Mention", "MentionError", "mention_schema", "parse_mention"]
 
@@ -67,13 +68,40 @@ def _pointer(path: tuple[str | int, ...]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
+_KINDS = {"string": "text", "integer": "a whole number", "object": "a mapping", "array": "a list"}
+
+
+def _message(error: ValidationError) -> str:
+    """jsonschema's error, in words a listening-tool integrator can act on."""
+    path = tuple(error.absolute_path)
+    where = dotted(path) if path else "the mention"
+    schema: Any = error.schema
+    value: Any = error.instance
+    expected: Any = error.validator_value
+    if error.validator == "required":
+        missing = [key for key in expected if key not in value]
+        return f"{where} needs {', '.join(repr(key) for key in missing)}"
+    if error.validator == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extra = [key for key in value if key not in allowed]
+        return f"{where} has unknown field {extra[0]!r}{suggest(extra[0], allowed)}"
+    if error.validator == "enum":
+        choices = [str(choice) for choice in expected]
+        return f"{where} is {value!r}, which calmly does not know{suggest(str(value), choices)}"
+    if error.validator == "type":
+        wanted = _KINDS.get(str(expected), str(expected))
+        return f"{where} must be {wanted}"
+    if path == ("posted_at",):
+        return f"posted_at is {value!r}; write an RFC 3339 date and time such as 2026-11-23T09:15:00Z"
+    return f"{where}: {error.message}"
+
+
 def parse_mention(data: Any) -> Mention | list[MentionError]:
     """A typed mention, or every reason the data is not one."""
     errors = []
     for error in sorted(_validator().iter_errors(data), key=lambda item: list(map(str, item.absolute_path))):
         path = tuple(error.absolute_path)
-        where = dotted(path) if path else "the mention"
-        errors.append(MentionError(_pointer(path), f"{where}: {error.message}"))
+        errors.append(MentionError(_pointer(path), _message(error)))
     if errors:
         return errors
     try:

@@ -58,3 +58,31 @@ def test_engine_and_check_jsonschema_agree_on_yaml_1_2_values(
     engine_valid = not load(path.read_bytes(), str(path)).errors
     editor_valid = check_jsonschema(path).returncode == 0
     assert (engine_valid, editor_valid) == (valid, valid)
+
+
+@pytest.mark.parametrize(
+    ("schema", "pattern"),
+    [("timeline", "examples/timelines/*.yaml"), ("playbook-test", "examples/playbook-tests/*.test.yaml")],
+)
+def test_example_timelines_and_tests_pass_check_jsonschema_against_their_schemas(schema: str, pattern: str) -> None:
+    files = sorted(ROOT.glob(pattern))
+    assert files
+    result = subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--schemafile", str(ROOT / "schemas" / f"{schema}.schema.json"), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*sorted(ROOT.glob("examples/timelines/*.yaml")), *sorted(ROOT.glob("examples/playbook-tests/*.test.yaml"))],
+    ids=lambda p: p.name,
+)
+def test_every_example_starts_with_its_editor_schema_modeline(path: Path) -> None:
+    schema = "playbook-test" if path.name.endswith(".test.yaml") else "timeline"
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first == f"# yaml-language-server: $schema=../../schemas/{schema}.schema.json"
