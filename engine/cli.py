@@ -187,7 +187,12 @@ def _tests_text(reports: list[TestFileReport]) -> str:
                 lines.extend(f"    {f.file}:{f.line}:{f.column}: {f.message}" for f in test.failures)
     broken = sum(1 for report in reports if report.problems)
     summary = f"{tests} tests, {expectations} expectations: "
-    summary += f"{failed} failed" if failed else "all passed"
+    if failed:
+        summary += f"{failed} failed"
+    elif not broken:
+        summary += "all passed"
+    else:
+        summary += "none failed"
     if broken:
         summary += f"; {broken} file{'s' if broken > 1 else ''} could not be run"
     lines.append(summary)

@@ -187,7 +187,7 @@ class _World:
                 return
         if not self.book.applies(mention):
             reason = NoMatch(f"{self.book.playbook.id} does not apply to it (see its applies_to)")
-            self.say(now, "ignored", f"a {mention.channel} mention by {mention.author.handle}: {reason.message}")
+            self.say(now, "ignored", f"a mention on {mention.channel} by {mention.author.handle}: {reason.message}")
             return
         number = len(self.incidents) + 1
         self.apply(len(self.incidents), open_incident(f"inc-{number}", mention, self.book, now), now)

@@ -1,0 +1,154 @@
+"""`calmly simulate` and `calmly test` as playbook authors run them before they merge a change."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CALMLY = Path(sys.executable).with_name("calmly")
+TESTS = ROOT / "examples" / "playbook-tests"
+TIMELINES = ROOT / "examples" / "timelines"
+
+
+def calmly(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(CALMLY), *args], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _playbook_of(timeline: Path) -> str:
+    name = "customer-complaint" if timeline.stem == "broken-order" else timeline.stem
+    return f"playbooks/{name}.yaml"
+
+
+@pytest.mark.parametrize("timeline", sorted(TIMELINES.glob("*.yaml")), ids=lambda path: path.stem)
+def test_simulate_tells_a_complete_story_for_every_example_timeline(timeline: Path) -> None:
+    result = calmly("simulate", _playbook_of(timeline), str(timeline))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "opened" in lines[0]
+    assert any(" transition " in line for line in lines)
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_simulate_story_shows_warnings_breaches_refusals_and_closing() -> None:
+    result = calmly("simulate", "playbooks/customer-complaint.yaml", "examples/timelines/broken-order.yaml")
+    text = result.stdout
+    assert "WARNING    [inc-1] limit:detected at 75%: notify community_manager" in text
+    assert "BREACH     [inc-1] limit:detected at 100%: notify social_lead" in text
+    assert "REFUSED    [inc-1] acknowledge by alice refused: 'acknowledge' can be taken from assessed" in text
+    assert "first_response met (20m late)" in text
+    assert text.rstrip().endswith("review: resolved -> reviewed by bob")
+
+
+def test_simulate_json_gives_the_same_story_for_machines() -> None:
+    result = calmly(
+        "simulate", "playbooks/customer-complaint.yaml", "examples/timelines/broken-order.yaml", "--format", "json"
+    )
+    report = json.loads(result.stdout)
+    kinds = [line["kind"] for line in report["lines"]]
+    assert kinds[0] == "opened"
+    assert {"warning", "breach", "refused", "transition", "target_met"} <= set(kinds)
+    breach = next(line for line in report["lines"] if line["kind"] == "breach" and "roles" in line["details"])
+    assert breach["offset_seconds"] == 4 * 3600
+    assert breach["details"]["roles"] == ["social_lead"]
+
+
+def test_shipped_playbook_tests_pass() -> None:
+    result = calmly("test", str(TESTS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith("all passed")
+    covered = {line.strip() for line in result.stdout.splitlines() if line.endswith(".test.yaml")}
+    shipped = {path.stem for path in (ROOT / "playbooks").glob("*.yaml")}
+    assert {Path(name).name.removesuffix(".test.yaml") for name in covered} == shipped
+
+
+def test_a_broken_expectation_fails_naming_its_file_and_line(tmp_path: Path) -> None:
+    original = (TESTS / "customer-complaint.test.yaml").read_text(encoding="utf-8")
+    broken = original.replace("        state: reviewed\n", "        state: resolved\n", 1)
+    assert broken != original
+    broken = broken.replace("../../playbooks/", f"{ROOT.as_posix()}/playbooks/")
+    broken = broken.replace("../timelines/", f"{TIMELINES.as_posix()}/")
+    path = tmp_path / "broken.test.yaml"
+    path.write_text(broken, encoding="utf-8")
+    line = broken.splitlines().index("        state: resolved") + 1
+    result = calmly("test", str(path))
+    assert result.returncode == 1
+    assert (
+        f"{path.as_posix()}:{line}:16: at +2d (2026-11-25 09:00Z), incident 1: expected state resolved, "
+        "got reviewed" in result.stdout
+    )
+    assert "FAIL  a late assessment warns the community manager" in result.stdout
+    assert "1 failed" in result.stdout
+
+
+def test_test_json_reports_each_failure_with_its_position(tmp_path: Path) -> None:
+    path = tmp_path / "one.test.yaml"
+    path.write_text(
+        f"playbook: {ROOT.as_posix()}/playbooks/customer-complaint.yaml\n"
+        "tests:\n"
+        "  - name: nobody is notified in the first minute\n"
+        "    timeline:\n"
+        "      start: 2026-11-23T09:00:00Z\n"
+        "      events:\n"
+        "        - {at: 0m, mention: {channel: twitter, text: hello, author: {handle: x}}}\n"
+        "    expect:\n"
+        "      - {at: 1m, state: assessed}\n",
+        encoding="utf-8",
+    )
+    result = calmly("test", "--format", "json", str(path))
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    failure = report["files"][0]["tests"][0]["failures"][0]
+    assert (failure["line"], failure["column"]) == (9, 25)
+    assert "expected state assessed, got detected" in failure["message"]
+
+
+def test_a_timeline_with_problems_is_reported_with_positions_and_nothing_runs(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "start: 2026-11-23T09:00:00Z\n"
+        "people: {alice: [community_manager]}\n"
+        "events:\n"
+        "  - {at: 1h, act: assess, by: mallory}\n"
+        "  - {at: 30m, mention: {channel: twiter, text: hi, author: {handle: x}}}\n"
+        "  - {at: 2h, act: assess}\n"
+        "  - {at: 1:30, act: assess, by: alice}\n",
+        encoding="utf-8",
+    )
+    result = calmly("simulate", "playbooks/customer-complaint.yaml", str(path))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert f"{path.as_posix()}:7:10: E204 " in result.stderr
+    assert "Traceback" not in result.stderr
+    fixed = path.read_text(encoding="utf-8").replace("1:30", "3h")
+    path.write_text(fixed, encoding="utf-8")
+    result = calmly("simulate", "playbooks/customer-complaint.yaml", str(path))
+    assert result.returncode == 1
+    errors = result.stderr
+    assert f"{path.as_posix()}:4:31: E801 " in errors
+    assert f"{path.as_posix()}:5:10: E802 " in errors
+    assert f"{path.as_posix()}:5:34: E803 " in errors
+    assert f"{path.as_posix()}:6:5: E800 " in errors
+
+
+def test_a_test_naming_a_missing_playbook_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "lost.test.yaml"
+    path.write_text(
+        "playbook: nowhere.yaml\ntests:\n  - name: x\n    timeline: t.yaml\n    expect: [{at: 0m, state: detected}]\n",
+        encoding="utf-8",
+    )
+    result = calmly("test", str(path))
+    assert result.returncode == 1
+    assert f"{path.as_posix()}:1:11: E804 cannot test" in result.stdout
+    assert result.stdout.rstrip().endswith("0 tests, 0 expectations: none failed; 1 file could not be run")
+
+
+def test_validate_leaves_playbook_tests_out_of_a_folder_walk(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text((ROOT / "playbooks" / "customer-complaint.yaml").read_text(encoding="utf-8"))
+    (tmp_path / "p.test.yaml").write_text("playbook: p.yaml\ntests: []\n", encoding="utf-8")
+    result = calmly("validate", str(tmp_path))
+    assert result.returncode == 0, result.stdout
