@@ -83,6 +83,7 @@ class _World:
         self.notified: list[set[str]] = []
         self.refused: list[list[str]] = []
         self.fired = 0
+        self.now = timeline.start  # the latest moment played so far: time never runs backwards in the story
         self.result = Simulation()
 
     # --- the story --------------------------------------------------------------------------------------------
@@ -157,6 +158,7 @@ class _World:
         """Fire every armed deadline due at or before ``until``, each at its own time."""
         while self.deadlines and self.deadlines[0][0] <= until:
             at, key, index = heapq.heappop(self.deadlines)
+            at = max(at, self.now)  # armed for a moment already past (a raise breaching a clock): due at once
             if key not in self.armed:
                 continue  # cancelled since it was armed
             self.armed.discard(key)
@@ -173,6 +175,7 @@ class _World:
     # --- events -----------------------------------------------------------------------------------------------
 
     def event(self, event: TimelineEvent) -> None:
+        self.now = max(self.now, event.at)
         if event.mention is not None:
             self.mention(event.mention, event.at)
         else:

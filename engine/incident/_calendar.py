@@ -7,9 +7,10 @@ time after ``start``, and how much counted time lies between two moments.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from engine.playbook import Calendar
@@ -17,7 +18,23 @@ from engine.playbook import Calendar
 __all__ = ["AroundTheClock", "BusinessCalendar", "TimeCounter"]
 
 #: How far ahead a deadline is searched for before giving up (a calendar open one hour a year still fits).
-_HORIZON_DAYS = 3 * 366
+_HORIZON_YEARS = 3
+_DAY = timedelta(days=1)
+_ZERO = timedelta(0)
+
+
+def _first_year(moment: datetime) -> int:
+    """The first local year to look in for open time after ``moment``: a local date is within a day of the UTC
+    one, so in the first two days of January it may still be last year somewhere."""
+    year = moment.year
+    return year - 1 if moment.month == 1 and moment.day <= 2 else year
+
+
+class _Year(NamedTuple):
+    """A local year's open spans in order, and their closing moments (for bisecting)."""
+
+    spans: tuple[tuple[datetime, datetime], ...]
+    closes: list[datetime]
 
 
 class TimeCounter(Protocol):
@@ -49,6 +66,7 @@ class BusinessCalendar:
         self._country, _, region = (calendar.holidays or "").partition("-")
         self._region = region or None
         self._closed: dict[int, frozenset[date]] = {}
+        self._years: dict[int, _Year] = {}
         self.name = calendar.name
 
     def _holidays(self, year: int) -> frozenset[date]:
@@ -61,6 +79,18 @@ class BusinessCalendar:
             self._closed[year] = frozenset(found)
         return self._closed[year]
 
+    def _year(self, year: int) -> _Year:
+        """Every open span of one local year, in order, as UTC moments; worked out once (the hot path of clocks)."""
+        found = self._years.get(year)
+        if found is None:
+            day = date(year, 1, 1)
+            spans: list[tuple[datetime, datetime]] = []
+            while day.year == year:
+                spans.extend(self._open_spans(day))
+                day += _DAY
+            found = self._years[year] = _Year(tuple(spans), [closes for _, closes in spans])
+        return found
+
     def _open_spans(self, day: date) -> list[tuple[datetime, datetime]]:
         """The open spans of one local day, as UTC moments (DST-aware: a 09:00-18:00 day is 9 real hours)."""
         if day in self._holidays(day.year):
@@ -71,28 +101,36 @@ class BusinessCalendar:
             end_local = (
                 datetime.combine(day, closes, tzinfo=self._zone)
                 if closes is not None
-                else datetime.combine(day + timedelta(days=1), time(0), tzinfo=self._zone)
+                else datetime.combine(day + _DAY, time(0), tzinfo=self._zone)
             )
             spans.append((start, end_local.astimezone(UTC)))
         return spans
 
     def _spans_from(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
-        day = moment.astimezone(self._zone).date() - timedelta(days=1)  # a span may start the local day before
-        for offset in range(_HORIZON_DAYS):
-            for start, end in self._open_spans(day + timedelta(days=offset)):
-                if end > moment:
-                    yield max(start, moment), end
+        """The open time from ``moment`` on, span by span (the first one cut to start at ``moment``)."""
+        first = _first_year(moment)
+        for year in range(first, first + _HORIZON_YEARS + 1):
+            spans, closes = self._year(year)
+            for index in range(bisect_right(closes, moment), len(spans)):
+                opens, ends = spans[index]
+                yield (opens if opens > moment else moment), ends
 
     def add(self, start: datetime, amount: timedelta) -> datetime:
-        remaining = amount
-        if remaining <= timedelta(0):
+        if amount <= _ZERO:
             return start
-        for opens, closes in self._spans_from(start):
-            length = closes - opens
-            if remaining <= length:
-                return opens + remaining
-            remaining -= length
-        return start + timedelta(days=_HORIZON_DAYS)  # pragma: no cover - a calendar that never opens
+        # The loop of _spans_from, written out: every clock that starts or moves runs this, mostly within one span.
+        remaining = amount
+        first = _first_year(start)
+        for year in range(first, first + _HORIZON_YEARS + 1):
+            spans, closes = self._year(year)
+            for index in range(bisect_right(closes, start), len(spans)):
+                opens, closes_at = spans[index]
+                opens = max(opens, start)
+                length = closes_at - opens
+                if remaining <= length:
+                    return opens + remaining
+                remaining -= length
+        return start + _HORIZON_YEARS * 366 * _DAY  # pragma: no cover - a calendar that never opens
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         total = timedelta(0)

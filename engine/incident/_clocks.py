@@ -15,7 +15,7 @@ from engine.incident._calendar import TimeCounter
 from engine.incident._record import ClockState, Occurrence
 from engine.incident._rulebook import Point
 
-__all__ = ["deadline_key", "due_occurrences", "next_occurrence", "start_clock"]
+__all__ = ["deadline_key", "due_occurrences", "next_occurrence", "replan", "start_clock"]
 
 #: Catching up after a long outage collapses repeats; this bounds the work however long the outage was.
 _MAX_CATCH_UP = 10_000
@@ -39,13 +39,19 @@ def next_occurrence(
     after: Occurrence | None,
 ) -> Occurrence | None:
     """The first occurrence strictly after ``after`` (by offset, then by the points' order)."""
-    cursor = (after.offset, _order(points, after.step), after.repetition) if after else None
+    if after is None:  # the points are in order, so the first one comes first
+        first = points[0] if points else None
+        if first is None:
+            return None
+        offset = limit * first.fraction
+        return Occurrence(offset, first.step, 0, counter.add(started_at, offset))
+    cursor = (after.offset, _order(points, after.step), after.repetition)
     best: tuple[timedelta, int, int] | None = None
     best_step = 0
     for order, point in enumerate(points):
         base = limit * point.fraction
         candidate = (base, order, 0)
-        if cursor is not None and candidate <= cursor:
+        if candidate <= cursor:
             if point.repeat is None:
                 continue
             # Jump straight to the first repetition past the cursor rather than walking there.
@@ -84,3 +90,49 @@ def due_occurrences(
         due.append(occurrence)
         occurrence = next_occurrence(points, limit, counter, clock.started_at, occurrence)
     return due, occurrence
+
+
+def _last_by(
+    points: Sequence[Point], limit: timedelta, counter: TimeCounter, started_at: datetime, now: datetime
+) -> Occurrence | None:
+    """The last occurrence due at or before ``now``, counting from the clock's start."""
+    last = None
+    occurrence = next_occurrence(points, limit, counter, started_at, None)
+    for _ in range(_MAX_CATCH_UP):
+        if occurrence is None or occurrence.at > now:
+            break
+        last, occurrence = occurrence, next_occurrence(points, limit, counter, started_at, occurrence)
+    return last
+
+
+def replan(  # noqa: PLR0917 - each argument is a distinct part of the new plan
+    clock: ClockState,
+    points: Sequence[Point],
+    limit: timedelta,
+    counter: TimeCounter,
+    epoch: int,
+    now: datetime,
+) -> ClockState:
+    """The clock counted against a new severity's limit and steps, from the same start, as a new run (``epoch``).
+
+    What fired under the old plan is not told again when its time under the new plan has passed too; the next
+    step is armed, and fires at once if its time has already come (a raise can make a clock breached at once).
+    When the new plan puts the step that last fired in the future (the limit grew), the steps from there on run
+    again: their times changed, so they are new notifications, with new keys from the new epoch.
+    """
+    cursor = None
+    fired = clock.fired
+    if fired is not None:
+        point = next((item for item in points if item.step == fired.step), None)
+        if point is not None:
+            offset = limit * point.fraction + (point.repeat * fired.repetition if point.repeat else timedelta(0))
+            remapped = Occurrence(offset, fired.step, fired.repetition, counter.add(clock.started_at, offset))
+            cursor = remapped if remapped.at <= now else _last_by(points, limit, counter, clock.started_at, now)
+        else:  # the step that fired does not apply at the new level: carry on from wherever the new plan is now
+            cursor = _last_by(points, limit, counter, clock.started_at, now)
+    return clock._replace(
+        epoch=epoch,
+        due_at=counter.add(clock.started_at, limit),
+        fired=cursor,
+        next=next_occurrence(points, limit, counter, clock.started_at, cursor),
+    )

@@ -131,27 +131,36 @@ _CHECKS: dict[Requirement, _Check] = {
 }
 
 
+def _plan(transition: Transition) -> tuple[frozenset[str], tuple[tuple[str, bool, _Check], ...]]:
+    """What a transition takes: the field names allowed, and (name, required, check) in a stable order."""
+    allowed = frozenset(requirement.value for requirement in transition.requires) | _ALWAYS_ALLOWED
+    steps = tuple(
+        (requirement.value, requirement in transition.requires, _CHECKS[requirement])
+        for requirement in sorted(transition.requires | {Requirement.NOTE}, key=lambda item: item.value)
+    )
+    return allowed, steps
+
+
 def check_fields(
     transition: Transition, fields: Mapping[str, Any], incident: Incident, book: Rulebook
 ) -> dict[str, Any] | Refused:
     """The accepted fields, cleaned, or the first rule they break."""
-    required = {requirement.value for requirement in transition.requires}
-    unexpected = sorted(set(fields) - required - _ALWAYS_ALLOWED)
-    if unexpected:
-        wanted = ", ".join(sorted(required)) or "nothing"
+    allowed, steps = book.memo(("fields", transition.trigger, transition.sources[0]), lambda: _plan(transition))
+    if not allowed.issuperset(fields):
+        unexpected = sorted(set(fields) - allowed)
+        wanted = ", ".join(sorted(allowed - _ALWAYS_ALLOWED)) or "nothing"
         return _invalid(
             unexpected[0],
             f"{transition.trigger!r} does not take {', '.join(unexpected)} (it asks for {wanted})",
             RefusalReason.UNEXPECTED_FIELD,
         )
     accepted: dict[str, Any] = {}
-    for requirement in sorted(transition.requires | {Requirement.NOTE}, key=lambda item: item.value):
-        name = requirement.value
+    for name, required, check in steps:
         if name not in fields:
-            if requirement in transition.requires:
+            if required:
                 return _invalid(name, f"{transition.trigger!r} requires {name}", RefusalReason.MISSING_FIELD)
             continue
-        result = _CHECKS[requirement](fields[name], incident, book)
+        result = check(fields[name], incident, book)
         if isinstance(result, Refused):
             return result
         accepted[name] = result

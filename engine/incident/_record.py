@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.incident._mention import Mention
 
@@ -38,11 +38,11 @@ __all__ = [
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
-class Occurrence:
+class Occurrence(NamedTuple):
     """One firing of an escalation step: ``offset`` of counted time after the clock started.
 
-    ``step`` is the escalation step's index in the playbook, or -1 for the bare breach at 100%.
+    ``step`` is the escalation step's index in the playbook, or -1 for the bare breach at 100%. A named tuple, not a
+    dataclass: clocks make several of these on every command, and a tuple is built at a third of the cost.
     """
 
     offset: timedelta
@@ -51,12 +51,12 @@ class Occurrence:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class ClockState:
+class ClockState(NamedTuple):
     """A running clock: a state's limit (``limit:<state>``) or an end-to-end target (its name).
 
     ``epoch`` is the incident's revision when the clock started, so a clock that runs again (a re-opened incident)
-    gets new deadline keys and its notifications are not mistaken for repeats of the first run's.
+    gets new deadline keys and its notifications are not mistaken for repeats of the first run's. A named tuple for
+    the same reason as :class:`Occurrence`; change one with ``clock._replace(...)``.
     """
 
     name: str
@@ -97,6 +97,21 @@ class Incident:
 
     def clock(self, name: str) -> ClockState | None:
         return next((clock for clock in self.clocks if clock.name == name), None)
+
+    def evolve(self, **changes: Any) -> Incident:
+        """A copy with ``changes``: ``dataclasses.replace`` at under half its cost, as ``step`` does it on every
+        command. Unknown field names are an error, as with ``replace``."""
+        if not _INCIDENT_FIELDS.issuperset(changes):
+            raise TypeError(f"Incident has no field {sorted(set(changes) - _INCIDENT_FIELDS)[0]!r}")
+        new = object.__new__(Incident)
+        for name in _INCIDENT_FIELDS_IN_ORDER:
+            _set(new, name, changes[name] if name in changes else getattr(self, name))
+        return new
+
+
+_INCIDENT_FIELDS_IN_ORDER = tuple(item.name for item in fields(Incident))
+_INCIDENT_FIELDS = frozenset(_INCIDENT_FIELDS_IN_ORDER)
+_set = object.__setattr__
 
 
 # --- commands -----------------------------------------------------------------------------------------------

@@ -5,9 +5,10 @@ Built once per playbook version and shared by every incident under it; nothing h
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCounter
 from engine.incident._mention import Mention
@@ -70,6 +71,7 @@ class Rulebook:
         self.playbook = playbook
         self.machine: Machine = compile_machine(playbook)
         self.never_say = PhraseSet(playbook.house_rules.never_say)
+        self.triggers = playbook.triggers
         self.levels = {level: rank for rank, level in enumerate(playbook.severity.levels)}
         self._applies = Matcher(playbook.applies_to.when) if playbook.applies_to.when else None
         self._severity_rules = tuple((rule.level, Matcher(rule.when)) for rule in playbook.severity.rules)
@@ -83,6 +85,19 @@ class Rulebook:
         for name, calendar in playbook.calendars.items():
             self._counters[name] = BusinessCalendar(calendar)
         self._points: dict[tuple[str, str], tuple[Point, ...]] = {}
+        self._memo: dict[Hashable, Any] = {}
+        self._starting: dict[str, tuple[str, ...]] = {
+            state: tuple(name for name, target in playbook.targets.items() if target.start == state)
+            for state in playbook.states
+        }
+
+    def memo(self, key: Hashable, factory: Callable[[], Any]) -> Any:
+        """``factory()``, worked out once per rulebook: what the runtime derives from the playbook for its hot path."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = factory()
+            return value
 
     # --- matching -------------------------------------------------------------------------------------------
 
@@ -124,6 +139,10 @@ class Rulebook:
         target = self.playbook.targets[name]
         limit = target.within.for_level(severity)
         return None if limit is None else (limit, self._counters[target.calendar])
+
+    def targets_starting_in(self, state: str) -> tuple[str, ...]:
+        """The end-to-end targets whose clocks start when an incident enters ``state``, in playbook order."""
+        return self._starting[state]
 
     def points(self, kind: str, severity: str) -> tuple[Point, ...]:
         """The escalation points of a clock kind (``limit`` or a target) at a severity, earliest first."""

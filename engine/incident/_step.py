@@ -6,12 +6,11 @@ command returns a :class:`Refused` that says which rule and why, leaving the inc
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
-from engine.incident._clocks import deadline_key, due_occurrences, next_occurrence, start_clock
+from engine.incident._clocks import deadline_key, due_occurrences, replan, start_clock
 from engine.incident._fields import check_fields
 from engine.incident._mention import Mention
 from engine.incident._record import (
@@ -68,29 +67,42 @@ def _clock_limit(book: Rulebook, name: str, state: str, severity: str) -> Any:
     return book.target_limit(name, severity)
 
 
-def _start(book: Rulebook, incident: Incident, name: str, now: datetime) -> ClockState | None:
-    found = _clock_limit(book, name, incident.state, incident.severity)
+class _Entered(NamedTuple):
+    """Where an incident is going: the state it enters, at which severity and revision."""
+
+    state: str
+    severity: str
+    revision: int
+
+
+def _start(book: Rulebook, name: str, entered: _Entered, now: datetime) -> ClockState | None:
+    found = _clock_limit(book, name, entered.state, entered.severity)
     if found is None:
         return None
     limit, counter = found
-    points = book.points(book.clock_kind(name), incident.severity)
-    return start_clock(name, incident.revision, points, limit, counter, now)
+    points = book.points(book.clock_kind(name), entered.severity)
+    return start_clock(name, entered.revision, points, limit, counter, now)
 
 
-def _enter(book: Rulebook, incident: Incident, previous: str | None, now: datetime) -> tuple[Incident, list[Effect]]:
-    """Stop and start clocks for entering ``incident.state`` (from ``previous``, or at opening)."""
+def _enter(
+    book: Rulebook, incident: Incident, entered: _Entered, now: datetime
+) -> tuple[tuple[ClockState, ...], frozenset[str], list[Effect]]:
+    """The clocks that stop and start as ``incident`` enters a state: the running clocks, the finished targets and
+    the effects, for the caller to build the new incident from in one go (building one costs more than all this)."""
     effects: list[Effect] = []
-    state = incident.state
+    state = entered.state
     final = book.is_final(state)
     kept: list[ClockState] = []
-    finished = set(incident.finished_clocks)
+    finished = incident.finished_clocks
+    targets = book.playbook.targets
     for clock in incident.clocks:
-        target = book.playbook.targets.get(clock.name)
+        target = targets.get(clock.name)
         met = target is not None and state in target.until
         if clock.name.startswith("limit:") or met or final:
-            effects += _cancel(incident.id, clock)
+            if clock.next is not None:
+                effects.append(CancelDeadline(deadline_key(incident.id, clock, clock.next), clock.name))
             if target is not None:
-                finished.add(clock.name)
+                finished = finished | {clock.name}
                 late = now - clock.due_at
                 verdict = "met" if met else "stopped"
                 timing = f"{format_duration(late)} late" if late.total_seconds() > 0 else "on time"
@@ -104,26 +116,26 @@ def _enter(book: Rulebook, incident: Incident, previous: str | None, now: dateti
                 )
             continue
         kept.append(clock)
-    incident = replace(incident, clocks=tuple(kept), finished_clocks=frozenset(finished))
     if final:
-        return incident, effects
+        return tuple(kept), finished, effects
     running = {clock.name for clock in kept}
     names = [_limit_name(state)] + [
-        name
-        for name, target in book.playbook.targets.items()
-        if target.start == state and name not in running and name not in finished
+        name for name in book.targets_starting_in(state) if name not in running and name not in finished
     ]
-    started = [new for name in names if (new := _start(book, incident, name, now)) is not None]
-    for clock in started:
-        effects += _arm(incident.id, clock)
-    return replace(incident, clocks=(*kept, *started)), effects
+    for name in names:
+        started = _start(book, name, entered, now)
+        if started is not None:
+            kept.append(started)
+            if started.next is not None:
+                effects.append(ArmDeadline(deadline_key(incident.id, started, started.next), started.next.at, name))
+    return tuple(kept), finished, effects
 
 
-def _reschedule(book: Rulebook, incident: Incident, skip: frozenset[str]) -> tuple[Incident, list[Effect]]:
-    """After a severity change, running clocks count against the new level's limits from the same start.
-
-    Clocks in ``skip`` have just started at the new level and need nothing.
-    """
+def _reschedule(
+    book: Rulebook, incident: Incident, before: str, skip: frozenset[str], now: datetime
+) -> tuple[Incident, list[Effect]]:
+    """After a severity change from ``before``, running clocks count against the new level's limits from the same
+    start (see :func:`replan`). Clocks in ``skip`` have just started at the new level and need nothing."""
     effects: list[Effect] = []
     clocks = []
     for clock in incident.clocks:
@@ -135,16 +147,15 @@ def _reschedule(book: Rulebook, incident: Incident, skip: frozenset[str]) -> tup
             effects += _cancel(incident.id, clock)
             continue
         limit, counter = found
-        points = book.points(book.clock_kind(clock.name), incident.severity)
-        moved = replace(
-            clock,
-            due_at=counter.add(clock.started_at, limit),
-            next=next_occurrence(points, limit, counter, clock.started_at, clock.fired),
-        )
-        if moved != clock:
-            effects += [*_cancel(incident.id, clock), *_arm(incident.id, moved)]
+        kind = book.clock_kind(clock.name)
+        points = book.points(kind, incident.severity)
+        if _clock_limit(book, clock.name, incident.state, before) == found and book.points(kind, before) == points:
+            clocks.append(clock)  # the same limit and steps at both levels: nothing changes
+            continue
+        moved = replan(clock, points, limit, counter, incident.revision, now)
+        effects += [*_cancel(incident.id, clock), *_arm(incident.id, moved)]
         clocks.append(moved)
-    return replace(incident, clocks=tuple(clocks)), effects
+    return incident.evolve(clocks=tuple(clocks)), effects
 
 
 def open_incident(incident_id: str, mention: Mention, book: Rulebook, now: datetime) -> Stepped:
@@ -169,12 +180,12 @@ def open_incident(incident_id: str, mention: Mention, book: Rulebook, now: datet
     opened = Audit(
         now,
         "opened",
-        f"opened under {playbook.id} v{playbook.version} with severity {severity}: a {mention.channel} mention "
+        f"opened under {playbook.id} v{playbook.version} with severity {severity}: a mention on {mention.channel} "
         f"by {mention.author.handle}",
         details={"channel": mention.channel, "external_id": mention.external_id, "author": mention.author.handle},
     )
-    incident, effects = _enter(book, incident, None, now)
-    return Stepped(incident, (opened, *effects))
+    clocks, finished, effects = _enter(book, incident, _Entered(incident.state, severity, 0), now)
+    return Stepped(incident.evolve(clocks=clocks, finished_clocks=finished), (opened, *effects))
 
 
 def step(incident: Incident, command: Command, now: datetime, book: Rulebook) -> Stepped | Refused:
@@ -195,8 +206,8 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
             f"the incident changed since you looked (you saw revision {act.expected_revision}, it is now "
             f"{incident.revision}); look again before acting",
         )
-    if act.trigger not in book.playbook.triggers:
-        actions = ", ".join(sorted(book.playbook.triggers))
+    if act.trigger not in book.triggers:
+        actions = ", ".join(sorted(book.triggers))
         return Refused(RefusalReason.UNKNOWN_ACTION, f"{book.playbook.id} has no action {act.trigger!r} ({actions})")
     transition = book.transition(act.trigger, incident.state)
     if transition is None:
@@ -205,7 +216,7 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
             f"{act.trigger!r} can be taken from {', '.join(book.sources_of(act.trigger))}; the incident is in "
             f"{incident.state}",
         )
-    if not act.actor.roles & set(transition.by):
+    if act.actor.roles.isdisjoint(transition.by):
         return Refused(
             RefusalReason.ROLE_NOT_ALLOWED,
             f"{act.trigger!r} is for {', '.join(transition.by)}; {act.actor.person} has "
@@ -220,13 +231,16 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
     facts = dict(incident.facts)
     facts.update(checked)
     severity = checked.get("severity", incident.severity)
-    changed = replace(
-        incident,
+    revision = incident.revision + 1
+    clocks, finished, entered = _enter(book, incident, _Entered(proxy.state, severity, revision), now)
+    changed = incident.evolve(
         state=proxy.state,
         severity=severity,
         entered_at=now,
-        revision=incident.revision + 1,
+        revision=revision,
         facts=MappingProxyType(facts),
+        clocks=clocks,
+        finished_clocks=finished,
     )
     summary = f"{act.trigger}: {previous} -> {proxy.state}"
     effects: list[Effect] = [
@@ -236,14 +250,13 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
             summary,
             act.actor.person,
             {"trigger": act.trigger, "from": previous, "to": proxy.state, "fields": dict(act.fields)},
-        )
+        ),
+        *entered,
     ]
-    changed, entered = _enter(book, changed, previous, now)
-    effects += entered
     if severity != incident.severity:
         effects.append(Audit(now, "severity", f"severity {incident.severity} -> {severity}", act.actor.person))
         fresh = frozenset(clock.name for clock in changed.clocks if clock.epoch == changed.revision)
-        changed, moved = _reschedule(book, changed, fresh)
+        changed, moved = _reschedule(book, changed, incident.severity, fresh, now)
         effects += moved
     return Stepped(changed, tuple(effects))
 
@@ -254,8 +267,7 @@ def _join(incident: Incident, join: JoinMention, now: datetime, book: Rulebook) 
         return Refused(RefusalReason.CLOSED, f"the incident is closed ({incident.state}); open a new one")
     if mention.key in incident.mentions:
         return Stepped(incident, ())
-    changed = replace(
-        incident,
+    changed = incident.evolve(
         mentions=(*incident.mentions, mention.key),
         last_mention_at=max(incident.last_mention_at, mention.posted_at),
         revision=incident.revision + 1,
@@ -270,9 +282,9 @@ def _join(incident: Incident, join: JoinMention, now: datetime, book: Rulebook) 
     ]
     level = book.severity_of(mention)
     if book.levels[level] > book.levels[incident.severity]:
-        changed = replace(changed, severity=level)
+        changed = changed.evolve(severity=level)
         effects.append(Audit(now, "severity", f"severity {incident.severity} -> {level} (a new mention)"))
-        changed, moved = _reschedule(book, changed, frozenset())
+        changed, moved = _reschedule(book, changed, incident.severity, frozenset(), now)
         effects += moved
     return Stepped(changed, tuple(effects))
 
@@ -283,11 +295,19 @@ def _kind(fraction: float) -> NotifyKind:
     return NotifyKind.BREACH if fraction == 1.0 else NotifyKind.ESCALATION
 
 
+def _armed(incident: Incident, key: str) -> ClockState | None:
+    """The running clock whose armed deadline has this key, if any (keys are ``incident/clock/epoch/step/rep``)."""
+    prefix, _, _ = key.rpartition("/")  # drop the repetition, then the step and the epoch
+    prefix = prefix.rpartition("/")[0].rpartition("/")[0]
+    name = prefix[len(incident.id) + 1 :] if prefix.startswith(incident.id + "/") else None
+    for clock in incident.clocks:
+        if clock.name == name and clock.next is not None and deadline_key(incident.id, clock, clock.next) == key:
+            return clock
+    return None
+
+
 def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book: Rulebook) -> Stepped:
-    clock = next(
-        (item for item in incident.clocks if item.next and deadline_key(incident.id, item, item.next) == reached.key),
-        None,
-    )
+    clock = _armed(incident, reached.key)
     if clock is None:  # already handled, or the clock stopped: a deadline that fires twice changes nothing twice
         return Stepped(incident, ())
     found = _clock_limit(book, clock.name, incident.state, incident.severity)
@@ -322,11 +342,14 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
                 late_by=max(now - occurrence.at, timedelta(0)),
             )
         )
-    moved = replace(clock, fired=due[-1] if due else clock.fired, next=following)
-    changed = replace(incident, clocks=tuple(moved if item is clock else item for item in incident.clocks))
+    moved = clock._replace(fired=due[-1] if due else clock.fired, next=following)
+    clocks = tuple(moved if item is clock else item for item in incident.clocks)
     audits: list[Effect] = []
-    if breached and clock.name not in incident.breached:
-        changed = replace(changed, breached=incident.breached | {clock.name})
+    newly_breached = breached and clock.name not in incident.breached
+    if not newly_breached:
+        changed = incident.evolve(clocks=clocks)
+    else:
+        changed = incident.evolve(clocks=clocks, breached=incident.breached | {clock.name})
         audits.append(
             Audit(
                 now,

@@ -152,3 +152,26 @@ def test_validate_leaves_playbook_tests_out_of_a_folder_walk(tmp_path: Path) -> 
     (tmp_path / "p.test.yaml").write_text("playbook: p.yaml\ntests: []\n", encoding="utf-8")
     result = calmly("validate", str(tmp_path))
     assert result.returncode == 0, result.stdout
+
+
+def test_a_raise_that_breaches_a_clock_at_once_is_told_at_the_moment_of_the_raise(tmp_path: Path) -> None:
+    path = tmp_path / "raise.yaml"
+    path.write_text(
+        "start: 2026-11-23T09:00:00Z\n"
+        "people: {bob: [social_lead]}\n"
+        "events:\n"
+        "  - {at: 0m, mention: {channel: twitter, text: my parcel is late, author: {handle: '@c'}}}\n"
+        "  - {at: 3h30m, act: assess, by: bob, with: {severity: critical}}\n"
+        "until: 3h31m\n",
+        encoding="utf-8",
+    )
+    result = calmly("simulate", "playbooks/customer-complaint.yaml", str(path), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    lines = json.loads(result.stdout)["lines"]
+    breaches = [line for line in lines if line["kind"] == "breach" and line["details"].get("clock") == "first_response"]
+    assert breaches, "the raise to critical (first response within 30m) breaches first_response at once"
+    assert {line["offset_seconds"] for line in breaches} == {3 * 3600 + 30 * 60}
+    told = {role for line in breaches for role in line["details"].get("roles", [])}
+    assert "social_lead" in told
+    offsets = [line["offset_seconds"] for line in lines]
+    assert offsets == sorted(offsets), "the story never runs backwards in time"

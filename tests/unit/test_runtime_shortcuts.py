@@ -1,0 +1,150 @@
+"""The runtime's hot-path shortcuts give exactly what the plain way gives.
+
+``step`` runs on every command the daemon takes, so a few of its parts take shortcuts: business calendars keep a
+year's open spans and bisect them, incidents are copied without ``dataclasses.replace``, ASCII text skips Unicode
+normalisation, and a due deadline finds its clock by the clock's name in the key. Each is checked here against a
+slow, obviously right reference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from engine.catalog import load_file
+from engine.incident import BusinessCalendar, DeadlineReached, Rulebook, Stepped, open_incident, parse_mention, step
+from engine.playbook import Calendar, OpeningHours, normalise
+from engine.playbook._phrase import normalise_unicode
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@cache
+def rulebook(name: str) -> Rulebook:
+    loaded = load_file(ROOT / "playbooks" / f"{name}.yaml")
+    assert loaded.playbook is not None
+    return Rulebook(loaded.playbook)
+
+
+_WEEKDAYS = {day: ((time(9), time(17, 30)),) for day in range(5)}
+_NIGHTS = {day: ((time(22), None),) for day in range(7)}  # open from 22:00 to midnight, every day
+
+
+def _calendar(zone: str, hours: dict[int, tuple[tuple[time, time | None], ...]], country: str | None) -> Calendar:
+    return Calendar(name="office", timezone=zone, hours=OpeningHours(hours), holidays=country)
+
+
+@cache
+def _closed_days(country: str, year: int) -> frozenset[date]:
+    import holidays  # noqa: PLC0415 - only the reference needs it
+
+    return frozenset(holidays.country_holidays(country, years=year))
+
+
+def _is_open(calendar: Calendar, moment: datetime) -> bool:
+    """The reference: look the minute up in local time, as a person reading the calendar would."""
+    local = moment.astimezone(ZoneInfo(calendar.timezone))
+    if calendar.holidays and local.date() in _closed_days(calendar.holidays, local.year):
+        return False
+    for opens, closes in calendar.hours.days.get(local.weekday(), ()):
+        if opens <= local.time() and (closes is None or local.time() < closes):
+            return True
+    return False
+
+
+def _add_by_minutes(calendar: Calendar, start: datetime, minutes: int) -> datetime:
+    moment = start
+    while minutes:
+        if _is_open(calendar, moment):
+            minutes -= 1
+        moment += timedelta(minutes=1)
+    while not _is_open(calendar, moment - timedelta(minutes=1)):  # the result is the end of an open minute
+        moment -= timedelta(minutes=1)
+    return moment
+
+
+_CALENDARS = [
+    _calendar("Pacific/Auckland", _WEEKDAYS, "NZ"),  # a day ahead of UTC over new year, DST in summer
+    _calendar("America/Los_Angeles", _WEEKDAYS, "US"),  # behind UTC: its new year starts eight hours late
+    _calendar("Europe/London", _NIGHTS, None),  # spans that run to midnight
+]
+
+
+@settings(max_examples=40, deadline=None)
+@example(  # 16:30 on New Year's Eve in Los Angeles is already next year in UTC
+    calendar=_CALENDARS[1], start=datetime(2027, 1, 1, 0, 30, tzinfo=UTC), minutes=30
+)
+@given(
+    calendar=st.sampled_from(_CALENDARS),
+    start=st.datetimes(min_value=datetime(2026, 12, 27), max_value=datetime(2027, 1, 4), timezones=st.just(UTC)).map(
+        lambda moment: moment.replace(second=0, microsecond=0)
+    ),
+    minutes=st.integers(min_value=1, max_value=20 * 60),
+)
+def test_business_time_across_new_year_matches_counting_open_minutes(
+    calendar: Calendar, start: datetime, minutes: int
+) -> None:
+    counter = BusinessCalendar(calendar)
+    expected = _add_by_minutes(calendar, start, minutes)
+    assert counter.add(start, timedelta(minutes=minutes)) == expected
+    assert counter.elapsed(start, expected) == timedelta(minutes=minutes)
+
+
+def test_a_moment_given_in_another_zone_counts_the_same_as_in_utc() -> None:
+    counter = BusinessCalendar(_CALENDARS[0])
+    start = datetime(2027, 1, 1, 23, 0, tzinfo=UTC)
+    elsewhere = start.astimezone(ZoneInfo("Pacific/Kiritimati"))  # UTC+14: already 2 January there
+    assert counter.add(elsewhere, timedelta(hours=3)) == counter.add(start, timedelta(hours=3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_text_is_normalised_as_any_text_would_be(text: str) -> None:
+    assert normalise(text) == normalise_unicode(text)
+
+
+def _opened(incident_id: str) -> Stepped:
+    mention = parse_mention(
+        {
+            "channel": "twitter",
+            "external_id": "1",
+            "text": "my order arrived broken",
+            "author": {"handle": "@ann"},
+            "posted_at": "2026-11-23T09:00:00Z",
+        }
+    )
+    assert not isinstance(mention, list)
+    return open_incident(incident_id, mention, rulebook("customer-complaint"), datetime(2026, 11, 23, 9, tzinfo=UTC))
+
+
+def test_copying_an_incident_gives_what_dataclasses_replace_gives() -> None:
+    incident = _opened("inc-1").incident
+    assert incident.evolve(state="assessed", revision=3) == dataclasses.replace(incident, state="assessed", revision=3)
+    assert incident.evolve() == incident
+
+
+def test_copying_an_incident_with_an_unknown_field_is_an_error() -> None:
+    with pytest.raises(TypeError, match="'stat'"):
+        _opened("inc-1").incident.evolve(stat="assessed")
+
+
+@pytest.mark.parametrize("incident_id", ["inc-1", "team/eu/inc-1", "inc/limit:detected/0"])
+def test_a_due_deadline_finds_its_clock_whatever_the_incident_id_holds(incident_id: str) -> None:
+    opened = _opened(incident_id)
+    armed = [effect for effect in opened.effects if type(effect).__name__ == "ArmDeadline"]
+    assert armed
+    book = rulebook("customer-complaint")
+    for deadline in armed:
+        outcome = step(opened.incident, DeadlineReached(deadline.key), deadline.at, book)
+        assert isinstance(outcome, Stepped)
+        assert outcome.incident != opened.incident, deadline.key
+    unknown = step(opened.incident, DeadlineReached(f"{incident_id}/nothing/0/0/0"), armed[0].at, book)
+    assert isinstance(unknown, Stepped)
+    assert (unknown.incident, unknown.effects) == (opened.incident, ())
