@@ -8,7 +8,9 @@ its baseline, never as a pass or fail:
 * the same work in-process and warm, per playbook: :func:`engine.playbook.load` beside PyYAML plus the JSON Schema
   alone (context: how much calmly's strict reading and semantic checks cost on top of the bare schema check);
 * the cold start of ``calmly validate`` on one file, beside a bare ``python -c pass`` and beside
-  ``python -c "import yaml, jsonschema"`` from the same virtual environment.
+  ``python -c "import yaml, jsonschema"`` from the same virtual environment;
+* the incident runtime (``bench/runtime.py``): a command through ``step`` beside a bare ``transitions`` trigger and a
+  dict lookup, and the memory and build time of 100,000 open incidents beside the same fields as plain dicts.
 
 The variants are generated into a temporary folder from whatever ``playbooks/*.yaml`` holds: each gets a new id and
 version and a different number of extra roles, states, transitions, severity rules and escalation steps (they are
@@ -45,6 +47,9 @@ from ruamel.yaml import YAML
 
 from engine.playbook import LIFECYCLE, load
 
+from figure import BenchError, Figure, in_process_median  # bench/ is on sys.path when this runs as a script
+from runtime import memory_figures, step_figures
+
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = ROOT / "playbooks"
 SCHEMA = Path("schemas") / "playbook.schema.json"  # relative to ROOT, where every command runs
@@ -56,10 +61,6 @@ VALIDATE_TARGET_RATIO = 1.0
 ANCHOR_STATE = LIFECYCLE[1]
 
 
-class BenchError(Exception):
-    """The benchmark cannot produce honest figures (bad input, a tool missing or failing)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Repeats:
     """How many times each measurement is repeated; figures are medians over these."""
@@ -67,43 +68,11 @@ class Repeats:
     process: int
     in_process: int
     cold_start: int
+    incidents: int  # how many open incidents the memory figure holds
 
 
-FULL = Repeats(process=5, in_process=3, cold_start=15)
-QUICK = Repeats(process=2, in_process=2, cold_start=5)
-
-
-@dataclass(frozen=True, slots=True)
-class Figure:
-    """One measured figure beside its baseline from the same run."""
-
-    key: str
-    name: str
-    unit: str
-    value: float
-    baseline_name: str
-    baseline: float
-    target: str
-    met: bool | None
-    detail: str
-
-    @property
-    def ratio(self) -> float:
-        return self.value / self.baseline
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "name": self.name,
-            "unit": self.unit,
-            "value": self.value,
-            "baseline_name": self.baseline_name,
-            "baseline": self.baseline,
-            "ratio": self.ratio,
-            "target": self.target,
-            "target_met": self.met,
-            "detail": self.detail,
-        }
+FULL = Repeats(process=5, in_process=5, cold_start=15, incidents=100_000)
+QUICK = Repeats(process=2, in_process=2, cold_start=5, incidents=10_000)
 
 
 # --- generated variants -------------------------------------------------------------------------------------
@@ -309,16 +278,6 @@ def interleaved_medians(commands: dict[str, Command], runs: int) -> dict[str, fl
     return {key: statistics.median(values) for key, values in samples.items()}
 
 
-def in_process_median(work: Callable[[], object], runs: int) -> float:
-    """Median time of ``work`` (the caller warms it up first)."""
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 # --- the figures --------------------------------------------------------------------------------------------
 
 
@@ -447,7 +406,12 @@ def _meta(files: Sequence[Path], repeats: Repeats, quick: bool) -> dict[str, Any
         "shipped": len(files) - VARIANTS,
         "generated_variants": VARIANTS,
         "quick": quick,
-        "repeats": {"process": repeats.process, "in_process": repeats.in_process, "cold_start": repeats.cold_start},
+        "repeats": {
+            "process": repeats.process,
+            "in_process": repeats.in_process,
+            "cold_start": repeats.cold_start,
+            "incidents": repeats.incidents,
+        },
         "statistic": "median",
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -462,6 +426,8 @@ def measure(repeats: Repeats, quick: bool) -> tuple[list[Figure], dict[str, Any]
         files = build_corpus(folder)
         figures = [validate_figure(folder, files, repeats), load_figure(files, repeats)]
     figures.extend(cold_start_figures(repeats))
+    figures.extend(step_figures(repeats.in_process))
+    figures.extend(memory_figures(repeats.incidents))
     return figures, _meta(files, repeats, quick)
 
 

@@ -20,6 +20,11 @@ FIGURES = {
     "load_in_process_ms_per_playbook",
     "cold_start_s_vs_bare_python",
     "cold_start_s_vs_yaml_jsonschema_import",
+    "step_us_per_command_vs_bare_trigger",
+    "step_us_per_state_change_vs_bare_trigger",
+    "step_us_per_command_vs_dict_lookup",
+    "memory_bytes_per_open_incident",
+    "build_s_open_incidents",
 }
 #: Only a guard against a hung run; the quick benchmark takes well under a minute.
 TIMEOUT_S = 300
@@ -44,3 +49,4 @@ def test_quick_bench_runs_and_reports_every_figure(tmp_path: Path) -> None:
         assert figure["name"] in result.stdout, f"{key} is missing from the printed table"
     assert data["meta"]["quick"] is True
     assert data["meta"]["generated_variants"] == 100
+    assert data["meta"]["repeats"]["incidents"] == 10_000

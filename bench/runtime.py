@@ -1,0 +1,355 @@
+"""Figures for the incident runtime: what a command costs through ``step``, and what an incident costs in memory.
+
+* Commands through ``step``: every command the shipped playbook tests produce (``examples/playbook-tests``: people
+  acting, refused actions, deadlines falling due, mentions joining) is recorded once with the incident it met, then
+  replayed through the pure ``step``. Beside it, in the same run: a bare ``transitions`` trigger on the same
+  playbook's machine (``machine.events[trigger].trigger(obj)``) for each state-changing action in the workload, and
+  a plain dict lookup of (trigger, state). Target: a command through ``step`` costs no more than 3 bare triggers.
+  The state-changing actions alone are reported too, as they do the most work (field checks, the machine, clocks).
+* Memory: 100,000 open incidents held in memory, each with its running clocks (a state limit and two end-to-end
+  targets, one counted in business hours), as the daemon holds them after loading them from its store; measured
+  with ``tracemalloc`` beside the same fields held as plain dicts. Target: under 2 KB each, and building them in
+  under a second (beside building the plain dicts). Opening 100,000 incidents from mentions through
+  ``open_incident`` (matching, severity rules, starting clocks) is timed as context.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import engine.simulation
+from engine.incident import (
+    Act,
+    ClockState,
+    Command,
+    Incident,
+    Mention,
+    Occurrence,
+    Refused,
+    Rulebook,
+    open_incident,
+    parse_mention,
+    step,
+)
+from engine.testsuite import discover_tests, run_test_file
+
+from figure import BenchError, Figure, in_process_median
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "examples" / "playbook-tests"
+STEP_TARGET_RATIO = 3.0
+INCIDENTS = 100_000
+MEMORY_TARGET_BYTES = 2048
+BUILD_TARGET_S = 1.0
+#: The playbook the memory figure opens incidents under: it has a business-hours calendar and two targets.
+MEMORY_PLAYBOOK = ROOT / "playbooks" / "customer-complaint.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One recorded call of ``step``, replayable because ``step`` is pure."""
+
+    incident: Incident
+    command: Command
+    now: datetime
+    book: Rulebook
+
+    def changes_state(self) -> bool:
+        if not isinstance(self.command, Act):
+            return False
+        outcome = step(self.incident, self.command, self.now, self.book)
+        return not isinstance(outcome, Refused) and outcome.incident.state != self.incident.state
+
+
+@contextmanager
+def _recording(calls: list[Call]) -> Iterator[None]:
+    """Record every ``step`` the simulation makes (the simulation looks ``step`` up in its own module)."""
+    original = engine.simulation.step
+
+    def recorded(incident: Incident, command: Command, now: datetime, book: Rulebook) -> Any:
+        calls.append(Call(incident, command, now, book))
+        return original(incident, command, now, book)
+
+    engine.simulation.step = recorded
+    try:
+        yield
+    finally:
+        engine.simulation.step = original
+
+
+def record_workload() -> list[Call]:
+    """The commands the shipped playbook tests produce; every test must pass, or the workload is not the real one."""
+    files = discover_tests([TESTS])
+    if not files:
+        raise BenchError(f"no playbook tests (*.test.yaml) in {TESTS}")
+    calls: list[Call] = []
+    with _recording(calls):
+        for path in files:
+            report = run_test_file(path)
+            if not report.passed:
+                raise BenchError(f"the playbook test {path.name} does not pass; run: calmly test {path}")
+    if not any(call.changes_state() for call in calls):
+        raise BenchError("the playbook tests take no action that changes a state")
+    return calls
+
+
+class _Proxy:
+    """The bare baseline's object: what ``step`` fires the machine on, too."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+def _per_call_us(work: Callable[[], object], count: int, repeats: int) -> float:
+    work()  # warm up: caches, calendars' year tables, the machine's event objects
+    return in_process_median(work, repeats) * 1e6 / count
+
+
+def step_figures(repeats: int) -> list[Figure]:
+    calls = record_workload()
+    transitions = [call for call in calls if call.changes_state()]
+    pairs = [
+        (call.book, call.command.trigger, call.incident.state) for call in transitions if isinstance(call.command, Act)
+    ]
+    table = {
+        (trigger, state): call.book.transition(trigger, state)
+        for call, (_, trigger, state) in zip(transitions, pairs, strict=True)
+    }
+    rounds = max(1, 20_000 // len(calls))
+
+    def replay(batch: list[Call]) -> Callable[[], None]:
+        def work() -> None:
+            for _ in range(rounds):
+                for call in batch:
+                    step(call.incident, call.command, call.now, call.book)
+
+        return work
+
+    def bare() -> None:
+        for _ in range(rounds):
+            for book, trigger, state in pairs:
+                book.machine.events[trigger].trigger(_Proxy(state))
+
+    def lookup() -> None:
+        for _ in range(rounds):
+            for _, trigger, state in pairs:
+                table[(trigger, state)]
+
+    every = _per_call_us(replay(calls), rounds * len(calls), repeats)
+    acting = _per_call_us(replay(transitions), rounds * len(transitions), repeats)
+    trigger = _per_call_us(bare, rounds * len(pairs), repeats)
+    plain = _per_call_us(lookup, rounds * len(pairs), repeats)
+    kinds = {
+        kind: sum(type(call.command).__name__ == kind for call in calls)
+        for kind in ("Act", "DeadlineReached", "JoinMention")
+    }
+    mix = ", ".join(f"{count} {kind}" for kind, count in kinds.items())
+    target = f"<= {STEP_TARGET_RATIO:.1f}x"
+    return [
+        Figure(
+            key="step_us_per_command_vs_bare_trigger",
+            name="step, per command",
+            unit="us",
+            value=every,
+            baseline_name="bare transitions trigger",
+            baseline=trigger,
+            target=target,
+            met=every / trigger <= STEP_TARGET_RATIO,
+            detail=f"{len(calls)} commands recorded from the shipped playbook tests ({mix}), replayed through step: "
+            f"{1e6 / every:,.0f} commands/s; a bare trigger: {1e6 / trigger:,.0f}/s",
+        ),
+        Figure(
+            key="step_us_per_state_change_vs_bare_trigger",
+            name="step, per state-changing action",
+            unit="us",
+            value=acting,
+            baseline_name="bare transitions trigger",
+            baseline=trigger,
+            target=target,
+            met=acting / trigger <= STEP_TARGET_RATIO,
+            detail=f"the {len(transitions)} actions of the workload that change a state (roles, fields, the machine, "
+            f"clocks stopped and started): {1e6 / acting:,.0f}/s",
+        ),
+        Figure(
+            key="step_us_per_command_vs_dict_lookup",
+            name="step, per command",
+            unit="us",
+            value=every,
+            baseline_name="dict lookup (trigger, state)",
+            baseline=plain,
+            target="- (context)",
+            met=None,
+            detail="the floor: a plain dict transition table",
+        ),
+    ]
+
+
+# --- memory ---------------------------------------------------------------------------------------------------
+
+
+def _sample_mention() -> Mention:
+    parsed = parse_mention(
+        {
+            "channel": "twitter",
+            "external_id": "0",
+            "text": "my order arrived broken",
+            "author": {"handle": "@bench"},
+            "posted_at": "2026-11-23T09:00:00Z",
+        }
+    )
+    if isinstance(parsed, list):
+        raise BenchError(f"the benchmark's mention is not valid: {parsed[0].message}")
+    return parsed
+
+
+def _stored_fields(book: Rulebook, count: int) -> list[dict[str, Any]]:
+    """What a store hands back for ``count`` open incidents: plain values, as rows would give them."""
+    start = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    sample = _sample_mention()
+    template = open_incident("template", sample, book, start).incident
+    if len(template.clocks) < 2:
+        raise BenchError(f"{MEMORY_PLAYBOOK.name} should start several clocks on opening")
+    rows = []
+    for number in range(count):
+        opened = start + timedelta(seconds=number)
+        rows.append(
+            {
+                "id": f"inc-{number:06d}",
+                "opened_at": opened,
+                "author": f"@customer{number}",
+                "external_id": str(1_860_000_000 + number),
+                "clocks": [
+                    (clock.name, opened, 0, clock.due_at + (opened - start), clock.next) for clock in template.clocks
+                ],
+            }
+        )
+    return rows
+
+
+def _incident(row: dict[str, Any], book: Rulebook) -> Incident:
+    opened = row["opened_at"]
+    shift = opened - datetime(2026, 11, 23, 9, tzinfo=UTC)
+    clocks = tuple(
+        ClockState(
+            name,
+            started,
+            epoch,
+            due,
+            None,
+            None
+            if following is None
+            else Occurrence(following.offset, following.step, following.repetition, following.at + shift),
+        )
+        for name, started, epoch, due, following in row["clocks"]
+    )
+    playbook = book.playbook
+    return Incident(
+        id=row["id"],
+        playbook=playbook.id,
+        playbook_version=playbook.version,
+        playbook_digest=playbook.digest,
+        state="detected",
+        severity="medium",
+        channel="twitter",
+        author=row["author"],
+        opened_at=opened,
+        entered_at=opened,
+        last_mention_at=opened,
+        clocks=clocks,
+        mentions=(("twitter", row["external_id"]),),
+    )
+
+
+def _plain(row: dict[str, Any], book: Rulebook) -> dict[str, Any]:
+    """The baseline: the same values in a dict per incident and a tuple per clock."""
+    playbook = book.playbook
+    return {
+        "id": row["id"],
+        "playbook": playbook.id,
+        "playbook_version": playbook.version,
+        "playbook_digest": playbook.digest,
+        "state": "detected",
+        "severity": "medium",
+        "channel": "twitter",
+        "author": row["author"],
+        "opened_at": row["opened_at"],
+        "entered_at": row["opened_at"],
+        "last_mention_at": row["opened_at"],
+        "clocks": [(name, started, epoch, due, following) for name, started, epoch, due, following in row["clocks"]],
+        "mentions": [("twitter", row["external_id"])],
+    }
+
+
+def _build(
+    rows: list[dict[str, Any]], book: Rulebook, make: Callable[[dict[str, Any], Rulebook], object]
+) -> tuple[float, int]:
+    """Seconds to build one object per row, and the bytes they hold (measured in a second, traced build)."""
+    gc.collect()
+    started = time.perf_counter()
+    built = [make(row, book) for row in rows]
+    seconds = time.perf_counter() - started
+    del built
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        built = [make(row, book) for row in rows]
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    del built
+    return seconds, held
+
+
+def memory_figures(count: int = INCIDENTS) -> list[Figure]:
+    from engine.catalog import load_file  # noqa: PLC0415 - only this figure needs a playbook from disk
+
+    loaded = load_file(MEMORY_PLAYBOOK)
+    if loaded.playbook is None:
+        raise BenchError(f"{MEMORY_PLAYBOOK.name} does not load")
+    book = Rulebook(loaded.playbook)
+    rows = _stored_fields(book, count)
+    incident_s, incident_bytes = _build(rows, book, _incident)
+    plain_s, plain_bytes = _build(rows, book, _plain)
+    sample = _sample_mention()
+    opened_at = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    started = time.perf_counter()
+    for number in range(count):
+        open_incident(f"inc-{number}", sample, book, opened_at)
+    open_s = time.perf_counter() - started
+    per, plain_per = incident_bytes / count, plain_bytes / count
+    return [
+        Figure(
+            key="memory_bytes_per_open_incident",
+            name=f"memory, {count:,} open incidents, each",
+            unit="B",
+            value=per,
+            baseline_name="the same fields as plain dicts",
+            baseline=plain_per,
+            target=f"< {MEMORY_TARGET_BYTES} B",
+            met=per < MEMORY_TARGET_BYTES,
+            detail=f"tracemalloc over {count:,} Incident records with {len(rows[0]['clocks'])} running clocks each",
+        ),
+        Figure(
+            key="build_s_open_incidents",
+            name=f"build {count:,} open incidents",
+            unit="s",
+            value=incident_s,
+            baseline_name="the same fields as plain dicts",
+            baseline=plain_s,
+            target=f"< {BUILD_TARGET_S:.1f} s",
+            met=incident_s < BUILD_TARGET_S,
+            detail=f"as the daemon builds them from stored rows; opening {count:,} from mentions through "
+            f"open_incident (matching, severity rules, clocks) took {open_s:.2f} s",
+        ),
+    ]
