@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 _DEFAULT_PLAYBOOKS = Path("playbooks")
-_DEFAULT_TESTS = Path("playbook-tests")
+#: Where `calmly test` looks when given no paths: tests beside the playbooks, or in a folder of their own.
+_DEFAULT_TESTS = (Path("playbooks"), Path("playbook-tests"))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -148,15 +149,15 @@ def simulate(playbook: Path, timeline: Path, fmt: str) -> None:
 def test_command(paths: tuple[Path, ...], fmt: str) -> None:
     """Run playbook tests: timelines on a simulated clock, with expectations at given times.
 
-    PATHS are test files (*.test.yaml) or folders searched for them (default: playbook-tests/).
+    PATHS are test files (*.test.yaml) or folders searched for them (default: playbooks/ and playbook-tests/).
     Exits 0 when every expectation holds, 1 when any fails, naming the file and line of each.
     """
     from engine.testsuite import discover_tests, run_test_file  # noqa: PLC0415
 
     if not paths:
-        if not _DEFAULT_TESTS.is_dir():
-            raise click.UsageError("no PATHS given and there is no playbook-tests/ folder here")
-        paths = (_DEFAULT_TESTS,)
+        paths = tuple(folder for folder in _DEFAULT_TESTS if folder.is_dir())
+        if not paths:
+            raise click.UsageError("no PATHS given, and there is no playbooks/ or playbook-tests/ folder here")
     files = discover_tests(paths)
     if not files:
         click.echo(f"no playbook tests (*.test.yaml) found in {', '.join(p.as_posix() for p in paths)}", err=True)
@@ -186,7 +187,7 @@ def _tests_text(reports: list[TestFileReport]) -> str:
                 failed += 1
                 lines.extend(f"    {f.file}:{f.line}:{f.column}: {f.message}" for f in test.failures)
     broken = sum(1 for report in reports if report.problems)
-    summary = f"{tests} tests, {expectations} expectations: "
+    summary = f"{_count(tests, 'test')}, {_count(expectations, 'expectation')}: "
     if failed:
         summary += f"{failed} failed"
     elif not broken:
@@ -197,6 +198,10 @@ def _tests_text(reports: list[TestFileReport]) -> str:
         summary += f"; {broken} file{'s' if broken > 1 else ''} could not be run"
     lines.append(summary)
     return "\n".join(lines) + "\n"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _tests_json(reports: list[TestFileReport]) -> dict[str, Any]:

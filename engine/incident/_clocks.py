@@ -8,12 +8,11 @@ holds one pending deadline per running clock, whatever the playbook says.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from engine.incident._calendar import TimeCounter
 from engine.incident._record import ClockState, Occurrence
-from engine.incident._rulebook import Point
+from engine.incident._rulebook import Schedule
 
 __all__ = ["deadline_key", "due_occurrences", "next_occurrence", "replan", "start_clock"]
 
@@ -27,29 +26,20 @@ def deadline_key(incident_id: str, clock: ClockState, occurrence: Occurrence) ->
     return f"{incident_id}/{clock.name}/{clock.epoch}/{step}/{occurrence.repetition}"
 
 
-def _order(points: Sequence[Point], step: int) -> int:
-    return next((index for index, point in enumerate(points) if point.step == step), -1)
-
-
 def next_occurrence(
-    points: Sequence[Point],
-    limit: timedelta,
-    counter: TimeCounter,
-    started_at: datetime,
-    after: Occurrence | None,
+    schedule: Schedule, counter: TimeCounter, started_at: datetime, after: Occurrence | None
 ) -> Occurrence | None:
     """The first occurrence strictly after ``after`` (by offset, then by the points' order)."""
+    points = schedule.points
+    if not points:
+        return None
     if after is None:  # the points are in order, so the first one comes first
-        first = points[0] if points else None
-        if first is None:
-            return None
-        offset = limit * first.fraction
-        return Occurrence(offset, first.step, 0, counter.add(started_at, offset))
-    cursor = (after.offset, _order(points, after.step), after.repetition)
+        offset = schedule.bases[0]
+        return Occurrence(offset, points[0].step, 0, counter.add(started_at, offset))
+    cursor = (after.offset, schedule.orders.get(after.step, -1), after.repetition)
     best: tuple[timedelta, int, int] | None = None
     best_step = 0
-    for order, point in enumerate(points):
-        base = limit * point.fraction
+    for order, (point, base) in enumerate(zip(points, schedule.bases, strict=True)):
         candidate = (base, order, 0)
         if candidate <= cursor:
             if point.repeat is None:
@@ -67,52 +57,41 @@ def next_occurrence(
     return Occurrence(offset, best_step, repetition, counter.add(started_at, offset))
 
 
-def start_clock(  # noqa: PLR0917 - each argument is a distinct part of what a clock is
-    name: str, epoch: int, points: Sequence[Point], limit: timedelta, counter: TimeCounter, now: datetime
-) -> ClockState:
+def start_clock(name: str, epoch: int, schedule: Schedule, counter: TimeCounter, now: datetime) -> ClockState:
     """A clock starting now, with its first occurrence ready to arm."""
     return ClockState(
         name=name,
         started_at=now,
         epoch=epoch,
-        due_at=counter.add(now, limit),
-        next=next_occurrence(points, limit, counter, now, None),
+        due_at=counter.add(now, schedule.limit),
+        next=next_occurrence(schedule, counter, now, None),
     )
 
 
 def due_occurrences(
-    clock: ClockState, points: Sequence[Point], limit: timedelta, counter: TimeCounter, now: datetime
+    clock: ClockState, schedule: Schedule, counter: TimeCounter, now: datetime
 ) -> tuple[list[Occurrence], Occurrence | None]:
     """Every occurrence due by ``now`` from the armed one on, and the first one still in the future."""
     due: list[Occurrence] = []
     occurrence = clock.next
     while occurrence is not None and occurrence.at <= now and len(due) < _MAX_CATCH_UP:
         due.append(occurrence)
-        occurrence = next_occurrence(points, limit, counter, clock.started_at, occurrence)
+        occurrence = next_occurrence(schedule, counter, clock.started_at, occurrence)
     return due, occurrence
 
 
-def _last_by(
-    points: Sequence[Point], limit: timedelta, counter: TimeCounter, started_at: datetime, now: datetime
-) -> Occurrence | None:
+def _last_by(schedule: Schedule, counter: TimeCounter, started_at: datetime, now: datetime) -> Occurrence | None:
     """The last occurrence due at or before ``now``, counting from the clock's start."""
     last = None
-    occurrence = next_occurrence(points, limit, counter, started_at, None)
+    occurrence = next_occurrence(schedule, counter, started_at, None)
     for _ in range(_MAX_CATCH_UP):
         if occurrence is None or occurrence.at > now:
             break
-        last, occurrence = occurrence, next_occurrence(points, limit, counter, started_at, occurrence)
+        last, occurrence = occurrence, next_occurrence(schedule, counter, started_at, occurrence)
     return last
 
 
-def replan(  # noqa: PLR0917 - each argument is a distinct part of the new plan
-    clock: ClockState,
-    points: Sequence[Point],
-    limit: timedelta,
-    counter: TimeCounter,
-    epoch: int,
-    now: datetime,
-) -> ClockState:
+def replan(clock: ClockState, schedule: Schedule, counter: TimeCounter, epoch: int, now: datetime) -> ClockState:
     """The clock counted against a new severity's limit and steps, from the same start, as a new run (``epoch``).
 
     What fired under the old plan is not told again when its time under the new plan has passed too; the next
@@ -123,16 +102,17 @@ def replan(  # noqa: PLR0917 - each argument is a distinct part of the new plan
     cursor = None
     fired = clock.fired
     if fired is not None:
-        point = next((item for item in points if item.step == fired.step), None)
-        if point is not None:
-            offset = limit * point.fraction + (point.repeat * fired.repetition if point.repeat else timedelta(0))
+        order = schedule.orders.get(fired.step)
+        if order is not None:
+            repeat = schedule.points[order].repeat
+            offset = schedule.bases[order] + (repeat * fired.repetition if repeat else timedelta(0))
             remapped = Occurrence(offset, fired.step, fired.repetition, counter.add(clock.started_at, offset))
-            cursor = remapped if remapped.at <= now else _last_by(points, limit, counter, clock.started_at, now)
+            cursor = remapped if remapped.at <= now else _last_by(schedule, counter, clock.started_at, now)
         else:  # the step that fired does not apply at the new level: carry on from wherever the new plan is now
-            cursor = _last_by(points, limit, counter, clock.started_at, now)
+            cursor = _last_by(schedule, counter, clock.started_at, now)
     return clock._replace(
         epoch=epoch,
-        due_at=counter.add(clock.started_at, limit),
+        due_at=counter.add(clock.started_at, schedule.limit),
         fired=cursor,
-        next=next_occurrence(points, limit, counter, clock.started_at, cursor),
+        next=next_occurrence(schedule, counter, clock.started_at, cursor),
     )

@@ -115,8 +115,11 @@ def parse_mention(data: Any) -> Mention | list[MentionError]:
         external_id=data["external_id"],
         text=data["text"],
         posted_at=posted_at,
-        author=Author(author["handle"], author.get("followers", 0)),
-        engagement=Engagement(engagement.get("likes", 0), engagement.get("shares", 0), engagement.get("replies", 0)),
+        # JSON Schema counts 1.0 as an integer; counts are kept as whole numbers whatever the sender wrote.
+        author=Author(author["handle"], int(author.get("followers", 0))),
+        engagement=Engagement(
+            int(engagement.get("likes", 0)), int(engagement.get("shares", 0)), int(engagement.get("replies", 0))
+        ),
         url=data.get("url"),
         thread_id=data.get("thread_id"),
         customer_id=data.get("customer_id"),

@@ -5,7 +5,7 @@ Built once per playbook version and shared by every incident under it; nothing h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,7 +17,7 @@ from engine.playbook import LIMIT_CLOCK, Condition, PhraseSet, Playbook, Transit
 if TYPE_CHECKING:
     from transitions import Machine
 
-__all__ = ["Matcher", "Point", "Rulebook"]
+__all__ = ["Matcher", "Point", "Rulebook", "Schedule"]
 
 
 class Matcher:
@@ -62,6 +62,27 @@ class Point:
     step: int
     repeat: timedelta | None
     roles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Schedule:
+    """A clock's escalation points laid out against one limit: worked out once per (clock kind, severity, limit).
+
+    ``bases`` holds each point's first offset (its share of ``limit``), ``orders`` each step's place among them.
+    """
+
+    points: tuple[Point, ...]
+    limit: timedelta
+    bases: tuple[timedelta, ...]
+    orders: Mapping[int, int]
+
+    @classmethod
+    def of(cls, points: tuple[Point, ...], limit: timedelta) -> Schedule:
+        bases = tuple(limit * point.fraction for point in points)
+        return cls(points, limit, bases, {point.step: order for order, point in enumerate(points)})
+
+    def same_as(self, other: Schedule) -> bool:
+        return self.limit == other.limit and self.points == other.points
 
 
 class Rulebook:
@@ -158,6 +179,14 @@ class Rulebook:
                 points.append(Point(1.0, -1, None, ()))
             self._points[key] = tuple(sorted(points, key=lambda point: (point.fraction, point.step)))
         return self._points[key]
+
+    def schedule(self, kind: str, severity: str, limit: timedelta) -> Schedule:
+        """The escalation points of a clock kind at a severity, laid out against ``limit``."""
+        key = ("schedule", kind, severity, limit)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = Schedule.of(self.points(kind, severity), limit)
+        return found
 
     @staticmethod
     def clock_kind(name: str) -> str:

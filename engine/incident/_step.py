@@ -80,8 +80,8 @@ def _start(book: Rulebook, name: str, entered: _Entered, now: datetime) -> Clock
     if found is None:
         return None
     limit, counter = found
-    points = book.points(book.clock_kind(name), entered.severity)
-    return start_clock(name, entered.revision, points, limit, counter, now)
+    schedule = book.schedule(book.clock_kind(name), entered.severity, limit)
+    return start_clock(name, entered.revision, schedule, counter, now)
 
 
 def _enter(
@@ -148,11 +148,12 @@ def _reschedule(
             continue
         limit, counter = found
         kind = book.clock_kind(clock.name)
-        points = book.points(kind, incident.severity)
-        if _clock_limit(book, clock.name, incident.state, before) == found and book.points(kind, before) == points:
+        schedule = book.schedule(kind, incident.severity, limit)
+        old = _clock_limit(book, clock.name, incident.state, before)
+        if old is not None and old[1] is counter and book.schedule(kind, before, old[0]).same_as(schedule):
             clocks.append(clock)  # the same limit and steps at both levels: nothing changes
             continue
-        moved = replan(clock, points, limit, counter, incident.revision, now)
+        moved = replan(clock, schedule, counter, incident.revision, now)
         effects += [*_cancel(incident.id, clock), *_arm(incident.id, moved)]
         clocks.append(moved)
     return incident.evolve(clocks=tuple(clocks)), effects
@@ -314,14 +315,14 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
     if found is None:  # pragma: no cover - a running clock always has a limit at the current level
         return Stepped(incident, ())
     limit, counter = found
-    points = book.points(book.clock_kind(clock.name), incident.severity)
-    due, following = due_occurrences(clock, points, limit, counter, now)
-    by_step = {point.step: point for point in points}
+    schedule = book.schedule(book.clock_kind(clock.name), incident.severity, limit)
+    due, following = due_occurrences(clock, schedule, counter, now)
+    points = schedule.points
     latest = {occurrence.step: occurrence for occurrence in due}  # repeats missed while down collapse to one
     notices: list[Notify] = []
     breached = False
     for occurrence in sorted(latest.values(), key=lambda item: (item.offset, item.step)):
-        point = by_step[occurrence.step]
+        point = points[schedule.orders[occurrence.step]]
         breached = breached or point.fraction >= 1.0
         if not point.roles:
             continue

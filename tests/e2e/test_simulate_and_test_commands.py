@@ -175,3 +175,29 @@ def test_a_raise_that_breaches_a_clock_at_once_is_told_at_the_moment_of_the_rais
     assert "social_lead" in told
     offsets = [line["offset_seconds"] for line in lines]
     assert offsets == sorted(offsets), "the story never runs backwards in time"
+
+
+def test_test_without_paths_runs_the_tests_beside_the_playbooks(tmp_path: Path) -> None:
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "customer-complaint.yaml").write_text(
+        (ROOT / "playbooks" / "customer-complaint.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (tmp_path / "playbooks" / "complaint.test.yaml").write_text(
+        "playbook: customer-complaint.yaml\n"
+        "tests:\n"
+        "  - name: a complaint opens in detected\n"
+        "    timeline:\n"
+        "      start: 2026-11-23T09:00:00Z\n"
+        "      events: [{at: 0m, mention: {channel: twitter, text: broken again, author: {handle: x}}}]\n"
+        "    expect: [{at: 1m, state: detected}]\n",
+        encoding="utf-8",
+    )
+    run = [str(CALMLY), "test"]
+    result = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 test, 1 expectation: all passed" in result.stdout
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = subprocess.run(run, cwd=empty, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    assert "no playbooks/ or playbook-tests/ folder here" in result.stderr

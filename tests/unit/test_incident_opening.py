@@ -237,6 +237,14 @@ def test_a_good_mention_parses_with_defaults_for_what_it_leaves_out() -> None:
     assert parsed.key == ("twitter", "1")
 
 
+def test_counts_written_as_whole_floats_are_kept_as_whole_numbers() -> None:
+    parsed = parse_mention({**_good(), "author": {"handle": "x", "followers": 10.0}, "engagement": {"likes": 1.0}})
+
+    assert isinstance(parsed, Mention)
+    assert (parsed.author.followers, parsed.engagement.likes) == (10, 1)
+    assert (type(parsed.author.followers), type(parsed.engagement.likes)) == (int, int)
+
+
 def test_a_mention_with_a_utc_offset_keeps_the_moment_it_names() -> None:
     parsed = parse_mention({**_good(), "posted_at": "2026-01-05T10:00:00+01:00"})
 
