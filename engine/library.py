@@ -1,0 +1,94 @@
+"""The playbooks a daemon runs: the current set, which new mentions are matched against, and every version an
+open incident was opened under (kept in the store, so an incident keeps its rules across restarts and reloads)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from engine.catalog import load_paths
+from engine.incident import Rulebook
+from engine.playbook import Problem, load
+from engine.store import PlaybookRecord, Store
+
+__all__ = ["InvalidPlaybooks", "Library"]
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidPlaybooks(Exception):
+    """The playbooks cannot be run: every problem, located, as ``calmly validate`` reports them."""
+
+    problems: tuple[Problem, ...]
+    message: str = "the playbooks have errors"
+
+    def __str__(self) -> str:
+        lines = [f"{p.file}:{p.line}:{p.column}: {p.code} {p.message}" for p in self.problems]
+        return "\n".join([self.message, *lines])
+
+
+class Library:
+    """Rulebooks by playbook id (the current set) and by content digest (every version in use)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._current: tuple[Rulebook, ...] = ()
+        self._by_digest: dict[str, Rulebook] = {}
+        self._lock = threading.Lock()
+
+    def install(self, paths: Sequence[Path], now: datetime) -> tuple[Rulebook, ...]:
+        """Load and check every playbook under ``paths``; on any error keep the current set and raise."""
+        results = load_paths(paths)
+        errors = tuple(problem for result in results for problem in result.errors)
+        if errors:
+            raise InvalidPlaybooks(errors)
+        books = []
+        for result in results:
+            if result.playbook is None:  # pragma: no cover - a result without errors has a playbook
+                continue
+            book = Rulebook(result.playbook)
+            source = Path(result.source)
+            self._store.save_playbook(
+                PlaybookRecord(
+                    book.playbook.digest,
+                    book.playbook.id,
+                    book.playbook.version,
+                    source.read_bytes().decode("utf-8"),  # as read: the digest covers the exact bytes
+                    result.source,
+                ),
+                now,
+            )
+            books.append(book)
+        if not books:
+            shown = ", ".join(path.as_posix() for path in paths)
+            raise InvalidPlaybooks((), f"there are no playbooks (*.yaml) in {shown}")
+        with self._lock:
+            self._current = tuple(books)
+            for book in books:
+                self._by_digest[book.playbook.digest] = book
+        return self._current
+
+    @property
+    def current(self) -> tuple[Rulebook, ...]:
+        return self._current
+
+    def by_digest(self, digest: str) -> Rulebook:
+        """The rulebook an incident was opened under, from memory or from the store."""
+        found = self._by_digest.get(digest)
+        if found is not None:
+            return found
+        record = self._store.playbook(digest)
+        if record is None:
+            raise LookupError(f"the store has no playbook with digest {digest}")
+        loaded = load(record.source.encode("utf-8"), record.path)
+        if loaded.playbook is None or loaded.playbook.digest != digest:
+            raise LookupError(f"the stored playbook {record.id} v{record.version} no longer loads as it was")
+        book = Rulebook(loaded.playbook)
+        with self._lock:
+            self._by_digest[digest] = book
+        return book
+
+    def ids(self) -> Iterable[str]:
+        return (book.playbook.id for book in self._current)

@@ -1,0 +1,233 @@
+"""What every store backend provides: the records it keeps, one write transaction, and the reads the daemon needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from engine.incident import Incident
+
+__all__ = [
+    "Conflict",
+    "DueDeadline",
+    "Event",
+    "IncidentFilter",
+    "IncidentRow",
+    "MentionRecord",
+    "OutboxRow",
+    "PlaybookRecord",
+    "Store",
+    "StoreError",
+    "TokenRecord",
+    "WriteTransaction",
+]
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked (it is unreachable, its files are damaged, its schema is too new)."""
+
+
+class Conflict(StoreError):
+    """An incident changed since it was read: the write is refused and nothing is changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybookRecord:
+    """A playbook version as it was loaded; incidents keep running under the version they opened with."""
+
+    digest: str
+    id: str
+    version: int
+    source: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class MentionRecord:
+    """What became of a mention: ``opened``, ``joined`` or ``ignored`` (no playbook applies), and the incident."""
+
+    channel: str
+    external_id: str
+    outcome: str
+    incident_id: str | None
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of an incident's append-only log: the command that changed it, and what it changed.
+
+    ``command`` is enough to replay the change through the runtime; ``history`` holds the runtime's audit entries,
+    the incident's history as people read it.
+    """
+
+    seq: int
+    incident_id: str
+    at: datetime
+    kind: str
+    actor: str | None
+    playbook_digest: str
+    command: Mapping[str, Any]
+    history: Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRow:
+    incident: Incident
+    final: bool
+    waiting_on: tuple[str, ...]
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DueDeadline:
+    key: str
+    incident_id: str
+    clock: str
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    key: str
+    incident_id: str
+    created_at: datetime
+    body: Mapping[str, Any]
+    state: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    hash: str
+    person: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    """Which incidents to list. ``after`` is the last id of the previous page (ids sort by opening)."""
+
+    states: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    playbooks: tuple[str, ...] = ()
+    breached: bool | None = None
+    open_only: bool = False
+    waiting_on: str | None = None  # a role that may take one of the actions open to the incident now
+    after: str | None = None
+    limit: int = 50
+
+
+class WriteTransaction(Protocol):
+    """Everything written through one of these commits together, or not at all."""
+
+    def incident(self, incident_id: str) -> Incident | None: ...
+
+    def open_incidents_for(self, channel: str, author: str, thread_id: str | None) -> list[Incident]:
+        """Open incidents on ``channel`` by ``author`` or in ``thread_id``: the ones a new mention may join."""
+        ...
+
+    def mention(self, channel: str, external_id: str) -> MentionRecord | None: ...
+
+    def record_mention(
+        self,
+        channel: str,
+        external_id: str,
+        *,
+        outcome: str,
+        incident_id: str | None,
+        body: Mapping[str, Any],
+        at: datetime,
+    ) -> None: ...
+
+    def new_incident_id(self) -> str: ...
+
+    def save_incident(
+        self,
+        incident: Incident,
+        *,
+        final: bool,
+        waiting_on: Sequence[str],
+        previous_revision: int | None,
+        at: datetime,
+    ) -> None:
+        """Insert (``previous_revision`` None) or update the row; :class:`Conflict` if it moved meanwhile."""
+        ...
+
+    def append_event(
+        self,
+        incident_id: str,
+        *,
+        at: datetime,
+        kind: str,
+        actor: str | None,
+        playbook_digest: str,
+        command: Mapping[str, Any],
+        history: Sequence[Mapping[str, Any]],
+    ) -> int: ...
+
+    def arm(self, key: str, incident_id: str, clock: str, due_at: datetime) -> None: ...
+
+    def cancel(self, key: str) -> None: ...
+
+    def complete(self, key: str, at: datetime) -> bool:
+        """Mark a pending deadline done; False when it was not pending (already done or cancelled)."""
+        ...
+
+    def enqueue(self, key: str, incident_id: str, at: datetime, body: Mapping[str, Any]) -> bool:
+        """Add a notification to the outbox; False when one with this key is there already."""
+        ...
+
+
+class Store(Protocol):
+    def migrate(self) -> int:
+        """Apply the schema migrations not applied yet; returns the schema version."""
+        ...
+
+    def write(self) -> AbstractContextManager[WriteTransaction]: ...
+
+    def close(self) -> None: ...
+
+    # --- playbooks -------------------------------------------------------------------------------------------
+
+    def save_playbook(self, record: PlaybookRecord, at: datetime) -> None: ...
+
+    def playbook(self, digest: str) -> PlaybookRecord | None: ...
+
+    # --- reads -----------------------------------------------------------------------------------------------
+
+    def incident(self, incident_id: str) -> IncidentRow | None: ...
+
+    def incidents(self, where: IncidentFilter) -> list[IncidentRow]: ...
+
+    def events(self, incident_id: str) -> list[Event]: ...
+
+    def pending_deadlines(self, incident_id: str) -> list[DueDeadline]: ...
+
+    def due(self, now: datetime, limit: int) -> list[DueDeadline]: ...
+
+    def earliest_due(self) -> datetime | None: ...
+
+    def mention(self, channel: str, external_id: str) -> MentionRecord | None: ...
+
+    def outbox(self, state: str | None = None, limit: int = 100) -> list[OutboxRow]: ...
+
+    def counts(self) -> Mapping[str, int]:
+        """How many incidents (open and all), pending deadlines and pending outbox rows: for readiness and logs."""
+        ...
+
+    def all_incident_ids(self) -> Iterator[str]: ...
+
+    # --- tokens ----------------------------------------------------------------------------------------------
+
+    def add_token(self, record: TokenRecord) -> None: ...
+
+    def token(self, token_hash: str) -> TokenRecord | None: ...
+
+    def revoke_tokens(self, person: str, at: datetime) -> int: ...

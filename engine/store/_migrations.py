@@ -1,0 +1,102 @@
+"""The store's schema, as numbered migrations applied in order at start (never edited once released: add one).
+
+Plain SQL that PostgreSQL also reads, but for the types SQLite spells differently (kept to TEXT and INTEGER here).
+Moments are RFC 3339 UTC text with microseconds, which sorts as time.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS"]
+
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (
+        1,
+        "incidents, their event log, mentions, deadlines, the outbox, tokens and playbook versions",
+        (
+            """CREATE TABLE playbooks (
+                digest     TEXT PRIMARY KEY,
+                id         TEXT NOT NULL,
+                version    INTEGER NOT NULL,
+                source     TEXT NOT NULL,
+                path       TEXT NOT NULL,
+                loaded_at  TEXT NOT NULL
+            )""",
+            """CREATE TABLE counters (
+                name   TEXT PRIMARY KEY,
+                value  INTEGER NOT NULL
+            )""",
+            """CREATE TABLE incidents (
+                id               TEXT PRIMARY KEY,
+                seq              INTEGER NOT NULL UNIQUE,
+                playbook         TEXT NOT NULL,
+                playbook_version INTEGER NOT NULL,
+                playbook_digest  TEXT NOT NULL REFERENCES playbooks (digest),
+                state            TEXT NOT NULL,
+                severity         TEXT NOT NULL,
+                channel          TEXT NOT NULL,
+                author           TEXT NOT NULL,
+                thread_id        TEXT,
+                final            INTEGER NOT NULL,
+                breached         INTEGER NOT NULL,
+                waiting_on       TEXT NOT NULL,
+                revision         INTEGER NOT NULL,
+                opened_at        TEXT NOT NULL,
+                updated_at       TEXT NOT NULL,
+                body             TEXT NOT NULL
+            )""",
+            "CREATE INDEX incidents_open_by_author ON incidents (channel, author) WHERE final = 0",
+            "CREATE INDEX incidents_open_by_thread ON incidents (channel, thread_id) WHERE final = 0",
+            "CREATE INDEX incidents_by_state ON incidents (state, seq)",
+            """CREATE TABLE events (
+                seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+                incident_id      TEXT NOT NULL REFERENCES incidents (id),
+                at               TEXT NOT NULL,
+                kind             TEXT NOT NULL,
+                actor            TEXT,
+                playbook_digest  TEXT NOT NULL,
+                command          TEXT NOT NULL,
+                history          TEXT NOT NULL
+            )""",
+            "CREATE INDEX events_by_incident ON events (incident_id, seq)",
+            """CREATE TABLE mentions (
+                channel      TEXT NOT NULL,
+                external_id  TEXT NOT NULL,
+                outcome      TEXT NOT NULL,
+                incident_id  TEXT,
+                received_at  TEXT NOT NULL,
+                body         TEXT NOT NULL,
+                PRIMARY KEY (channel, external_id)
+            )""",
+            """CREATE TABLE deadlines (
+                key          TEXT PRIMARY KEY,
+                incident_id  TEXT NOT NULL,
+                clock        TEXT NOT NULL,
+                due_at       TEXT NOT NULL,
+                done_at      TEXT
+            )""",
+            "CREATE INDEX deadlines_pending ON deadlines (due_at) WHERE done_at IS NULL",
+            "CREATE INDEX deadlines_by_incident ON deadlines (incident_id) WHERE done_at IS NULL",
+            """CREATE TABLE outbox (
+                key              TEXT PRIMARY KEY,
+                incident_id      TEXT NOT NULL,
+                created_at       TEXT NOT NULL,
+                body             TEXT NOT NULL,
+                state            TEXT NOT NULL DEFAULT 'pending',
+                attempts         INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at  TEXT,
+                delivered_at     TEXT,
+                last_error       TEXT
+            )""",
+            "CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE state = 'pending'",
+            """CREATE TABLE tokens (
+                hash        TEXT PRIMARY KEY,
+                person      TEXT NOT NULL,
+                created_at  TEXT NOT NULL,
+                expires_at  TEXT,
+                revoked_at  TEXT,
+                label       TEXT
+            )""",
+            "CREATE INDEX tokens_by_person ON tokens (person)",
+        ),
+    ),
+)

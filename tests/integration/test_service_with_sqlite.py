@@ -1,0 +1,199 @@
+"""The daemon's service on a real SQLite store, with a clock moved by hand: intake, actions, deadlines, rebuilds."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.incident import RefusalReason
+from engine.library import InvalidPlaybooks, Library
+from engine.service import NotFound, Service
+from engine.store import IncidentFilter, SQLiteStore, StoreError
+from engine.testing import FakeClock
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOKS = ROOT / "playbooks"
+START = "2026-11-23T09:00:00+00:00"  # a Monday
+
+
+class Desk:
+    """A service over a store in a folder, as the daemon builds it; ``restart`` builds it again on the same folder."""
+
+    def __init__(self, folder: Path, clock: FakeClock) -> None:
+        self.folder = folder
+        self.clock = clock
+        self.store = SQLiteStore(folder)
+        self.store.migrate()
+        self.library = Library(self.store)
+        self.library.install([PLAYBOOKS], clock.now())
+        self.service = Service(self.store, self.library, clock.now)
+
+    def restart(self) -> Desk:
+        self.store.close()
+        return Desk(self.folder, self.clock)
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Desk]:
+    made = Desk(tmp_path / "data", FakeClock(START))
+    yield made
+    made.store.close()
+
+
+def mention(
+    external_id: str, text: str = "My order arrived broken", handle: str = "@ann", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "channel": "twitter",
+        "external_id": external_id,
+        "text": text,
+        "posted_at": "2026-11-23T09:00:00Z",
+        "author": {"handle": handle, "followers": 10},
+        **extra,
+    }
+
+
+ALICE = {"person": "alice", "roles": frozenset({"community_manager"})}
+
+
+def test_a_mention_opens_an_incident_and_the_same_mention_again_is_a_duplicate(desk: Desk) -> None:
+    (first,) = desk.service.ingest([mention("1")])
+    (again,) = desk.service.ingest([mention("1")])
+
+    assert (first.status, first.incident_id, first.playbook) == ("opened", "inc-1", "customer-complaint")
+    assert (again.status, again.incident_id) == ("duplicate", "inc-1")
+    row = desk.store.incident("inc-1")
+    assert row is not None
+    assert (row.incident.state, row.incident.severity, row.final) == ("detected", "medium", False)
+    assert "community_manager" in row.waiting_on
+    assert {deadline.clock for deadline in desk.store.pending_deadlines("inc-1")} >= {"limit:detected"}
+
+
+def test_a_batch_opens_joins_ignores_and_refuses_each_mention_on_its_own(desk: Desk) -> None:
+    results = desk.service.ingest(
+        [
+            mention("1"),
+            mention("2", text="Still nothing about my broken order", handle="@ann"),
+            {**mention("3"), "channel": "carrier_pigeon"},
+            {"channel": "twitter"},
+        ]
+    )
+
+    assert [result.status for result in results] == ["opened", "joined", "invalid", "invalid"]
+    assert results[1].incident_id == "inc-1"
+    assert results[2].errors[0]["pointer"] == "/channel"
+    assert desk.store.mention("twitter", "3") is None  # invalid mentions change nothing
+    assert desk.store.counts()["incidents"] == 1
+
+
+def test_an_action_moves_the_incident_and_a_stale_or_wrong_one_changes_nothing(desk: Desk) -> None:
+    desk.service.ingest([mention("1")])
+    desk.clock.advance("10m")
+
+    done = desk.service.act("inc-1", "assess", **ALICE, fields={"severity": "high"}, version=0)
+    stale = desk.service.act("inc-1", "acknowledge", **ALICE, fields={}, version=0)
+    wrong = desk.service.act("inc-1", "resolve", **ALICE, fields={}, version=1)
+
+    assert done.refused is None
+    assert (done.incident.state, done.incident.severity, done.incident.revision) == ("assessed", "high", 1)
+    assert stale.refused is not None
+    assert stale.refused.reason is RefusalReason.STALE
+    assert wrong.refused is not None
+    assert wrong.refused.reason is RefusalReason.NOT_AVAILABLE
+    row = desk.store.incident("inc-1")
+    assert row is not None
+    assert row.incident == done.incident
+    assert [event.kind for event in desk.store.events("inc-1")] == ["open", "act"]
+    with pytest.raises(NotFound):
+        desk.service.act("inc-9", "assess", **ALICE, fields={"severity": "high"}, version=0)
+
+
+def test_due_deadlines_fire_once_into_the_outbox_and_never_twice(desk: Desk) -> None:
+    desk.service.ingest([mention("1")])  # medium: detected within 4h; 75% warns the community manager
+    desk.clock.advance("2h59m")
+    assert desk.service.fire_due() == []
+
+    desk.clock.advance("1m")
+    fired = desk.service.fire_due()
+    again = desk.service.fire_due()
+
+    assert {item.key.split("/")[1] for item in fired} == {"limit:detected", "first_response"}
+    assert again == []
+    outbox = desk.store.outbox()
+    assert {row.body["clock"] for row in outbox} == {"limit:detected", "first_response"}
+    assert all(row.body["roles"] == ["community_manager"] for row in outbox)
+    assert len({row.key for row in outbox}) == len(outbox)
+
+
+def test_after_a_restart_an_overdue_deadline_fires_once_at_once_and_says_how_late(desk: Desk) -> None:
+    desk.service.ingest([mention("1")])
+    desk.clock.advance("5h")  # down over the warning (3h) and the breach (4h)
+
+    restarted = desk.restart()
+    fired = restarted.service.fire_due()
+    fired += restarted.service.fire_due()
+
+    breach = [row.body for row in restarted.store.outbox() if row.body["clock"] == "limit:detected"]
+    assert sorted(notice["kind"] for notice in breach) == ["breach", "warning"]
+    assert {notice["late_by_seconds"] for notice in breach} == {2 * 3600.0, 3600.0}
+    assert all(item.late_by.total_seconds() > 0 for item in fired)
+    restarted.store.close()
+
+
+def test_every_incident_row_equals_its_history_replayed(desk: Desk) -> None:
+    desk.service.ingest([mention("1"), mention("2", text="lol", handle="@troll"), mention("3", handle="@ann")])
+    desk.clock.advance("3h")
+    desk.service.fire_due()
+    desk.service.act("inc-1", "assess", **ALICE, fields={"severity": "critical"}, version=1)
+    desk.service.fire_due()
+    reply = {"public_reply": {"channel": "twitter", "text": "Sorry, we are on it."}}
+    desk.service.act("inc-1", "acknowledge", **ALICE, fields=reply, version=2)
+    desk.clock.advance("1d")
+    desk.service.fire_due()
+
+    for incident_id in desk.store.all_incident_ids():
+        row = desk.store.incident(incident_id)
+        assert row is not None
+        assert desk.service.rebuild(incident_id) == row.incident, incident_id
+
+
+def test_lists_filter_by_state_breach_and_waiting_role_and_page(desk: Desk) -> None:
+    desk.service.ingest([mention(str(number), handle=f"@c{number}") for number in range(1, 6)])
+    desk.service.act("inc-2", "assess", **ALICE, fields={"severity": "low"}, version=0)
+
+    detected = desk.service.incidents(IncidentFilter(states=("detected",)))
+    first_page = desk.service.incidents(IncidentFilter(limit=2))
+    second_page = desk.service.incidents(IncidentFilter(limit=2, after=first_page[-1].incident.id))
+    on_lead = desk.service.incidents(IncidentFilter(waiting_on="customer_care"))
+
+    assert [row.incident.id for row in detected] == ["inc-1", "inc-3", "inc-4", "inc-5"]
+    assert [row.incident.id for row in first_page + second_page] == ["inc-1", "inc-2", "inc-3", "inc-4"]
+    assert on_lead == []
+
+
+def test_a_store_written_by_a_newer_calmly_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path)
+    store.migrate()
+    store.close()
+    with sqlite3.connect(tmp_path / "calmly.sqlite3") as db:
+        db.execute("INSERT INTO schema_migrations VALUES (99, 'from the future', '2030-01-01T00:00:00Z')")
+    again = SQLiteStore(tmp_path)
+    with pytest.raises(StoreError, match="newer than this calmly knows"):
+        again.migrate()
+    again.close()
+
+
+def test_invalid_playbooks_are_refused_with_their_positions(tmp_path: Path) -> None:
+    folder = tmp_path / "playbooks"
+    folder.mkdir()
+    (folder / "broken.yaml").write_text("playbook: x\nversion: one\n", encoding="utf-8")
+    store = SQLiteStore(tmp_path / "data")
+    store.migrate()
+    with pytest.raises(InvalidPlaybooks) as raised:
+        Library(store).install([folder], FakeClock(START).now())
+    assert "broken.yaml:2:10:" in str(raised.value)
+    store.close()
