@@ -248,3 +248,13 @@ def graph(playbook: Path, fmt: str) -> None:
     from engine.diagram import DiagramFormat, draw  # noqa: PLC0415 - keeps `calmly validate` quick to start
 
     click.echo(draw(_load_or_exit(playbook), DiagramFormat(fmt)), nl=False)
+
+
+def _register_daemon_commands() -> None:
+    from engine.cli_daemon import incidents, ingest, serve, token  # noqa: PLC0415 - kept apart: one concept each
+
+    for command in (serve, ingest, token, incidents):
+        main.add_command(command)
+
+
+_register_daemon_commands()

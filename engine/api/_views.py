@@ -1,0 +1,62 @@
+"""Incidents as the API shows them (JSON-ready dicts), shared by the HTTP app and the terminal client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.incident import Incident
+from engine.service import IncidentDetails
+from engine.store import IncidentRow
+
+__all__ = ["details_view", "summary_view"]
+
+
+def summary_view(row: IncidentRow) -> dict[str, Any]:
+    incident = row.incident
+    return {
+        "id": incident.id,
+        "playbook": incident.playbook,
+        "playbook_version": incident.playbook_version,
+        "state": incident.state,
+        "severity": incident.severity,
+        "channel": incident.channel,
+        "author": incident.author,
+        "version": incident.revision,
+        "final": row.final,
+        "breached": sorted(incident.breached),
+        "waiting_on": list(row.waiting_on),
+        "opened_at": incident.opened_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+    }
+
+
+def _clocks(incident: Incident) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": clock.name,
+            "started_at": clock.started_at.isoformat(),
+            "due_at": clock.due_at.isoformat(),
+            "breached": clock.name in incident.breached,
+            "next_step_at": None if clock.next is None else clock.next.at.isoformat(),
+        }
+        for clock in incident.clocks
+    ]
+
+
+def details_view(details: IncidentDetails) -> dict[str, Any]:
+    incident = details.row.incident
+    return {
+        **summary_view(details.row),
+        "playbook_digest": incident.playbook_digest,
+        "thread_id": incident.thread_id,
+        "mentions": [{"channel": channel, "external_id": external_id} for channel, external_id in incident.mentions],
+        "facts": dict(incident.facts),
+        "clocks": _clocks(incident),
+        "finished_clocks": sorted(incident.finished_clocks),
+        "deadlines": [
+            {"key": deadline.key, "clock": deadline.clock, "due_at": deadline.due_at.isoformat()}
+            for deadline in details.deadlines
+        ],
+        "actions": [dict(action) for action in details.actions],
+        "history": [{**dict(entry), "event": event.seq} for event in details.events for entry in event.history],
+    }

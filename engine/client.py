@@ -1,0 +1,66 @@
+"""A small client for the daemon's HTTP API, for the terminal commands (``calmly ingest``, ``calmly incidents``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+__all__ = ["ApiFailure", "Client"]
+
+
+class ApiFailure(Exception):
+    """The daemon said no (``status`` and ``code`` from its JSON error), or could not be reached (status 0)."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+class Client:
+    def __init__(self, url: str, token: str | None, timeout: float = 30.0) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as error:
+            raise ApiFailure(
+                0, "unreachable", f"cannot reach calmly at {self.url} ({error}); is `calmly serve` running there?"
+            ) from error
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.is_success:
+            return body
+        problem = body.get("error", {}) if isinstance(body, dict) else {}
+        raise ApiFailure(
+            response.status_code,
+            str(problem.get("code", "http_error")),
+            str(problem.get("message", f"HTTP {response.status_code}")),
+            problem.get("details"),
+        )
+
+    def post_mentions(self, mentions: Sequence[Any]) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = self._call("POST", "/v1/mentions", json={"mentions": list(mentions)})["results"]
+        return results
+
+    def incidents(self, query: Mapping[str, str]) -> dict[str, Any]:
+        found: dict[str, Any] = self._call("GET", "/v1/incidents", params=dict(query))
+        return found
+
+    def incident(self, incident_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = self._call("GET", f"/v1/incidents/{incident_id}")
+        return found
+
+    def act(self, incident_id: str, trigger: str, version: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        body = {"version": version, "fields": dict(fields)}
+        done: dict[str, Any] = self._call("POST", f"/v1/incidents/{incident_id}/actions/{trigger}", json=body)
+        return done
+
+    def close(self) -> None:
+        self._http.close()

@@ -1,0 +1,137 @@
+"""The daemon's configuration: defaults, then a config file, then environment variables, then flags.
+
+The file is YAML checked against ``schemas/config.schema.json``; a bad file is reported with positions like a bad
+playbook, and so is a bad environment variable (by name). Relative paths in the file are relative to its folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from engine.playbook import Problem
+from engine.timeline import read_document_file
+
+__all__ = ["DEFAULTS", "Config", "ConfigError", "load_config"]
+
+_LISTEN = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
+_ENVIRONMENT = {
+    "data": "CALMLY_DATA",
+    "playbooks": "CALMLY_PLAYBOOKS",
+    "roster": "CALMLY_ROSTER",
+    "listen": "CALMLY_LISTEN",
+    "max_body_bytes": "CALMLY_MAX_BODY_BYTES",
+    "max_batch": "CALMLY_MAX_BATCH",
+    "log_format": "CALMLY_LOG_FORMAT",
+    "log_level": "CALMLY_LOG_LEVEL",
+}
+_CHOICES = {"log_format": ("auto", "json", "console"), "log_level": ("debug", "info", "warning", "error")}
+_NUMBERS = {"max_body_bytes": (1024, 104_857_600), "max_batch": (1, 10_000)}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    data: Path = Path("data")
+    playbooks: tuple[Path, ...] = (Path("playbooks"),)
+    roster: Path = Path("roster.yaml")
+    listen: str = "127.0.0.1:8642"
+    max_body_bytes: int = 1_048_576
+    max_batch: int = 1000
+    log_format: str = "auto"
+    log_level: str = "info"
+    #: Where each value came from ("default", the config file, an environment variable, "flag"): for the log.
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+DEFAULTS = Config()
+
+
+def _from_file(path: Path) -> tuple[dict[str, Any], list[Problem]]:
+    read = read_document_file(path, "config")
+    if isinstance(read, list):
+        return {}, read
+    data, _ = read
+    base = path.parent
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in ("data", "roster"):
+            values[key] = base / value
+        elif key == "playbooks":
+            values[key] = tuple(base / item for item in ([value] if isinstance(value, str) else value))
+        else:
+            values[key] = value
+    return values, []
+
+
+def _from_text(key: str, text: str, origin: str) -> tuple[Any, str | None]:
+    """A value given as text (an environment variable or a flag), or the reason it cannot be used."""
+    if key in ("data", "roster"):
+        return Path(text), None
+    if key == "playbooks":
+        return tuple(Path(item) for item in text.split(os.pathsep) if item), None
+    if key == "listen":
+        match = _LISTEN.match(text)
+        if match is None or not 0 < int(match.group(2)) < 65536:
+            return None, f"{origin}: listen is {text!r}; write an address and a port, such as 127.0.0.1:8642"
+        return text, None
+    if key in _NUMBERS:
+        low, high = _NUMBERS[key]
+        if not text.isdigit() or not low <= int(text) <= high:
+            return None, f"{origin}: {key} is {text!r}; write a whole number from {low} to {high}"
+        return int(text), None
+    if key in _CHOICES and text not in _CHOICES[key]:
+        return None, f"{origin}: {key} is {text!r}; write one of {', '.join(_CHOICES[key])}"
+    return text, None
+
+
+def load_config(file: Path | None, environment: Mapping[str, str], flags: Mapping[str, str | None]) -> Config:
+    """The configuration from the file (``file``, or ``CALMLY_CONFIG``), the environment and the flags given."""
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    problems: list[str] = []
+    file = file or (Path(environment["CALMLY_CONFIG"]) if environment.get("CALMLY_CONFIG") else None)
+    if file is not None:
+        if not file.is_file():
+            raise ConfigError([f"{file.as_posix()}: the config file does not exist"])
+        found, located = _from_file(file)
+        problems += [f"{p.file}:{p.line}:{p.column}: {p.code} {p.message}" for p in located]
+        values.update(found)
+        origins.update(dict.fromkeys(found, file.as_posix()))
+    for key, variable in _ENVIRONMENT.items():
+        if environment.get(variable):
+            value, problem = _from_text(key, environment[variable], variable)
+            if problem:
+                problems.append(problem)
+            else:
+                values[key], origins[key] = value, variable
+    for key, text in flags.items():
+        if text is not None:
+            value, problem = _from_text(key, text, f"--{key.replace('_', '-')}")
+            if problem:
+                problems.append(problem)
+            else:
+                values[key], origins[key] = value, "flag"
+    if problems:
+        raise ConfigError(problems)
+    config = replace(DEFAULTS, **values)
+    return replace(config, origins={key: origins.get(key, "default") for key in _ENVIRONMENT})

@@ -1,0 +1,235 @@
+"""The daemon: wiring (the only place adapters are built), the scheduler loop, logging and the server.
+
+``calmly serve`` calls :func:`serve`. The scheduler sleeps until the earliest pending deadline (or until woken by
+an intake or an action that may have brought one forward), fires what is due through the service, and sleeps
+again; deadlines live in the store, not in timers, so a restart loses none and fires overdue ones at once.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from engine.api import ApiContext, create_app
+from engine.config import Config
+from engine.library import InvalidPlaybooks, Library
+from engine.roster import Roster, load_roster
+from engine.service import Service
+from engine.store import SQLiteStore, StoreError
+from engine.testing import FakeClock
+
+__all__ = ["Daemon", "Scheduler", "StartupError", "build", "configure_logging", "serve"]
+
+#: The scheduler looks again at least this often, in case another process wrote a deadline to the store.
+_IDLE_LOOK = timedelta(seconds=30)
+
+_log = structlog.get_logger("calmly.daemon")
+
+
+class StartupError(Exception):
+    """The daemon cannot start; the message says what to fix."""
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def configure_logging(log_format: str, level: str) -> None:
+    """structlog to standard error: readable on a terminal, JSON lines otherwise (or as configured)."""
+    json_lines = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+class Scheduler:
+    """One thread that fires due deadlines; ``wake()`` makes it look again at once."""
+
+    def __init__(self, service: Service, clock: Callable[[], datetime], simulated: bool) -> None:
+        self._service = service
+        self._clock = clock
+        self._simulated = simulated
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="calmly-scheduler", daemon=True)
+        self.running = False
+
+    def start(self) -> None:
+        self.running = True
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the deadline in hand (each is its own transaction)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self.running = False
+
+    def _pause(self) -> float:
+        earliest = self._service.next_due()
+        if earliest is None or self._simulated:
+            return _IDLE_LOOK.total_seconds()
+        return max(0.0, min((earliest - self._clock()).total_seconds(), _IDLE_LOOK.total_seconds()))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for fired in self._service.fire_due():
+                    _log.info(
+                        "deadline fired",
+                        incident_id=fired.incident_id,
+                        key=fired.key,
+                        due_at=fired.due_at.isoformat(),
+                        late_ms=round(fired.late_by.total_seconds() * 1000),
+                        notified=[",".join(notice["roles"]) for notice in fired.notified],
+                    )
+                    if self._stop.is_set():
+                        return
+                pause = self._pause()
+            except StoreError as error:  # the store is briefly unavailable: say so, and try again soon
+                _log.error("scheduler cannot reach the store", error=str(error))
+                pause = 1.0
+            self._wake.wait(pause)
+            self._wake.clear()
+
+
+@dataclass
+class Daemon:
+    config: Config
+    store: SQLiteStore
+    service: Service
+    scheduler: Scheduler
+    context: ApiContext
+
+
+def _roster(config: Config) -> Roster:
+    found = load_roster(config.roster)
+    if isinstance(found, list):
+        lines = [f"{p.file}:{p.line}:{p.column}: {p.code} {p.message}" for p in found]
+        raise StartupError("the roster has problems:\n" + "\n".join(lines))
+    return found
+
+
+def build(config: Config, simulated_start: datetime | None = None) -> Daemon:
+    """Everything the daemon runs, built and checked; nothing is listening yet."""
+    simulated = FakeClock(simulated_start) if simulated_start is not None else None
+    clock = simulated.now if simulated is not None else system_clock
+    roster = _roster(config)
+    try:
+        store = SQLiteStore(config.data)
+        version = store.migrate()
+    except StoreError as error:
+        raise StartupError(str(error)) from error
+    library = Library(store)
+    try:
+        books = library.install(list(config.playbooks), clock())
+    except InvalidPlaybooks as error:
+        store.close()
+        raise StartupError(str(error)) from error
+    service = Service(store, library, clock)
+    scheduler = Scheduler(service, clock, simulated is not None)
+    context = ApiContext(
+        service=service,
+        roster=roster,
+        clock=clock,
+        max_body_bytes=config.max_body_bytes,
+        max_batch=config.max_batch,
+        simulated=simulated,
+        wake=scheduler.wake,
+        ready=lambda: scheduler.running,
+    )
+    _log.info(
+        "ready to start",
+        data=str(store.path),
+        schema_version=version,
+        playbooks=[f"{book.playbook.id} v{book.playbook.version}" for book in books],
+        people=len(roster.people),
+        clock="simulated" if simulated else "system",
+        **store.counts(),
+    )
+    return Daemon(config, store, service, scheduler, context)
+
+
+def _server(app: Any, config: Config) -> Any:
+    """uvicorn's server, stopping on SIGTERM or SIGINT without killing the process afterwards.
+
+    uvicorn raises the signal again once it has stopped serving, which would end the process before the scheduler
+    finishes the deadline in hand and the store is closed; here the signal only asks the server to stop.
+    """
+    import uvicorn  # noqa: PLC0415 - only the daemon needs the server
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                _log.info("listening", listen=config.listen, url=f"http://{config.listen}")
+
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    settings = uvicorn.Config(
+        app,
+        host=config.host,
+        port=config.port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=10,
+    )
+    return Server(settings)
+
+
+def serve(config: Config, simulated_start: datetime | None = None) -> int:
+    """Run until SIGTERM or SIGINT: finish the requests and the deadline in hand, then stop."""
+
+    daemon = build(config, simulated_start)
+    app = create_app(daemon.context)
+    gc.collect()
+    gc.freeze()  # what start-up built lives as long as the process: keep the collector from walking it again
+    server = _server(app, config)
+    daemon.scheduler.start()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn gives up when it cannot listen (and has said why)
+        _log.error("cannot listen", listen=config.listen, hint="is calmly already running? choose another --listen")
+        return 1
+    finally:
+        daemon.scheduler.stop()
+        daemon.store.close()
+        _log.info("stopped")
+    return 0 if server.started else 1  # not started: the address was taken (uvicorn has said so)
