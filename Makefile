@@ -16,10 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: validate the shipped playbooks and draw the everyday complaint playbook
+## run: check the shipped playbooks, then run the daemon on them with the example roster (data in ./data)
 run: $(STAMP)
 	$(BIN)/calmly validate --strict playbooks/
-	$(BIN)/calmly graph playbooks/customer-complaint.yaml --format mermaid
+	$(BIN)/calmly serve --data data --playbooks playbooks --roster examples/roster.yaml
 
 ## test: lint, type-check and run every test
 test: lint typecheck
