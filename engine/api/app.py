@@ -267,7 +267,7 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
             raise ApiError(status, code, refused.message, {"field": refused.field} if refused.field else None)
         context.wake()
         log.info("action", state=result.incident.state, version=result.incident.revision)
-        row = context.service.store.incident(incident_id)
+        row = await run_in_threadpool(context.service.store.incident, incident_id)
         summary = summary_view(row) if row is not None else {}
         return JSONResponse({"incident": summary, "history": list(result.history)})
 
