@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from engine.playbook import Problem
+from engine.playbook import Problem, rules
 from engine.timeline import read_document_file
 
 __all__ = ["DEFAULTS", "Config", "ConfigError", "load_config"]
@@ -70,17 +70,22 @@ def _from_file(path: Path) -> tuple[dict[str, Any], list[Problem]]:
     read = read_document_file(path, "config")
     if isinstance(read, list):
         return {}, read
-    data, _ = read
+    data, marks = read
     base = path.parent
     values: dict[str, Any] = {}
+    problems: list[Problem] = []
     for key, value in data.items():
-        if key in ("data", "roster"):
+        if key == "listen" and not 0 < int(value.rpartition(":")[2]) < 65536:  # the schema checks the rest
+            at = marks.value((key,))
+            message = f"listen is {value!r}; the port must be from 1 to 65535, such as 127.0.0.1:8642"
+            problems.append(Problem(rules.INVALID_VALUE, path.as_posix(), at.line, at.column, message, (key,)))
+        elif key in ("data", "roster"):
             values[key] = base / value
         elif key == "playbooks":
             values[key] = tuple(base / item for item in ([value] if isinstance(value, str) else value))
         else:
             values[key] = value
-    return values, []
+    return ({}, problems) if problems else (values, [])
 
 
 def _from_text(key: str, text: str, origin: str) -> tuple[Any, str | None]:

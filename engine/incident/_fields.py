@@ -48,6 +48,12 @@ def _public_reply(value: Any, incident: Incident, book: Rulebook) -> Any:
     if not isinstance(value, Mapping) or not isinstance(value.get("text"), str) or not value["text"].strip():
         return _invalid("public_reply", "public_reply needs the 'text' of the reply and the 'channel' it goes out on")
     channel = value.get("channel")
+    if channel is None:
+        return _invalid(
+            "public_reply",
+            f"public_reply needs the 'channel' it goes out on: {incident.channel}, where the complaint appeared",
+            RefusalReason.WRONG_CHANNEL,
+        )
     if channel != incident.channel:
         return _invalid(
             "public_reply",

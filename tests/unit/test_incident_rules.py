@@ -132,6 +132,7 @@ def test_a_public_reply_without_a_channel_is_refused_as_the_wrong_channel() -> N
     refused = _refused(_assessed(), "acknowledge", [CM], public_reply={"text": "Sorry!"})
 
     assert refused.reason is RefusalReason.WRONG_CHANNEL
+    assert "needs the 'channel' it goes out on: twitter" in refused.message
 
 
 @pytest.mark.parametrize(
