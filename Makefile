@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean venv
+.PHONY: run test lint typecheck unit bench soak clean venv
 
 venv: $(STAMP)
 
@@ -35,6 +35,11 @@ typecheck: $(STAMP)
 ## bench: performance figures, each beside a baseline measured in the same run
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+## soak: the crash test at length: the daemon killed with SIGKILL under load and restarted 200 times (minutes)
+SOAK_CYCLES ?= 200
+soak: $(STAMP)
+	CALMLY_SOAK_CYCLES=$(SOAK_CYCLES) $(BIN)/python -m pytest -q -s tests/integration/test_crash_recovery.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -10,7 +10,11 @@ its baseline, never as a pass or fail:
 * the cold start of ``calmly validate`` on one file, beside a bare ``python -c pass`` and beside
   ``python -c "import yaml, jsonschema"`` from the same virtual environment;
 * the incident runtime (``bench/runtime.py``): a command through ``step`` beside a bare ``transitions`` trigger and a
-  dict lookup, and the memory and build time of 100,000 open incidents beside the same fields as plain dicts.
+  dict lookup, and the memory and build time of 100,000 open incidents beside the same fields as plain dicts;
+* the daemon (``bench/intake.py``, ``bench/daemon.py``): intake through the store beside raw ``sqlite3`` making the
+  same statements, HTTP intake and actions beside ``GET /healthz`` on the same ``calmly serve``, and with 100,000
+  open incidents (5,000 with ``--quick``) deadline lateness beside an empty store, resident memory beside a bare
+  interpreter, and the time from start to ready beside an empty store.
 
 The variants are generated into a temporary folder from whatever ``playbooks/*.yaml`` holds: each gets a new id and
 version and a different number of extra roles, states, transitions, severity rules and escalation steps (they are
@@ -47,7 +51,9 @@ from ruamel.yaml import YAML
 
 from engine.playbook import LIFECYCLE, load
 
-from figure import BenchError, Figure, in_process_median  # bench/ is on sys.path when this runs as a script
+from daemon import DaemonRepeats, daemon_figures  # bench/ is on sys.path when this runs as a script
+from figure import BenchError, Figure, in_process_median
+from intake import ingest_figure
 from runtime import memory_figures, step_figures
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,10 +75,23 @@ class Repeats:
     in_process: int
     cold_start: int
     incidents: int  # how many open incidents the memory figure holds
+    daemon: DaemonRepeats  # the daemon's figures (bench/daemon.py)
 
 
-FULL = Repeats(process=5, in_process=5, cold_start=15, incidents=100_000)
-QUICK = Repeats(process=2, in_process=2, cold_start=5, incidents=10_000)
+FULL = Repeats(
+    process=5,
+    in_process=5,
+    cold_start=15,
+    incidents=100_000,
+    daemon=DaemonRepeats(mentions=5_000, requests=2_000, open_incidents=100_000, rounds=3),
+)
+QUICK = Repeats(
+    process=2,
+    in_process=2,
+    cold_start=5,
+    incidents=10_000,
+    daemon=DaemonRepeats(mentions=1_000, requests=300, open_incidents=5_000, rounds=2),
+)
 
 
 # --- generated variants -------------------------------------------------------------------------------------
@@ -411,6 +430,12 @@ def _meta(files: Sequence[Path], repeats: Repeats, quick: bool) -> dict[str, Any
             "in_process": repeats.in_process,
             "cold_start": repeats.cold_start,
             "incidents": repeats.incidents,
+            "daemon": {
+                "mentions": repeats.daemon.mentions,
+                "requests": repeats.daemon.requests,
+                "open_incidents": repeats.daemon.open_incidents,
+                "rounds": repeats.daemon.rounds,
+            },
         },
         "statistic": "median",
         "python": platform.python_version(),
@@ -428,6 +453,8 @@ def measure(repeats: Repeats, quick: bool) -> tuple[list[Figure], dict[str, Any]
     figures.extend(cold_start_figures(repeats))
     figures.extend(step_figures(repeats.in_process))
     figures.extend(memory_figures(repeats.incidents))
+    figures.append(ingest_figure(repeats.daemon))
+    figures.extend(daemon_figures(repeats.daemon))
     return figures, _meta(files, repeats, quick)
 
 

@@ -17,7 +17,7 @@ __all__ = ["decode_incident", "encode_incident", "moment", "parse_moment"]
 
 def moment(value: datetime) -> str:
     """A moment as sortable text in UTC."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"  # quicker than strftime
 
 
 def parse_moment(text: str) -> datetime:

@@ -57,8 +57,14 @@ class _Transaction:
         return None if row is None else decode_incident(json.loads(row[0]))
 
     def open_incidents_for(self, channel: str, author: str, thread_id: str | None) -> list[Incident]:
+        # Two index searches, not one OR: SQLite plans "author = ? OR thread_id = ?" as a walk over every open
+        # incident on the channel, so intake slowed as incidents piled up (10 ms a mention with 20,000 open).
         rows = self._db.execute(
-            "SELECT body FROM incidents WHERE final = 0 AND channel = ? AND (author = ? OR thread_id = ?) ORDER BY seq",
+            "SELECT body FROM ("
+            "SELECT seq, body FROM incidents WHERE final = 0 AND channel = ?1 AND author = ?2 "
+            "UNION ALL "
+            "SELECT seq, body FROM incidents WHERE final = 0 AND channel = ?1 AND thread_id = ?3 AND author <> ?2"
+            ") ORDER BY seq",
             (channel, author, thread_id),
         ).fetchall()
         return [decode_incident(json.loads(row[0])) for row in rows]

@@ -25,6 +25,13 @@ FIGURES = {
     "step_us_per_command_vs_dict_lookup",
     "memory_bytes_per_open_incident",
     "build_s_open_incidents",
+    "intake_us_per_mention_vs_raw_sqlite",
+    "http_intake_ms_per_request_vs_healthz",
+    "http_action_ms_per_request_vs_healthz",
+    "deadline_lateness_p50_ms",
+    "deadline_lateness_p99_ms",
+    "daemon_rss_mb_open_incidents",
+    "daemon_ready_s_open_incidents",
 }
 #: Only a guard against a hung run; the quick benchmark takes well under a minute.
 TIMEOUT_S = 300
@@ -50,3 +57,4 @@ def test_quick_bench_runs_and_reports_every_figure(tmp_path: Path) -> None:
     assert data["meta"]["quick"] is True
     assert data["meta"]["generated_variants"] == 100
     assert data["meta"]["repeats"]["incidents"] == 10_000
+    assert data["meta"]["repeats"]["daemon"]["open_incidents"] == 5_000

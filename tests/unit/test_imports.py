@@ -47,7 +47,7 @@ PURE_STDLIB = {
     "uuid",
 }
 #: Parsing and validation libraries, and the state-machine and calendar libraries the language compiles into.
-ALLOWED_THIRD_PARTY = {"yaml", "jsonschema", "transitions", "holidays"}
+ALLOWED_THIRD_PARTY = {"yaml", "jsonschema", "fastjsonschema", "transitions", "holidays"}
 #: pkgutil reads the schema shipped inside the package (its get_data), nothing else.
 ALLOWED_SUBMODULES = {"pkgutil"}
 

@@ -148,3 +148,56 @@ def test_a_due_deadline_finds_its_clock_whatever_the_incident_id_holds(incident_
     unknown = step(opened.incident, DeadlineReached(f"{incident_id}/nothing/0/0/0"), armed[0].at, book)
     assert isinstance(unknown, Stepped)
     assert (unknown.incident, unknown.effects) == (opened.incident, ())
+
+
+_ANY = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10**6) | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _mostly(good: st.SearchStrategy[object], odd: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    """Good values three times in four, so that whole mentions often pass and the odd one out is tested."""
+    return st.sampled_from([True, True, True, False]).flatmap(lambda pick: good if pick else odd)
+
+
+_TEXT = st.text(min_size=1, max_size=8)
+_COUNT = st.integers(0, 10**6)
+_ODD = _ANY | st.sampled_from(["", "x" * 201, -1, True, 1.0, 1.5, None])
+_MENTIONS = st.fixed_dictionaries(
+    {
+        "channel": _mostly(
+            st.sampled_from(["twitter", "instagram", "trustpilot"]), st.sampled_from(["Twitter", "sms"])
+        ),
+        "external_id": _mostly(_TEXT, _ODD),
+        "text": _mostly(st.text(max_size=20), _ODD),
+        "posted_at": _mostly(
+            st.sampled_from(["2026-11-23T09:00:00Z", "2026-11-23 09:00:00.5+01:00", "2026-11-23t09:00:00z"]),
+            st.sampled_from(["2026-02-30T09:00:00Z", "2026-11-23T09:00Z", "yesterday"]) | _ODD,
+        ),
+        "author": _mostly(
+            st.fixed_dictionaries({"handle": _mostly(_TEXT, _ODD)}, optional={"followers": _mostly(_COUNT, _ODD)}),
+            _ODD,
+        ),
+    },
+    optional={
+        "engagement": _mostly(
+            st.dictionaries(st.sampled_from(["likes", "shares", "replies"]), _COUNT, max_size=3),
+            st.dictionaries(st.sampled_from(["likes", "views"]), _ODD, max_size=2),
+        ),
+        "thread_id": _mostly(_TEXT, _ODD),
+        "url": _mostly(st.text(max_size=10), _ODD),
+        "customer_id": _mostly(_TEXT, _ODD),
+    },
+)
+_EXTRA = st.builds(lambda mention, key, value: {**mention, key: value}, _MENTIONS, st.text(max_size=6), _ANY)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_MENTIONS, _MENTIONS, _EXTRA, _ANY))
+def test_the_quick_mention_check_never_passes_what_the_schema_refuses(data: object) -> None:
+    from engine.incident._mention import _passes_quick_check, _validator  # noqa: PLC0415 - the shortcut itself
+
+    if _passes_quick_check(data):
+        assert _validator().is_valid(data), data
