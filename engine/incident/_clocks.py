@@ -18,6 +18,8 @@ __all__ = ["deadline_key", "due_occurrences", "next_occurrence", "replan", "star
 
 #: Catching up after a long outage collapses repeats; this bounds the work however long the outage was.
 _MAX_CATCH_UP = 10_000
+#: Answers for repetitions past this are worked out each time rather than kept (a clock overdue for days).
+_MEMO_REPETITIONS = 64
 
 
 def deadline_key(incident_id: str, clock: ClockState, occurrence: Occurrence) -> str:
@@ -36,6 +38,25 @@ def next_occurrence(
     if after is None:  # the points are in order, so the first one comes first
         offset = schedule.bases[0]
         return Occurrence(offset, points[0].step, 0, counter.add(started_at, offset))
+    # The answer depends only on the schedule and (step, repetition), so it is kept on the schedule, which every
+    # incident under this playbook version shares; an occurrence not laid out by this schedule is worked out afresh.
+    key = (after.step, after.repetition)
+    laid_out = schedule.offset_of(*key) == after.offset
+    if laid_out and key in schedule.following:
+        found = schedule.following[key]
+    else:
+        found = _following(schedule, after)
+        if laid_out and after.repetition < _MEMO_REPETITIONS:
+            schedule.following[key] = found
+    if found is None:
+        return None
+    offset, step, repetition = found
+    return Occurrence(offset, step, repetition, counter.add(started_at, offset))
+
+
+def _following(schedule: Schedule, after: Occurrence) -> tuple[timedelta, int, int] | None:
+    """(offset, step, repetition) of the first occurrence strictly after ``after``."""
+    points = schedule.points
     cursor = (after.offset, schedule.orders.get(after.step, -1), after.repetition)
     best: tuple[timedelta, int, int] | None = None
     best_step = 0
@@ -53,8 +74,7 @@ def next_occurrence(
             best, best_step = candidate, point.step
     if best is None:
         return None
-    offset, _, repetition = best
-    return Occurrence(offset, best_step, repetition, counter.add(started_at, offset))
+    return best[0], best_step, best[2]
 
 
 def start_clock(name: str, epoch: int, schedule: Schedule, counter: TimeCounter, now: datetime) -> ClockState:

@@ -6,7 +6,7 @@ Built once per playbook version and shared by every incident under it; nothing h
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -75,11 +75,24 @@ class Schedule:
     limit: timedelta
     bases: tuple[timedelta, ...]
     orders: Mapping[int, int]
+    #: What comes after each (step, repetition), as (offset, step, repetition), filled as clocks ask: the schedule
+    #: is the same for every incident, so each answer is worked out once.
+    following: dict[tuple[int, int], tuple[timedelta, int, int] | None] = field(default_factory=dict)
 
     @classmethod
     def of(cls, points: tuple[Point, ...], limit: timedelta) -> Schedule:
         bases = tuple(limit * point.fraction for point in points)
         return cls(points, limit, bases, {point.step: order for order, point in enumerate(points)})
+
+    def offset_of(self, step: int, repetition: int) -> timedelta | None:
+        """Where the ``repetition``-th occurrence of ``step`` sits on this schedule (None: not on it)."""
+        order = self.orders.get(step)
+        if order is None:
+            return None
+        repeat = self.points[order].repeat
+        if repeat is None:
+            return self.bases[order] if repetition == 0 else None
+        return self.bases[order] + repeat * repetition
 
     def same_as(self, other: Schedule) -> bool:
         return self.limit == other.limit and self.points == other.points
@@ -91,6 +104,13 @@ class Rulebook:
     def __init__(self, playbook: Playbook) -> None:
         self.playbook = playbook
         self.machine: Machine = compile_machine(playbook)
+        self._destinations: dict[tuple[str, str], str] = {}
+        for trigger, event in self.machine.events.items():
+            for source, compiled in event.transitions.items():
+                dest = compiled[0].dest
+                if dest is None:  # pragma: no cover - every playbook transition names where it leads (the schema)
+                    raise ValueError(f"{trigger!r} from {source} leads nowhere")
+                self._destinations[(trigger, source)] = dest
         self.never_say = PhraseSet(playbook.house_rules.never_say)
         self.triggers = playbook.triggers
         self.levels = {level: rank for rank, level in enumerate(playbook.severity.levels)}
@@ -139,6 +159,15 @@ class Rulebook:
 
     def transition(self, trigger: str, state: str) -> Transition | None:
         return self._transitions.get((trigger, state))
+
+    def destination(self, trigger: str, state: str) -> str:
+        """Where ``trigger`` leads from ``state``, as the playbook's machine has it.
+
+        Read from the machine's compiled transitions rather than by firing its event on a stand-in object: the
+        playbook's transitions have no conditions or callbacks, so both give the same state (a test checks every
+        pair of every shipped playbook), and the lookup costs a twentieth of the event's dispatch.
+        """
+        return self._destinations[(trigger, state)]
 
     def sources_of(self, trigger: str) -> tuple[str, ...]:
         return tuple(source for (name, source) in self._transitions if name == trigger)

@@ -6,10 +6,11 @@ command returns a :class:`Refused` that says which rule and why, leaving the inc
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from engine.incident._calendar import TimeCounter
 from engine.incident._clocks import deadline_key, due_occurrences, replan, start_clock
 from engine.incident._fields import check_fields
 from engine.incident._mention import Mention
@@ -30,19 +31,10 @@ from engine.incident._record import (
     Refused,
     Stepped,
 )
-from engine.incident._rulebook import Rulebook
+from engine.incident._rulebook import Rulebook, Schedule
 from engine.playbook import LIFECYCLE, format_duration
 
 __all__ = ["open_incident", "step"]
-
-
-class _Proxy:
-    """What the shared machine fires on: just a state. Incidents are never registered as models."""
-
-    __slots__ = ("state",)
-
-    def __init__(self, state: str) -> None:
-        self.state = state
 
 
 def _limit_name(state: str) -> str:
@@ -67,6 +59,21 @@ def _clock_limit(book: Rulebook, name: str, state: str, severity: str) -> Any:
     return book.target_limit(name, severity)
 
 
+def _plan(book: Rulebook, name: str, state: str, severity: str) -> tuple[timedelta, TimeCounter, Schedule] | None:
+    """A clock's limit, how it counts and its escalation schedule, in this state at this severity (or None when it
+    does not run): worked out once per rulebook, as every deadline and every state change asks."""
+
+    def work() -> tuple[timedelta, TimeCounter, Schedule] | None:
+        found = _clock_limit(book, name, state, severity)
+        if found is None:
+            return None
+        limit, counter = found
+        return limit, counter, book.schedule(book.clock_kind(name), severity, limit)
+
+    plan: tuple[timedelta, TimeCounter, Schedule] | None = book.memo(("plan", name, state, severity), work)
+    return plan
+
+
 class _Entered(NamedTuple):
     """Where an incident is going: the state it enters, at which severity and revision."""
 
@@ -76,11 +83,10 @@ class _Entered(NamedTuple):
 
 
 def _start(book: Rulebook, name: str, entered: _Entered, now: datetime) -> ClockState | None:
-    found = _clock_limit(book, name, entered.state, entered.severity)
-    if found is None:
+    plan = _plan(book, name, entered.state, entered.severity)
+    if plan is None:
         return None
-    limit, counter = found
-    schedule = book.schedule(book.clock_kind(name), entered.severity, limit)
+    _, counter, schedule = plan
     return start_clock(name, entered.revision, schedule, counter, now)
 
 
@@ -142,15 +148,13 @@ def _reschedule(
         if clock.name in skip:
             clocks.append(clock)
             continue
-        found = _clock_limit(book, clock.name, incident.state, incident.severity)
-        if found is None:  # the new level has no limit here: the clock stops
+        plan = _plan(book, clock.name, incident.state, incident.severity)
+        if plan is None:  # the new level has no limit here: the clock stops
             effects += _cancel(incident.id, clock)
             continue
-        limit, counter = found
-        kind = book.clock_kind(clock.name)
-        schedule = book.schedule(kind, incident.severity, limit)
-        old = _clock_limit(book, clock.name, incident.state, before)
-        if old is not None and old[1] is counter and book.schedule(kind, before, old[0]).same_as(schedule):
+        _, counter, schedule = plan
+        old = _plan(book, clock.name, incident.state, before)
+        if old is not None and old[1] is counter and old[2].same_as(schedule):
             clocks.append(clock)  # the same limit and steps at both levels: nothing changes
             continue
         moved = replan(clock, schedule, counter, incident.revision, now)
@@ -226,16 +230,15 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
     checked = check_fields(transition, act.fields, incident, book)
     if isinstance(checked, Refused):
         return checked
-    proxy = _Proxy(incident.state)
-    book.machine.events[act.trigger].trigger(proxy)
+    destination = book.destination(act.trigger, incident.state)
     previous = incident.state
     facts = dict(incident.facts)
     facts.update(checked)
     severity = checked.get("severity", incident.severity)
     revision = incident.revision + 1
-    clocks, finished, entered = _enter(book, incident, _Entered(proxy.state, severity, revision), now)
+    clocks, finished, entered = _enter(book, incident, _Entered(destination, severity, revision), now)
     changed = incident.evolve(
-        state=proxy.state,
+        state=destination,
         severity=severity,
         entered_at=now,
         revision=revision,
@@ -243,14 +246,14 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
         clocks=clocks,
         finished_clocks=finished,
     )
-    summary = f"{act.trigger}: {previous} -> {proxy.state}"
+    summary = f"{act.trigger}: {previous} -> {destination}"
     effects: list[Effect] = [
         Audit(
             now,
             "transition",
             summary,
             act.actor.person,
-            {"trigger": act.trigger, "from": previous, "to": proxy.state, "fields": dict(act.fields)},
+            {"trigger": act.trigger, "from": previous, "to": destination, "fields": dict(act.fields)},
         ),
         *entered,
     ]
@@ -290,6 +293,15 @@ def _join(incident: Incident, join: JoinMention, now: datetime, book: Rulebook) 
     return Stepped(changed, tuple(effects))
 
 
+_NO_TIME = timedelta(0)
+
+
+def _minute(moment: datetime) -> str:
+    """``2026-11-23 13:00Z``: a UTC moment to the minute, for people (quicker than strftime)."""
+    text = moment.astimezone(UTC).isoformat()
+    return f"{text[:10]} {text[11:16]}Z"
+
+
 def _kind(fraction: float) -> NotifyKind:
     if fraction < 1.0:
         return NotifyKind.WARNING
@@ -311,17 +323,20 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
     clock = _armed(incident, reached.key)
     if clock is None:  # already handled, or the clock stopped: a deadline that fires twice changes nothing twice
         return Stepped(incident, ())
-    found = _clock_limit(book, clock.name, incident.state, incident.severity)
-    if found is None:  # pragma: no cover - a running clock always has a limit at the current level
+    plan = _plan(book, clock.name, incident.state, incident.severity)
+    if plan is None:  # pragma: no cover - a running clock always has a limit at the current level
         return Stepped(incident, ())
-    limit, counter = found
-    schedule = book.schedule(book.clock_kind(clock.name), incident.severity, limit)
+    _, counter, schedule = plan
     due, following = due_occurrences(clock, schedule, counter, now)
     points = schedule.points
-    latest = {occurrence.step: occurrence for occurrence in due}  # repeats missed while down collapse to one
+    if len(due) > 1:  # repeats missed while down collapse to one, the latest
+        latest = {occurrence.step: occurrence for occurrence in due}
+        due_now = sorted(latest.values(), key=lambda item: (item.offset, item.step))
+    else:
+        due_now = due
     notices: list[Notify] = []
     breached = False
-    for occurrence in sorted(latest.values(), key=lambda item: (item.offset, item.step)):
+    for occurrence in due_now:
         point = points[schedule.orders[occurrence.step]]
         breached = breached or point.fraction >= 1.0
         if not point.roles:
@@ -340,7 +355,7 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
                 threshold=point.fraction,
                 scheduled_at=occurrence.at,
                 due_at=clock.due_at,
-                late_by=max(now - occurrence.at, timedelta(0)),
+                late_by=max(now - occurrence.at, _NO_TIME),
             )
         )
     moved = clock._replace(fired=due[-1] if due else clock.fired, next=following)
@@ -355,7 +370,7 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
             Audit(
                 now,
                 "breach",
-                f"{clock.name} breached: its time was up at {clock.due_at:%Y-%m-%d %H:%M}Z",
+                f"{clock.name} breached: its time was up at {_minute(clock.due_at)}",
                 details={"clock": clock.name, "due_at": clock.due_at.isoformat()},
             )
         )
@@ -364,7 +379,7 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
             Audit(
                 now,
                 "escalation",
-                f"{notify.kind} on {clock.name}: notify {', '.join(notify.roles)}",
+                f"{notify.kind.value} on {clock.name}: notify {', '.join(notify.roles)}",
                 details={"key": notify.key, "roles": list(notify.roles)},
             )
         )

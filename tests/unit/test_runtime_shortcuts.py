@@ -201,3 +201,21 @@ def test_the_quick_mention_check_never_passes_what_the_schema_refuses(data: obje
 
     if _passes_quick_check(data):
         assert _validator().is_valid(data), data
+
+
+class _Stand:
+    """What the machine fires on in this check: just a state."""
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in (ROOT / "playbooks").glob("*.yaml")))
+def test_the_destination_lookup_gives_what_firing_the_machines_event_gives(name: str) -> None:
+    book = rulebook(name)
+    pairs = [(item.trigger, source) for item in book.playbook.transitions for source in item.sources]
+    assert pairs
+    for trigger, source in pairs:
+        stand = _Stand(source)
+        book.machine.events[trigger].trigger(stand)
+        assert book.destination(trigger, source) == stand.state, (trigger, source)
