@@ -251,9 +251,9 @@ def graph(playbook: Path, fmt: str) -> None:
 
 
 def _register_daemon_commands() -> None:
-    from engine.cli_daemon import incidents, ingest, serve, token  # noqa: PLC0415 - kept apart: one concept each
+    from engine.cli_daemon import incidents, ingest, outbox, serve, token  # noqa: PLC0415 - one concept each
 
-    for command in (serve, ingest, token, incidents):
+    for command in (serve, ingest, token, incidents, outbox):
         main.add_command(command)
 
 

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import click
 
-__all__ = ["incidents", "ingest", "serve", "token"]
+__all__ = ["incidents", "ingest", "outbox", "serve", "token"]
 
 _URL = "http://127.0.0.1:8642"
 _BATCH = 500
@@ -444,3 +444,69 @@ def incidents_act(
     click.echo(f"{incident['id']}: {incident['state']} (version {incident['version']})")
     for entry in done["history"]:
         click.echo(f"  {entry['kind']}: {entry['summary']}")
+
+
+# --- outbox ---------------------------------------------------------------------------------------------------
+
+
+@click.group()
+def outbox() -> None:
+    """See and replay notifications: what is waiting, what was delivered, what gave up (the dead-letter list)."""
+
+
+@outbox.command("list")
+@click.option(
+    "--state",
+    type=click.Choice(["pending", "delivered", "dead", "all"]),
+    default="dead",
+    show_default=True,
+    help="Which deliveries to show.",
+)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@_data_option
+@_format_option
+def outbox_list(state: str, limit: int, data: str, fmt: str) -> None:
+    """Deliveries: each notification to each destination, with its attempts and last error."""
+    store = _store(data)
+    found = store.deliveries(None if state == "all" else state, limit)
+    store.close()
+    if fmt == "json":
+        rows = [
+            {
+                "key": item.outbox_key,
+                "destination": item.destination,
+                "channel": item.channel,
+                "state": item.state,
+                "attempts": item.attempts,
+                "next_attempt_at": item.next_attempt_at.isoformat(),
+                "last_error": item.last_error,
+                "incident": item.incident_id,
+            }
+            for item in found
+        ]
+        click.echo(json.dumps({"deliveries": rows}, indent=2))
+        return
+    if not found:
+        click.echo(f"no {state} deliveries" if state != "all" else "no deliveries")
+        return
+    table = [("KEY", "DESTINATION", "STATE", "ATTEMPTS", "LAST ERROR")]
+    table += [
+        (item.outbox_key, item.destination, item.state, str(item.attempts), item.last_error or "-") for item in found
+    ]
+    _table(table)
+
+
+@outbox.command("retry")
+@click.argument("key", required=False)
+@click.option("--all", "every", is_flag=True, help="Retry every dead delivery.")
+@_data_option
+def outbox_retry(key: str | None, every: bool, data: str) -> None:
+    """Send dead deliveries again: the one notification KEY, or --all. The running daemon picks them up."""
+    if (key is None) == (not every):
+        raise click.UsageError("name one notification KEY, or give --all")
+    store = _store(data)
+    count = store.retry_dead(None if every else key, datetime.now(UTC))
+    store.close()
+    click.echo(f"{count} dead deliver{'y' if count == 1 else 'ies'} queued again")
+    if count == 0 and key is not None:
+        sys.exit(1)

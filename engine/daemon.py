@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ import structlog
 from engine.api import ApiContext, create_app
 from engine.config import Config
 from engine.library import InvalidPlaybooks, Library
+from engine.notify import Channel, Dispatcher, EmailChannel, LogChannel, SlackChannel, WebhookChannel
 from engine.roster import Roster, load_roster
 from engine.service import Service
 from engine.store import SQLiteStore, StoreError
@@ -32,6 +34,8 @@ __all__ = ["Daemon", "Scheduler", "StartupError", "build", "configure_logging", 
 
 #: The scheduler looks again at least this often, in case another process wrote a deadline to the store.
 _IDLE_LOOK = timedelta(seconds=30)
+#: The courier looks again at least this often (a retry may fall due; a `calmly outbox retry` may have run).
+_COURIER_LOOK = timedelta(seconds=5)
 
 _log = structlog.get_logger("calmly.daemon")
 
@@ -80,8 +84,15 @@ def configure_logging(log_format: str, level: str) -> None:
 class Scheduler:
     """One thread that fires due deadlines; ``wake()`` makes it look again at once."""
 
-    def __init__(self, service: Service, clock: Callable[[], datetime], simulated: bool) -> None:
+    def __init__(
+        self,
+        service: Service,
+        clock: Callable[[], datetime],
+        simulated: bool,
+        on_fired: Callable[[], None] = lambda: None,
+    ) -> None:
         self._service = service
+        self._on_fired = on_fired
         self._clock = clock
         self._simulated = simulated
         self._wake = threading.Event()
@@ -113,7 +124,10 @@ class Scheduler:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                for fired in self._service.fire_due():
+                fired_now = self._service.fire_due()
+                if fired_now:
+                    self._on_fired()  # notifications are waiting in the outbox
+                for fired in fired_now:
                     _log.info(
                         "deadline fired",
                         incident_id=fired.incident_id,
@@ -132,6 +146,62 @@ class Scheduler:
             self._wake.clear()
 
 
+class Courier:
+    """One thread that routes the outbox to each role's channels and delivers what is due; ``wake()`` makes it
+    look again at once. Sending happens outside any transaction; each outcome is recorded after."""
+
+    def __init__(self, dispatcher: Dispatcher, simulated: bool) -> None:
+        self._dispatcher = dispatcher
+        self._simulated = simulated
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="calmly-courier", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop after the delivery in hand."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _pause(self, busy: bool) -> float:
+        if busy:
+            return 0.0
+        earliest = self._dispatcher.next_due()
+        if earliest is None or self._simulated:
+            return _COURIER_LOOK.total_seconds()
+        wait = (earliest - self._dispatcher.now()).total_seconds()
+        return max(0.0, min(wait, _COURIER_LOOK.total_seconds()))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                routed = self._dispatcher.route()
+                outcomes = self._dispatcher.deliver_due()
+                pause = self._pause(bool(routed or outcomes))
+            except StoreError as error:
+                _log.error("courier cannot reach the store", error=str(error))
+                pause = 1.0
+            self._wake.wait(pause)
+            self._wake.clear()
+
+
+def channels_for(roster: Roster, environment: Mapping[str, str]) -> dict[str, Channel]:
+    """The delivery channels, built once: the only place they are made."""
+    return {
+        "log": LogChannel(),
+        "webhook": WebhookChannel(environment, system_clock),
+        "slack": SlackChannel(environment),
+        "email": EmailChannel(roster.smtp, environment),
+    }
+
+
 @dataclass
 class Daemon:
     config: Config
@@ -139,6 +209,7 @@ class Daemon:
     service: Service
     scheduler: Scheduler
     context: ApiContext
+    courier: Courier | None = None
 
 
 def _roster(config: Config) -> Roster:
@@ -166,7 +237,10 @@ def build(config: Config, simulated_start: datetime | None = None) -> Daemon:
         store.close()
         raise StartupError(str(error)) from error
     service = Service(store, library, clock)
-    scheduler = Scheduler(service, clock, simulated is not None)
+    # Delivery reads the roster from the API context at each use, so a reload that swaps it there reaches both.
+    dispatcher = Dispatcher(store, library, lambda: context.roster, channels_for(roster, os.environ), clock)
+    courier = Courier(dispatcher, simulated is not None)
+    scheduler = Scheduler(service, clock, simulated is not None, on_fired=courier.wake)
     context = ApiContext(
         service=service,
         roster=roster,
@@ -186,7 +260,7 @@ def build(config: Config, simulated_start: datetime | None = None) -> Daemon:
         clock="simulated" if simulated else "system",
         **store.counts(),
     )
-    return Daemon(config, store, service, scheduler, context)
+    return Daemon(config, store, service, scheduler, context, courier)
 
 
 def _server(app: Any, config: Config) -> Any:
@@ -236,6 +310,8 @@ def serve(config: Config, simulated_start: datetime | None = None) -> int:
     gc.freeze()  # what start-up built lives as long as the process: keep the collector from walking it again
     server = _server(app, config)
     daemon.scheduler.start()
+    if daemon.courier is not None:
+        daemon.courier.start()
     try:
         server.run()
     except SystemExit:  # uvicorn gives up when it cannot listen (and has said why)
@@ -243,6 +319,8 @@ def serve(config: Config, simulated_start: datetime | None = None) -> int:
         return 1
     finally:
         daemon.scheduler.stop()
+        if daemon.courier is not None:
+            daemon.courier.stop()
         daemon.store.close()
         _log.info("stopped")
     return 0 if server.started else 1  # not started: the address was taken (uvicorn has said so)

@@ -35,6 +35,7 @@ from engine.incident import (
     step,
 )
 from engine.library import Library
+from engine.signing import TOLERANCE as SIGNATURE_TOLERANCE
 from engine.store import DueDeadline, Event, IncidentFilter, IncidentRow, Store, WriteTransaction
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "IncidentDetails",
     "IntakeResult",
     "NotFound",
+    "Replayed",
     "Service",
     "history_entry",
     "waiting_on",
@@ -51,6 +53,10 @@ __all__ = [
 
 class NotFound(LookupError):
     """No incident has this id."""
+
+
+class Replayed(Exception):
+    """A signed intake request whose ``webhook-id`` was taken already: nothing is recorded again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +121,7 @@ def _notification(notify: Notify, incident: Incident) -> dict[str, Any]:
         "incident": notify.incident,
         "playbook": incident.playbook,
         "playbook_version": incident.playbook_version,
+        "playbook_digest": incident.playbook_digest,
         "roles": list(notify.roles),
         "kind": notify.kind.value,
         "clock": notify.clock,
@@ -206,9 +213,13 @@ class Service:
 
     # --- mentions ----------------------------------------------------------------------------------------------
 
-    def ingest(self, items: Sequence[Any]) -> list[IntakeResult]:
+    def ingest(self, items: Sequence[Any], *, receipt: str | None = None) -> list[IntakeResult]:
         """Each mention opens an incident, joins one, is a duplicate, is ignored (no playbook applies) or is
-        invalid. Valid ones are committed together before this returns; invalid ones change nothing."""
+        invalid. Valid ones are committed together before this returns; invalid ones change nothing.
+
+        ``receipt`` is a signed request's ``webhook-id``: it is remembered in the same transaction, and
+        :class:`Replayed` is raised (nothing written) when it was taken already.
+        """
         now = self.clock()
         parsed: list[Mention | IntakeResult] = []
         for item in items:
@@ -220,6 +231,8 @@ class Service:
                 parsed.append(found)
         results: list[IntakeResult] = []
         with self.store.write() as tx:
+            if receipt is not None and not tx.take_receipt(receipt, now, now - 2 * SIGNATURE_TOLERANCE):
+                raise Replayed(receipt)
             for item, entry in zip(items, parsed, strict=True):
                 results.append(entry if isinstance(entry, IntakeResult) else self._intake(tx, entry, item, now))
         return results

@@ -8,6 +8,7 @@ holds every command that changed the incident, and replaying them through the pu
 from engine.store._codec import decode_incident, encode_incident, moment, parse_moment
 from engine.store._contract import (
     Conflict,
+    Delivery,
     DueDeadline,
     Event,
     IncidentFilter,
@@ -24,6 +25,7 @@ from engine.store.sqlite import SQLiteStore
 
 __all__ = [
     "Conflict",
+    "Delivery",
     "DueDeadline",
     "Event",
     "IncidentFilter",

@@ -12,6 +12,7 @@ from engine.incident import Incident
 
 __all__ = [
     "Conflict",
+    "Delivery",
     "DueDeadline",
     "Event",
     "IncidentFilter",
@@ -101,6 +102,22 @@ class OutboxRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Delivery:
+    """One notification on its way to one destination (a role's Slack, an address, a webhook, the log)."""
+
+    outbox_key: str
+    destination: str
+    channel: str
+    state: str  # pending, delivered or dead
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None
+    incident_id: str
+    body: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class TokenRecord:
     hash: str
     person: str
@@ -184,6 +201,13 @@ class WriteTransaction(Protocol):
         """Add a notification to the outbox; False when one with this key is there already."""
         ...
 
+    def take_receipt(self, webhook_id: str, at: datetime, forget_before: datetime) -> bool:
+        """Remember a signed request's ``webhook-id``; False when it was taken already (a replay).
+
+        Ids seen before ``forget_before`` are forgotten: a request that old fails its timestamp check anyway.
+        """
+        ...
+
 
 class Store(Protocol):
     def migrate(self) -> int:
@@ -222,7 +246,39 @@ class Store(Protocol):
         """How many incidents (open and all), pending deadlines and pending outbox rows: for readiness and logs."""
         ...
 
+    def tallies(self) -> list[tuple[str, str, str, int, int]]:
+        """(playbook, state, severity, incidents, of which breached) for every combination present: for /metrics."""
+        ...
+
     def all_incident_ids(self) -> Iterator[str]: ...
+
+    # --- notifications ---------------------------------------------------------------------------------------
+
+    def unrouted(self, limit: int) -> list[OutboxRow]:
+        """Notifications not yet routed to their destinations, oldest first."""
+        ...
+
+    def route(self, outbox_key: str, destinations: Sequence[tuple[str, str]], at: datetime) -> None:
+        """Give a notification its (destination, channel) pairs, each a pending delivery due now, in one go."""
+        ...
+
+    def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]: ...
+
+    def delivered(self, outbox_key: str, destination: str, at: datetime) -> None: ...
+
+    def delivery_failed(
+        self, outbox_key: str, destination: str, error: str, retry_at: datetime | None, at: datetime
+    ) -> None:
+        """Count a failed attempt: try again at ``retry_at``, or give up (dead) when it is None."""
+        ...
+
+    def deliveries(self, state: str | None, limit: int) -> list[Delivery]: ...
+
+    def retry_dead(self, outbox_key: str | None, at: datetime) -> int:
+        """Dead deliveries (of one notification, or all) back to pending, due now, attempts reset."""
+        ...
+
+    def earliest_delivery(self) -> datetime | None: ...
 
     # --- tokens ----------------------------------------------------------------------------------------------
 

@@ -99,4 +99,34 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX tokens_by_person ON tokens (person)",
         ),
     ),
+    (
+        2,
+        "deliveries: each notification routed to each of its destinations, retried apart, dead-lettered apart",
+        (
+            """CREATE TABLE deliveries (
+                outbox_key       TEXT NOT NULL REFERENCES outbox (key),
+                destination      TEXT NOT NULL,
+                channel          TEXT NOT NULL,
+                state            TEXT NOT NULL DEFAULT 'pending',
+                attempts         INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at  TEXT NOT NULL,
+                last_error       TEXT,
+                delivered_at     TEXT,
+                PRIMARY KEY (outbox_key, destination)
+            )""",
+            "CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending'",
+            "CREATE INDEX deliveries_by_state ON deliveries (state, next_attempt_at)",
+        ),
+    ),
+    (
+        3,
+        "signed intake: the webhook ids already taken, so a replayed request is refused",
+        (
+            """CREATE TABLE intake_receipts (
+                webhook_id  TEXT PRIMARY KEY,
+                seen_at     TEXT NOT NULL
+            )""",
+            "CREATE INDEX intake_receipts_by_age ON intake_receipts (seen_at)",
+        ),
+    ),
 )

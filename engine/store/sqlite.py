@@ -20,6 +20,7 @@ from engine.incident import Incident
 from engine.store._codec import decode_incident, encode_incident, moment, parse_moment
 from engine.store._contract import (
     Conflict,
+    Delivery,
     DueDeadline,
     Event,
     IncidentFilter,
@@ -179,6 +180,14 @@ class _Transaction:
             (key, incident_id, moment(at), _json(body), moment(at)),
         )
         return added.rowcount == 1
+
+    def take_receipt(self, webhook_id: str, at: datetime, forget_before: datetime) -> bool:
+        self._db.execute("DELETE FROM intake_receipts WHERE seen_at < ?", (moment(forget_before),))
+        taken = self._db.execute(
+            "INSERT INTO intake_receipts (webhook_id, seen_at) VALUES (?, ?) ON CONFLICT (webhook_id) DO NOTHING",
+            (webhook_id, moment(at)),
+        )
+        return taken.rowcount == 1
 
 
 def _next_seq(db: sqlite3.Connection) -> int:
@@ -378,14 +387,117 @@ class SQLiteStore:
             row = self._db.execute(
                 "SELECT (SELECT COUNT(*) FROM incidents), (SELECT COUNT(*) FROM incidents WHERE final = 0), "
                 "(SELECT COUNT(*) FROM deadlines WHERE done_at IS NULL), "
-                "(SELECT COUNT(*) FROM outbox WHERE state = 'pending')"
+                "(SELECT COUNT(*) FROM outbox WHERE state = 'pending'), "
+                "(SELECT COUNT(*) FROM deliveries WHERE state = 'pending'), "
+                "(SELECT COUNT(*) FROM deliveries WHERE state = 'dead')"
             ).fetchone()
-        return {"incidents": row[0], "open_incidents": row[1], "pending_deadlines": row[2], "outbox_pending": row[3]}
+        return {
+            "incidents": row[0],
+            "open_incidents": row[1],
+            "pending_deadlines": row[2],
+            "outbox_pending": row[3],
+            "deliveries_pending": row[4],
+            "deliveries_dead": row[5],
+        }
+
+    def tallies(self) -> list[tuple[str, str, str, int, int]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT playbook, state, severity, COUNT(*), SUM(breached) FROM incidents "
+                "GROUP BY playbook, state, severity"
+            ).fetchall()
+        return [(row[0], row[1], row[2], int(row[3]), int(row[4] or 0)) for row in rows]
 
     def all_incident_ids(self) -> Iterator[str]:
         with self._lock:
             ids = [row[0] for row in self._db.execute("SELECT id FROM incidents ORDER BY seq")]
         yield from ids
+
+    # --- notifications ---------------------------------------------------------------------------------------------
+
+    def unrouted(self, limit: int) -> list[OutboxRow]:
+        return self.outbox("pending", limit)
+
+    def route(self, outbox_key: str, destinations: Sequence[tuple[str, str]], at: datetime) -> None:
+        with self.write():
+            for destination, channel in destinations:
+                self._db.execute(
+                    "INSERT INTO deliveries (outbox_key, destination, channel, next_attempt_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (outbox_key, destination) DO NOTHING",
+                    (outbox_key, destination, channel, moment(at)),
+                )
+            self._db.execute("UPDATE outbox SET state = 'routed' WHERE key = ?", (outbox_key,))
+
+    def _deliveries(self, condition: str, values: tuple[Any, ...], limit: int) -> list[Delivery]:
+        query = (
+            "SELECT d.outbox_key, d.destination, d.channel, d.state, d.attempts, d.next_attempt_at, d.last_error, "
+            "d.delivered_at, o.incident_id, o.body FROM deliveries d JOIN outbox o ON o.key = d.outbox_key "
+            f"WHERE {condition} ORDER BY d.next_attempt_at, d.outbox_key, d.destination LIMIT ?"
+        )
+        with self._lock:
+            rows = self._db.execute(query, (*values, limit)).fetchall()
+        return [
+            Delivery(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                parse_moment(row[5]),
+                row[6],
+                _maybe(row[7]),
+                row[8],
+                json.loads(row[9]),
+            )
+            for row in rows
+        ]
+
+    def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
+        return self._deliveries("d.state = 'pending' AND d.next_attempt_at <= ?", (moment(now),), limit)
+
+    def deliveries(self, state: str | None, limit: int) -> list[Delivery]:
+        if state is None:
+            return self._deliveries("1 = 1", (), limit)
+        return self._deliveries("d.state = ?", (state,), limit)
+
+    def delivered(self, outbox_key: str, destination: str, at: datetime) -> None:
+        with self.write():
+            self._db.execute(
+                "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, "
+                "last_error = NULL WHERE outbox_key = ? AND destination = ? AND state = 'pending'",
+                (moment(at), outbox_key, destination),
+            )
+
+    def delivery_failed(
+        self, outbox_key: str, destination: str, error: str, retry_at: datetime | None, at: datetime
+    ) -> None:
+        with self.write():
+            self._db.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, state = ?, next_attempt_at = ? "
+                "WHERE outbox_key = ? AND destination = ? AND state = 'pending'",
+                (
+                    error[:2000],
+                    "pending" if retry_at is not None else "dead",
+                    moment(retry_at if retry_at is not None else at),
+                    outbox_key,
+                    destination,
+                ),
+            )
+
+    def retry_dead(self, outbox_key: str | None, at: datetime) -> int:
+        condition = "state = 'dead'" + (" AND outbox_key = ?" if outbox_key is not None else "")
+        values: tuple[Any, ...] = (moment(at),) + ((outbox_key,) if outbox_key is not None else ())
+        with self.write():
+            done = self._db.execute(
+                f"UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE {condition}",
+                values,
+            )
+        return done.rowcount
+
+    def earliest_delivery(self) -> datetime | None:
+        with self._lock:
+            row = self._db.execute("SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'").fetchone()
+        return _maybe(row[0])
 
     # --- tokens --------------------------------------------------------------------------------------------------
 

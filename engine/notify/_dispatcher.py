@@ -1,0 +1,131 @@
+"""Delivering the outbox: each notification routed to its roles' destinations, each delivery sent at least once,
+retried with exponential backoff and jitter, and given up into the dead-letter list after a limit.
+
+Routing and every outcome are written to the store; the sending itself happens outside any transaction. If the
+daemon stops between sending and recording, the delivery is sent again after the restart, with the same
+idempotency key, so the receiver can drop the repeat.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from engine.library import Library
+from engine.notify._channels import Channel, DeliveryError
+from engine.notify._message import compose
+from engine.roster import Roster
+from engine.store import Delivery, Store
+
+__all__ = ["Dispatcher", "RetryPolicy"]
+
+_log = structlog.get_logger("calmly.notify")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Attempt n (from 1) waits base * 2**(n-1), at most ``cap``, scaled by a random factor from half to whole
+    (jitter, so receivers that failed together are not retried together); after ``attempts`` tries it is dead."""
+
+    attempts: int = 8
+    base: timedelta = timedelta(seconds=5)
+    cap: timedelta = timedelta(minutes=30)
+
+    def delay(self, attempt: int, jitter: float) -> timedelta:
+        wait: timedelta = min(self.cap, self.base * 2 ** (attempt - 1))
+        return wait * (0.5 + jitter / 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    delivery: Delivery
+    error: DeliveryError | None
+    retry_at: datetime | None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        library: Library,
+        roster: Callable[[], Roster],
+        channels: Mapping[str, Channel],
+        clock: Callable[[], datetime],
+        *,
+        policy: RetryPolicy = RetryPolicy(),
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._library = library
+        self._roster = roster
+        self._channels = channels
+        self._clock = clock
+        self._policy = policy
+        self._jitter = jitter
+
+    def route(self, limit: int = 500) -> int:
+        """Give each new notification its destinations (from the roster as it is now)."""
+        routed = 0
+        roster = self._roster()
+        for row in self._store.unrouted(limit):
+            roles = [str(role) for role in row.body.get("roles", [])]
+            destinations = roster.destinations(roles)
+            self._store.route(row.key, [(item.id, item.channel) for item in destinations], self._clock())
+            routed += 1
+        return routed
+
+    def deliver_due(self, limit: int = 100) -> list[Outcome]:
+        """Send every delivery that is due, each once; record what became of it."""
+        outcomes = []
+        roster = self._roster()
+        by_id = {}
+        for delivery in self._store.due_deliveries(self._clock(), limit):
+            roles = [str(role) for role in delivery.body.get("roles", [])]
+            if delivery.destination not in by_id:
+                by_id.update({item.id: item for item in roster.destinations(roles)})
+            outcomes.append(self._deliver(delivery, by_id.get(delivery.destination), roster))
+        return outcomes
+
+    def _deliver(self, delivery: Delivery, destination: object, roster: Roster) -> Outcome:
+        now = self._clock()
+        log = _log.bind(key=delivery.outbox_key, destination=delivery.destination, incident_id=delivery.incident_id)
+        try:
+            if destination is None:
+                raise DeliveryError("the roster no longer has this destination", retryable=False)
+            channel = self._channels.get(delivery.channel)
+            if channel is None:
+                raise DeliveryError(f"no {delivery.channel} channel is set up", retryable=False)
+            try:
+                book = self._library.by_digest(str(delivery.body.get("playbook_digest", "")))
+            except LookupError as missing:
+                raise DeliveryError(str(missing), retryable=False) from missing
+            row = self._store.incident(delivery.incident_id)
+            link = roster.incident_link.replace("{incident}", delivery.incident_id) if roster.incident_link else None
+            message = compose(delivery.body, row, book, now, link)
+            channel.send(message, getattr(destination, "settings", {}), now)
+        except DeliveryError as error:
+            attempt = delivery.attempts + 1
+            retry = error.retryable and attempt < self._policy.attempts
+            retry_at = now + self._policy.delay(attempt, self._jitter()) if retry else None
+            self._store.delivery_failed(delivery.outbox_key, delivery.destination, error.reason, retry_at, now)
+            log.warning(
+                "delivery failed",
+                reason=error.reason,
+                attempt=attempt,
+                retry_at=None if retry_at is None else retry_at.isoformat(),
+                dead=retry_at is None,
+            )
+            return Outcome(delivery, error, retry_at)
+        self._store.delivered(delivery.outbox_key, delivery.destination, now)
+        log.info("delivered", channel=delivery.channel, attempt=delivery.attempts + 1)
+        return Outcome(delivery, None, None)
+
+    def next_due(self) -> datetime | None:
+        return self._store.earliest_delivery()
+
+    def now(self) -> datetime:
+        return self._clock()

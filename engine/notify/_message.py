@@ -1,0 +1,110 @@
+"""What a notification says: what happened, to which incident, under which playbook rule, how much time is left or
+how late it is, and what the reader is expected to do next; as plain text, HTML, Slack blocks and JSON."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.incident import Rulebook
+from engine.playbook import format_duration
+from engine.store import IncidentRow
+
+__all__ = ["Message", "compose"]
+
+_KIND_WORDS = {"warning": "Warning", "breach": "Breach", "escalation": "Escalation"}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    key: str
+    subject: str
+    lines: tuple[str, ...]
+    link: str | None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        body = "\n".join(self.lines)
+        return f"{body}\n\n{self.link}\n" if self.link else body + "\n"
+
+    @property
+    def html(self) -> str:
+        items = "".join(f"<p>{html.escape(line)}</p>" for line in self.lines)
+        link = (
+            f'<p><a href="{html.escape(self.link)}">Open {html.escape(self.data["incident"])}</a></p>'
+            if self.link
+            else ""
+        )
+        return f"<html><body><h3>{html.escape(self.subject)}</h3>{items}{link}</body></html>"
+
+
+def _clock_words(clock: str) -> str:
+    if clock.startswith("limit:"):
+        return f"the time limit for {clock.removeprefix('limit:')}"
+    return f"the {clock.replace('_', ' ')} target"
+
+
+def _timing(due_at: datetime, now: datetime) -> str:
+    delta = due_at - now
+    if delta.total_seconds() > 0:
+        return f"{format_duration(delta)} left (due {due_at:%Y-%m-%d %H:%M} UTC)"
+    if delta.total_seconds() == 0:
+        return f"due now ({due_at:%Y-%m-%d %H:%M} UTC)"
+    return f"{format_duration(-delta)} overdue (it was due {due_at:%Y-%m-%d %H:%M} UTC)"
+
+
+def _next_steps(book: Rulebook, state: str, final: bool) -> str:
+    if final:
+        return "Next: nothing; the incident is closed."
+    options = [
+        f"{transition.trigger} ({', '.join(transition.by)})"
+        for transition in book.playbook.transitions
+        if state in transition.sources
+    ]
+    return "Next: " + "; ".join(options) + "." if options else "Next: see the playbook."
+
+
+def compose(
+    body: Mapping[str, Any], row: IncidentRow | None, book: Rulebook, now: datetime, link: str | None
+) -> Message:
+    """The message for one outbox notification, as things stand ``now`` (the incident may have moved on)."""
+    incident_id = str(body["incident"])
+    kind = str(body["kind"])
+    clock = str(body["clock"])
+    due_at = datetime.fromisoformat(str(body["due_at"]))
+    step = int(body["step"])
+    threshold = float(body["threshold"])
+    playbook = book.playbook
+    rule = (
+        f"escalation step {step + 1} of {playbook.id} v{playbook.version} (at {threshold:.0%} of the time)"
+        if step >= 0
+        else f"{playbook.id} v{playbook.version}, the time is up"
+    )
+    description = playbook.escalation[step].description if 0 <= step < len(playbook.escalation) else None
+    incident = row.incident if row is not None else None
+    state = incident.state if incident is not None else str(body["state"])
+    severity = incident.severity if incident is not None else str(body["severity"])
+    what = {
+        "warning": f"{_clock_words(clock).capitalize()} of {incident_id} is running out",
+        "breach": f"{_clock_words(clock).capitalize()} of {incident_id} has run out",
+        "escalation": f"{_clock_words(clock).capitalize()} of {incident_id} ran out long ago",
+    }.get(kind, f"{clock} of {incident_id}")
+    about = f"{severity} {playbook.id.replace('-', ' ')} incident"
+    if incident is not None:
+        about += f" on {incident.channel} by {incident.author}, now {state}"
+    lines = [
+        f"{what}: {_timing(due_at, now)}.",
+        f"It is a {about}.",
+        f"Rule: {rule}; notifying {', '.join(body['roles'])}." + (f" {description}" if description else ""),
+        _next_steps(book, state, row.final if row is not None else False),
+    ]
+    repetition = int(body.get("repetition", 0))
+    if repetition:
+        lines.insert(1, f"Reminder {repetition}: nobody has acted since the last one.")
+    subject = f"[calmly] {_KIND_WORDS.get(kind, kind)}: {incident_id} {clock} ({severity})"
+    data = {**dict(body), "incident": incident_id, "state": state, "severity": severity, "link": link}
+    return Message(str(body["key"]), subject, tuple(lines), link, data)
