@@ -8,6 +8,7 @@ variable, never written in the file.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,12 +61,12 @@ class Roster:
         found: dict[str, Destination] = {}
         for role in roles:
             entries = self.channels.get(role) or ({"channel": "log"},)
-            for index, entry in enumerate(entries):
-                for destination in self._expand(role, index, entry):
+            for entry in entries:
+                for destination in self._expand(role, entry):
                     found.setdefault(destination.id, destination)
         return list(found.values())
 
-    def _expand(self, role: str, index: int, entry: Mapping[str, Any]) -> list[Destination]:
+    def _expand(self, role: str, entry: Mapping[str, Any]) -> list[Destination]:
         channel = str(entry["channel"])
         if channel == "email":
             addresses = entry.get("to") or sorted(
@@ -75,7 +76,9 @@ class Roster:
         if channel == "webhook":
             return [Destination(f"webhook:{entry['url']}", "webhook", dict(entry))]
         if channel == "slack":
-            return [Destination(f"slack:{role}:{index}", "slack", dict(entry))]
+            # Named by its variable, or by a digest of its address (a secret): two roles on one channel, one post.
+            name = entry.get("url_env") or hashlib.sha256(str(entry["url"]).encode()).hexdigest()[:12]
+            return [Destination(f"slack:{name}", "slack", dict(entry))]
         return [Destination(f"log:{role}", "log", {"role": role})]
 
     def person(self, person_id: str) -> Person | None:
