@@ -153,7 +153,12 @@ def _read_mentions(stream: IO[str], name: str) -> list[tuple[int, Any]]:
 @_url_option
 @_token_option
 @_format_option
-def ingest(source: IO[str], url: str, token: str | None, fmt: str) -> None:
+@click.option(
+    "--intake-secret",
+    envvar="CALMLY_INTAKE_SECRET",
+    help="Sign the requests with this whsec_ secret, when the daemon takes signed intake (env CALMLY_INTAKE_SECRET).",
+)
+def ingest(source: IO[str], url: str, token: str | None, fmt: str, intake_secret: str | None) -> None:
     """Send mentions from a JSON Lines file (one mention per line; - for standard input) to the daemon.
 
     Every line is checked first: if any is not a valid mention, nothing is sent. Each mention then opens an
@@ -163,7 +168,7 @@ def ingest(source: IO[str], url: str, token: str | None, fmt: str) -> None:
 
     name = "<stdin>" if source.name == "<stdin>" else Path(source.name).as_posix()
     mentions = _read_mentions(source, name)
-    client = Client(url, token)
+    client = Client(url, token, intake_secret=intake_secret)
     results: list[dict[str, Any]] = []
     try:
         for start in range(0, len(mentions), _BATCH):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+
+from engine.signing import signature_headers
 
 __all__ = ["ApiFailure", "Client"]
 
@@ -19,8 +24,9 @@ class ApiFailure(Exception):
 
 
 class Client:
-    def __init__(self, url: str, token: str | None, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, token: str | None, timeout: float = 30.0, intake_secret: str | None = None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._intake_secret = intake_secret  # when set, mentions are signed (Standard Webhooks), as the daemon asks
         self.url = url.rstrip("/")
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 
@@ -46,7 +52,12 @@ class Client:
         )
 
     def post_mentions(self, mentions: Sequence[Any]) -> list[dict[str, Any]]:
-        results: list[dict[str, Any]] = self._call("POST", "/v1/mentions", json={"mentions": list(mentions)})["results"]
+        body = json.dumps({"mentions": list(mentions)}, ensure_ascii=False).encode("utf-8")
+        headers = {"content-type": "application/json"}
+        if self._intake_secret:
+            message_id = f"msg_{uuid.uuid4().hex}"
+            headers.update(signature_headers(self._intake_secret, message_id, datetime.now(UTC), body))
+        results: list[dict[str, Any]] = self._call("POST", "/v1/mentions", content=body, headers=headers)["results"]
         return results
 
     def incidents(self, query: Mapping[str, str]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.playbook import Problem, rules
+from engine.signing import SECRET_PREFIX, secret_bytes
 from engine.timeline import read_document_file
 
 __all__ = ["DEFAULTS", "Config", "ConfigError", "load_config"]
@@ -28,9 +29,13 @@ _ENVIRONMENT = {
     "max_batch": "CALMLY_MAX_BATCH",
     "log_format": "CALMLY_LOG_FORMAT",
     "log_level": "CALMLY_LOG_LEVEL",
+    "intake_secrets": "CALMLY_INTAKE_SECRETS",
+    "rate_limit_per_minute": "CALMLY_RATE_LIMIT_PER_MINUTE",
+    "admin_roles": "CALMLY_ADMIN_ROLES",
 }
 _CHOICES = {"log_format": ("auto", "json", "console"), "log_level": ("debug", "info", "warning", "error")}
-_NUMBERS = {"max_body_bytes": (1024, 104_857_600), "max_batch": (1, 10_000)}
+_NUMBERS = {"max_body_bytes": (1024, 104_857_600), "max_batch": (1, 10_000), "rate_limit_per_minute": (0, 1_000_000)}
+_ROLE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class ConfigError(Exception):
@@ -51,6 +56,13 @@ class Config:
     max_batch: int = 1000
     log_format: str = "auto"
     log_level: str = "info"
+    #: Standard Webhooks secrets (``whsec_...``) that sign intake; when set, POST /v1/mentions needs a signature.
+    #: Kept out of ``repr`` so a secret never reaches a log line or a traceback.
+    intake_secrets: tuple[str, ...] = field(default=(), repr=False)
+    #: Requests a minute per token (or per client address without one); 0 turns the limit off.
+    rate_limit_per_minute: int = 600
+    #: Roster roles whose people may reload playbooks and the roster (POST /v1/admin/reload).
+    admin_roles: tuple[str, ...] = ("social_lead",)
     #: Where each value came from ("default", the config file, an environment variable, "flag"): for the log.
     origins: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -83,9 +95,35 @@ def _from_file(path: Path) -> tuple[dict[str, Any], list[Problem]]:
             values[key] = base / value
         elif key == "playbooks":
             values[key] = tuple(base / item for item in ([value] if isinstance(value, str) else value))
+        elif key in ("intake_secrets", "admin_roles"):
+            checked, problem = _names(key, [str(item) for item in value])
+            if problem:
+                at = marks.value((key,))
+                problems.append(Problem(rules.INVALID_VALUE, path.as_posix(), at.line, at.column, problem, (key,)))
+            values[key] = checked
         else:
             values[key] = value
     return ({}, problems) if problems else (values, [])
+
+
+def _names(key: str, items: list[str]) -> tuple[tuple[str, ...], str | None]:
+    """Secrets or role names, checked; a message about a secret never repeats it."""
+    if key == "admin_roles":
+        bad = [item for item in items if not _ROLE.match(item)]
+        if bad:
+            return (), f"admin_roles has {bad[0]!r}; write roster role names such as social_lead"
+        return tuple(items), None
+    for number, item in enumerate(items, start=1):
+        try:
+            usable = item.startswith(SECRET_PREFIX) and len(secret_bytes(item)) >= 16
+        except ValueError:
+            usable = False
+        if not usable:
+            return (), (
+                f"intake secret {number} of {len(items)} is not a whsec_ secret (whsec_ and the base64 of "
+                "at least 16 random bytes); it is not shown here"
+            )
+    return tuple(items), None
 
 
 def _from_text(key: str, text: str, origin: str) -> tuple[Any, str | None]:
@@ -94,6 +132,9 @@ def _from_text(key: str, text: str, origin: str) -> tuple[Any, str | None]:
         return Path(text), None
     if key == "playbooks":
         return tuple(Path(item) for item in text.split(os.pathsep) if item), None
+    if key in ("intake_secrets", "admin_roles"):
+        checked, problem = _names(key, [item.strip() for item in text.split(",") if item.strip()])
+        return checked, None if problem is None else f"{origin}: {problem}"
     if key == "listen":
         match = _LISTEN.match(text)
         if match is None or not 0 < int(match.group(2)) < 65536:

@@ -213,12 +213,13 @@ class Service:
 
     # --- mentions ----------------------------------------------------------------------------------------------
 
-    def ingest(self, items: Sequence[Any], *, receipt: str | None = None) -> list[IntakeResult]:
+    def ingest(self, items: Sequence[Any], *, receipt: tuple[str, datetime] | None = None) -> list[IntakeResult]:
         """Each mention opens an incident, joins one, is a duplicate, is ignored (no playbook applies) or is
         invalid. Valid ones are committed together before this returns; invalid ones change nothing.
 
-        ``receipt`` is a signed request's ``webhook-id``: it is remembered in the same transaction, and
-        :class:`Replayed` is raised (nothing written) when it was taken already.
+        ``receipt`` is a signed request's ``webhook-id`` and the wall-clock time it came (signatures are judged by
+        the wall clock, even when the daemon runs on a simulated one): it is remembered in the same transaction,
+        and :class:`Replayed` is raised (nothing written) when it was taken already.
         """
         now = self.clock()
         parsed: list[Mention | IntakeResult] = []
@@ -231,8 +232,10 @@ class Service:
                 parsed.append(found)
         results: list[IntakeResult] = []
         with self.store.write() as tx:
-            if receipt is not None and not tx.take_receipt(receipt, now, now - 2 * SIGNATURE_TOLERANCE):
-                raise Replayed(receipt)
+            if receipt is not None:
+                webhook_id, received_at = receipt
+                if not tx.take_receipt(webhook_id, received_at, received_at - 2 * SIGNATURE_TOLERANCE):
+                    raise Replayed(webhook_id)
             for item, entry in zip(items, parsed, strict=True):
                 results.append(entry if isinstance(entry, IntakeResult) else self._intake(tx, entry, item, now))
         return results

@@ -1,34 +1,42 @@
 """The HTTP app: FastAPI over the service. Every error is JSON: ``{"error": {"code", "message", "details"}}``.
 
 Answers come after the commit: a mention acknowledged with 200 is in the store. Requests carry a bearer token
-(``calmly token issue PERSON``); the person's roles come from the roster.
+(``calmly token issue PERSON``); the person's roles come from the roster. When intake secrets are configured,
+``POST /v1/mentions`` takes a Standard Webhooks signature instead (listening tools sign; they hold no token), and a
+``webhook-id`` seen before is refused. Each token (or client address, without one) has a request budget a minute.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from engine import metrics
+from engine.api import _openapi as doc
+from engine.api._ratelimit import RateLimiter
 from engine.api._views import details_view, summary_view
 from engine.incident import RefusalReason
 from engine.playbook import parse_duration
 from engine.roster import Roster
-from engine.service import NotFound, Service
+from engine.service import NotFound, Replayed, Service
+from engine.signing import SignatureProblem, verify
 from engine.store import IncidentFilter
 from engine.testing import FakeClock
-from engine.tokens import TokenProblem, verify_token
+from engine.tokens import TokenProblem, hash_token, verify_token
 
-__all__ = ["ApiContext", "create_app"]
+__all__ = ["ApiContext", "ReloadOutcome", "create_app"]
 
 _log = structlog.get_logger("calmly.api")
 
@@ -41,9 +49,22 @@ _MAX_PAGE = 500
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
+        self.headers = headers
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadOutcome:
+    """What a reload did: the playbooks and people now in force, or (``problems``) why the old ones stay."""
+
+    playbooks: tuple[str, ...]
+    people: int
+    problems: tuple[dict[str, Any], ...] = ()
+    message: str = ""
 
 
 @dataclass
@@ -60,16 +81,33 @@ class ApiContext:
     #: Called after anything that may bring a deadline forward, so the scheduler looks again.
     wake: Callable[[], None] = lambda: None
     ready: Callable[[], bool] = lambda: True
+    #: The real time, even on a simulated clock: signatures' timestamps are judged by it.
+    wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: Standard Webhooks secrets for intake; empty: intake takes a bearer token like every other request.
+    intake_secrets: Sequence[str] = field(default=(), repr=False)
+    #: Requests a minute per token or client address; 0 turns the limit off.
+    rate_limit_per_minute: int = 600
+    #: Roles whose people may reload (POST /v1/admin/reload).
+    admin_roles: frozenset[str] = frozenset({"social_lead"})
+    #: Re-reads the playbooks and the roster (the daemon's; the endpoint is absent without it). Its argument says
+    #: what asked, for the log.
+    reload: Callable[[str], ReloadOutcome] | None = None
+    limiter: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(self.rate_limit_per_minute)
 
 
-def _error(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+def _error(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         body["details"] = details
-    return JSONResponse({"error": body}, status_code=status)
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
-async def _json_body(request: Request, context: ApiContext) -> Any:
+async def _raw_body(request: Request, context: ApiContext) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > context.max_body_bytes:
         raise ApiError(413, "body_too_large", f"the body is over {context.max_body_bytes:,} bytes; send less at once")
@@ -80,6 +118,10 @@ async def _json_body(request: Request, context: ApiContext) -> Any:
             raise ApiError(
                 413, "body_too_large", f"the body is over {context.max_body_bytes:,} bytes; send less at once"
             )
+    return bytes(body)
+
+
+def _parse_json(body: bytes) -> Any:
     if not body:
         raise ApiError(400, "empty_body", "the request has no body; send JSON")
     try:
@@ -89,14 +131,79 @@ async def _json_body(request: Request, context: ApiContext) -> Any:
         raise ApiError(400, "malformed_json", f"the body is not valid JSON{where}: {error}") from error
 
 
+def _limit(context: ApiContext, key: str) -> None:
+    wait = context.limiter.take(key)
+    if wait is not None:
+        seconds = max(1, int(wait + 0.999))
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"more than {context.limiter.per_minute} requests a minute; try again in {seconds}s",
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+def _client(request: Request) -> str:
+    return f"address:{request.client.host if request.client else 'unknown'}"
+
+
+async def _json_body(request: Request, context: ApiContext) -> Any:
+    return _parse_json(await _raw_body(request, context))
+
+
 def _person(request: Request, context: ApiContext) -> tuple[str, frozenset[str]]:
+    """The token's person and roles, once the token is good and within its budget.
+
+    A good token spends its own budget; anything else spends the client address's, so guessing tokens is limited
+    too.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     presented = token.strip() if scheme.lower() == "bearer" else None
     found = verify_token(context.service.store, presented or None, context.clock())
     if isinstance(found, TokenProblem):
+        _limit(context, _client(request))
         raise ApiError(401, found.value, found.message)
+    _limit(context, "token:" + hash_token(presented or ""))
     return found.person, context.roster.roles_of(found.person)
+
+
+def _signed(request: Request, context: ApiContext, body: bytes) -> str:
+    """The ``webhook-id`` of a request signed with one of the intake secrets, within the tolerance of now."""
+    _limit(context, _client(request))
+    found = verify(context.intake_secrets, request.headers, body, context.wall_clock())
+    if isinstance(found, SignatureProblem):
+        raise ApiError(401, found.value, found.message)
+    return found
+
+
+class _Timing:
+    """Observes every request's latency by method, route template and status (pure ASGI: bodies stream through)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            metrics.REQUEST_LATENCY.labels(scope.get("method", ""), template, str(status)).observe(
+                time.perf_counter() - started
+            )
 
 
 def _filter(request: Request) -> IncidentFilter:
@@ -146,10 +253,11 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
         version="1",
         description="Incidents from social media complaints, run by playbooks: intake, incidents, actions.",
     )
+    app.add_middleware(_Timing)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
-        return _error(error.status, error.code, error.message, error.details)
+        return _error(error.status, error.code, error.message, error.details, error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -165,7 +273,7 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
         """The process is up and answering."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get("/readyz", tags=["operations"], responses=doc.answers(doc.READY, "Ready for work.", 503))
     def readyz() -> JSONResponse:
         """The store answers, the playbooks are loaded and the scheduler runs: ready for work."""
         try:
@@ -177,11 +285,36 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
         playbooks = [f"{book.playbook.id} v{book.playbook.version}" for book in context.service.library.current]
         return JSONResponse({"status": "ready", "playbooks": playbooks, **counts})
 
-    @app.post("/v1/mentions", tags=["intake"])
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=Response,
+        responses={200: {"description": "Prometheus text format.", "content": {"text/plain": {}}}},
+    )
+    async def scrape() -> Response:
+        """Metrics in Prometheus text format: incidents by state, severity and playbook, breaches, outbox depth,
+        deadline lateness, request latency, notification deliveries."""
+        text = await run_in_threadpool(metrics.render, context.service.store)
+        return Response(text, media_type=metrics.CONTENT_TYPE)
+
+    @app.post(
+        "/v1/mentions",
+        tags=["intake"],
+        openapi_extra=doc.MENTIONS_BODY,
+        responses=doc.answers(doc.INTAKE_RESULTS, "What became of each mention.", 400, 401, 409, 413, 422, 429),
+    )
     async def post_mentions(request: Request) -> JSONResponse:
-        """One mention, a list, or {"mentions": [...]}. Answered after the commit, with what became of each."""
-        await run_in_threadpool(_person, request, context)
-        items = _mentions_of(await _json_body(request, context), context)
+        """One mention, a list, or {"mentions": [...]}. Answered after the commit, with what became of each.
+
+        With intake secrets configured, the request is signed (Standard Webhooks) instead of carrying a token."""
+        receipt = None
+        if context.intake_secrets:
+            raw = await _raw_body(request, context)
+            receipt = (_signed(request, context, raw), context.wall_clock())
+        else:
+            await run_in_threadpool(_person, request, context)
+            raw = await _raw_body(request, context)
+        items = _mentions_of(_parse_json(raw), context)
         from engine.incident import parse_mention  # noqa: PLC0415 - light, and keeps imports of this module few
 
         invalid = []
@@ -200,7 +333,13 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
                 f"{'is' if count == 1 else 'are'} not valid; nothing was recorded",
                 invalid,
             )
-        results = await run_in_threadpool(context.service.ingest, items)
+        try:
+            results = await run_in_threadpool(lambda: context.service.ingest(items, receipt=receipt))
+        except Replayed as error:
+            _log.warning("replayed request refused", webhook_id=receipt[0] if receipt else None)
+            raise ApiError(
+                409, "replayed_request", "this webhook-id was received already; nothing was recorded again"
+            ) from error
         context.wake()
         for result in results:
             _log.info("mention", status=result.status, incident_id=result.incident_id, playbook=result.playbook)
@@ -218,7 +357,26 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
             }
         )
 
-    @app.get("/v1/incidents", tags=["incidents"])
+    @app.get(
+        "/v1/incidents",
+        tags=["incidents"],
+        responses=doc.answers(doc.INCIDENT_LIST, "A page of incidents, and the next page's after.", 401, 422, 429),
+        openapi_extra={
+            "parameters": [
+                {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+                for name, schema, description in (
+                    ("state", {"type": "string"}, "States, comma-separated."),
+                    ("severity", {"type": "string"}, "Severities, comma-separated."),
+                    ("playbook", {"type": "string"}, "Playbook ids, comma-separated."),
+                    ("breached", {"enum": ["true", "false"]}, "Only incidents with (or without) a breached clock."),
+                    ("open", {"enum": ["true", "false"]}, "Only open incidents."),
+                    ("waiting_on", {"type": "string"}, "Incidents a person with this role can act on now."),
+                    ("limit", {"type": "integer", "minimum": 1, "maximum": _MAX_PAGE}, "Page size."),
+                    ("after", {"type": "string"}, "The next of the previous page."),
+                )
+            ]
+        },
+    )
     async def list_incidents(request: Request) -> JSONResponse:
         """Incidents, oldest first; filter by state, severity, playbook, breached, open, waiting_on (a role)."""
         await run_in_threadpool(_person, request, context)
@@ -227,7 +385,11 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
         following = rows[-1].incident.id if len(rows) == where.limit else None
         return JSONResponse({"incidents": [summary_view(row) for row in rows], "next": following})
 
-    @app.get("/v1/incidents/{incident_id}", tags=["incidents"])
+    @app.get(
+        "/v1/incidents/{incident_id}",
+        tags=["incidents"],
+        responses=doc.answers(doc.INCIDENT, "The incident in full.", 401, 404, 429),
+    )
     async def show_incident(incident_id: str, request: Request) -> JSONResponse:
         """State, severity, running clocks and their deadlines, the actions open now, and the full history."""
         await run_in_threadpool(_person, request, context)
@@ -237,7 +399,12 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
             raise ApiError(404, "unknown_incident", str(error)) from error
         return JSONResponse(details_view(details))
 
-    @app.post("/v1/incidents/{incident_id}/actions/{trigger}", tags=["incidents"])
+    @app.post(
+        "/v1/incidents/{incident_id}/actions/{trigger}",
+        tags=["incidents"],
+        openapi_extra=doc.ACTION_BODY,
+        responses=doc.answers(doc.ACTED, "The incident after the action.", 400, 401, 403, 404, 409, 413, 422, 429),
+    )
     async def act(incident_id: str, trigger: str, request: Request) -> JSONResponse:
         """Take an action as the token's person: {"version": N, "fields": {...}}; N is the version you saw."""
         person, roles = await run_in_threadpool(_person, request, context)
@@ -271,10 +438,39 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
         summary = summary_view(row) if row is not None else {}
         return JSONResponse({"incident": summary, "history": list(result.history)})
 
+    if context.reload is not None:
+        reload = context.reload
+
+        @app.post(
+            "/v1/admin/reload",
+            tags=["operations"],
+            responses=doc.answers(doc.RELOADED, "The playbooks and roster now in force.", 401, 403, 422, 429),
+        )
+        async def reload_now(request: Request) -> JSONResponse:
+            """Re-read the playbooks and the roster (as SIGHUP does); needs a person with one of the admin roles.
+
+            Running incidents keep the playbook version they opened under. If anything is invalid, nothing changes
+            and every problem is listed (422)."""
+            person, roles = await run_in_threadpool(_person, request, context)
+            if not roles & context.admin_roles:
+                allowed = ", ".join(sorted(context.admin_roles)) or "none configured"
+                raise ApiError(403, "role_not_allowed", f"reloading needs one of the roles: {allowed}")
+            outcome = await run_in_threadpool(reload, f"POST /v1/admin/reload by {person}")
+            if outcome.problems or outcome.message:
+                raise ApiError(422, "invalid_reload", outcome.message, list(outcome.problems))
+            return JSONResponse({"playbooks": list(outcome.playbooks), "people": outcome.people})
+
     if context.simulated is not None:
         simulated = context.simulated
 
-        @app.post("/v1/admin/clock", tags=["simulation"])
+        @app.post(
+            "/v1/admin/clock",
+            tags=["simulation"],
+            openapi_extra=doc.CLOCK_BODY,
+            responses=doc.answers(
+                doc.CLOCK_MOVED, "The clock's time now, and how many deadlines fired.", 400, 401, 413, 422, 429
+            ),
+        )
         async def move_clock(request: Request) -> JSONResponse:
             """Only on a simulated clock: {"advance": "1h"} or {"to": "2026-11-23T13:00:00Z"}; due deadlines fire."""
             await run_in_threadpool(_person, request, context)
@@ -289,6 +485,7 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
             except ValueError as error:
                 raise ApiError(422, "bad_clock", f"cannot move the clock: {error}") from error
             fired = await run_in_threadpool(context.service.fire_due)
+            context.wake()  # the scheduler looks again, and the courier delivers what just fell due
             return JSONResponse({"now": simulated.now().isoformat(), "fired": len(fired)})
 
     return app

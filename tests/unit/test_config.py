@@ -35,6 +35,9 @@ def test_nothing_given_is_the_defaults_each_recorded_as_default() -> None:
         "max_batch",
         "log_format",
         "log_level",
+        "intake_secrets",
+        "rate_limit_per_minute",
+        "admin_roles",
     }
 
 
@@ -58,6 +61,9 @@ def test_flags_win_over_the_environment_which_wins_over_the_file_which_wins_over
         "playbooks": "default",
         "roster": "default",
         "log_format": "default",
+        "intake_secrets": "default",
+        "rate_limit_per_minute": "default",
+        "admin_roles": "default",
     }
 
 
@@ -71,6 +77,9 @@ def test_every_setting_can_come_from_its_environment_variable() -> None:
         "CALMLY_MAX_BATCH": "5",
         "CALMLY_LOG_FORMAT": "json",
         "CALMLY_LOG_LEVEL": "error",
+        "CALMLY_INTAKE_SECRETS": SECRET,
+        "CALMLY_RATE_LIMIT_PER_MINUTE": "60",
+        "CALMLY_ADMIN_ROLES": "comms_director",
     }
 
     config = load_config(None, environment, NO_FLAGS)
@@ -84,6 +93,9 @@ def test_every_setting_can_come_from_its_environment_variable() -> None:
         max_batch=5,
         log_format="json",
         log_level="error",
+        intake_secrets=(SECRET,),
+        rate_limit_per_minute=60,
+        admin_roles=("comms_director",),
     )
     assert (config.host, config.port) == ("::1", 9000)
     assert set(config.origins.values()) == set(environment)
@@ -237,3 +249,79 @@ def test_config_file_values_keep_yaml_1_2_meaning(tmp_path: Path) -> None:
 
     (problem,) = raised.value.problems
     assert problem.startswith(f"{file.as_posix()}:1:12:")
+
+
+# --- signed intake, rate limit, admin roles ------------------------------------------------------------------------
+
+SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 of 24 bytes
+OTHER_SECRET = "whsec_" + "c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24="
+
+
+def test_intake_secrets_come_from_the_environment_comma_separated_for_rotation() -> None:
+    config = load_config(None, {"CALMLY_INTAKE_SECRETS": f"{SECRET}, {OTHER_SECRET}"}, NO_FLAGS)
+
+    assert config.intake_secrets == (SECRET, OTHER_SECRET)
+    assert config.origins["intake_secrets"] == "CALMLY_INTAKE_SECRETS"
+
+
+def test_intake_secrets_never_show_in_the_configuration_as_printed() -> None:
+    config = load_config(None, {"CALMLY_INTAKE_SECRETS": SECRET}, NO_FLAGS)
+
+    assert SECRET not in repr(config)
+    assert SECRET.removeprefix("whsec_") not in str(config)
+
+
+@pytest.mark.parametrize("text", ["whsec_not base64!", "plain-shared-secret", "whsec_c2hvcnQ="])
+def test_a_bad_intake_secret_is_refused_without_repeating_it(text: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, {"CALMLY_INTAKE_SECRETS": f"{SECRET},{text}"}, NO_FLAGS)
+
+    (problem,) = raised.value.problems
+    assert problem.startswith("CALMLY_INTAKE_SECRETS: intake secret 2 of 2 is not a whsec_ secret")
+    assert text not in problem
+    assert SECRET not in problem
+
+
+def test_intake_secrets_admin_roles_and_the_rate_limit_can_come_from_the_file(tmp_path: Path) -> None:
+    file = config_file(
+        tmp_path,
+        f"intake_secrets: [{SECRET}]\nrate_limit_per_minute: 120\nadmin_roles: [social_lead, comms_director]\n",
+    )
+
+    config = load_config(file, {}, NO_FLAGS)
+
+    assert config.intake_secrets == (SECRET,)
+    assert config.rate_limit_per_minute == 120
+    assert config.admin_roles == ("social_lead", "comms_director")
+
+
+def test_a_bad_intake_secret_in_the_file_is_located_and_not_repeated(tmp_path: Path) -> None:
+    file = config_file(tmp_path, "log_level: info\nintake_secrets: [hunter2]\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(file, {}, NO_FLAGS)
+
+    (problem,) = raised.value.problems
+    assert problem.startswith(f"{file.as_posix()}:2:17: E208 intake secret 1 of 1 is not a whsec_ secret")
+    assert "hunter2" not in problem
+
+
+def test_the_rate_limit_defaults_to_600_a_minute_and_0_turns_it_off() -> None:
+    assert DEFAULTS.rate_limit_per_minute == 600
+    assert load_config(None, {"CALMLY_RATE_LIMIT_PER_MINUTE": "0"}, NO_FLAGS).rate_limit_per_minute == 0
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, {"CALMLY_RATE_LIMIT_PER_MINUTE": "lots"}, NO_FLAGS)
+    assert raised.value.problems == [
+        "CALMLY_RATE_LIMIT_PER_MINUTE: rate_limit_per_minute is 'lots'; write a whole number from 0 to 1000000"
+    ]
+
+
+def test_admin_roles_default_to_the_social_lead_and_come_from_the_environment_comma_separated() -> None:
+    assert DEFAULTS.admin_roles == ("social_lead",)
+    config = load_config(None, {"CALMLY_ADMIN_ROLES": "social_lead,comms_director"}, NO_FLAGS)
+    assert config.admin_roles == ("social_lead", "comms_director")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, {"CALMLY_ADMIN_ROLES": "Social Lead"}, NO_FLAGS)
+    assert raised.value.problems[0].startswith("CALMLY_ADMIN_ROLES: admin_roles has 'Social Lead'")

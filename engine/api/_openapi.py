@@ -1,0 +1,244 @@
+"""What /openapi.json says about each route: request bodies, answers and every JSON error, as JSON Schema.
+
+The routes read their bodies themselves (to cap their size before parsing, and to check signatures on the raw
+bytes), so FastAPI cannot infer these; they are written out here, once, and a schemathesis test holds the app to
+them.
+"""
+
+from __future__ import annotations
+
+import json
+from pkgutil import get_data
+from typing import Any
+
+__all__ = [
+    "ACTED",
+    "ACTION_BODY",
+    "CLOCK_BODY",
+    "CLOCK_MOVED",
+    "INCIDENT",
+    "INCIDENT_LIST",
+    "INTAKE_RESULTS",
+    "MENTIONS_BODY",
+    "READY",
+    "RELOADED",
+    "SUMMARY",
+    "answers",
+    "errors",
+]
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable, for scripts: see docs/daemon.md."},
+                "message": {"type": "string", "description": "For people: what is wrong and what to do."},
+                "details": {"description": "More, where it helps: each invalid mention, the problems of a reload."},
+            },
+        }
+    },
+}
+
+_WHY = {
+    400: "The body is not JSON (malformed_json, empty_body).",
+    401: "No usable token (missing_token, unknown_token …) or, for signed intake, no valid signature "
+    "(missing_signature, bad_timestamp, stale_timestamp, bad_signature).",
+    403: "The person holds none of the roles allowed (role_not_allowed).",
+    404: "No such incident, action or endpoint (unknown_incident, unknown_action, not_found).",
+    409: "The incident changed since the version sent (stale), or a signed request was replayed (replayed_request).",
+    413: "The body or the batch is over the limit (body_too_large, batch_too_large).",
+    422: "Well-formed but cannot be done; the code says why.",
+    429: "Too many requests for this token or address (rate_limited); see Retry-After.",
+    503: "Not ready (not_ready).",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` entries for these error statuses, each the JSON error body."""
+    found: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        entry: dict[str, Any] = {"description": _WHY[status], "content": {"application/json": {"schema": _ERROR}}}
+        if status == 429:
+            entry["headers"] = {
+                "Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "string"}}
+            }
+        found[status] = entry
+    return found
+
+
+def answers(schema: dict[str, Any], description: str, *statuses: int) -> dict[int | str, dict[str, Any]]:
+    """A 200 answer with ``schema``, and the error statuses."""
+    return {200: {"description": description, "content": {"application/json": {"schema": schema}}}, **errors(*statuses)}
+
+
+def _mention_schema() -> dict[str, Any]:
+    raw = get_data("engine", "schemas/mention.schema.json")
+    schema: dict[str, Any] = json.loads(raw or b"{}")
+    schema.pop("$schema", None)
+    schema.pop("$id", None)
+    return schema
+
+
+_MENTION = _mention_schema()
+
+MENTIONS_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": 'One mention, a list of them, or {"mentions": [...]} (schemas/mention.schema.json).',
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        _MENTION,
+                        {"type": "array", "minItems": 1, "items": _MENTION},
+                        {
+                            "type": "object",
+                            "required": ["mentions"],
+                            "additionalProperties": False,
+                            "properties": {"mentions": {"type": "array", "minItems": 1, "items": _MENTION}},
+                        },
+                    ]
+                }
+            }
+        },
+    },
+}
+
+ACTION_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["version"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "version": {"type": "integer", "minimum": 0, "description": "The version you saw."},
+                        "fields": {"type": "object", "description": "The fields the action requires."},
+                    },
+                }
+            }
+        },
+    },
+}
+
+CLOCK_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["advance"],
+                            "additionalProperties": False,
+                            "properties": {"advance": {"type": "string", "examples": ["4h"]}},
+                        },
+                        {
+                            "type": "object",
+                            "required": ["to"],
+                            "additionalProperties": False,
+                            "properties": {"to": {"type": "string", "format": "date-time"}},
+                        },
+                    ]
+                }
+            }
+        },
+    },
+}
+
+SUMMARY: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "playbook", "playbook_version", "state", "severity", "version", "final", "breached"],
+    "properties": {
+        "id": {"type": "string"},
+        "playbook": {"type": "string"},
+        "playbook_version": {"type": "integer"},
+        "state": {"type": "string"},
+        "severity": {"type": "string"},
+        "channel": {"type": "string"},
+        "author": {"type": "string"},
+        "version": {"type": "integer"},
+        "final": {"type": "boolean"},
+        "breached": {"type": "array", "items": {"type": "string"}},
+        "waiting_on": {"type": "array", "items": {"type": "string"}},
+        "opened_at": {"type": "string"},
+        "updated_at": {"type": "string"},
+    },
+}
+
+INTAKE_RESULTS: dict[str, Any] = {
+    "type": "object",
+    "required": ["results"],
+    "properties": {
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["status", "incident", "playbook"],
+                "properties": {
+                    "status": {"enum": ["opened", "joined", "duplicate", "ignored", "invalid"]},
+                    "incident": {"type": ["string", "null"]},
+                    "playbook": {"type": ["string", "null"]},
+                    "message": {"type": "string"},
+                },
+            },
+        }
+    },
+}
+
+INCIDENT_LIST: dict[str, Any] = {
+    "type": "object",
+    "required": ["incidents", "next"],
+    "properties": {"incidents": {"type": "array", "items": SUMMARY}, "next": {"type": ["string", "null"]}},
+}
+
+INCIDENT: dict[str, Any] = {
+    **SUMMARY,
+    "required": [*SUMMARY["required"], "clocks", "deadlines", "actions", "history"],
+    "properties": {
+        **SUMMARY["properties"],
+        "playbook_digest": {"type": "string"},
+        "thread_id": {"type": ["string", "null"]},
+        "mentions": {"type": "array", "items": {"type": "object"}},
+        "facts": {"type": "object"},
+        "clocks": {"type": "array", "items": {"type": "object"}},
+        "finished_clocks": {"type": "array", "items": {"type": "string"}},
+        "deadlines": {"type": "array", "items": {"type": "object"}},
+        "actions": {"type": "array", "items": {"type": "object"}},
+        "history": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+ACTED: dict[str, Any] = {
+    "type": "object",
+    "required": ["incident", "history"],
+    "properties": {"incident": SUMMARY, "history": {"type": "array", "items": {"type": "object"}}},
+}
+
+RELOADED: dict[str, Any] = {
+    "type": "object",
+    "required": ["playbooks", "people"],
+    "properties": {
+        "playbooks": {"type": "array", "items": {"type": "string"}, "description": "Now loaded, as 'id vN'."},
+        "people": {"type": "integer", "description": "People in the roster now."},
+    },
+}
+
+READY: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "playbooks"],
+    "properties": {"status": {"const": "ready"}, "playbooks": {"type": "array", "items": {"type": "string"}}},
+}
+
+CLOCK_MOVED: dict[str, Any] = {
+    "type": "object",
+    "required": ["now", "fired"],
+    "properties": {"now": {"type": "string"}, "fired": {"type": "integer"}},
+}

@@ -1,0 +1,220 @@
+"""`calmly serve` as operators run it: signed intake, SIGHUP reloads, /metrics, and a log that never holds a secret.
+
+One daemon process on a loopback port with intake secrets in its environment; the test drives intake, actions,
+refusals and reloads through it, then reads every line it logged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from engine.signing import signature_headers
+
+ROOT = Path(__file__).resolve().parents[2]
+CALMLY = Path(sys.executable).with_name("calmly")
+START = "2026-11-23T09:00:00Z"
+SECRETS = ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24=")
+
+
+def environment(**extra: str) -> dict[str, str]:
+    clean = {name: value for name, value in os.environ.items() if not name.startswith("CALMLY_")}
+    return {**clean, **extra}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def calmly(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CALMLY), *args], input=stdin, capture_output=True, text=True, timeout=60, check=False, env=env
+    )
+
+
+class Operated:
+    """A daemon run with signed intake (two secrets, as while rotating), debug logs, and copies it may reload."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.playbooks = folder / "playbooks"
+        shutil.copytree(ROOT / "playbooks", self.playbooks)
+        self.roster = folder / "roster.yaml"
+        shutil.copy(ROOT / "examples" / "roster.yaml", self.roster)
+        self.data = folder / "data"
+        self.url = f"http://127.0.0.1:{free_port()}"
+        self.log = folder / "daemon.log"
+        self.env = environment(
+            CALMLY_INTAKE_SECRETS=",".join(SECRETS),
+            CALMLY_DATA=str(self.data),
+            CALMLY_PLAYBOOKS=str(self.playbooks),
+            CALMLY_ROSTER=str(self.roster),
+            CALMLY_LISTEN=self.url.removeprefix("http://"),
+            CALMLY_LOG_LEVEL="debug",
+            CALMLY_LOG_FORMAT="json",
+        )
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [str(CALMLY), "serve", "--simulated-clock", START],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=folder,
+            )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"calmly serve exited:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.tokens = {person: self.issue(person) for person in ("alice", "bob", "carol")}
+
+    def issue(self, person: str) -> str:
+        issued = calmly("token", "issue", person, env=self.env)
+        assert issued.returncode == 0, issued.stderr
+        return issued.stdout.strip()
+
+    def auth(self, person: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[person]}"}
+
+    def signed(self, body: bytes, message_id: str, secret: str) -> httpx.Response:
+        headers = {"content-type": "application/json", **signature_headers(secret, message_id, datetime.now(UTC), body)}
+        return httpx.post(f"{self.url}/v1/mentions", content=body, headers=headers)
+
+    def wait_for_log(self, event: str, after: int) -> dict[str, object]:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            for entry in self.entries()[after:]:
+                if entry.get("event") == event:
+                    return entry
+            time.sleep(0.05)
+        pytest.fail(f"no {event!r} in the log:\n{self.log.read_text()}")
+
+    def entries(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def operated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operated]:
+    daemon = Operated(tmp_path_factory.mktemp("operated"))
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+def mention(external_id: str, handle: str) -> bytes:
+    item = {
+        "channel": "twitter",
+        "external_id": external_id,
+        "text": "My order arrived broken",
+        "posted_at": START,
+        "author": {"handle": handle, "followers": 10},
+    }
+    return json.dumps(item).encode()
+
+
+def test_calmly_ingest_signs_with_the_intake_secret_from_its_environment(operated: Operated) -> None:
+    line = mention("cli-1", "@cli").decode() + "\n"
+    env = {**operated.env, "CALMLY_URL": operated.url, "CALMLY_INTAKE_SECRET": SECRETS[0]}
+
+    done = calmly("ingest", "-", "--format", "json", env=env, stdin=line)
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["results"][0]["status"] == "opened"
+
+
+def test_sighup_reloads_the_playbooks_and_a_broken_one_is_refused_with_the_old_set_kept(operated: Operated) -> None:
+    book = operated.playbooks / "customer-complaint.yaml"
+    book.write_text(book.read_text().replace("\nversion: 1\n", "\nversion: 2\n"))
+    seen = len(operated.entries())
+
+    operated.process.send_signal(signal.SIGHUP)
+
+    reloaded = operated.wait_for_log("reloaded", seen)
+    assert reloaded["asked_by"] == "SIGHUP"
+    assert "customer-complaint v2" in reloaded["playbooks"]  # type: ignore[operator]
+
+    (operated.playbooks / "broken.yaml").write_text("playbook: broken\nversion: one\n")
+    seen = len(operated.entries())
+    operated.process.send_signal(signal.SIGHUP)
+    refused = operated.wait_for_log("reload refused: the playbooks have errors", seen)
+    (operated.playbooks / "broken.yaml").unlink()
+
+    assert any(problem["line"] == 2 for problem in refused["problems"])  # type: ignore[attr-defined]
+    ready = httpx.get(f"{operated.url}/readyz").json()
+    assert "customer-complaint v2" in ready["playbooks"]
+    assert operated.process.poll() is None
+
+
+def test_no_secret_or_token_ever_reaches_the_log(operated: Operated) -> None:
+    # Intake: signed with each secret, replayed, badly signed, unsigned with a token.
+    assert operated.signed(mention("log-1", "@one"), "msg_log_1", SECRETS[0]).status_code == 200
+    assert operated.signed(mention("log-2", "@two"), "msg_log_2", SECRETS[1]).status_code == 200
+    assert operated.signed(mention("log-2", "@two"), "msg_log_2", SECRETS[1]).status_code == 409
+    assert operated.signed(mention("log-3", "@three"), "msg_log_3", "whsec_d3JvbmctYnV0LXdlbGwtZm9ybWVk").status_code
+    unsigned = httpx.post(
+        f"{operated.url}/v1/mentions", content=mention("log-4", "@four"), headers=operated.auth("bob")
+    )
+    assert unsigned.status_code == 401
+    # Actions: allowed, refused for the role, with a revoked-looking and a malformed token.
+    listed = httpx.get(f"{operated.url}/v1/incidents", headers=operated.auth("alice")).json()["incidents"]
+    incident = listed[0]["id"]
+    acted = httpx.post(
+        f"{operated.url}/v1/incidents/{incident}/actions/assess",
+        json={"version": listed[0]["version"], "fields": {"severity": "medium"}},
+        headers=operated.auth("alice"),
+    )
+    assert acted.status_code == 200, acted.text
+    refused = httpx.post(
+        f"{operated.url}/v1/incidents/{incident}/actions/review",
+        json={"version": acted.json()["incident"]["version"], "fields": {}},
+        headers=operated.auth("carol"),
+    )
+    assert refused.status_code in (403, 422)
+    forged = operated.tokens["alice"][:-4] + "AAAA"
+    assert httpx.get(f"{operated.url}/v1/incidents", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    assert httpx.get(f"{operated.url}/v1/incidents", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    # Operations: a reload by the social lead, one refused for alice, and a scrape.
+    assert httpx.post(f"{operated.url}/v1/admin/reload", headers=operated.auth("bob")).status_code == 200
+    assert httpx.post(f"{operated.url}/v1/admin/reload", headers=operated.auth("alice")).status_code == 403
+    assert httpx.get(f"{operated.url}/metrics").status_code == 200
+    seen = len(operated.entries())
+    operated.process.send_signal(signal.SIGHUP)
+    operated.wait_for_log("reloaded", seen)
+
+    log = operated.log.read_text()
+
+    assert operated.entries()  # the log is there, as JSON lines
+    for secret in SECRETS:
+        assert secret not in log
+        assert secret.removeprefix("whsec_") not in log
+    for token in [*operated.tokens.values(), forged]:
+        assert token not in log
+        assert token.removeprefix("calmly_") not in log
+    assert "replayed request refused" in log
