@@ -21,7 +21,8 @@ from typing import Any
 
 import structlog
 
-from engine.api import ApiContext, create_app
+from engine import metrics
+from engine.api import ApiContext, ReloadOutcome, create_app
 from engine.config import Config
 from engine.library import InvalidPlaybooks, Library
 from engine.notify import Channel, Dispatcher, EmailChannel, LogChannel, SlackChannel, WebhookChannel
@@ -30,7 +31,7 @@ from engine.service import Service
 from engine.store import SQLiteStore, StoreError
 from engine.testing import FakeClock
 
-__all__ = ["Daemon", "Scheduler", "StartupError", "build", "configure_logging", "serve"]
+__all__ = ["Daemon", "Reloader", "Scheduler", "StartupError", "build", "configure_logging", "serve"]
 
 #: The scheduler looks again at least this often, in case another process wrote a deadline to the store.
 _IDLE_LOOK = timedelta(seconds=30)
@@ -128,6 +129,7 @@ class Scheduler:
                 if fired_now:
                     self._on_fired()  # notifications are waiting in the outbox
                 for fired in fired_now:
+                    metrics.DEADLINE_LATENESS.observe(max(0.0, fired.late_by.total_seconds()))
                     _log.info(
                         "deadline fired",
                         incident_id=fired.incident_id,
@@ -160,6 +162,11 @@ class Courier:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def failed(self) -> bool:
+        """Started, and its thread has ended without being asked to stop."""
+        return self._thread.ident is not None and not self._thread.is_alive() and not self._stop.is_set()
+
     def wake(self) -> None:
         self._wake.set()
 
@@ -188,6 +195,9 @@ class Courier:
             except StoreError as error:
                 _log.error("courier cannot reach the store", error=str(error))
                 pause = 1.0
+            except Exception:  # the courier must outlive any one bad notification: log it and go on
+                _log.exception("courier failed; trying again shortly")
+                pause = 5.0
             self._wake.wait(pause)
             self._wake.clear()
 
@@ -202,6 +212,51 @@ def channels_for(roster: Roster, environment: Mapping[str, str]) -> dict[str, Ch
     }
 
 
+class Reloader:
+    """Re-reads the playbooks and the roster (SIGHUP, POST /v1/admin/reload): all of it takes, or none of it.
+
+    The roster is checked first, then the playbooks are installed (the library keeps its set if any is invalid), and
+    only then is the new roster swapped in. Running incidents keep the playbook version they opened under.
+    """
+
+    def __init__(self, config: Config, library: Library, context: ApiContext, clock: Callable[[], datetime]) -> None:
+        self._config = config
+        self._library = library
+        self._context = context
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def __call__(self, asked_by: str) -> ReloadOutcome:
+        with self._lock:
+            kept = tuple(f"{book.playbook.id} v{book.playbook.version}" for book in self._library.current)
+            people = len(self._context.roster.people)
+            roster = load_roster(self._config.roster)
+            if isinstance(roster, list):
+                problems = tuple(_located(problem) for problem in roster)
+                _log.error("reload refused: the roster has problems", asked_by=asked_by, problems=list(problems))
+                return ReloadOutcome(kept, people, problems, "the roster has problems; nothing was reloaded")
+            try:
+                books = self._library.install(list(self._config.playbooks), self._clock())
+            except InvalidPlaybooks as error:
+                problems = tuple(_located(problem) for problem in error.problems)
+                _log.error("reload refused: " + error.message, asked_by=asked_by, problems=list(problems))
+                return ReloadOutcome(kept, people, problems, f"{error.message}; nothing was reloaded")
+            self._context.roster = roster
+            loaded = tuple(f"{book.playbook.id} v{book.playbook.version}" for book in books)
+            _log.info("reloaded", asked_by=asked_by, playbooks=list(loaded), people=len(roster.people))
+            return ReloadOutcome(loaded, len(roster.people))
+
+
+def _located(problem: Any) -> dict[str, Any]:
+    return {
+        "file": problem.file,
+        "line": problem.line,
+        "column": problem.column,
+        "code": problem.code,
+        "message": problem.message,
+    }
+
+
 @dataclass
 class Daemon:
     config: Config
@@ -210,6 +265,7 @@ class Daemon:
     scheduler: Scheduler
     context: ApiContext
     courier: Courier | None = None
+    reloader: Reloader | None = None
 
 
 def _roster(config: Config) -> Roster:
@@ -241,6 +297,11 @@ def build(config: Config, simulated_start: datetime | None = None) -> Daemon:
     dispatcher = Dispatcher(store, library, lambda: context.roster, channels_for(roster, os.environ), clock)
     courier = Courier(dispatcher, simulated is not None)
     scheduler = Scheduler(service, clock, simulated is not None, on_fired=courier.wake)
+
+    def wake_both() -> None:
+        scheduler.wake()
+        courier.wake()
+
     context = ApiContext(
         service=service,
         roster=roster,
@@ -248,9 +309,15 @@ def build(config: Config, simulated_start: datetime | None = None) -> Daemon:
         max_body_bytes=config.max_body_bytes,
         max_batch=config.max_batch,
         simulated=simulated,
-        wake=scheduler.wake,
-        ready=lambda: scheduler.running,
+        wake=wake_both,
+        ready=lambda: scheduler.running and not courier.failed,
+        intake_secrets=config.intake_secrets,
+        wall_clock=system_clock,
+        rate_limit_per_minute=config.rate_limit_per_minute,
+        admin_roles=frozenset(config.admin_roles),
     )
+    reloader = Reloader(config, library, context, clock)
+    context.reload = reloader
     _log.info(
         "ready to start",
         data=str(store.path),
@@ -258,16 +325,19 @@ def build(config: Config, simulated_start: datetime | None = None) -> Daemon:
         playbooks=[f"{book.playbook.id} v{book.playbook.version}" for book in books],
         people=len(roster.people),
         clock="simulated" if simulated else "system",
+        signed_intake=bool(config.intake_secrets),  # whether, never the secrets
+        rate_limit_per_minute=config.rate_limit_per_minute,
         **store.counts(),
     )
-    return Daemon(config, store, service, scheduler, context, courier)
+    return Daemon(config, store, service, scheduler, context, courier, reloader)
 
 
-def _server(app: Any, config: Config) -> Any:
+def _server(app: Any, config: Config, on_hangup: Callable[[], None] | None = None) -> Any:
     """uvicorn's server, stopping on SIGTERM or SIGINT without killing the process afterwards.
 
     uvicorn raises the signal again once it has stopped serving, which would end the process before the scheduler
-    finishes the deadline in hand and the store is closed; here the signal only asks the server to stop.
+    finishes the deadline in hand and the store is closed; here the signal only asks the server to stop. SIGHUP
+    calls ``on_hangup`` (a reload) in a thread of its own, so the server keeps answering meanwhile.
     """
     import uvicorn  # noqa: PLC0415 - only the daemon needs the server
 
@@ -283,6 +353,12 @@ def _server(app: Any, config: Config) -> Any:
                 yield
                 return
             previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            if on_hangup is not None:
+                hangup = on_hangup
+                previous[signal.SIGHUP] = signal.signal(
+                    signal.SIGHUP,
+                    lambda *_: threading.Thread(target=hangup, name="calmly-reload", daemon=True).start(),
+                )
             try:
                 yield
             finally:
@@ -308,7 +384,12 @@ def serve(config: Config, simulated_start: datetime | None = None) -> int:
     app = create_app(daemon.context)
     gc.collect()
     gc.freeze()  # what start-up built lives as long as the process: keep the collector from walking it again
-    server = _server(app, config)
+
+    def hang_up() -> None:  # SIGHUP: reload; the outcome is logged either way
+        if daemon.reloader is not None:
+            daemon.reloader("SIGHUP")
+
+    server = _server(app, config, hang_up)
     daemon.scheduler.start()
     if daemon.courier is not None:
         daemon.courier.start()

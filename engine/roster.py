@@ -57,13 +57,16 @@ class Roster:
     incident_link: str | None = None
 
     def destinations(self, roles: Sequence[str]) -> list[Destination]:
-        """Every destination of these roles, each once (two roles sharing an address get one email)."""
+        """Every destination of these roles, each once (two roles sharing an address get one email).
+
+        A role with no channel that reaches anyone (none listed, or email with nobody in the role having an
+        address) is told in the log, so no notification is dropped silently."""
         found: dict[str, Destination] = {}
         for role in roles:
             entries = self.channels.get(role) or ({"channel": "log"},)
-            for entry in entries:
-                for destination in self._expand(role, entry):
-                    found.setdefault(destination.id, destination)
+            expanded = [destination for entry in entries for destination in self._expand(role, entry)]
+            for destination in expanded or self._expand(role, {"channel": "log"}):
+                found.setdefault(destination.id, destination)
         return list(found.values())
 
     def _expand(self, role: str, entry: Mapping[str, Any]) -> list[Destination]:

@@ -73,6 +73,8 @@ class _Http:
             ) from error
         except httpx.HTTPError as error:
             raise DeliveryError(f"cannot reach the receiver ({type(error).__name__})", retryable=True) from error
+        except httpx.InvalidURL as error:  # not an HTTPError; its message quotes the address, which may be a secret
+            raise DeliveryError("the receiver's address is not a valid URL", retryable=False) from error
         if not response.is_success:
             raise _http_failure(response)
 
@@ -180,7 +182,7 @@ class EmailChannel:
                     server.ehlo()
                 elif smtp.starttls == "required":
                     raise DeliveryError(
-                        "the mail server does not offer STARTTLS, which the roster requires", retryable=True
+                        "the mail server does not offer STARTTLS, which the roster requires", retryable=False
                     )
                 if smtp.username_env and smtp.password_env:
                     server.login(

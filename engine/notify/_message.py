@@ -88,6 +88,8 @@ def compose(
     incident = row.incident if row is not None else None
     state = incident.state if incident is not None else str(body["state"])
     severity = incident.severity if incident is not None else str(body["severity"])
+    if kind == "warning" and now >= due_at:  # told late (the daemon was down): say how things stand now
+        kind = "breach"
     what = {
         "warning": f"{_clock_words(clock).capitalize()} of {incident_id} is running out",
         "breach": f"{_clock_words(clock).capitalize()} of {incident_id} has run out",

@@ -1,0 +1,57 @@
+"""What a notification says, as things stand when it is sent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from engine.catalog import load_file
+from engine.incident import Rulebook
+from engine.notify import compose
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _book() -> Rulebook:
+    loaded = load_file(ROOT / "playbooks" / "customer-complaint.yaml")
+    assert loaded.playbook is not None
+    return Rulebook(loaded.playbook)
+
+
+def _body(kind: str) -> dict[str, object]:
+    return {
+        "key": "inc-3/first_response/0/0/0",
+        "incident": "inc-3",
+        "roles": ["community_manager"],
+        "kind": kind,
+        "clock": "first_response",
+        "state": "detected",
+        "severity": "medium",
+        "step": 0,
+        "repetition": 0,
+        "threshold": 0.75,
+        "due_at": "2026-11-23T13:00:00+00:00",
+    }
+
+
+def test_a_warning_sent_in_time_says_how_long_is_left() -> None:
+    message = compose(_body("warning"), None, _book(), datetime(2026, 11, 23, 12, 0, tzinfo=UTC), None)
+    assert message.lines[0] == (
+        "The first response target of inc-3 is running out: 1h left (due 2026-11-23 13:00 UTC)."
+    )
+    assert message.subject == "[calmly] Warning: inc-3 first_response (medium)"
+
+
+def test_a_warning_sent_after_the_time_ran_out_says_it_has_run_out() -> None:
+    message = compose(_body("warning"), None, _book(), datetime(2026, 11, 23, 13, 12, tzinfo=UTC), None)
+    assert message.lines[0].startswith("The first response target of inc-3 has run out: 12m overdue")
+
+
+def test_the_message_names_the_rule_and_what_can_be_done_next() -> None:
+    message = compose(_body("breach"), None, _book(), datetime(2026, 11, 23, 13, 0, tzinfo=UTC), "https://d/inc-3")
+    assert "Rule: escalation step 1 of customer-complaint v1 (at 75% of the time); notifying community_manager." in (
+        message.text
+    )
+    assert "Next: assess (community_manager, social_lead); do_not_engage (social_lead)." in message.text
+    assert message.text.rstrip().endswith("https://d/inc-3")
+    assert '<a href="https://d/inc-3">Open inc-3</a>' in message.html
