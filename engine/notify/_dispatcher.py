@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from engine import metrics
 from engine.library import Library
 from engine.notify._channels import Channel, DeliveryError
 from engine.notify._message import compose
@@ -119,8 +120,11 @@ class Dispatcher:
                 retry_at=None if retry_at is None else retry_at.isoformat(),
                 dead=retry_at is None,
             )
+            metrics.DELIVERY_FAILURES.labels(channel=delivery.channel, retryable=str(error.retryable).lower()).inc()
+            metrics.DELIVERIES.labels(channel=delivery.channel, outcome="failed" if retry_at else "dead").inc()
             return Outcome(delivery, error, retry_at)
         self._store.delivered(delivery.outbox_key, delivery.destination, now)
+        metrics.DELIVERIES.labels(channel=delivery.channel, outcome="delivered").inc()
         log.info("delivered", channel=delivery.channel, attempt=delivery.attempts + 1)
         return Outcome(delivery, None, None)
 
