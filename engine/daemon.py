@@ -105,6 +105,11 @@ class Scheduler:
         self.running = True
         self._thread.start()
 
+    @property
+    def alive(self) -> bool:
+        """Its thread runs (or it was never started, as when the app is built without serving)."""
+        return self._thread.ident is None or self._thread.is_alive()
+
     def wake(self) -> None:
         self._wake.set()
 
@@ -144,6 +149,9 @@ class Scheduler:
             except StoreError as error:  # the store is briefly unavailable: say so, and try again soon
                 _log.error("scheduler cannot reach the store", error=str(error))
                 pause = 1.0
+            except Exception:  # a locked or full database, say: the deadlines stay due; log it and try again
+                _log.exception("scheduler failed; trying again shortly")
+                pause = 5.0
             self._wake.wait(pause)
             self._wake.clear()
 
@@ -310,7 +318,7 @@ def build(config: Config, simulated_start: datetime | None = None) -> Daemon:
         max_batch=config.max_batch,
         simulated=simulated,
         wake=wake_both,
-        ready=lambda: scheduler.running and not courier.failed,
+        ready=lambda: scheduler.running and scheduler.alive and not courier.failed,
         intake_secrets=config.intake_secrets,
         wall_clock=system_clock,
         rate_limit_per_minute=config.rate_limit_per_minute,

@@ -86,7 +86,7 @@ def verify(secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now:
     presented = headers.get("webhook-signature")
     if not message_id or not stamp or not presented:
         return SignatureProblem.MISSING
-    if not stamp.isdigit():
+    if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:  # twelve digits of Unix seconds: millennia
         return SignatureProblem.BAD_TIMESTAMP
     timestamp = int(stamp)
     if abs(now.timestamp() - timestamp) > TOLERANCE.total_seconds():

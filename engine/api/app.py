@@ -219,7 +219,7 @@ def _filter(request: Request) -> IncidentFilter:
     if open_only not in (None, "true", "false"):
         raise ApiError(422, "bad_query", "open must be true or false")
     limit_text = query.get("limit", "50")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= _MAX_PAGE:
+    if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= _MAX_PAGE:
         raise ApiError(422, "bad_query", f"limit must be a whole number from 1 to {_MAX_PAGE}")
     return IncidentFilter(
         states=many("state"),
@@ -479,10 +479,13 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
                 if isinstance(body, dict) and set(body) == {"advance"}:
                     simulated.advance(parse_duration(str(body["advance"])))
                 elif isinstance(body, dict) and set(body) == {"to"}:
-                    simulated.set(datetime.fromisoformat(str(body["to"]).replace("Z", "+00:00")))
+                    moment = datetime.fromisoformat(str(body["to"]).replace("Z", "+00:00"))
+                    if moment.tzinfo is None:
+                        raise ValueError("give the time with its zone, such as 2026-11-23T13:00:00Z")
+                    simulated.set(moment)
                 else:
                     raise ApiError(422, "bad_clock", 'send {"advance": "1h"} or {"to": "2026-11-23T13:00:00Z"}')
-            except ValueError as error:
+            except (ValueError, OverflowError) as error:
                 raise ApiError(422, "bad_clock", f"cannot move the clock: {error}") from error
             fired = await run_in_threadpool(context.service.fire_due)
             context.wake()  # the scheduler looks again, and the courier delivers what just fell due

@@ -108,7 +108,10 @@ class Dispatcher:
             link = roster.incident_link.replace("{incident}", delivery.incident_id) if roster.incident_link else None
             message = compose(delivery.body, row, book, now, link)
             channel.send(message, getattr(destination, "settings", {}), now)
-        except DeliveryError as error:
+        except Exception as error:  # a channel's unforeseen failure must not block the deliveries behind it
+            if not isinstance(error, DeliveryError):
+                # Only the type: a message could quote an address or a secret.
+                error = DeliveryError(f"cannot send ({type(error).__name__})", retryable=False)
             attempt = delivery.attempts + 1
             retry = error.retryable and attempt < self._policy.attempts
             retry_at = now + self._policy.delay(attempt, self._jitter()) if retry else None

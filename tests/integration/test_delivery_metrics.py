@@ -77,3 +77,50 @@ def test_delivered_and_dead_deliveries_are_counted_by_channel(tmp_path: Path) ->
     ]
     assert [now - was for now, was in zip(after, before, strict=True)] == [2, 2, 2]
     store.close()
+
+
+class Broken:
+    """A channel failing in a way no channel foresaw (a malformed secret, say)."""
+
+    def send(self, message: Message, settings: Mapping[str, Any], now: datetime) -> None:
+        raise ValueError("whsec_not-base64 is not base64")
+
+
+def test_an_unforeseen_failure_goes_to_the_dead_letters_and_the_deliveries_behind_it_go_out(tmp_path: Path) -> None:
+    roster_file = tmp_path / "roster.yaml"
+    roster_file.write_text(
+        "people:\n  alice: {roles: [community_manager]}\n  bob: {roles: [social_lead]}\n"
+        "roles:\n  community_manager: {notify: [{channel: webhook, url: 'http://127.0.0.1:9/hooks'}]}\n",
+        encoding="utf-8",
+    )
+    roster = load_roster(roster_file)
+    assert isinstance(roster, Roster)
+    clock = FakeClock("2026-11-23T09:00:00+00:00")
+    store = SQLiteStore(tmp_path / "data")
+    store.migrate()
+    library = Library(store)
+    library.install([ROOT / "playbooks"], clock.now())
+    service = Service(store, library, clock.now)
+    service.ingest(
+        [
+            {
+                "channel": "twitter",
+                "external_id": "1",
+                "text": "My order arrived broken",
+                "posted_at": "2026-11-23T09:00:00Z",
+                "author": {"handle": "@ann"},
+            }
+        ]
+    )
+    clock.advance("4h")  # warnings go to the community manager's webhook (broken), breaches to the log
+    service.fire_due()
+    dispatcher = Dispatcher(store, library, lambda: roster, {"log": LogChannel(), "webhook": Broken()}, clock.now)
+
+    dispatcher.route()
+    outcomes = dispatcher.deliver_due()
+
+    dead = store.deliveries("dead", 10)
+    assert {item.destination for item in dead} == {"webhook:http://127.0.0.1:9/hooks"}
+    assert {item.last_error for item in dead} == {"cannot send (ValueError)"}  # the type only: no secret
+    assert len(store.deliveries("delivered", 10)) == len(outcomes) - len(dead) > 0
+    store.close()

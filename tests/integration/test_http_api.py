@@ -21,6 +21,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 from engine.api import create_app
 from engine.config import Config
 from engine.daemon import Daemon, build
+from engine.store import IncidentFilter
 from engine.tokens import TOKEN_PREFIX, issue_token
 
 with warnings.catch_warnings():
@@ -718,3 +719,48 @@ def test_the_openapi_document_describes_the_versioned_routes(desk: Desk) -> None
         "/healthz",
         "/readyz",
     } <= set(paths)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/incidents?limit=%C2%B2", None),  # a superscript two: a digit to str.isdigit, not to int()
+        ("/v1/admin/clock", {"to": "2026-11-23T13:00:00"}),  # no time zone
+        ("/v1/admin/clock", {"advance": "3000000d"}),  # past the last date there is
+        ("/v1/admin/clock", {"advance": "9999999999999999999999s"}),
+    ],
+)
+def test_odd_values_get_a_422_never_a_500(desk: Desk, path: str, body: dict[str, str] | None) -> None:
+    answer = desk.get(path) if body is None else desk.post(path, "bob", json=body)
+    assert answer.status_code == 422, answer.text
+    assert error_of(answer)["code"] in {"bad_query", "bad_clock"}
+
+
+def test_a_commit_that_fails_is_rolled_back_and_the_store_keeps_working(desk: Desk) -> None:
+    class FailingCommit:
+        """The connection, but the first COMMIT fails as on a full disk."""
+
+        def __init__(self, connection: sqlite3.Connection) -> None:
+            self.connection = connection
+            self.failed = False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.connection, name)
+
+        def execute(self, sql: str, *args: Any) -> Any:
+            if sql == "COMMIT" and not self.failed:
+                self.failed = True
+                raise sqlite3.OperationalError("database or disk is full")
+            return self.connection.execute(sql, *args)
+
+    real = desk.store._db
+    desk.store._db = FailingCommit(real)  # type: ignore[assignment]
+    try:
+        with pytest.raises(sqlite3.OperationalError):
+            desk.daemon.service.ingest([mention("1")])
+        assert not real.in_transaction
+        assert desk.daemon.service.incidents(IncidentFilter()) == []
+        (result,) = desk.daemon.service.ingest([mention("2")])
+        assert result.status == "opened"
+    finally:
+        desk.store._db = real

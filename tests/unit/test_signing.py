@@ -49,3 +49,10 @@ def test_a_request_not_signed_as_the_scheme_says_is_refused_with_the_reason(
 def test_a_body_changed_after_signing_is_refused() -> None:
     headers = signature_headers(SECRET, "msg_4", NOW, BODY)
     assert verify([SECRET], headers, BODY + b" ", NOW) is SignatureProblem.MISMATCH
+
+
+def test_a_timestamp_too_long_to_be_a_time_is_refused_not_a_crash() -> None:
+    headers = {**signature_headers(SECRET, "msg_5", NOW, BODY), "webhook-timestamp": "9" * 400}
+    assert verify([SECRET], headers, BODY, NOW) is SignatureProblem.BAD_TIMESTAMP
+    headers["webhook-timestamp"] = "\u00b2" * 3  # digits to str.isdigit, not to int()
+    assert verify([SECRET], headers, BODY, NOW) is SignatureProblem.BAD_TIMESTAMP
