@@ -85,7 +85,7 @@ def _load_or_exit(playbook: Path) -> Playbook:
 
 def _problems_or_exit(problems: list[Problem]) -> None:
     for problem in problems:
-        click.echo(f"{problem.file}:{problem.line}:{problem.column}: {problem.code} {problem.message}", err=True)
+        click.echo(problem.located, err=True)
     if problems:
         sys.exit(1)
 
@@ -175,10 +175,7 @@ def _tests_text(reports: list[TestFileReport]) -> str:
     tests = failed = expectations = 0
     for report in reports:
         lines.append(report.file)
-        lines.extend(
-            f"  {problem.file}:{problem.line}:{problem.column}: {problem.code} {problem.message}"
-            for problem in report.problems
-        )
+        lines.extend(f"  {problem.located}" for problem in report.problems)
         for test in report.tests:
             tests += 1
             expectations += test.expectations

@@ -240,7 +240,7 @@ def token_issue(person: str, data: str, roster: str, expires: str | None, label:
 
     found = load_roster(Path(roster))
     if isinstance(found, list):
-        _fail("the roster has problems:\n" + "\n".join(f"  {p.file}:{p.line}:{p.column}: {p.message}" for p in found))
+        _fail("the roster has problems:\n" + "\n".join(f"  {problem.located}" for problem in found))
         return
     member = found.person(person)
     if member is None:

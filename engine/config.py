@@ -160,7 +160,7 @@ def load_config(file: Path | None, environment: Mapping[str, str], flags: Mappin
         if not file.is_file():
             raise ConfigError([f"{file.as_posix()}: the config file does not exist"])
         found, located = _from_file(file)
-        problems += [f"{p.file}:{p.line}:{p.column}: {p.code} {p.message}" for p in located]
+        problems += [problem.located for problem in located]
         values.update(found)
         origins.update(dict.fromkeys(found, file.as_posix()))
     for key, variable in _ENVIRONMENT.items():

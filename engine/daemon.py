@@ -82,23 +82,17 @@ def configure_logging(log_format: str, level: str) -> None:
     root.setLevel(getattr(logging, level.upper()))
 
 
-class Scheduler:
-    """One thread that fires due deadlines; ``wake()`` makes it look again at once."""
+class _Loop:
+    """One worker thread: it does a turn, then sleeps as long as the turn says or until ``wake()``. It outlives any
+    one failure (logged, then tried again shortly) and ``stop()`` lets it finish the turn in hand."""
 
-    def __init__(
-        self,
-        service: Service,
-        clock: Callable[[], datetime],
-        simulated: bool,
-        on_fired: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._service = service
-        self._on_fired = on_fired
-        self._clock = clock
+    def __init__(self, name: str, idle: timedelta, simulated: bool) -> None:
+        self._name = name
+        self._idle = idle.total_seconds()
         self._simulated = simulated
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="calmly-scheduler", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"calmly-{name}", daemon=True)
         self.running = False
 
     def start(self) -> None:
@@ -110,104 +104,96 @@ class Scheduler:
         """Its thread runs (or it was never started, as when the app is built without serving)."""
         return self._thread.ident is None or self._thread.is_alive()
 
+    @property
+    def failed(self) -> bool:
+        """Started, and its thread has ended without being asked to stop."""
+        return not self.alive and not self._stop.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
     def wake(self) -> None:
         self._wake.set()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the deadline in hand (each is its own transaction)."""
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop after the turn in hand."""
         self._stop.set()
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
         self.running = False
 
-    def _pause(self) -> float:
-        earliest = self._service.next_due()
+    def _until(self, earliest: datetime | None, now: datetime) -> float:
+        """Seconds to sleep before ``earliest`` (at most the idle look; a simulated clock only moves when told)."""
         if earliest is None or self._simulated:
-            return _IDLE_LOOK.total_seconds()
-        return max(0.0, min((earliest - self._clock()).total_seconds(), _IDLE_LOOK.total_seconds()))
+            return self._idle
+        return max(0.0, min((earliest - now).total_seconds(), self._idle))
+
+    def _turn(self) -> float:
+        """Do the work that is due; return how long to sleep."""
+        raise NotImplementedError
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                fired_now = self._service.fire_due()
-                if fired_now:
-                    self._on_fired()  # notifications are waiting in the outbox
-                for fired in fired_now:
-                    metrics.DEADLINE_LATENESS.observe(max(0.0, fired.late_by.total_seconds()))
-                    _log.info(
-                        "deadline fired",
-                        incident_id=fired.incident_id,
-                        key=fired.key,
-                        due_at=fired.due_at.isoformat(),
-                        late_ms=round(fired.late_by.total_seconds() * 1000),
-                        notified=[",".join(notice["roles"]) for notice in fired.notified],
-                    )
-                    if self._stop.is_set():
-                        return
-                pause = self._pause()
+                pause = self._turn()
             except StoreError as error:  # the store is briefly unavailable: say so, and try again soon
-                _log.error("scheduler cannot reach the store", error=str(error))
+                _log.error(f"{self._name} cannot reach the store", error=str(error))
                 pause = 1.0
-            except Exception:  # a locked or full database, say: the deadlines stay due; log it and try again
-                _log.exception("scheduler failed; trying again shortly")
+            except Exception:  # a locked or full database, a bad notification: log it and try again shortly
+                _log.exception(f"{self._name} failed; trying again shortly")
                 pause = 5.0
             self._wake.wait(pause)
             self._wake.clear()
 
 
-class Courier:
-    """One thread that routes the outbox to each role's channels and delivers what is due; ``wake()`` makes it
-    look again at once. Sending happens outside any transaction; each outcome is recorded after."""
+class Scheduler(_Loop):
+    """Fires due deadlines through the service; sleeps until the earliest pending one or until woken."""
+
+    def __init__(
+        self,
+        service: Service,
+        clock: Callable[[], datetime],
+        simulated: bool,
+        on_fired: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__("scheduler", _IDLE_LOOK, simulated)
+        self._service = service
+        self._on_fired = on_fired
+        self._clock = clock
+
+    def _turn(self) -> float:
+        fired_now = self._service.fire_due()
+        if fired_now:
+            self._on_fired()  # notifications are waiting in the outbox
+        for fired in fired_now:
+            metrics.DEADLINE_LATENESS.observe(max(0.0, fired.late_by.total_seconds()))
+            _log.info(
+                "deadline fired",
+                incident_id=fired.incident_id,
+                key=fired.key,
+                due_at=fired.due_at.isoformat(),
+                late_ms=round(fired.late_by.total_seconds() * 1000),
+                notified=[",".join(notice["roles"]) for notice in fired.notified],
+            )
+        return self._until(self._service.next_due(), self._clock())
+
+
+class Courier(_Loop):
+    """Routes the outbox to each role's channels and delivers what is due. Sending happens outside any
+    transaction; each outcome is recorded after."""
 
     def __init__(self, dispatcher: Dispatcher, simulated: bool) -> None:
+        super().__init__("courier", _COURIER_LOOK, simulated)
         self._dispatcher = dispatcher
-        self._simulated = simulated
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="calmly-courier", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    @property
-    def failed(self) -> bool:
-        """Started, and its thread has ended without being asked to stop."""
-        return self._thread.ident is not None and not self._thread.is_alive() and not self._stop.is_set()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """Stop after the delivery in hand."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _pause(self, busy: bool) -> float:
-        if busy:
-            return 0.0
-        earliest = self._dispatcher.next_due()
-        if earliest is None or self._simulated:
-            return _COURIER_LOOK.total_seconds()
-        wait = (earliest - self._dispatcher.now()).total_seconds()
-        return max(0.0, min(wait, _COURIER_LOOK.total_seconds()))
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                routed = self._dispatcher.route()
-                outcomes = self._dispatcher.deliver_due()
-                pause = self._pause(bool(routed or outcomes))
-            except StoreError as error:
-                _log.error("courier cannot reach the store", error=str(error))
-                pause = 1.0
-            except Exception:  # the courier must outlive any one bad notification: log it and go on
-                _log.exception("courier failed; trying again shortly")
-                pause = 5.0
-            self._wake.wait(pause)
-            self._wake.clear()
+    def _turn(self) -> float:
+        routed = self._dispatcher.route()
+        outcomes = self._dispatcher.deliver_due()
+        if routed or outcomes:
+            return 0.0  # there may be more
+        return self._until(self._dispatcher.next_due(), self._dispatcher.now())
 
 
 def channels_for(roster: Roster, environment: Mapping[str, str]) -> dict[str, Channel]:
@@ -279,7 +265,7 @@ class Daemon:
 def _roster(config: Config) -> Roster:
     found = load_roster(config.roster)
     if isinstance(found, list):
-        lines = [f"{p.file}:{p.line}:{p.column}: {p.code} {p.message}" for p in found]
+        lines = [problem.located for problem in found]
         raise StartupError("the roster has problems:\n" + "\n".join(lines))
     return found
 
@@ -318,7 +304,7 @@ def build(config: Config, simulated_start: datetime | None = None) -> Daemon:
         max_batch=config.max_batch,
         simulated=simulated,
         wake=wake_both,
-        ready=lambda: scheduler.running and scheduler.alive and not courier.failed,
+        ready=lambda: scheduler.running and not scheduler.failed and not courier.failed,
         intake_secrets=config.intake_secrets,
         wall_clock=system_clock,
         rate_limit_per_minute=config.rate_limit_per_minute,

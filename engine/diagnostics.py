@@ -43,11 +43,7 @@ def _plural(count: int, word: str) -> str:
 
 
 def _text(results: Sequence[LoadResult], strict: bool) -> str:
-    lines = [
-        f"{problem.file}:{problem.line}:{problem.column}: {problem.code} {problem.message}"
-        for result in results
-        for problem in result.problems
-    ]
+    lines = [problem.located for result in results for problem in result.problems]
     errors, warnings = _counts(results)
     bad = sum(1 for result in results if result.errors or (strict and result.warnings))
     if errors or warnings:

@@ -25,7 +25,7 @@ class InvalidPlaybooks(Exception):
     message: str = "the playbooks have errors"
 
     def __str__(self) -> str:
-        lines = [f"{p.file}:{p.line}:{p.column}: {p.code} {p.message}" for p in self.problems]
+        lines = [problem.located for problem in self.problems]
         return "\n".join([self.message, *lines])
 
 

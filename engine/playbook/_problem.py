@@ -49,6 +49,11 @@ class Problem:
         return self.rule.code
 
     @property
+    def located(self) -> str:
+        """``file:line:column: CODE message``: how every command shows a problem."""
+        return f"{self.file}:{self.line}:{self.column}: {self.code} {self.message}"
+
+    @property
     def severity(self) -> Severity:
         return self.rule.severity
 
