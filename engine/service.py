@@ -213,9 +213,12 @@ class Service:
 
     # --- mentions ----------------------------------------------------------------------------------------------
 
-    def ingest(self, items: Sequence[Any], *, receipt: tuple[str, datetime] | None = None) -> list[IntakeResult]:
+    def ingest(
+        self, items: Sequence[Any], *, receipt: tuple[str, datetime] | None = None, all_or_nothing: bool = False
+    ) -> list[IntakeResult]:
         """Each mention opens an incident, joins one, is a duplicate, is ignored (no playbook applies) or is
-        invalid. Valid ones are committed together before this returns; invalid ones change nothing.
+        invalid. Valid ones are committed together before this returns; invalid ones change nothing. With
+        ``all_or_nothing``, one invalid mention means nothing is recorded: the others come back ``not_recorded``.
 
         ``receipt`` is a signed request's ``webhook-id`` and the wall-clock time it came (signatures are judged by
         the wall clock, even when the daemon runs on a simulated one): it is remembered in the same transaction,
@@ -230,6 +233,8 @@ class Service:
                 parsed.append(IntakeResult("invalid", message="; ".join(e["message"] for e in errors), errors=errors))
             else:
                 parsed.append(found)
+        if all_or_nothing and any(isinstance(entry, IntakeResult) for entry in parsed):
+            return [entry if isinstance(entry, IntakeResult) else IntakeResult("not_recorded") for entry in parsed]
         results: list[IntakeResult] = []
         with self.store.write() as tx:
             if receipt is not None:

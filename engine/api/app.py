@@ -315,15 +315,20 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
             await run_in_threadpool(_person, request, context)
             raw = await _raw_body(request, context)
         items = _mentions_of(_parse_json(raw), context)
-        from engine.incident import parse_mention  # noqa: PLC0415 - light, and keeps imports of this module few
-
-        invalid = []
-        for index, item in enumerate(items):
-            parsed = parse_mention(item)
-            if isinstance(parsed, list):
-                invalid.append(
-                    {"index": index, "errors": [{"pointer": e.pointer, "message": e.message} for e in parsed]}
-                )
+        try:
+            results = await run_in_threadpool(
+                lambda: context.service.ingest(items, receipt=receipt, all_or_nothing=True)
+            )
+        except Replayed as error:
+            _log.warning("replayed request refused", webhook_id=receipt[0] if receipt else None)
+            raise ApiError(
+                409, "replayed_request", "this webhook-id was received already; nothing was recorded again"
+            ) from error
+        invalid = [
+            {"index": index, "errors": [dict(problem) for problem in result.errors]}
+            for index, result in enumerate(results)
+            if result.status == "invalid"
+        ]
         if invalid:
             count = len(invalid)
             raise ApiError(
@@ -333,13 +338,6 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
                 f"{'is' if count == 1 else 'are'} not valid; nothing was recorded",
                 invalid,
             )
-        try:
-            results = await run_in_threadpool(lambda: context.service.ingest(items, receipt=receipt))
-        except Replayed as error:
-            _log.warning("replayed request refused", webhook_id=receipt[0] if receipt else None)
-            raise ApiError(
-                409, "replayed_request", "this webhook-id was received already; nothing was recorded again"
-            ) from error
         context.wake()
         for result in results:
             _log.info("mention", status=result.status, incident_id=result.incident_id, playbook=result.playbook)

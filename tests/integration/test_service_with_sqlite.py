@@ -197,3 +197,12 @@ def test_invalid_playbooks_are_refused_with_their_positions(tmp_path: Path) -> N
         Library(store).install([folder], FakeClock(START).now())
     assert "broken.yaml:2:10:" in str(raised.value)
     store.close()
+
+
+def test_all_or_nothing_intake_records_nothing_when_one_mention_is_invalid(desk: Desk) -> None:
+    results = desk.service.ingest([mention("1"), {"channel": "twitter"}], all_or_nothing=True)
+
+    assert [result.status for result in results] == ["not_recorded", "invalid"]
+    assert results[1].errors
+    assert desk.store.mention("twitter", "1") is None
+    assert desk.store.counts()["incidents"] == 0
