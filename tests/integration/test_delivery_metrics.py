@@ -7,6 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from intake_support import mention
+
 from engine import metrics
 from engine.library import Library
 from engine.notify import DeliveryError, Dispatcher, LogChannel, Message
@@ -25,6 +27,20 @@ class Refusing:
         raise DeliveryError("HTTP 400 from the receiver", retryable=False)
 
 
+def _one_complaint(roster_file: Path, tmp_path: Path) -> tuple[Roster, FakeClock, SQLiteStore, Library, Service]:
+    """A store with the playbooks, the roster in ``roster_file``, and one everyday complaint opened at 09:00."""
+    roster = load_roster(roster_file)
+    assert isinstance(roster, Roster)
+    clock = FakeClock("2026-11-23T09:00:00+00:00")
+    store = SQLiteStore(tmp_path / "data")
+    store.migrate()
+    library = Library(store)
+    library.install([ROOT / "playbooks"], clock.now())
+    service = Service(store, library, clock.now)
+    service.ingest([mention("1")])
+    return roster, clock, store, library, service
+
+
 def _count(name: str, labels: dict[str, str]) -> float:
     return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
 
@@ -36,25 +52,7 @@ def test_delivered_and_dead_deliveries_are_counted_by_channel(tmp_path: Path) ->
         "roles:\n  social_lead: {notify: [{channel: webhook, url: 'http://127.0.0.1:9/hooks'}]}\n",
         encoding="utf-8",
     )
-    roster = load_roster(roster_file)
-    assert isinstance(roster, Roster)
-    clock = FakeClock("2026-11-23T09:00:00+00:00")
-    store = SQLiteStore(tmp_path / "data")
-    store.migrate()
-    library = Library(store)
-    library.install([ROOT / "playbooks"], clock.now())
-    service = Service(store, library, clock.now)
-    service.ingest(
-        [
-            {
-                "channel": "twitter",
-                "external_id": "1",
-                "text": "My order arrived broken",
-                "posted_at": "2026-11-23T09:00:00Z",
-                "author": {"handle": "@ann"},
-            }
-        ]
-    )
+    roster, clock, store, library, service = _one_complaint(roster_file, tmp_path)
     clock.advance("4h")  # the 75% warnings (community manager: the log) and the breaches (social lead: a webhook)
     service.fire_due()
     dispatcher = Dispatcher(store, library, lambda: roster, {"log": LogChannel(), "webhook": Refusing()}, clock.now)
@@ -93,25 +91,7 @@ def test_an_unforeseen_failure_goes_to_the_dead_letters_and_the_deliveries_behin
         "roles:\n  community_manager: {notify: [{channel: webhook, url: 'http://127.0.0.1:9/hooks'}]}\n",
         encoding="utf-8",
     )
-    roster = load_roster(roster_file)
-    assert isinstance(roster, Roster)
-    clock = FakeClock("2026-11-23T09:00:00+00:00")
-    store = SQLiteStore(tmp_path / "data")
-    store.migrate()
-    library = Library(store)
-    library.install([ROOT / "playbooks"], clock.now())
-    service = Service(store, library, clock.now)
-    service.ingest(
-        [
-            {
-                "channel": "twitter",
-                "external_id": "1",
-                "text": "My order arrived broken",
-                "posted_at": "2026-11-23T09:00:00Z",
-                "author": {"handle": "@ann"},
-            }
-        ]
-    )
+    roster, clock, store, library, service = _one_complaint(roster_file, tmp_path)
     clock.advance("4h")  # warnings go to the community manager's webhook (broken), breaches to the log
     service.fire_due()
     dispatcher = Dispatcher(store, library, lambda: roster, {"log": LogChannel(), "webhook": Broken()}, clock.now)

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from intake_support import mention
 from starlette.exceptions import StarletteDeprecationWarning
 
 from engine.api import create_app
@@ -33,19 +34,6 @@ PLAYBOOKS = ROOT / "playbooks"
 ROSTER = ROOT / "examples" / "roster.yaml"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 TABLES = ("incidents", "events", "mentions", "deadlines", "outbox", "tokens", "counters")
-
-
-def mention(
-    external_id: str, text: str = "My order arrived broken", handle: str = "@ann", **extra: Any
-) -> dict[str, Any]:
-    return {
-        "channel": "twitter",
-        "external_id": external_id,
-        "text": text,
-        "posted_at": "2026-11-23T09:00:00Z",
-        "author": {"handle": handle, "followers": 10},
-        **extra,
-    }
 
 
 class Desk:

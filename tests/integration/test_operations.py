@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from intake_support import mention
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -36,16 +37,6 @@ START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 NEXT_SECRET = "whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24="
 TABLES = ("incidents", "events", "mentions", "deadlines", "outbox", "intake_receipts")
-
-
-def mention(external_id: str, handle: str = "@ann", text: str = "My order arrived broken") -> dict[str, Any]:
-    return {
-        "channel": "twitter",
-        "external_id": external_id,
-        "text": text,
-        "posted_at": "2026-11-23T09:00:00Z",
-        "author": {"handle": handle, "followers": 10},
-    }
 
 
 def encode(value: Any) -> bytes:
@@ -120,7 +111,7 @@ def test_either_secret_signs_while_they_rotate(make_floor: Any) -> None:
     floor: Floor = make_floor(intake_secrets=(SECRET, NEXT_SECRET))
 
     old = floor.signed(encode(mention("1")), "msg_1", SECRET)
-    new = floor.signed(encode(mention("2", "@bea")), "msg_2", NEXT_SECRET)
+    new = floor.signed(encode(mention("2", handle="@bea")), "msg_2", NEXT_SECRET)
 
     assert (old.status_code, new.status_code) == (200, 200)
 
@@ -141,7 +132,7 @@ def test_a_replay_with_a_new_mention_under_an_old_id_records_nothing(signed_floo
     assert signed_floor.signed(encode(mention("1")), "msg_1").status_code == 200
     before = signed_floor.rows()
 
-    again = signed_floor.signed(encode(mention("2", "@bea")), "msg_1")
+    again = signed_floor.signed(encode(mention("2", handle="@bea")), "msg_1")
 
     assert again.json()["error"]["code"] == "replayed_request"
     assert signed_floor.rows() == before
@@ -303,7 +294,7 @@ def test_a_running_incident_keeps_the_version_it_opened_under_after_a_reload(mak
     book.write_text(book.read_text().replace("\nversion: 1\n", "\nversion: 2\n"))
     assert floor.http.post("/v1/admin/reload", headers=floor.auth("bob")).status_code == 200
 
-    second = floor.http.post("/v1/mentions", json=mention("2", "@bea"), headers=floor.auth("alice"))
+    second = floor.http.post("/v1/mentions", json=mention("2", handle="@bea"), headers=floor.auth("alice"))
     old = floor.http.get(f"/v1/incidents/{first['incident']}", headers=floor.auth("alice")).json()
     new = floor.http.get(f"/v1/incidents/{second.json()['results'][0]['incident']}", headers=floor.auth("alice"))
     acted = floor.http.post(
@@ -372,7 +363,7 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 def test_metrics_count_incidents_by_playbook_state_and_severity_and_the_outbox(make_floor: Any) -> None:
     floor: Floor = make_floor()
     for number, handle in enumerate(("@a", "@b", "@c")):
-        floor.http.post("/v1/mentions", json=mention(str(number), handle), headers=floor.auth("alice"))
+        floor.http.post("/v1/mentions", json=mention(str(number), handle=handle), headers=floor.auth("alice"))
     floor.http.post("/v1/admin/clock", json={"advance": "5h"}, headers=floor.auth("bob"))
 
     answer = floor.http.get("/metrics")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from intake_support import mention
 
 from engine.incident import RefusalReason
 from engine.library import InvalidPlaybooks, Library
@@ -42,19 +42,6 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
     made = Desk(tmp_path / "data", FakeClock(START))
     yield made
     made.store.close()
-
-
-def mention(
-    external_id: str, text: str = "My order arrived broken", handle: str = "@ann", **extra: Any
-) -> dict[str, Any]:
-    return {
-        "channel": "twitter",
-        "external_id": external_id,
-        "text": text,
-        "posted_at": "2026-11-23T09:00:00Z",
-        "author": {"handle": handle, "followers": 10},
-        **extra,
-    }
 
 
 ALICE = {"person": "alice", "roles": frozenset({"community_manager"})}
