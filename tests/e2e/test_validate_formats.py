@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft4Validator
+from shared_testdata import shared_testdata
 
 ROOT = Path(__file__).resolve().parents[2]
 CALMLY = Path(sys.executable).with_name("calmly")
-SARIF_SCHEMA = ROOT.parent / "shared" / "testdata" / "sarif" / "sarif-schema-2.1.0.json"
 
 BROKEN = """\
 # yaml-language-server: $schema=../schemas/playbook.schema.json
@@ -98,11 +98,12 @@ def test_github_format_prints_workflow_annotations(broken: Path) -> None:
 
 
 def test_sarif_report_validates_against_the_official_schema(broken: Path, tmp_path: Path) -> None:
+    sarif_schema = shared_testdata("sarif/sarif-schema-2.1.0.json")
     out = tmp_path / "report.sarif"
     result = calmly("validate", "--format", "sarif", "--output", str(out), str(broken), "playbooks/")
     assert result.returncode == 1
     log = json.loads(out.read_text(encoding="utf-8"))
-    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    schema = json.loads(sarif_schema.read_text(encoding="utf-8"))
     errors = sorted(Draft4Validator(schema).iter_errors(log), key=str)
     assert not errors, [error.message for error in errors]
     run = log["runs"][0]

@@ -119,9 +119,9 @@ def test_rejects_an_alias_bomb_at_its_first_anchor_without_expanding_it() -> Non
     assert elapsed < 0.1, f"an alias bomb took {elapsed:.3f}s to reject; it must never be expanded"
 
 
-def test_never_runs_the_command_in_a_python_tag() -> None:
-    marker = Path("/tmp/pwned-calmly-python-tag")  # the path the fixture's payload would touch
-    marker.unlink(missing_ok=True)
+def test_never_runs_the_command_in_a_python_tag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the fixture's payload would touch a file in the working folder
+    marker = tmp_path / "pwned-calmly-python-tag"
 
     result = load_file(BAD / "python-tag.yaml")
 
