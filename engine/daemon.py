@@ -26,6 +26,7 @@ from engine.api import ApiContext, ReloadOutcome, create_app
 from engine.config import Config
 from engine.library import InvalidPlaybooks, Library
 from engine.notify import Channel, Dispatcher, EmailChannel, LogChannel, SlackChannel, WebhookChannel
+from engine.redaction import REDACTOR, roster_secrets
 from engine.roster import Roster, load_roster
 from engine.service import Service
 from engine.store import SQLiteStore, StoreError
@@ -53,9 +54,13 @@ def configure_logging(log_format: str, level: str) -> None:
     """structlog to standard error: readable on a terminal, JSON lines otherwise (or as configured).
 
     The libraries' standard-library loggers (uvicorn's, say) are routed through the same renderer, so every line
-    of the log has one shape.
+    of the log has one shape, and through the same redactor, so no line holds a secret (:mod:`engine.redaction`).
     """
     json_lines = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
+    # httpx and httpcore log each request with its full address at INFO and DEBUG, and a Slack address (or a
+    # webhook's with a token in it) is a secret: keep them to warnings; the redactor masks what still gets through.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
     )
@@ -65,7 +70,7 @@ def configure_logging(log_format: str, level: str) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, structlog.processors.format_exc_info, REDACTOR, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
@@ -74,7 +79,12 @@ def configure_logging(log_format: str, level: str) -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                REDACTOR,
+                renderer,
+            ],
         )
     )
     root = logging.getLogger()
@@ -235,6 +245,7 @@ class Reloader:
                 problems = tuple(_located(problem) for problem in error.problems)
                 _log.error("reload refused: " + error.message, asked_by=asked_by, problems=list(problems))
                 return ReloadOutcome(kept, people, problems, f"{error.message}; nothing was reloaded")
+            REDACTOR.keep_out(roster_secrets(roster, os.environ))
             self._context.roster = roster
             loaded = tuple(f"{book.playbook.id} v{book.playbook.version}" for book in books)
             _log.info("reloaded", asked_by=asked_by, playbooks=list(loaded), people=len(roster.people))
@@ -275,6 +286,7 @@ def build(config: Config, simulated_start: datetime | None = None) -> Daemon:
     simulated = FakeClock(simulated_start) if simulated_start is not None else None
     clock = simulated.now if simulated is not None else system_clock
     roster = _roster(config)
+    REDACTOR.keep_out([*config.intake_secrets, *roster_secrets(roster, os.environ)])
     try:
         store = SQLiteStore(config.data)
         version = store.migrate()

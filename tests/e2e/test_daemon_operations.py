@@ -1,7 +1,8 @@
 """`calmly serve` as operators run it: signed intake, SIGHUP reloads, /metrics, and a log that never holds a secret.
 
-One daemon process on a loopback port with intake secrets in its environment; the test drives intake, actions,
-refusals and reloads through it, then reads every line it logged.
+One daemon process on a loopback port with intake secrets in its environment, debug logs, and real receivers on
+loopback for its notifications (an HTTP server standing in for Slack and a webhook, aiosmtpd asking for a login);
+the test drives intake, actions, refusals, reloads and deliveries through it, then reads every line it logged.
 """
 
 from __future__ import annotations
@@ -13,20 +14,35 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from engine.signing import signature_headers
+
+# The mail server asks for a login over plain loopback on purpose: the credentials must still stay out of the log.
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 ROOT = Path(__file__).resolve().parents[2]
 CALMLY = Path(sys.executable).with_name("calmly")
 START = "2026-11-23T09:00:00Z"
 SECRETS = ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24=")
+# The notification secrets, each distinct enough that any trace of one in the log is found.
+SLACK_PATH = "/services/T0CALMLY1/B0CALMLY2/slackPathSecretX7q9Zr2mKw"
+HOOK_SECRET = "whsec_aG9vay1zaWduaW5nLXNlY3JldC1mb3ItdGhlLWxvZw=="
+HOOK_PASSWORD = "urlPasswordQ4v8Lm2x"
+HOOK_TOKEN = "queryTokenR7k3Wp9s"
+SMTP_USER = "mailerUserJ5d2Hn8c"
+SMTP_PASSWORD = "smtpPasswordT6f1Bq4z"
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -47,19 +63,112 @@ def calmly(*args: str, env: dict[str, str], stdin: str | None = None) -> subproc
     )
 
 
+class Receiver:
+    """An HTTP server on 127.0.0.1 that answers 200 to every POST and keeps the paths it was sent."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        paths = self.paths
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                paths.append(self.path)
+                self.send_response(200)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        port: int = self.server.server_address[1]
+        return port
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Mailbox:
+    """aiosmtpd that asks for a login (over plain loopback) and counts what it is given."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+        self.controller = Controller(
+            self,
+            hostname="127.0.0.1",
+            port=free_port(),
+            authenticator=self.authenticate,
+            auth_required=True,
+            auth_require_tls=False,
+        )
+        self.controller.start()
+
+    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        good = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            SMTP_USER.encode(),
+            SMTP_PASSWORD.encode(),
+        )
+        return AuthResult(success=good)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages += 1
+        return "250 OK"
+
+
+def notifying_roster(receiver: Receiver, mailbox: Mailbox) -> str:
+    """The example roster, with the warning going to a signed webhook (its address holding a password and a token)
+    and the breach to Slack and to email through a server that needs a login."""
+    hook = f"http://hooker:{HOOK_PASSWORD}@127.0.0.1:{receiver.port}/hook?token={HOOK_TOKEN}"
+    return (
+        (ROOT / "examples" / "roster.yaml").read_text()
+        + f"""
+roles:
+  community_manager:
+    notify:
+      - {{channel: webhook, url: "{hook}", secret_env: HOOK_SECRET}}
+  social_lead:
+    notify:
+      - {{channel: slack, url_env: SLACK_URL}}
+      - {{channel: email, to: [bob@example.com]}}
+smtp:
+  host: 127.0.0.1
+  port: {mailbox.controller.port}
+  from: calmly@example.com
+  starttls: never
+  username_env: SMTP_USER
+  password_env: SMTP_PASSWORD
+"""
+    )
+
+
 class Operated:
-    """A daemon run with signed intake (two secrets, as while rotating), debug logs, and copies it may reload."""
+    """A daemon run with signed intake (two secrets, as while rotating), debug logs, notifications delivered for
+    real, and copies of the playbooks and roster it may reload."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.playbooks = folder / "playbooks"
         shutil.copytree(ROOT / "playbooks", self.playbooks)
+        self.receiver = Receiver()
+        self.mailbox = Mailbox()
         self.roster = folder / "roster.yaml"
-        shutil.copy(ROOT / "examples" / "roster.yaml", self.roster)
+        self.roster.write_text(notifying_roster(self.receiver, self.mailbox))
         self.data = folder / "data"
         self.url = f"http://127.0.0.1:{free_port()}"
         self.log = folder / "daemon.log"
         self.env = environment(
+            SLACK_URL=f"http://127.0.0.1:{self.receiver.port}{SLACK_PATH}",
+            HOOK_SECRET=HOOK_SECRET,
+            SMTP_USER=SMTP_USER,
+            SMTP_PASSWORD=SMTP_PASSWORD,
             CALMLY_INTAKE_SECRETS=",".join(SECRETS),
             CALMLY_DATA=str(self.data),
             CALMLY_PLAYBOOKS=str(self.playbooks),
@@ -116,7 +225,10 @@ class Operated:
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
+        code = self.process.wait(timeout=30)
+        self.receiver.close()
+        self.mailbox.controller.stop()
+        return code
 
 
 @pytest.fixture(scope="module")
@@ -207,14 +319,33 @@ def test_no_secret_or_token_ever_reaches_the_log(operated: Operated) -> None:
     seen = len(operated.entries())
     operated.process.send_signal(signal.SIGHUP)
     operated.wait_for_log("reloaded", seen)
+    # Notifications: nobody acts on the next complaints, so the warning (webhook) and the breach (Slack, email) go out.
+    assert operated.signed(mention("log-5", "@five"), "msg_log_5", SECRETS[0]).status_code == 200
+    moved = httpx.post(f"{operated.url}/v1/admin/clock", json={"advance": "5h"}, headers=operated.auth("bob"))
+    assert moved.status_code == 200, moved.text
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (
+        operated.mailbox.messages
+        and any(path.startswith("/hook") for path in operated.receiver.paths)
+        and SLACK_PATH in operated.receiver.paths
+    ):
+        time.sleep(0.05)
 
     log = operated.log.read_text()
 
+    assert operated.mailbox.messages, log  # delivered, so the log had every chance to say too much
+    assert SLACK_PATH in operated.receiver.paths
+    assert any(path.startswith("/hook") for path in operated.receiver.paths)
     assert operated.entries()  # the log is there, as JSON lines
+    assert '"event": "delivered"' in log
     for secret in SECRETS:
         assert secret not in log
         assert secret.removeprefix("whsec_") not in log
     for token in [*operated.tokens.values(), forged]:
         assert token not in log
         assert token.removeprefix("calmly_") not in log
+    for secret in (SLACK_PATH, HOOK_SECRET, HOOK_SECRET.removeprefix("whsec_"), HOOK_PASSWORD, HOOK_TOKEN):
+        assert secret not in log
+    for secret in (SMTP_USER, SMTP_PASSWORD):
+        assert secret not in log
     assert "replayed request refused" in log
