@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 _DEFAULT_PLAYBOOKS = Path("playbooks")
-#: Where `calmly test` looks when given no paths: tests beside the playbooks, or in a folder of their own.
-_DEFAULT_TESTS = (Path("playbooks"), Path("playbook-tests"))
+#: Where `calmly test` looks when given no paths: the current folder and below, so tests beside the playbooks, in
+#: a playbook-tests/ folder or under examples/ are all found when it runs at the top of a repository.
+_DEFAULT_TESTS = Path(".")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -149,18 +150,16 @@ def simulate(playbook: Path, timeline: Path, fmt: str) -> None:
 def test_command(paths: tuple[Path, ...], fmt: str) -> None:
     """Run playbook tests: timelines on a simulated clock, with expectations at given times.
 
-    PATHS are test files (*.test.yaml) or folders searched for them (default: playbooks/ and playbook-tests/).
+    PATHS are test files (*.test.yaml) or folders searched for them (default: the current folder and every folder
+    below it, leaving out hidden folders such as .git and .venv, virtual environments and node_modules).
     Exits 0 when every expectation holds, 1 when any fails, naming the file and line of each.
     """
     from engine.testsuite import discover_tests, run_test_file  # noqa: PLC0415
 
-    if not paths:
-        paths = tuple(folder for folder in _DEFAULT_TESTS if folder.is_dir())
-        if not paths:
-            raise click.UsageError("no PATHS given, and there is no playbooks/ or playbook-tests/ folder here")
-    files = discover_tests(paths)
+    files = discover_tests(paths or (_DEFAULT_TESTS,))
     if not files:
-        click.echo(f"no playbook tests (*.test.yaml) found in {', '.join(p.as_posix() for p in paths)}", err=True)
+        where = ", ".join(p.as_posix() for p in paths) if paths else "this folder or any folder below it"
+        click.echo(f"no playbook tests (*.test.yaml) found in {where}", err=True)
         sys.exit(1)
     reports = [run_test_file(path) for path in files]
     if fmt == "json":

@@ -7,6 +7,7 @@ actions were refused. A failing expectation is reported at its own line and colu
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,15 +56,30 @@ class FileReport:
         return not self.problems and all(test.passed for test in self.tests)
 
 
+#: Folders a search leaves out: installed packages and tools' caches, never a team's tests.
+_NOT_SEARCHED = frozenset({"node_modules", "site-packages", "__pycache__"})
+
+
 def discover_tests(paths: Iterable[Path]) -> list[Path]:
-    """Test files as given, and every ``*.test.yaml`` below each folder, sorted."""
+    """Test files as given, and every ``*.test.yaml`` below each folder, sorted.
+
+    A folder search leaves out hidden folders (``.git``, ``.venv``), virtual environments and ``node_modules``, so
+    ``calmly test`` run at the top of a repository (the default, ``.``) finds the team's tests wherever they live.
+    """
     found: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            found.extend(sorted(item for item in path.rglob("*") if item.name.endswith(TEST_SUFFIXES)))
-        else:
+        if not path.is_dir():
             found.append(path)
+            continue
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(name for name in dirs if _searched(Path(root, name)))
+            found.extend(Path(root, name) for name in sorted(files) if name.endswith(TEST_SUFFIXES))
     return list(dict.fromkeys(found))
+
+
+def _searched(folder: Path) -> bool:
+    name = folder.name
+    return not (name.startswith(".") or name in _NOT_SEARCHED or (folder / "pyvenv.cfg").exists())
 
 
 def _check(expected: Mapping[str, Any], view: IncidentView | None, count: int) -> list[tuple[str, str]]:

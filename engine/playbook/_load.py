@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from engine.playbook._build import build
 from engine.playbook._checks import run_checks
+from engine.playbook._kind import not_a_playbook, test_file_named
 from engine.playbook._model import Playbook
 from engine.playbook._problem import Problem, Severity, rules
 from engine.playbook._shape import check_shape
@@ -96,6 +97,9 @@ def _decode(data: bytes, source: str) -> str | Problem:
 
 def load(content: bytes | str, source: str = "<playbook>") -> LoadResult:
     """Read, shape-check, build and semantically check one playbook. Never raises for bad input."""
+    named_test = test_file_named(source)
+    if named_test is not None:
+        return LoadResult(source, None, (named_test,))
     if isinstance(content, bytes):
         decoded = _decode(content, source)
         if isinstance(decoded, Problem):
@@ -116,6 +120,9 @@ def load(content: bytes | str, source: str = "<playbook>") -> LoadResult:
         return LoadResult(source, None, tuple(problems))
     shape = check_shape(document, source)
     if shape:
+        other = not_a_playbook(document, source)
+        if other is not None:
+            return LoadResult(source, None, (other,), document.marks)
         # Cross-section checks need a well-shaped document; they run once the shape problems are fixed.
         return LoadResult(source, None, tuple(sorted([*problems, *shape], key=_order)), document.marks)
     playbook = build(document.data)

@@ -199,5 +199,60 @@ def test_test_without_paths_runs_the_tests_beside_the_playbooks(tmp_path: Path) 
     empty = tmp_path / "empty"
     empty.mkdir()
     result = subprocess.run(run, cwd=empty, capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 2
-    assert "no playbooks/ or playbook-tests/ folder here" in result.stderr
+    assert result.returncode == 1
+    assert "no playbook tests (*.test.yaml) found in this folder or any folder below it" in result.stderr
+
+
+def test_test_without_paths_at_the_top_of_this_repository_runs_the_shipped_tests() -> None:
+    result = calmly("test")
+    assert result.returncode == 0, result.stdout + result.stderr
+    shipped = sorted(TESTS.glob("*.test.yaml"))
+    assert [line for line in result.stdout.splitlines() if line.endswith(".test.yaml")] == [
+        path.relative_to(ROOT).as_posix() for path in shipped
+    ]
+    assert result.stdout.splitlines()[-1].endswith("all passed")
+
+
+def test_test_without_paths_leaves_out_hidden_folders_and_virtual_environments(tmp_path: Path) -> None:
+    broken = "playbook: missing.yaml\ntests: [{name: never run, timeline: {start: 2026-11-23T09:00:00Z, events: []}}]\n"
+    for folder in (".git", ".venv/lib", "venv", "node_modules/some-package"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "x.test.yaml").write_text(broken, encoding="utf-8")
+    (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    run = [str(CALMLY), "test"]
+    result = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    assert "no playbook tests (*.test.yaml) found" in result.stderr, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        (
+            "examples/playbook-tests/customer-complaint.test.yaml",
+            "this is a playbook test, not a playbook; run it with `calmly test {path}`",
+        ),
+        (
+            "examples/timelines/broken-order.yaml",
+            "this is a timeline, not a playbook; play it against a playbook with `calmly simulate PLAYBOOK {path}`",
+        ),
+        ("examples/roster.yaml", "this is a roster, not a playbook; check it beside the playbooks"),
+        ("examples/config.yaml", "this is a daemon configuration, not a playbook; check it with `calmly check"),
+    ],
+    ids=["playbook-test", "timeline", "roster", "config"],
+)
+def test_validate_given_another_kind_of_file_says_what_it_is_and_which_command_reads_it(path: str, says: str) -> None:
+    result = calmly("validate", path)
+    assert result.returncode == 1
+    first, summary = result.stdout.splitlines()
+    assert first.startswith(f"{path}:1:1: E111 {says.format(path=path)}")
+    assert summary == "1 error, 0 warnings; 1 of 1 playbook failed"
+
+
+def test_validate_walking_a_folder_reports_each_timeline_in_it_as_one_line() -> None:
+    result = calmly("validate", "examples/timelines")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    timelines = sorted(TIMELINES.glob("*.yaml"))
+    assert len(lines) == len(timelines) + 1
+    assert all(" E111 this is a timeline, not a playbook" in line for line in lines[:-1])
