@@ -376,20 +376,10 @@ def incidents_show(incident_id: str, url: str, token: str | None, fmt: str) -> N
     if fmt == "json":
         click.echo(json.dumps(found, indent=2))
         return
-    click.echo(f"{found['id']}  {found['playbook']} v{found['playbook_version']}  version {found['version']}")
-    click.echo(
-        f"  state     {found['state']}  severity {found['severity']}  on {found['channel']} by {found['author']}"
-    )
-    for clock in found["clocks"]:
-        flag = "  BREACHED" if clock["breached"] else ""
-        click.echo(f"  clock     {clock['name']}: due {clock['due_at']}{flag}")
-    for action in found["actions"]:
-        needs = f" requires {', '.join(action['requires'])}" if action["requires"] else ""
-        click.echo(f"  can do    {action['trigger']} -> {action['to']} (by {', '.join(action['by'])}){needs}")
-    click.echo("  history")
-    for entry in found["history"]:
-        by = f" by {entry['actor']}" if entry.get("actor") else ""
-        click.echo(f"    {entry['at'][:19].replace('T', ' ')}  {entry['kind']:<14} {entry['summary']}{by}")
+    from engine.incident_text import incident_lines  # noqa: PLC0415
+
+    for line in incident_lines(found):
+        click.echo(line)
 
 
 def _set(fields: dict[str, Any], assignment: str) -> None:

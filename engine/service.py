@@ -36,7 +36,7 @@ from engine.incident import (
 )
 from engine.library import Library
 from engine.signing import TOLERANCE as SIGNATURE_TOLERANCE
-from engine.store import DueDeadline, Event, IncidentFilter, IncidentRow, Store, WriteTransaction
+from engine.store import DueDeadline, Event, IncidentFilter, IncidentRow, MentionBody, Store, WriteTransaction
 
 __all__ = [
     "ActResult",
@@ -102,6 +102,8 @@ class IncidentDetails:
     deadlines: tuple[DueDeadline, ...]
     events: tuple[Event, ...]
     actions: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    #: The posts themselves, in the order they came: what the customer wrote, not only where.
+    mentions: tuple[MentionBody, ...] = ()
 
 
 def history_entry(audit: Audit) -> dict[str, Any]:
@@ -345,7 +347,11 @@ class Service:
         book = self.library.by_digest(row.incident.playbook_digest)
         actions = () if row.final else available_actions(book, row.incident.state)
         return IncidentDetails(
-            row, tuple(self.store.pending_deadlines(incident_id)), tuple(self.store.events(incident_id)), actions
+            row,
+            tuple(self.store.pending_deadlines(incident_id)),
+            tuple(self.store.events(incident_id)),
+            actions,
+            tuple(self.store.mentions_of(incident_id)),
         )
 
     def incidents(self, where: IncidentFilter) -> list[IncidentRow]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.incident import Incident
+from engine.posts import draft_texts, post_view
 from engine.service import IncidentDetails
 from engine.store import IncidentRow
 
@@ -43,14 +44,24 @@ def _clocks(incident: Incident) -> list[dict[str, Any]]:
     ]
 
 
+def _mentions(details: IncidentDetails) -> list[dict[str, Any]]:
+    """Each of the incident's mentions with what it says; one the store has no body for keeps its key alone."""
+    stored = {(record.channel, record.external_id): post_view(record) for record in details.mentions}
+    return [
+        stored.get((channel, external_id), {"channel": channel, "external_id": external_id})
+        for channel, external_id in details.row.incident.mentions
+    ]
+
+
 def details_view(details: IncidentDetails) -> dict[str, Any]:
     incident = details.row.incident
     return {
         **summary_view(details.row),
         "playbook_digest": incident.playbook_digest,
         "thread_id": incident.thread_id,
-        "mentions": [{"channel": channel, "external_id": external_id} for channel, external_id in incident.mentions],
+        "mentions": _mentions(details),
         "facts": dict(incident.facts),
+        "drafts": draft_texts(incident.facts),
         "clocks": _clocks(incident),
         "finished_clocks": sorted(incident.finished_clocks),
         "deadlines": [

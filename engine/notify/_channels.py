@@ -124,7 +124,8 @@ class SlackChannel:
         url = settings.get("url") or self._environment.get(str(settings.get("url_env", "")))
         if not url:
             raise DeliveryError(f"the Slack address's variable {settings.get('url_env')} is not set", retryable=False)
-        text = "\n".join(message.lines)
+        # Slack reads &, < and > as markup (<url|label> links, @-mentions): a customer's words must not become any.
+        text = "\n".join(message.lines).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         blocks: list[dict[str, Any]] = [
             {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}},
             {"type": "section", "text": {"type": "mrkdwn", "text": text}},

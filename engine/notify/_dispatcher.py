@@ -19,6 +19,7 @@ from engine import metrics
 from engine.library import Library
 from engine.notify._channels import Channel, DeliveryError
 from engine.notify._message import compose
+from engine.posts import latest_post
 from engine.roster import Roster
 from engine.store import Delivery, Store
 
@@ -106,7 +107,8 @@ class Dispatcher:
                 raise DeliveryError(str(missing), retryable=False) from missing
             row = self._store.incident(delivery.incident_id)
             link = roster.incident_link.replace("{incident}", delivery.incident_id) if roster.incident_link else None
-            message = compose(delivery.body, row, book, now, link)
+            posts = self._store.mentions_of(delivery.incident_id)
+            message = compose(delivery.body, row, book, now, link, latest=latest_post(posts))
             channel.send(message, getattr(destination, "settings", {}), now)
         except Exception as error:  # a channel's unforeseen failure must not block the deliveries behind it
             if not isinstance(error, DeliveryError):

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.incident import Rulebook
+from engine.incident import Incident, Rulebook
 from engine.playbook import format_duration
+from engine.posts import draft_texts, shorten
 from engine.store import IncidentRow
 
 __all__ = ["Message", "compose"]
@@ -68,10 +69,36 @@ def _next_steps(book: Rulebook, state: str, final: bool) -> str:
     return "Next: " + "; ".join(options) + "." if options else "Next: see the playbook."
 
 
+def _post_lines(latest: Mapping[str, Any] | None, incident: Incident | None) -> list[str]:
+    """The customer's latest post, shortened, with its link; then what the team drafted (a reply awaiting
+    approval, an offer), so the reader can judge without opening anything."""
+    lines = []
+    if latest is not None:
+        author = latest.get("author") or {}
+        who = str(author.get("handle") or "someone")
+        if author.get("followers"):
+            who += f" ({int(author['followers']):,} followers)"
+        lines.append(f'Latest post, by {who} on {latest["channel"]}: "{shorten(str(latest.get("text", "")))}"')
+        if latest.get("url"):
+            lines.append(f"Post: {latest['url']}")
+    if incident is not None:
+        for name, text in draft_texts(incident.facts).items():
+            lines.append(f'{name.replace("_", " ").capitalize()} on record: "{shorten(text)}"')
+    return lines
+
+
 def compose(
-    body: Mapping[str, Any], row: IncidentRow | None, book: Rulebook, now: datetime, link: str | None
+    body: Mapping[str, Any],
+    row: IncidentRow | None,
+    book: Rulebook,
+    now: datetime,
+    link: str | None,
+    *,
+    latest: Mapping[str, Any] | None = None,
 ) -> Message:
-    """The message for one outbox notification, as things stand ``now`` (the incident may have moved on)."""
+    """The message for one outbox notification, as things stand ``now`` (the incident may have moved on).
+
+    ``latest`` is the incident's most recent post (:func:`engine.posts.latest_post`), quoted shortened."""
     incident_id = str(body["incident"])
     kind = str(body["kind"])
     clock = str(body["clock"])
@@ -102,6 +129,7 @@ def compose(
         f"{what}: {_timing(due_at, now)}.",
         f"It is a {about}.",
         f"Rule: {rule}; notifying {', '.join(body['roles'])}." + (f" {description}" if description else ""),
+        *_post_lines(latest, incident),
         _next_steps(book, state, row.final if row is not None else False),
     ]
     repetition = int(body.get("repetition", 0))
@@ -109,4 +137,8 @@ def compose(
         lines.insert(1, f"Reminder {repetition}: nobody has acted since the last one.")
     subject = f"[calmly] {_KIND_WORDS.get(kind, kind)}: {incident_id} {clock} ({severity})"
     data = {**dict(body), "incident": incident_id, "state": state, "severity": severity, "link": link}
+    if latest is not None:
+        data["latest_post"] = {**dict(latest), "text": shorten(str(latest.get("text", "")))}
+    if incident is not None:
+        data["drafts"] = draft_texts(incident.facts)
     return Message(str(body["key"]), subject, tuple(lines), link, data)

@@ -17,6 +17,7 @@ __all__ = [
     "Event",
     "IncidentFilter",
     "IncidentRow",
+    "MentionBody",
     "MentionRecord",
     "OutboxRow",
     "PlaybookRecord",
@@ -55,6 +56,17 @@ class MentionRecord:
     outcome: str
     incident_id: str | None
     received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MentionBody:
+    """A mention an incident holds, as the listening tool sent it: what the customer wrote, and when it came."""
+
+    channel: str
+    external_id: str
+    outcome: str
+    received_at: datetime
+    body: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +251,10 @@ class Store(Protocol):
     def earliest_due(self) -> datetime | None: ...
 
     def mention(self, channel: str, external_id: str) -> MentionRecord | None: ...
+
+    def mentions_of(self, incident_id: str) -> list[MentionBody]:
+        """The mentions that opened or joined an incident, in the order they came (an index search by incident)."""
+        ...
 
     def outbox(self, state: str | None = None, limit: int = 100) -> list[OutboxRow]: ...
 

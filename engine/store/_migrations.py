@@ -129,4 +129,9 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX intake_receipts_by_age ON intake_receipts (seen_at)",
         ),
     ),
+    (
+        6,
+        "mentions by incident: an incident's own posts read in the order they came, without a walk over them all",
+        ("CREATE INDEX mentions_by_incident ON mentions (incident_id, received_at)",),
+    ),
 )

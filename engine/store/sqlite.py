@@ -25,6 +25,7 @@ from engine.store._contract import (
     Event,
     IncidentFilter,
     IncidentRow,
+    MentionBody,
     MentionRecord,
     OutboxRow,
     PlaybookRecord,
@@ -374,6 +375,15 @@ class SQLiteStore:
     def mention(self, channel: str, external_id: str) -> MentionRecord | None:
         with self._lock:
             return _mention(self._db, channel, external_id)
+
+    def mentions_of(self, incident_id: str) -> list[MentionBody]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT channel, external_id, outcome, received_at, body FROM mentions WHERE incident_id = ? "
+                "ORDER BY received_at, rowid",
+                (incident_id,),
+            ).fetchall()
+        return [MentionBody(row[0], row[1], row[2], parse_moment(row[3]), json.loads(row[4])) for row in rows]
 
     def outbox(self, state: str | None = None, limit: int = 100) -> list[OutboxRow]:
         query = "SELECT key, incident_id, created_at, body, state, attempts FROM outbox"

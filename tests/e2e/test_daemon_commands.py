@@ -538,3 +538,29 @@ def test_serve_refuses_a_roster_with_problems_naming_their_positions(tmp_path: P
     assert any(line.startswith(f"{name}:3:12:") for line in located), refused.stderr
     assert any(line.startswith(f"{name}:4:3:") for line in located), refused.stderr
     assert any(line.startswith(f"{name}:6:5:") for line in located), refused.stderr
+
+
+def test_incidents_show_gives_the_customers_words_who_wrote_them_where_and_how_far_they_went(desk: Desk) -> None:
+    post = {
+        "channel": "twitter",
+        "external_id": "e2e-words-1",
+        "text": "Third time my parcel is lost. Done with you.",
+        "posted_at": "2026-11-23T09:00:00Z",
+        "url": "https://x.com/sam/status/77",
+        "author": {"handle": "@sam_words", "followers": 2500},
+        "engagement": {"likes": 40, "shares": 6},
+    }
+    done = desk.run("ingest", "-", "--format", "json", stdin=json.dumps(post) + "\n")
+    (result,) = json.loads(done.stdout)["results"]
+
+    shown = desk.run("incidents", "show", result["incident"])
+    data = json.loads(desk.run("incidents", "show", result["incident"], "--format", "json").stdout)
+
+    assert shown.returncode == 0, shown.stderr
+    assert "@sam_words (2500 followers) on twitter" in shown.stdout
+    assert "40 likes, 6 shares" in shown.stdout
+    assert '"Third time my parcel is lost. Done with you."' in shown.stdout
+    assert "https://x.com/sam/status/77" in shown.stdout
+    (mentioned,) = data["mentions"]
+    assert mentioned["text"] == "Third time my parcel is lost. Done with you."
+    assert (mentioned["author"], mentioned["url"]) == ({"handle": "@sam_words", "followers": 2500}, post["url"])

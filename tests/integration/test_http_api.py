@@ -142,9 +142,9 @@ def test_a_second_mention_by_the_same_author_joins_the_incident_already_open(des
 
     assert joined == {"status": "joined", "incident": "inc-1", "playbook": "customer-complaint"}
     shown = desk.get("/v1/incidents/inc-1").json()
-    assert shown["mentions"] == [
-        {"channel": "twitter", "external_id": "1"},
-        {"channel": "twitter", "external_id": "2"},
+    assert [(item["channel"], item["external_id"], item["outcome"]) for item in shown["mentions"]] == [
+        ("twitter", "1", "opened"),
+        ("twitter", "2", "joined"),
     ]
     assert desk.rows()["incidents"] == 1
 
@@ -752,3 +752,69 @@ def test_a_commit_that_fails_is_rolled_back_and_the_store_keeps_working(desk: De
         assert result.status == "opened"
     finally:
         desk.store._db = real
+
+
+# --- what people read --------------------------------------------------------------------------------------------
+
+
+def test_an_incident_shows_each_mention_with_its_words_author_link_time_and_engagement_in_order(desk: Desk) -> None:
+    first = mention(
+        "1",
+        text="My order arrived broken and nobody answers",
+        url="https://x.com/ann/status/1",
+        engagement={"likes": 12, "shares": 3, "replies": 1},
+    )
+    second = mention("2", text="Still waiting. Day two.", posted_at="2026-11-23T10:30:00Z")
+    desk.ingest(first)
+    desk.advance("90m")
+    desk.ingest(second)
+
+    shown = desk.get("/v1/incidents/inc-1").json()
+
+    assert [(item["channel"], item["external_id"]) for item in shown["mentions"]] == [
+        ("twitter", "1"),
+        ("twitter", "2"),
+    ]
+    one, two = shown["mentions"]
+    assert one["text"] == "My order arrived broken and nobody answers"
+    assert one["author"] == {"handle": "@ann", "followers": 10}
+    assert one["url"] == "https://x.com/ann/status/1"
+    assert one["posted_at"] == "2026-11-23T09:00:00+00:00"
+    assert one["engagement"] == {"likes": 12, "shares": 3, "replies": 1}
+    assert one["outcome"] == "opened"
+    assert (two["text"], two["outcome"], two["url"]) == ("Still waiting. Day two.", "joined", None)
+    assert two["received_at"] == "2026-11-23T10:30:00+00:00"
+
+
+def test_a_reply_awaiting_approval_is_shown_with_the_incident(desk: Desk) -> None:
+    desk.ingest(mention("1", text="My son had an allergic reaction to your cereal bar", handle="@mum"))
+    desk.act("inc-1", "assess", "alice", 0, severity="critical")
+    drafted = desk.act(
+        "inc-1",
+        "draft_reply",
+        "alice",
+        1,
+        public_reply={"channel": "twitter", "text": "We're so sorry. Please DM us so our safety team can call you."},
+    )
+    assert drafted.status_code == 200, drafted.text
+
+    shown = desk.get("/v1/incidents/inc-1").json()
+
+    assert shown["state"] == "reply_pending_approval"
+    assert shown["drafts"]["public_reply"] == (
+        "We're so sorry. Please DM us so our safety team can call you. (on twitter)"
+    )
+    assert shown["facts"]["public_reply"]["text"].startswith("We're so sorry.")
+
+
+def test_mentions_are_read_by_incident_through_an_index(desk: Desk) -> None:
+    desk.ingest(mention("1"))
+
+    with sqlite3.connect(f"file:{desk.store.path}?mode=ro", uri=True) as db:
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT body FROM mentions WHERE incident_id = ? ORDER BY received_at", ("inc-1",)
+        ).fetchall()
+    db.close()
+
+    assert any("mentions_by_incident" in str(row) for row in plan), plan
+    assert [item.external_id for item in desk.store.mentions_of("inc-1")] == ["1"]

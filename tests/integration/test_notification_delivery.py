@@ -595,3 +595,74 @@ smtp: {host: 127.0.0.1, port: SMTP_PORT, from: calmly@example.com}
 
     assert mailbox[0].messages == []
     assert floor.delivery(BREACH, "log:social_lead").state == "delivered"
+
+
+# --- the customer's words ------------------------------------------------------------------------------------------
+
+
+def test_a_notification_quotes_the_latest_post_shortened_with_its_link(
+    make_floor: FloorMaker, receiver: Receiver
+) -> None:
+    floor = make_floor(webhook_roster(receiver))
+    long_post = "My order arrived broken. " + " ".join(f"word{number}" for number in range(100))
+    floor.service.ingest(
+        [
+            {
+                "channel": "twitter",
+                "external_id": "m-0",
+                "text": long_post,
+                "posted_at": floor.clock.now().isoformat(),
+                "url": "https://x.com/ann_b/status/1",
+                "author": {"handle": "@ann_b", "followers": 12000},
+            }
+        ]
+    )
+    floor.clock.advance("4h12m")
+    floor.service.fire_due()
+    floor.dispatcher.route()
+
+    floor.dispatcher.deliver_due()
+
+    (request,) = [request for request in receiver.on("/hook") if request.headers["webhook-id"] == BREACH]
+    payload = request.json()
+    quoted = payload["data"]["latest_post"]
+    assert quoted["text"].startswith("My order arrived broken. word0 word1")
+    assert quoted["text"].endswith("…")
+    assert len(quoted["text"]) <= 280
+    assert quoted["url"] == "https://x.com/ann_b/status/1"
+    assert quoted["author"] == {"handle": "@ann_b", "followers": 12000}
+    assert f'Latest post, by @ann_b (12,000 followers) on twitter: "{quoted["text"]}"' in payload["text"]
+    assert "Post: https://x.com/ann_b/status/1" in payload["text"]
+
+
+def test_slack_and_email_carry_the_post_and_slack_keeps_its_markup_out_of_it(
+    make_floor: FloorMaker, receiver: Receiver, mailbox: tuple[Mailbox, int]
+) -> None:
+    floor = make_floor(
+        f"""
+people:
+  bob: {{email: bob@example.com, roles: [social_lead]}}
+roles:
+  social_lead:
+    notify: [{{channel: slack, url_env: SLACK_URL}}, {{channel: email}}]
+smtp: {{host: 127.0.0.1, port: SMTP_PORT, from: calmly@example.com, starttls: never}}
+incident_link: "{LINK}"
+""",
+        SLACK_URL=receiver.url("/slack"),
+    )
+    floor.escalate(text="Broken again <!channel> & no refund")
+
+    floor.dispatcher.deliver_due()
+
+    slack = next(request.json() for request in receiver.on("/slack"))
+    assert "Broken again &lt;!channel&gt; &amp; no refund" in slack["text"]
+    assert "<!channel>" not in json.dumps(slack)
+    (message, *_) = mailbox[0].to("bob@example.com")
+    plain = message.get_body(("plain",))
+    rich = message.get_body(("html",))
+    assert plain is not None
+    assert rich is not None
+    assert 'Latest post, by @ann_b (10 followers) on twitter: "Broken again <!channel> & no refund"' in (
+        plain.get_content()
+    )
+    assert "Broken again &lt;!channel&gt; &amp; no refund" in rich.get_content()
