@@ -10,7 +10,7 @@ Problems are data, never exceptions: :func:`load` returns every problem it finds
 
 from engine.playbook._build import content_digest
 from engine.playbook._checks import PLACEHOLDERS
-from engine.playbook._duration import format_duration, parse_duration, parse_percentage
+from engine.playbook._duration import MAX_DURATION, MAX_PERCENTAGE, format_duration, parse_duration, parse_percentage
 from engine.playbook._load import LoadResult, load
 from engine.playbook._machine import compile_machine, machine_spec
 from engine.playbook._model import (
@@ -43,6 +43,8 @@ __all__ = [
     "LIFECYCLE",
     "LIMIT_CLOCK",
     "MAX_BYTES",
+    "MAX_DURATION",
+    "MAX_PERCENTAGE",
     "PLACEHOLDERS",
     "AnswerKind",
     "AppliesTo",

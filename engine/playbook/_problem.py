@@ -80,6 +80,8 @@ class rules:
     TAG: Final = _e("E108", "yaml-tag", "YAML tags (such as !!python/object) are not allowed.")
     NOT_A_MAPPING: Final = _e("E109", "not-a-mapping", "The top level of a playbook must be a mapping.")
     DUPLICATE_PLAYBOOK: Final = _e("E110", "duplicate-playbook", "Two files define the same playbook id.")
+    TOO_DEEP: Final = _e("E112", "nesting-too-deep", "Lists and mappings nested deeper than any calmly file needs.")
+    NUMBER_TOO_LARGE: Final = _e("E113", "number-too-large", "A number too large for calmly to keep.")
     NOT_A_PLAYBOOK: Final = _e("E111", "not-a-playbook", "The file is another kind of calmly file, not a playbook.")
     TOO_DEEP: Final = _e("E112", "nesting-too-deep", "Lists and mappings nested deeper than any calmly file needs.")
     NUMBER_TOO_LARGE: Final = _e("E113", "number-too-large", "A number too large for calmly to keep.")

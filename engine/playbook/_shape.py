@@ -14,9 +14,16 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from engine.playbook._duration import (
+    MAX_DURATION,
+    MAX_PERCENTAGE,
+    duration_fits,
+    format_duration,
+    percentage_fits,
+)
 from engine.playbook._problem import Path, Problem, Rule, dotted, rules
 from engine.playbook._yaml import Document
 
@@ -50,9 +57,16 @@ def playbook_schema() -> Mapping[str, Any]:
     return shipped_schema("playbook")
 
 
+#: The language's own formats (the schemas name them ``calmly-...``, which editors leave alone): the caps on
+#: durations and percentages, which a pattern cannot say.
+_FORMATS = FormatChecker(formats=())
+_FORMATS.checks("calmly-duration")(duration_fits)
+_FORMATS.checks("calmly-percentage")(percentage_fits)
+
+
 @functools.cache
 def _validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(shipped_schema(name))
+    return Draft202012Validator(shipped_schema(name), format_checker=_FORMATS)
 
 
 def suggest(word: str, choices: Iterator[str] | list[str] | tuple[str, ...]) -> str:
@@ -130,7 +144,9 @@ class _Translator:
                     )
             return
         kind = self._def(error)
-        if kind == "duration":
+        if validator == "format":
+            yield self._problem(rules.INVALID_VALUE, path, _over_cap_message(where, instance, kind))
+        elif kind == "duration":
             yield self._problem(rules.BAD_DURATION, path, _duration_message(where, instance))
         elif kind == "percentage":
             yield self._problem(
@@ -225,6 +241,19 @@ def _duration_message(where: str, value: Any) -> str:
             better = f"{minutes}m"
         return f"{where} is {value!r}, a clock time, not a duration; write {better} instead"
     return f"{where} is {_kind_of(value)}, not a duration; {base}"
+
+
+def _over_cap_message(where: str, value: Any, kind: str | None) -> str:
+    if kind == "percentage":
+        return (
+            f"{where} is {value}; an escalation waits at most {MAX_PERCENTAGE:.0%} of the running limit "
+            "(ten times it): write a smaller share, such as 200%"
+        )
+    longest = format_duration(MAX_DURATION)
+    return (
+        f"{where} is {value}, longer than {longest} (a year), the longest duration calmly takes; "
+        "write a shorter one, such as 1d or 4w"
+    )
 
 
 def _name_message(where: str, value: str) -> str:

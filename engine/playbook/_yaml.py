@@ -3,7 +3,12 @@
 PyYAML resolves plain scalars by YAML 1.1 rules (``yes`` is true, ``1:30`` is 90). Editors and check-jsonschema
 read YAML 1.2, so this module never lets PyYAML construct anything: it walks the parser's events and builds plain
 data itself, resolving scalars by the 1.2 core schema. Anchors, aliases and tags are refused at the event where they
-appear, so an alias bomb is never expanded and no tag is ever acted on.
+appear, so an alias bomb is never expanded and no tag is ever acted on. Nesting is bounded and so are numbers,
+so a hostile file costs a located problem, not a crash.
+
+libyaml reads plain scalars as YAML 1.2 does; PyYAML's own (pure-Python) scanner, used where libyaml is missing,
+ends a plain scalar at ``?`` in a flow collection (``{ask: Was it avoidable?, ...}``), so it is corrected here and
+both give the same result.
 """
 
 from __future__ import annotations
@@ -19,12 +24,70 @@ import yaml
 
 from engine.playbook._problem import Path, Problem, Rule, rules
 
-__all__ = ["MAX_BYTES", "Document", "Marks", "Position", "position_of_index", "read_yaml"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NUMBER",
+    "PARSERS",
+    "Document",
+    "Marks",
+    "Position",
+    "position_of_index",
+    "read_yaml",
+]
 
 #: Playbooks are hand-written; anything larger is a mistake or an attack, and is refused before parsing.
 MAX_BYTES = 512 * 1024
+#: Mappings and lists inside one another: a playbook needs about six levels; far more is a broken or hostile file.
+MAX_DEPTH = 50
+#: The largest whole number a calmly file may hold (a signed 64-bit integer, what SQLite and PostgreSQL store).
+MAX_NUMBER = 2**63 - 1
 
-_Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+class _PurePythonLoader(yaml.SafeLoader):
+    """PyYAML's own parser, reading plain scalars as YAML 1.2 (and libyaml) do."""
+
+    def scan_plain(self) -> Any:
+        # PyYAML's scan_plain, with one change: in a flow collection a plain scalar ends at , [ ] { } (YAML 1.2's
+        # flow indicators) but not at ?, so ``{ask: Was it avoidable?, ...}`` reads as libyaml reads it.
+        chunks: list[str] = []
+        start_mark = self.get_mark()
+        end_mark = start_mark
+        indent = self.indent + 1
+        spaces: list[str] = []
+        blank = "\0 \t\r\n\x85\u2028\u2029"
+        while True:
+            length = 0
+            if self.peek() == "#":
+                break
+            while True:
+                ch = self.peek(length)
+                if (
+                    ch in blank
+                    or (ch == ":" and self.peek(length + 1) in blank + (",[]{}" if self.flow_level else ""))
+                    or (self.flow_level and ch in ",[]{}")
+                ):
+                    break
+                length += 1
+            if length == 0:
+                break
+            self.allow_simple_key = False
+            chunks.extend(spaces)
+            chunks.append(self.prefix(length))
+            self.forward(length)
+            end_mark = self.get_mark()
+            spaces = self.scan_plain_spaces(indent, start_mark) or []
+            if not spaces or self.peek() == "#" or (not self.flow_level and self.column < indent):
+                break
+        return yaml.tokens.ScalarToken("".join(chunks), True, start_mark, end_mark)
+
+
+#: The parsers that can read a playbook, fastest first: libyaml's when it is installed, then PyYAML's own.
+PARSERS: tuple[Any, ...] = (
+    *((yaml.CSafeLoader,) if hasattr(yaml, "CSafeLoader") else ()),
+    _PurePythonLoader,
+)
+_Parser: Any = PARSERS[0]
 
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
@@ -85,13 +148,14 @@ def _at(mark: Any) -> Position:
 
 
 def _resolve_plain(text: str) -> Any:
-    """Resolve a plain scalar by the YAML 1.2 core schema."""
+    """Resolve a plain scalar by the YAML 1.2 core schema (whole numbers of more than 19 digits: :data:`_HUGE`)."""
     if _NULL.match(text):
         return None
     if text in _BOOL:
         return _BOOL[text]
     if _INT10.match(text):
-        return int(text)
+        # Python refuses to read decimal numbers of over 4,300 digits; nothing over 19 digits fits anyway.
+        return int(text) if len(text.lstrip("+-")) <= 19 else _HUGE
     if _INT8.match(text):
         return int(text[2:], 8)
     if _INT16.match(text):
@@ -121,6 +185,7 @@ class _Builder:
         self._source = source
         self.marks = Marks()
         self.problems: list[Problem] = []
+        self._depth = 0
 
     def problem(self, rule: Rule, pos: Position, message: str, path: Path = ()) -> Problem:
         return Problem(rule=rule, file=self._source, line=pos.line, column=pos.column, message=message, path=path)
@@ -177,18 +242,56 @@ class _Builder:
         self._check_tag(event, path)
         if isinstance(event, yaml.ScalarEvent):
             if event.style in (None, "") and event.implicit[0]:
-                return _resolve_plain(event.value)
+                return self._number(_resolve_plain(event.value), event, path)
             return event.value
-        if isinstance(event, yaml.SequenceStartEvent):
-            items: list[Any] = []
-            while not isinstance(event := self._next(), yaml.SequenceEndEvent):
-                items.append(self._node(event, (*path, len(items))))
-            return items
-        if isinstance(event, yaml.MappingStartEvent):
-            return self._mapping(path)
+        if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            self._enter(event, path)
+            try:
+                if isinstance(event, yaml.MappingStartEvent):
+                    return self._mapping(path)
+                items: list[Any] = []
+                while not isinstance(event := self._next(), yaml.SequenceEndEvent):
+                    items.append(self._node(event, (*path, len(items))))
+                return items
+            finally:
+                self._depth -= 1
         raise _Refused(  # pragma: no cover - the parser emits no other node events
             self.problem(rules.YAML_SYNTAX, _at(event.start_mark), "unexpected YAML construct")
         )
+
+    def _enter(self, event: Any, path: Path) -> None:
+        """One level deeper; past :data:`MAX_DEPTH` reading stops (the builder recurses, and so would the checks)."""
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Refused(
+                self.problem(
+                    rules.TOO_DEEP,
+                    _at(event.start_mark),
+                    f"lists and mappings are nested more than {MAX_DEPTH} levels deep here; a calmly file needs "
+                    "only a few levels: check the indentation and the brackets",
+                    path,
+                )
+            )
+
+    def _number(self, value: Any, event: Any, path: Path) -> Any:
+        """A plain scalar's value, once numbers are known to fit in what the store and the clocks can hold."""
+        too_large = (
+            value is _HUGE
+            or (isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_NUMBER)
+            or (isinstance(value, float) and math.isfinite(value) and abs(value) > MAX_NUMBER)
+        )
+        if too_large:
+            size = f" of {len(event.value.lstrip('+-')):,} digits" if not isinstance(value, float) else ""
+            raise _Refused(
+                self.problem(
+                    rules.NUMBER_TOO_LARGE,
+                    _at(event.start_mark),
+                    f"this number{size} is too large; numbers in a calmly file are at most {MAX_NUMBER:,}: "
+                    "check for a slip of the keyboard, or quote it if it is meant as text",
+                    path,
+                )
+            )
+        return value
 
     def _mapping(self, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -227,6 +330,7 @@ class _Builder:
 
 
 _EMPTY = object()
+_HUGE = object()
 
 
 def position_of_index(text: str, index: int) -> Position:
@@ -246,7 +350,11 @@ def _non_breaking_space_before(text: str, index: int) -> Position | None:
 
 def read_yaml(text: str, source: str) -> tuple[Document | None, list[Problem]]:
     """Read one YAML document strictly; ``None`` when nothing usable could be built."""
-    builder = _Builder(iter(yaml.parse(text, Loader=_Parser)), source)
+    return _read(text, source, _Parser)
+
+
+def _read(text: str, source: str, parser: Any) -> tuple[Document | None, list[Problem]]:
+    builder = _Builder(iter(yaml.parse(text, Loader=parser)), source)
     try:
         data = builder.document()
     except _Refused as refused:
@@ -261,6 +369,10 @@ def read_yaml(text: str, source: str) -> tuple[Document | None, list[Problem]]:
         )
         return None, [*builder.problems, builder.problem(rules.YAML_SYNTAX, pos, message)]
     except yaml.MarkedYAMLError as error:
+        if parser is not _PurePythonLoader and "maximum nesting depth" in str(error.problem):
+            # libyaml scans a deep flow collection ahead and gives up at a depth of its own; PyYAML's parser finds
+            # the place past MAX_DEPTH, so both parsers report the same problem at the same place.
+            return _read(text, source, _PurePythonLoader)
         mark = error.problem_mark or error.context_mark
         pos = _at(mark) if mark is not None else Position(1, 1)
         nbsp = _non_breaking_space_before(text, mark.index if mark is not None else len(text))

@@ -20,6 +20,9 @@ from engine.playbook import MAX_BYTES, Severity, load
 
 BAD = Path(__file__).parents[1] / "fixtures" / "playbooks" / "bad"
 
+# Every case reads the same with libyaml and with PyYAML's own parser (used where libyaml is not installed).
+pytestmark = pytest.mark.usefixtures("yaml_parser")
+
 #: Engine bugs found while writing these tests; each case holds the correct expectation and fails until fixed.
 BUGS: dict[str, str] = {}
 
@@ -41,6 +44,8 @@ CASES = [
     ("alias-bomb",                   "E107",  2,  7, "YAML anchor &a0 is not allowed"),
     ("python-tag",                   "E108",  9, 14, "the YAML tag !!python/object/apply:os.system is not allowed"),
     ("top-level-list",               "E109",  2,  1, "the file holds a list"),
+    ("nesting-too-deep",             "E112",  5, 63, "nested more than 50 levels deep"),
+    ("number-too-large",             "E113",  3, 10, "this number of 5,000 digits is too large"),
     # --- the shape (E2xx) ---
     ("unknown-key",                  "E200", 10, 14, "unknown key 'limt' in states.detected; did you mean 'limit'?"),
     ("missing-key",                  "E201", 20,  5, "transitions[3] needs 'by'"),
@@ -52,6 +57,9 @@ CASES = [
     ("bad-percentage",               "E205", 26, 13, "is the number 75; write a percentage such as 75%"),
     ("bad-name",                     "E206",  8,  3, "such as 'community_manager'"),
     ("bad-hours",                    "E207", 12, 22, "the text '9-17'; write opening hours as HH:MM-HH:MM"),
+    ("duration-too-long",            "E208", 14, 31, "500000w, longer than 52w (a year)"),
+    ("duration-overflows",           "E208", 10, 31, "99999999999w, longer than 52w (a year)"),
+    ("percentage-too-large",         "E208", 23, 13, "at most 1000% of the running limit"),
 ]
 # fmt: on
 

@@ -5,22 +5,28 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine.playbook import (
+    MAX_DURATION,
     PhraseSet,
     Requirement,
+    _yaml,
     compile_machine,
     format_duration,
     load,
     parse_duration,
     parse_percentage,
 )
-from engine.playbook._yaml import read_yaml
+from engine.playbook._yaml import MAX_DEPTH, MAX_NUMBER, read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPLAINT = (ROOT / "playbooks" / "customer-complaint.yaml").read_text(encoding="utf-8")
+
+# Every reading test runs with libyaml and with PyYAML's own parser: the two must read every file alike.
+pytestmark = pytest.mark.usefixtures("yaml_parser")
 
 
 @pytest.mark.parametrize(
@@ -175,3 +181,123 @@ def test_loading_text_and_bytes_gives_the_same_result() -> None:
 
 def test_a_utf8_byte_order_mark_is_accepted() -> None:
     assert load(b"\xef\xbb\xbf" + COMPLAINT.encode(), "bom.yaml").problems == ()
+
+
+# --- both parsers, and files built to break a reader ---------------------------------------------------------
+
+SHIPPED_AND_FIXTURES = sorted((ROOT / "playbooks").glob("*.yaml")) + sorted(
+    (ROOT / "tests" / "fixtures" / "playbooks").rglob("*.yaml")
+)
+
+
+def _reading(path: Path) -> tuple[object, ...]:
+    result = load(path.read_bytes(), path.name)
+    # The parsers word a syntax error each their own way ("not allowed here", "... in this context"); the code and
+    # the place are the same, and every other message is calmly's own.
+    return result.playbook, tuple(
+        (p.code, p.line, p.column, "" if p.code == "E105" else p.message) for p in result.problems
+    )
+
+
+@pytest.mark.parametrize("path", SHIPPED_AND_FIXTURES, ids=lambda path: path.name)
+def test_reads_every_shipped_playbook_and_fixture_alike_with_either_parser(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readings = []
+    for parser in _yaml.PARSERS:
+        monkeypatch.setattr(_yaml, "_Parser", parser)
+        readings.append(_reading(path))
+
+    assert len(_yaml.PARSERS) == 2, "libyaml is installed here, so both parsers are compared"
+    assert readings[0] == readings[1]
+
+
+def test_reads_a_question_mark_inside_a_flow_mapping_as_text() -> None:
+    # The shipped customer-complaint playbook asks "{id: avoidable, ask: Was it avoidable?, ...}".
+    document, problems = read_yaml("q: {ask: Was it avoidable?, answer: yes_no}\nr: [why?, how?]\n", "t.yaml")
+
+    assert not problems
+    assert document is not None
+    assert document.data == {"q": {"ask": "Was it avoidable?", "answer": "yes_no"}, "r": ["why?", "how?"]}
+
+
+def test_the_shipped_customer_complaint_playbook_is_valid() -> None:
+    result = load(COMPLAINT, "customer-complaint.yaml")
+
+    assert result.problems == ()
+
+
+def _block(depth: int) -> str:
+    return "".join(" " * level + f"k{level}:\n" for level in range(depth)) + " " * depth + "leaf\n"
+
+
+@pytest.mark.parametrize("depth", [500, 1000, 5000])
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(lambda depth: "top: " + "[" * depth + "]" * depth + "\n", id="flow-lists"),
+        pytest.param(lambda depth: "top: " + "{a: " * depth + "x" + "}" * depth + "\n", id="flow-mappings"),
+        pytest.param(lambda depth: "top:\n" + "- " * depth + "leaf\n", id="block-lists"),
+        pytest.param(lambda depth: _block(min(depth, 900)), id="block-mappings"),
+    ],
+)
+def test_refuses_deep_nesting_with_a_located_problem(text: Any, depth: int) -> None:
+    result = load(text(depth), "deep.yaml")
+
+    (problem,) = result.problems
+    assert problem.code == "E112", problem.located
+    assert problem.line >= 1
+    assert problem.column >= 1
+    assert "nested more than 50 levels deep" in problem.message
+
+
+def test_reads_nesting_up_to_the_cap() -> None:
+    document, problems = read_yaml("top: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n", "t.yaml")
+
+    assert not problems
+    assert document is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ("version: " + "9" * 5000, 10),
+        ("version: -" + "9" * 5000, 10),
+        ("version: 9223372036854775808", 10),
+        ("version: 0x" + "f" * 5000, 10),
+        ("version: 1e300", 10),
+        ("version: [1, " + "7" * 4301 + "]", 14),
+    ],
+    ids=["5000-digits", "negative", "just-over-64-bits", "hex", "huge-float", "in-a-list"],
+)
+def test_refuses_a_number_too_large_to_keep_with_a_located_problem(text: str, column: int) -> None:
+    result = load(text + "\n", "huge.yaml")
+
+    (problem,) = result.problems
+    assert (problem.code, problem.line, problem.column) == ("E113", 1, column)
+    assert "too large" in problem.message
+
+
+def test_reads_the_largest_number_it_keeps() -> None:
+    document, problems = read_yaml(f"n: {MAX_NUMBER}\nm: -{MAX_NUMBER}\n", "t.yaml")
+
+    assert not problems
+    assert document is not None
+    assert document.data == {"n": MAX_NUMBER, "m": -MAX_NUMBER}
+
+
+@pytest.mark.parametrize("text", ["99999999999w", "500000w", "53w", "52w1s", "365d"])
+def test_refuses_a_duration_over_the_cap(text: str) -> None:
+    with pytest.raises(ValueError, match="longer than 52w"):
+        parse_duration(text)
+
+
+def test_reads_a_duration_at_the_cap() -> None:
+    assert parse_duration("52w") == MAX_DURATION == timedelta(weeks=52)
+
+
+def test_accepts_a_utf8_byte_order_mark_before_a_playbook() -> None:
+    result = load(b"\xef\xbb\xbf" + COMPLAINT.encode(), "bom.yaml")
+
+    assert result.problems == ()
+    assert result.playbook is not None
