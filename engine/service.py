@@ -251,7 +251,28 @@ class Service:
         seen = tx.mention(mention.channel, mention.external_id)
         if seen is not None:
             return IntakeResult("duplicate", seen.incident_id, message=f"already received ({seen.outcome})")
-        for candidate in tx.open_incidents_for(mention.channel, mention.author.handle, mention.thread_id):
+        link = mention.url_key
+        seen = None if link is None else tx.mention_by_url(link)
+        if seen is not None:  # the same post, reported by another listening tool (or under another id)
+            return IntakeResult(
+                "duplicate",
+                seen.incident_id,
+                message=f"the same post as {seen.channel}/{seen.external_id}, already received ({seen.outcome})",
+            )
+
+        def record(outcome: str, incident_id: str | None) -> None:
+            tx.record_mention(
+                mention.channel,
+                mention.external_id,
+                outcome=outcome,
+                incident_id=incident_id,
+                body=raw,
+                at=now,
+                url_key=link,
+                source=mention.source,
+            )
+
+        for candidate in tx.open_incidents_for(mention.channel, mention.author_key, mention.thread_id):
             book = self.library.by_digest(candidate.playbook_digest)
             if not joins(candidate, mention, book):
                 continue
@@ -259,23 +280,17 @@ class Service:
             if isinstance(outcome, Stepped) and outcome.incident is not candidate:
                 join = {"type": "join", "mention": raw}
                 self._apply(tx, outcome, previous=candidate, command=join, actor=None, now=now)
-            tx.record_mention(
-                mention.channel, mention.external_id, outcome="joined", incident_id=candidate.id, body=raw, at=now
-            )
+            record("joined", candidate.id)
             return IntakeResult("joined", candidate.id, book.playbook.id)
         chosen = match_playbook(mention, self.library.current)
         if isinstance(chosen, NoMatch):
-            tx.record_mention(
-                mention.channel, mention.external_id, outcome="ignored", incident_id=None, body=raw, at=now
-            )
+            record("ignored", None)
             return IntakeResult("ignored", message=chosen.message)
         incident_id = tx.new_incident_id()
         opened = open_incident(incident_id, mention, chosen, now)
         command = {"type": "open", "id": incident_id, "mention": raw}
         self._apply(tx, opened, previous=None, command=command, actor=None, now=now)
-        tx.record_mention(
-            mention.channel, mention.external_id, outcome="opened", incident_id=incident_id, body=raw, at=now
-        )
+        record("opened", incident_id)
         return IntakeResult("opened", incident_id, chosen.playbook.id)
 
     # --- actions -----------------------------------------------------------------------------------------------

@@ -83,6 +83,8 @@ class _World:
         self.notified: list[set[str]] = []
         self.refused: list[list[str]] = []
         self.fired = 0
+        #: The posts seen so far, by (channel, external id) and by normalised link, as the daemon's store keeps them.
+        self.seen: dict[object, str] = {}
         self.now = timeline.start  # the latest moment played so far: time never runs backwards in the story
         self.result = Simulation()
 
@@ -182,6 +184,13 @@ class _World:
             self.act(event)
 
     def mention(self, mention: Mention, now: datetime) -> None:
+        same = self.seen.get(mention.key) or (mention.url_key and self.seen.get(mention.url_key))
+        if same:
+            self.say(now, "duplicate", f"a mention on {mention.channel} by {mention.author.handle}: {same}")
+            return
+        self.seen[mention.key] = f"already received as {mention.channel}/{mention.external_id}"
+        if mention.url_key:
+            self.seen[mention.url_key] = f"the same post as {mention.channel}/{mention.external_id}"
         for index, incident in enumerate(self.incidents):
             if joins(incident, mention, self.book):
                 outcome = step(incident, JoinMention(mention), now, self.book)

@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.incident._record import Incident, RefusalReason, Refused
 from engine.incident._rulebook import Rulebook
-from engine.playbook import AnswerKind, Requirement, Transition
+from engine.playbook import AnswerKind, Requirement, Transition, canonical_channel
 
 __all__ = ["CONTACT_ROUTES", "check_fields"]
 
@@ -54,6 +54,8 @@ def _public_reply(value: Any, incident: Incident, book: Rulebook) -> Any:
             f"public_reply needs the 'channel' it goes out on: {incident.channel}, where the complaint appeared",
             RefusalReason.WRONG_CHANNEL,
         )
+    if isinstance(channel, str):
+        channel = canonical_channel(channel)  # a reply on x goes out where a complaint on twitter appeared
     if channel != incident.channel:
         return _invalid(
             "public_reply",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from engine.incident._mention import Mention
 from engine.incident._record import Incident
 from engine.incident._rulebook import Rulebook
+from engine.playbook import handle_key
 
 __all__ = ["NoMatch", "joins", "match_playbook"]
 
@@ -30,10 +31,14 @@ def match_playbook(mention: Mention, books: Iterable[Rulebook]) -> Rulebook | No
 
 
 def joins(incident: Incident, mention: Mention, book: Rulebook) -> bool:
-    """Whether a mention belongs to an open incident: the same thread, or the same author soon after."""
+    """Whether a mention belongs to an open incident: the same thread, or the same author soon after.
+
+    Authors are compared by :func:`handle_key`: ``@Zed`` and ``zed`` are one author."""
     if book.is_final(incident.state) or mention.channel != incident.channel:
         return False
     if mention.thread_id is not None and mention.thread_id == incident.thread_id:
         return True
     window = book.playbook.applies_to.join_window
-    return mention.author.handle == incident.author and abs(mention.posted_at - incident.last_mention_at) <= window
+    if mention.author_key != handle_key(incident.channel, incident.author):
+        return False
+    return abs(mention.posted_at - incident.last_mention_at) <= window

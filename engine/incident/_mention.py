@@ -12,7 +12,8 @@ import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from engine.playbook import dotted, shipped_schema, suggest
+from engine.incident._url import url_key
+from engine.playbook import canonical_channel, dotted, handle_key, shipped_schema, suggest
 
 __all__ = ["Author", "Engagement", "Mention", "MentionError", "mention_schema", "parse_mention"]
 
@@ -41,11 +42,25 @@ class Mention:
     url: str | None = None
     thread_id: str | None = None
     customer_id: str | None = None
+    #: Which listening tool sent it, when the tool says so.
+    source: str | None = None
+    #: The channel as the tool named it, when that was an alias (``x``); ``channel`` is the name calmly keeps.
+    sent_channel: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
         """The dedupe key: an external id is unique per channel."""
         return self.channel, self.external_id
+
+    @property
+    def author_key(self) -> str:
+        """Who wrote it, for joining: ``@Zed`` and ``zed`` are one author (see :func:`handle_key`)."""
+        return handle_key(self.channel, self.author.handle)
+
+    @property
+    def url_key(self) -> str | None:
+        """The post's link as a second dedupe key: one post reported by two tools is one mention."""
+        return url_key(self.url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +148,7 @@ def parse_mention(data: Any) -> Mention | list[MentionError]:
     author = data["author"]
     engagement = data.get("engagement", {})
     return Mention(
-        channel=data["channel"],
+        channel=canonical_channel(data["channel"]),
         external_id=data["external_id"],
         text=data["text"],
         posted_at=posted_at,
@@ -145,4 +160,6 @@ def parse_mention(data: Any) -> Mention | list[MentionError]:
         url=data.get("url"),
         thread_id=data.get("thread_id"),
         customer_id=data.get("customer_id"),
+        source=data.get("source"),
+        sent_channel=data["channel"] if canonical_channel(data["channel"]) != data["channel"] else None,
     )

@@ -163,6 +163,20 @@ def _reschedule(
     return incident.evolve(clocks=tuple(clocks)), effects
 
 
+def _from(mention: Mention) -> str:
+    return f" (from {mention.source})" if mention.source else ""
+
+
+def _about(mention: Mention, details: dict[str, Any]) -> dict[str, Any]:
+    """An audit entry's details on a mention: its author, and the listening tool that sent it when it says."""
+    details["author"] = mention.author.handle
+    if mention.source:
+        details["source"] = mention.source
+    if mention.sent_channel:
+        details["sent_channel"] = mention.sent_channel
+    return details
+
+
 def open_incident(incident_id: str, mention: Mention, book: Rulebook, now: datetime) -> Stepped:
     """A new incident in ``detected`` for a mention this rulebook applies to, with its clocks running."""
     playbook = book.playbook
@@ -186,8 +200,8 @@ def open_incident(incident_id: str, mention: Mention, book: Rulebook, now: datet
         now,
         "opened",
         f"opened under {playbook.id} v{playbook.version} with severity {severity}: a mention on {mention.channel} "
-        f"by {mention.author.handle}",
-        details={"channel": mention.channel, "external_id": mention.external_id, "author": mention.author.handle},
+        f"by {mention.author.handle}{_from(mention)}",
+        details=_about(mention, {"channel": mention.channel, "external_id": mention.external_id}),
     )
     clocks, finished, effects = _enter(book, incident, _Entered(incident.state, severity, 0), now)
     return Stepped(incident.evolve(clocks=clocks, finished_clocks=finished), (opened, *effects))
@@ -280,8 +294,8 @@ def _join(incident: Incident, join: JoinMention, now: datetime, book: Rulebook) 
         Audit(
             now,
             "mention",
-            f"mention {mention.channel}/{mention.external_id} joined",
-            details={"author": mention.author.handle, "external_id": mention.external_id},
+            f"mention {mention.channel}/{mention.external_id} joined{_from(mention)}",
+            details=_about(mention, {"external_id": mention.external_id}),
         )
     ]
     level = book.severity_of(mention)

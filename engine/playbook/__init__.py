@@ -9,6 +9,7 @@ Problems are data, never exceptions: :func:`load` returns every problem it finds
 """
 
 from engine.playbook._build import content_digest
+from engine.playbook._channel import CHANNEL_ALIASES, canonical_channel, handle_key
 from engine.playbook._checks import PLACEHOLDERS
 from engine.playbook._duration import MAX_DURATION, MAX_PERCENTAGE, format_duration, parse_duration, parse_percentage
 from engine.playbook._load import LoadResult, load
@@ -40,6 +41,7 @@ from engine.playbook._shape import check_shape, playbook_schema, shipped_schema,
 from engine.playbook._yaml import MAX_BYTES, Document, Marks, Position, position_of_index, read_yaml
 
 __all__ = [
+    "CHANNEL_ALIASES",
     "LIFECYCLE",
     "LIMIT_CLOCK",
     "MAX_BYTES",
@@ -73,11 +75,13 @@ __all__ = [
     "Target",
     "Transition",
     "all_rules",
+    "canonical_channel",
     "check_shape",
     "compile_machine",
     "content_digest",
     "dotted",
     "format_duration",
+    "handle_key",
     "load",
     "machine_spec",
     "normalise",

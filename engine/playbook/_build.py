@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import time
 from typing import Any
 
+from engine.playbook._channel import canonical_channel
 from engine.playbook._duration import parse_duration, parse_percentage
 from engine.playbook._model import (
     DEFAULT_JOIN_WINDOW,
@@ -64,11 +65,16 @@ def _strings(value: Any) -> tuple[str, ...]:
     return tuple(str(item) for item in value)
 
 
+def _channels(value: Any) -> tuple[str, ...]:
+    """Channel names as calmly keeps them: ``[twitter, x]`` is one channel, listed once."""
+    return tuple(dict.fromkeys(canonical_channel(name) for name in _strings(value)))
+
+
 def _condition(raw: Mapping[str, Any]) -> Condition:
     return Condition(
         keywords_any=_strings(raw.get("keywords_any")),
         keywords_all=_strings(raw.get("keywords_all")),
-        channels=_strings(raw.get("channels")),
+        channels=_channels(raw.get("channels")),
         author_followers_at_least=raw.get("author_followers_at_least"),
         likes_at_least=raw.get("likes_at_least"),
         shares_at_least=raw.get("shares_at_least"),
@@ -103,7 +109,7 @@ def build(data: Mapping[str, Any]) -> Playbook:
         description=data.get("description"),
         digest=content_digest(data),
         applies_to=AppliesTo(
-            channels=_strings(applies["channels"]),
+            channels=_channels(applies["channels"]),
             when=_condition(applies["when"]) if "when" in applies else None,
             priority=int(applies.get("priority", 0)),
             join_window=parse_duration(applies["join_window"]) if "join_window" in applies else DEFAULT_JOIN_WINDOW,

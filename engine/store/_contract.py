@@ -159,10 +159,17 @@ class WriteTransaction(Protocol):
     def incident(self, incident_id: str) -> Incident | None: ...
 
     def open_incidents_for(self, channel: str, author: str, thread_id: str | None) -> list[Incident]:
-        """Open incidents on ``channel`` by ``author`` or in ``thread_id``: the ones a new mention may join."""
+        """Open incidents on ``channel`` by ``author`` or in ``thread_id``: the ones a new mention may join.
+
+        ``author`` is the author as joining compares them (:func:`engine.playbook.handle_key`: ``@Zed`` is ``zed``).
+        """
         ...
 
     def mention(self, channel: str, external_id: str) -> MentionRecord | None: ...
+
+    def mention_by_url(self, url_key: str) -> MentionRecord | None:
+        """The mention recorded with this normalised link (a unique index): the same post from another tool."""
+        ...
 
     def record_mention(
         self,
@@ -173,6 +180,8 @@ class WriteTransaction(Protocol):
         incident_id: str | None,
         body: Mapping[str, Any],
         at: datetime,
+        url_key: str | None = None,
+        source: str | None = None,
     ) -> None: ...
 
     def new_incident_id(self) -> str: ...

@@ -130,6 +130,25 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         ),
     ),
     (
+        5,
+        "one post, however reported: a mention's normalised link is unique, and mentions say which tool sent them",
+        (
+            "ALTER TABLE mentions ADD COLUMN url_key TEXT",
+            "ALTER TABLE mentions ADD COLUMN source TEXT",
+            "CREATE UNIQUE INDEX mentions_by_url ON mentions (url_key) WHERE url_key IS NOT NULL",
+            # x is the name some tools use for twitter; keep one name, so an id already seen as one is seen as both.
+            "DELETE FROM mentions WHERE channel = 'x' AND external_id IN "
+            "(SELECT external_id FROM mentions WHERE channel = 'twitter')",
+            "UPDATE mentions SET channel = 'twitter' WHERE channel = 'x'",
+            # Open incidents are looked up by their author as joining compares them: no leading @, case folded
+            # where the platform ignores case (lower() folds ASCII letters, which nearly every handle is made of).
+            "UPDATE incidents SET author = lower(ltrim(trim(author), '@')) "
+            "WHERE final = 0 AND channel NOT IN ('forum', 'blog', 'news', 'web_chat')",
+            "UPDATE incidents SET author = ltrim(trim(author), '@') "
+            "WHERE final = 0 AND channel IN ('forum', 'blog', 'news', 'web_chat')",
+        ),
+    ),
+    (
         6,
         "mentions by incident: an incident's own posts read in the order they came, without a walk over them all",
         ("CREATE INDEX mentions_by_incident ON mentions (incident_id, received_at)",),

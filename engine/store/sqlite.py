@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.incident import Incident
+from engine.playbook import handle_key
 from engine.store._codec import decode_incident, encode_incident, moment, parse_moment
 from engine.store._contract import (
     Conflict,
@@ -74,6 +75,13 @@ class _Transaction:
     def mention(self, channel: str, external_id: str) -> MentionRecord | None:
         return _mention(self._db, channel, external_id)
 
+    def mention_by_url(self, url_key: str) -> MentionRecord | None:
+        row = self._db.execute(
+            "SELECT channel, external_id, outcome, incident_id, received_at FROM mentions WHERE url_key = ?",
+            (url_key,),
+        ).fetchone()
+        return None if row is None else MentionRecord(row[0], row[1], row[2], row[3], parse_moment(row[4]))
+
     def record_mention(
         self,
         channel: str,
@@ -83,11 +91,13 @@ class _Transaction:
         incident_id: str | None,
         body: Mapping[str, Any],
         at: datetime,
+        url_key: str | None = None,
+        source: str | None = None,
     ) -> None:
         self._db.execute(
-            "INSERT INTO mentions (channel, external_id, outcome, incident_id, received_at, body) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (channel, external_id, outcome, incident_id, moment(at), _json(body)),
+            "INSERT INTO mentions (channel, external_id, outcome, incident_id, received_at, body, url_key, source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (channel, external_id, outcome, incident_id, moment(at), _json(body), url_key, source),
         )
 
     def new_incident_id(self) -> str:
@@ -114,7 +124,8 @@ class _Transaction:
             "state": incident.state,
             "severity": incident.severity,
             "channel": incident.channel,
-            "author": incident.author,
+            # The author as joining compares them (@Zed is zed): the column new mentions are looked up by.
+            "author": handle_key(incident.channel, incident.author),
             "thread_id": incident.thread_id,
             "final": int(final),
             "breached": int(bool(incident.breached)),

@@ -256,3 +256,30 @@ def test_validate_walking_a_folder_reports_each_timeline_in_it_as_one_line() -> 
     timelines = sorted(TIMELINES.glob("*.yaml"))
     assert len(lines) == len(timelines) + 1
     assert all(" E111 this is a timeline, not a playbook" in line for line in lines[:-1])
+
+
+def test_simulate_treats_one_author_one_channel_and_one_post_as_the_daemon_does(tmp_path: Path) -> None:
+    timeline = tmp_path / "spellings.yaml"
+    timeline.write_text(
+        "start: 2026-11-23T09:00:00Z\n"
+        "people: {alice: [community_manager]}\n"
+        "events:\n"
+        "  - at: 0m\n"
+        "    mention: {channel: twitter, external_id: '1', text: My order arrived broken, author: {handle: '@zed'},\n"
+        "              url: 'https://x.com/zed/status/1', source: brandwatch}\n"
+        "  - at: 5m\n"
+        "    mention: {channel: x, external_id: '2', text: Still broken, author: {handle: Zed}}\n"
+        "  - at: 6m\n"
+        "    mention: {channel: twitter, external_id: tw-1, text: My order arrived broken, author: {handle: '@zed'},\n"
+        "              url: 'HTTP://X.com/zed/status/1/?utm_source=sprout', source: sprout}\n",
+        encoding="utf-8",
+    )
+
+    result = calmly("simulate", "playbooks/customer-complaint.yaml", str(timeline), "--format", "json")
+
+    assert result.returncode == 0, result.stderr
+    lines = json.loads(result.stdout)["lines"]
+    assert [line["incident"] for line in lines if line["kind"] == "opened"] == ["inc-1"]
+    assert [line["text"] for line in lines if line["kind"] == "mention"] == ["mention twitter/2 joined"]
+    (duplicate,) = [line for line in lines if line["kind"] == "duplicate"]
+    assert "the same post as twitter/1" in duplicate["text"]

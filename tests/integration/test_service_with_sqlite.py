@@ -193,3 +193,61 @@ def test_all_or_nothing_intake_records_nothing_when_one_mention_is_invalid(desk:
     assert results[1].errors
     assert desk.store.mention("twitter", "1") is None
     assert desk.store.counts()["incidents"] == 0
+
+
+# --- one author, one channel, one post ------------------------------------------------------------------------
+
+
+def test_zed_on_x_joins_the_incident_at_zed_opened_on_twitter(desk: Desk) -> None:
+    (first,) = desk.service.ingest([mention("1", handle="@zed")])
+    (later,) = desk.service.ingest([{**mention("2", text="Still broken", handle="Zed"), "channel": "x"}])
+
+    assert (first.status, later.status, later.incident_id) == ("opened", "joined", "inc-1")
+    assert desk.store.mention("twitter", "2") is not None  # kept under the channel's one name
+    assert desk.store.counts()["incidents"] == 1
+
+
+def test_the_same_post_from_a_second_listening_tool_is_a_duplicate_not_a_second_mention(desk: Desk) -> None:
+    link = "https://x.com/ann/status/1861"
+    from_one = mention("1861", url=link, source="brandwatch")
+    from_other = {**mention("tw-1861", url="HTTP://X.com/ann/status/1861/?utm_source=sprout"), "source": "sprout"}
+
+    (first,) = desk.service.ingest([from_one])
+    (second,) = desk.service.ingest([from_other])
+
+    assert (first.status, second.status, second.incident_id) == ("opened", "duplicate", "inc-1")
+    assert "twitter/1861" in str(second.message)
+    assert desk.store.mention("twitter", "tw-1861") is None
+    row = desk.store.incident("inc-1")
+    assert row is not None
+    assert row.incident.mentions == (("twitter", "1861"),)
+
+
+def test_the_same_post_on_x_and_on_twitter_with_one_id_is_a_duplicate(desk: Desk) -> None:
+    desk.service.ingest([mention("1861")])
+    (again,) = desk.service.ingest([{**mention("1861"), "channel": "x"}])
+
+    assert (again.status, again.incident_id) == ("duplicate", "inc-1")
+
+
+def test_two_reports_of_one_post_in_one_batch_record_it_once(desk: Desk) -> None:
+    results = desk.service.ingest(
+        [mention("a", url="https://x.com/ann/status/9"), mention("b", url="https://x.com/ann/status/9?utm_medium=s")]
+    )
+
+    assert [result.status for result in results] == ["opened", "duplicate"]
+
+
+def test_the_store_finds_a_post_by_its_link_through_a_unique_index(desk: Desk) -> None:
+    desk.service.ingest([mention("1", url="https://x.com/ann/status/1", source="brandwatch")])
+    db = sqlite3.connect(desk.folder / "calmly.sqlite3")
+    try:
+        (plan,) = [row[3] for row in db.execute("EXPLAIN QUERY PLAN SELECT * FROM mentions WHERE url_key = 'k'")]
+        (unique,) = db.execute("SELECT \"unique\" FROM pragma_index_list('mentions') WHERE name = 'mentions_by_url'")
+        stored = db.execute("SELECT url_key, source FROM mentions WHERE external_id = '1'").fetchone()
+    finally:
+        db.close()
+
+    assert "USING INDEX mentions_by_url" in plan
+    assert unique == (1,)
+    assert stored == ("x.com/ann/status/1", "brandwatch")
