@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
+from engine.files import Unreadable, read_capped
 from engine.playbook import MAX_BYTES, LoadResult, Problem, load, rules
 
 __all__ = ["PLAYBOOK_SUFFIXES", "discover", "load_file", "load_paths"]
@@ -49,20 +50,16 @@ def _display(path: Path) -> str:
 def load_file(path: Path) -> LoadResult:
     """Read one playbook file; a file that cannot be read is a problem like any other, not an exception."""
     source = _display(path)
-    try:
-        with path.open("rb") as handle:
-            content = handle.read(MAX_BYTES + 1)
-            if len(content) > MAX_BYTES:
-                size = os.fstat(handle.fileno()).st_size
-                message = (
-                    f"the file is {size:,} bytes; a playbook may be at most {MAX_BYTES:,} bytes. "
-                    "Split it into several playbooks"
-                )
-                return LoadResult(source, None, (Problem(rules.TOO_LARGE, source, 1, 1, message),))
-    except OSError as error:
-        reason = error.strerror or str(error)
-        message = f"cannot read the file: {reason}"
-        return LoadResult(source, None, (Problem(rules.UNREADABLE, source, 1, 1, message),))
+    content = read_capped(path, MAX_BYTES)
+    if isinstance(content, Unreadable):
+        return LoadResult(source, None, (Problem(rules.UNREADABLE, source, 1, 1, content.message),))
+    if len(content) > MAX_BYTES:
+        try:
+            size = f"{path.stat().st_size:,} bytes"
+        except OSError:  # gone meanwhile: the cap is what matters
+            size = f"over {MAX_BYTES:,} bytes"
+        message = f"the file is {size}; a playbook may be at most {MAX_BYTES:,} bytes. Split it into several playbooks"
+        return LoadResult(source, None, (Problem(rules.TOO_LARGE, source, 1, 1, message),))
     return load(content, source)
 
 

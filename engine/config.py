@@ -157,7 +157,7 @@ def load_config(file: Path | None, environment: Mapping[str, str], flags: Mappin
     problems: list[str] = []
     file = file or (Path(environment["CALMLY_CONFIG"]) if environment.get("CALMLY_CONFIG") else None)
     if file is not None:
-        if not file.is_file():
+        if not file.exists():  # anything else (a folder, a named pipe) is refused, with why, when it is read
             raise ConfigError([f"{file.as_posix()}: the config file does not exist"])
         found, located = _from_file(file)
         problems += [problem.located for problem in located]

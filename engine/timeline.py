@@ -13,6 +13,7 @@ from pathlib import Path as FilePath
 from types import MappingProxyType
 from typing import Any
 
+from engine.files import Unreadable, read_capped
 from engine.incident import Mention, parse_mention
 from engine.playbook import (
     MAX_BYTES,
@@ -150,10 +151,9 @@ def _mention(reader: _Reader, raw: Mapping[str, Any], path: Path, at: datetime, 
 def read_document_file(path: FilePath, schema: str) -> tuple[Any, Marks] | list[Problem]:
     """Read a YAML file strictly and check it against a shipped schema: its data and marks, or its problems."""
     source = path.as_posix()
-    try:
-        content = path.read_bytes()[: MAX_BYTES + 1]
-    except OSError as error:
-        return [Problem(rules.UNREADABLE, source, 1, 1, f"cannot read the file: {error.strerror or error}")]
+    content = read_capped(path, MAX_BYTES)
+    if isinstance(content, Unreadable):
+        return [Problem(rules.UNREADABLE, source, 1, 1, content.message)]
     if len(content) > MAX_BYTES:
         return [Problem(rules.TOO_LARGE, source, 1, 1, f"the file is larger than {MAX_BYTES:,} bytes")]
     try:
