@@ -232,11 +232,21 @@ def _store(data: str) -> Any:
 )
 @click.option("--expires", metavar="DURATION", help="Make the token stop working after this long, such as 90d.")
 @click.option("--label", help="A note on what the token is for, such as 'listening tool'.")
-def token_issue(person: str, data: str, roster: str, expires: str | None, label: str | None) -> None:
-    """Print a new token for PERSON, once: only its hash is kept. The person's roles come from the roster."""
+@click.option(
+    "--intake-only",
+    is_flag=True,
+    help="A token that can send mentions and nothing else: the one to give a listening tool.",
+)
+def token_issue(  # noqa: PLR0917 - click passes each option by name
+    person: str, data: str, roster: str, expires: str | None, label: str | None, intake_only: bool
+) -> None:
+    """Print a new token for PERSON, once: only its hash is kept. The person's roles come from the roster.
+
+    A listening tool gets --intake-only: if its token leaks, it sends mentions and cannot read or act on anything.
+    """
     from engine.playbook import parse_duration  # noqa: PLC0415
     from engine.roster import load_roster  # noqa: PLC0415
-    from engine.tokens import issue_token  # noqa: PLC0415
+    from engine.tokens import TokenScope, issue_token  # noqa: PLC0415
 
     found = load_roster(Path(roster))
     if isinstance(found, list):
@@ -252,11 +262,15 @@ def token_issue(person: str, data: str, roster: str, expires: str | None, label:
     except ValueError:
         raise click.BadParameter("write a duration such as 90d or 12h", param_hint="--expires") from None
     store = _store(data)
-    issued = issue_token(store, person, datetime.now(UTC), expires_in=lifetime, label=label)
+    scope = TokenScope.INTAKE if intake_only else TokenScope.FULL
+    issued = issue_token(store, person, datetime.now(UTC), expires_in=lifetime, label=label, scope=scope)
     store.close()
     click.echo(issued)
-    roles = ", ".join(sorted(member.roles))
-    click.echo(f"a token for {person} ({roles}); it is shown this once: keep it somewhere safe", err=True)
+    if intake_only:
+        what = f"an intake-only token for {person}: it can send mentions (POST /v1/mentions) and nothing else"
+    else:
+        what = f"a token for {person} ({', '.join(sorted(member.roles))})"
+    click.echo(f"{what}; it is shown this once: keep it somewhere safe", err=True)
 
 
 @token.command("revoke")

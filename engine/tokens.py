@@ -14,10 +14,17 @@ from datetime import datetime, timedelta
 
 from engine.store import Store, TokenRecord
 
-__all__ = ["TOKEN_PREFIX", "TokenProblem", "hash_token", "issue_token", "verify_token"]
+__all__ = ["TOKEN_PREFIX", "TokenProblem", "TokenScope", "hash_token", "issue_token", "verify_token"]
 
 TOKEN_PREFIX = "calmly_"
 _LENGTH = len(TOKEN_PREFIX) + 43
+
+
+class TokenScope(enum.StrEnum):
+    """What a token may do. A listening tool gets an intake token: if it leaks, it can only send mentions."""
+
+    FULL = "full"  # everything its person's roles allow
+    INTAKE = "intake"  # POST /v1/mentions, nothing else
 
 
 class TokenProblem(enum.StrEnum):
@@ -43,12 +50,18 @@ def hash_token(token: str) -> str:
 
 
 def issue_token(
-    store: Store, person: str, now: datetime, *, expires_in: timedelta | None = None, label: str | None = None
+    store: Store,
+    person: str,
+    now: datetime,
+    *,
+    expires_in: timedelta | None = None,
+    label: str | None = None,
+    scope: TokenScope = TokenScope.FULL,
 ) -> str:
     """A new token for ``person``; only its hash is stored, so this is the one time it can be shown."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = None if expires_in is None else now + expires_in
-    store.add_token(TokenRecord(hash_token(token), person, now, expires_at, None, label))
+    store.add_token(TokenRecord(hash_token(token), person, now, expires_at, None, label, scope.value))
     return token
 
 

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -34,7 +34,7 @@ from engine.service import NotFound, Replayed, Service
 from engine.signing import SignatureProblem, verify
 from engine.store import IncidentFilter
 from engine.testing import FakeClock
-from engine.tokens import TokenProblem, hash_token, verify_token
+from engine.tokens import TokenProblem, TokenScope, hash_token, verify_token
 
 __all__ = ["ApiContext", "ReloadOutcome", "create_app"]
 
@@ -46,6 +46,9 @@ _STATUS = {
     RefusalReason.UNKNOWN_ACTION: 404,
 }
 _MAX_PAGE = 500
+#: The furthest the simulated clock moves in one request: the longest duration calmly takes (52w), so one move can
+#: reach any deadline a playbook sets; a bigger jump is a typo (3000d for 30d) that would fire every one at once.
+MAX_CLOCK_JUMP = timedelta(weeks=52)
 
 
 class ApiError(Exception):
@@ -151,8 +154,9 @@ async def _json_body(request: Request, context: ApiContext) -> Any:
     return _parse_json(await _raw_body(request, context))
 
 
-def _person(request: Request, context: ApiContext) -> tuple[str, frozenset[str]]:
-    """The token's person and roles, once the token is good and within its budget.
+def _person(request: Request, context: ApiContext, *, intake: bool = False) -> tuple[str, frozenset[str]]:
+    """The token's person and roles, once the token is good, within its budget, its person is in the roster (as
+    it stands since the last reload) and its scope covers the request (``intake``: sending mentions).
 
     A good token spends its own budget; anything else spends the client address's, so guessing tokens is limited
     too.
@@ -165,7 +169,26 @@ def _person(request: Request, context: ApiContext) -> tuple[str, frozenset[str]]
         _limit(context, _client(request))
         raise ApiError(401, found.value, found.message)
     _limit(context, "token:" + hash_token(presented or ""))
-    return found.person, context.roster.roles_of(found.person)
+    member = context.roster.person(found.person)
+    if member is None:  # taken off the roster: no reading, no acting, whatever tokens they still hold
+        raise ApiError(
+            403,
+            "not_in_roster",
+            f"{found.person} is not in the roster; their tokens give no access (calmly token revoke {found.person})",
+        )
+    if found.scope == TokenScope.INTAKE and not intake:
+        raise ApiError(
+            403,
+            "intake_only_token",
+            "this token can only send mentions (POST /v1/mentions); a person acts with a token of their own",
+        )
+    return found.person, member.roles
+
+
+def _admin(roles: frozenset[str], context: ApiContext, doing: str) -> None:
+    if not roles & context.admin_roles:
+        allowed = ", ".join(sorted(context.admin_roles)) or "none configured"
+        raise ApiError(403, "role_not_allowed", f"{doing} needs one of the roles: {allowed}")
 
 
 def _signed(request: Request, context: ApiContext, body: bytes) -> str:
@@ -312,7 +335,7 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
             raw = await _raw_body(request, context)
             receipt = (_signed(request, context, raw), context.wall_clock())
         else:
-            await run_in_threadpool(_person, request, context)
+            await run_in_threadpool(lambda: _person(request, context, intake=True))
             raw = await _raw_body(request, context)
         items = _mentions_of(_parse_json(raw), context)
         try:
@@ -450,9 +473,7 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
             Running incidents keep the playbook version they opened under. If anything is invalid, nothing changes
             and every problem is listed (422)."""
             person, roles = await run_in_threadpool(_person, request, context)
-            if not roles & context.admin_roles:
-                allowed = ", ".join(sorted(context.admin_roles)) or "none configured"
-                raise ApiError(403, "role_not_allowed", f"reloading needs one of the roles: {allowed}")
+            _admin(roles, context, "reloading")
             outcome = await run_in_threadpool(reload, f"POST /v1/admin/reload by {person}")
             if outcome.problems or outcome.message:
                 raise ApiError(422, "invalid_reload", outcome.message, list(outcome.problems))
@@ -466,23 +487,34 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
             tags=["simulation"],
             openapi_extra=doc.CLOCK_BODY,
             responses=doc.answers(
-                doc.CLOCK_MOVED, "The clock's time now, and how many deadlines fired.", 400, 401, 413, 422, 429
+                doc.CLOCK_MOVED, "The clock's time now, and how many deadlines fired.", 400, 401, 403, 413, 422, 429
             ),
         )
         async def move_clock(request: Request) -> JSONResponse:
-            """Only on a simulated clock: {"advance": "1h"} or {"to": "2026-11-23T13:00:00Z"}; due deadlines fire."""
-            await run_in_threadpool(_person, request, context)
+            """Only on a simulated clock: {"advance": "1h"} or {"to": "2026-11-23T13:00:00Z"}; due deadlines fire.
+
+            Needs a person with one of the admin roles; one request moves it at most 52w (364 days)."""
+            _, roles = await run_in_threadpool(_person, request, context)
+            _admin(roles, context, "moving the clock")
             body = await _json_body(request, context)
             try:
                 if isinstance(body, dict) and set(body) == {"advance"}:
-                    simulated.advance(parse_duration(str(body["advance"])))
+                    step = parse_duration(str(body["advance"]))
                 elif isinstance(body, dict) and set(body) == {"to"}:
                     moment = datetime.fromisoformat(str(body["to"]).replace("Z", "+00:00"))
                     if moment.tzinfo is None:
                         raise ValueError("give the time with its zone, such as 2026-11-23T13:00:00Z")
-                    simulated.set(moment)
+                    step = moment - simulated.now()
                 else:
                     raise ApiError(422, "bad_clock", 'send {"advance": "1h"} or {"to": "2026-11-23T13:00:00Z"}')
+                if step > MAX_CLOCK_JUMP:
+                    raise ApiError(
+                        422,
+                        "clock_jump_too_far",
+                        f"the clock moves at most 52w ({MAX_CLOCK_JUMP.days} days) at once; move it in steps",
+                        {"max_days": MAX_CLOCK_JUMP.days},
+                    )
+                simulated.advance(step)
             except (ValueError, OverflowError) as error:
                 raise ApiError(422, "bad_clock", f"cannot move the clock: {error}") from error
             fired = await run_in_threadpool(context.service.fire_due)

@@ -172,6 +172,19 @@ class Rulebook:
     def sources_of(self, trigger: str) -> tuple[str, ...]:
         return tuple(source for (name, source) in self._transitions if name == trigger)
 
+    def roles_for(self, trigger: str) -> frozenset[str]:
+        """Every role that may take ``trigger`` from some state: who may take it at all."""
+        found: frozenset[str] = self.memo(
+            ("roles", trigger),
+            lambda: frozenset(
+                role
+                for transition in self.playbook.transitions
+                if transition.trigger == trigger
+                for role in transition.by
+            ),
+        )
+        return found
+
     def is_final(self, state: str) -> bool:
         return self.playbook.states[state].final
 

@@ -217,6 +217,18 @@ def step(incident: Incident, command: Command, now: datetime, book: Rulebook) ->
 
 
 def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped | Refused:
+    # Who may ask comes before what the incident is now: an unknown action or a person whose roles may never take
+    # it is told so (404, 403) without learning anything of the incident, and without a "look again" (409) that
+    # looking again would not cure.
+    if act.trigger not in book.triggers:
+        actions = ", ".join(sorted(book.triggers))
+        return Refused(RefusalReason.UNKNOWN_ACTION, f"{book.playbook.id} has no action {act.trigger!r} ({actions})")
+    if act.actor.roles.isdisjoint(book.roles_for(act.trigger)):
+        return Refused(
+            RefusalReason.ROLE_NOT_ALLOWED,
+            f"{act.trigger!r} is for {', '.join(sorted(book.roles_for(act.trigger)))}; {act.actor.person} has "
+            f"{', '.join(sorted(act.actor.roles)) or 'no role'}",
+        )
     if book.is_final(incident.state):
         return Refused(RefusalReason.CLOSED, f"the incident is closed ({incident.state}); nothing more can be done")
     if act.expected_revision is not None and act.expected_revision != incident.revision:
@@ -225,9 +237,6 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
             f"the incident changed since you looked (you saw revision {act.expected_revision}, it is now "
             f"{incident.revision}); look again before acting",
         )
-    if act.trigger not in book.triggers:
-        actions = ", ".join(sorted(book.triggers))
-        return Refused(RefusalReason.UNKNOWN_ACTION, f"{book.playbook.id} has no action {act.trigger!r} ({actions})")
     transition = book.transition(act.trigger, incident.state)
     if transition is None:
         return Refused(

@@ -137,6 +137,8 @@ class TokenRecord:
     expires_at: datetime | None
     revoked_at: datetime | None
     label: str | None
+    #: What the token may do: "full" (everything its person's roles allow) or "intake" (send mentions, nothing else).
+    scope: str = "full"
 
 
 @dataclass(frozen=True, slots=True)

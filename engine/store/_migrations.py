@@ -130,6 +130,11 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         ),
     ),
     (
+        4,
+        "token scopes: a token may be for intake only (a listening tool's), or for everything its person may do",
+        ("ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'full'",),
+    ),
+    (
         5,
         "one post, however reported: a mention's normalised link is unique, and mentions say which tool sent them",
         (

@@ -531,8 +531,8 @@ class SQLiteStore:
     def add_token(self, record: TokenRecord) -> None:
         with self.write():
             self._db.execute(
-                "INSERT INTO tokens (hash, person, created_at, expires_at, revoked_at, label) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO tokens (hash, person, created_at, expires_at, revoked_at, label, scope) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.hash,
                     record.person,
@@ -540,18 +540,19 @@ class SQLiteStore:
                     None if record.expires_at is None else moment(record.expires_at),
                     None,
                     record.label,
+                    record.scope,
                 ),
             )
 
     def token(self, token_hash: str) -> TokenRecord | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT hash, person, created_at, expires_at, revoked_at, label FROM tokens WHERE hash = ?",
+                "SELECT hash, person, created_at, expires_at, revoked_at, label, scope FROM tokens WHERE hash = ?",
                 (token_hash,),
             ).fetchone()
         if row is None:
             return None
-        return TokenRecord(row[0], row[1], parse_moment(row[2]), _maybe(row[3]), _maybe(row[4]), row[5])
+        return TokenRecord(row[0], row[1], parse_moment(row[2]), _maybe(row[3]), _maybe(row[4]), row[5], row[6])
 
     def revoke_tokens(self, person: str, at: datetime) -> int:
         with self.write():

@@ -197,6 +197,28 @@ def test_token_issue_prints_the_token_alone_on_stdout_and_the_advice_on_stderr(d
     assert works.status_code == 200
 
 
+def test_an_intake_only_token_from_token_issue_sends_mentions_and_reads_nothing(desk: Desk) -> None:
+    issued = calmly(
+        "token", "issue", "carol", "--intake-only", "--data", str(desk.daemon.data), "--roster", str(ROSTER)
+    )
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip()
+    assert "intake-only token for carol" in issued.stderr
+    assert "nothing else" in issued.stderr
+
+    sent = calmly(
+        "ingest",
+        "-",
+        stdin=desk.mention("@listened") + "\n",
+        env=environment(CALMLY_URL=desk.daemon.url, CALMLY_TOKEN=token),
+    )
+    listed = httpx.get(f"{desk.daemon.url}/v1/incidents", headers={"Authorization": f"Bearer {token}"})
+
+    assert sent.returncode == 0, sent.stderr
+    assert listed.status_code == 403
+    assert listed.json()["error"]["code"] == "intake_only_token"
+
+
 def test_token_issue_refuses_a_person_not_in_the_roster(desk: Desk) -> None:
     refused = calmly("token", "issue", "mallory", "--data", str(desk.daemon.data), "--roster", str(ROSTER))
 
@@ -383,7 +405,8 @@ def test_acting_on_a_version_already_gone_is_refused_as_stale(desk: Desk) -> Non
     incident = desk.open("@stale")
     desk.run("incidents", "act", incident, "assess", "--field", "severity=medium")
 
-    stale = desk.run("incidents", "act", incident, "do_not_engage", "--field", "reason=troll", "--version", "0")
+    # An action alice may take: a role that may never take it is refused for its role first, whatever the version.
+    stale = desk.run("incidents", "act", incident, "acknowledge", "--version", "0")
 
     assert stale.returncode == 1
     assert "(stale)" in stale.stderr

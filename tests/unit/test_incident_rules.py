@@ -376,6 +376,30 @@ def test_an_actor_who_saw_an_older_revision_is_refused_as_stale() -> None:
     assert repr(incident) == before
 
 
+def _stale(incident: Incident, trigger: str, roles: list[str]) -> Refused:
+    """An action by someone who saw an older revision, refused, with the incident exactly as it was."""
+    before = repr(incident)
+    outcome = step(incident, Act(trigger, actor(*roles), {}, expected_revision=0), LATER, book("customer-complaint"))
+    assert isinstance(outcome, Refused)
+    assert repr(incident) == before
+    return outcome
+
+
+def test_an_unknown_action_is_refused_as_unknown_before_the_revision_is_looked_at() -> None:
+    assert _stale(_assessed(), "teleport", [CM]).reason is RefusalReason.UNKNOWN_ACTION
+
+
+def test_a_role_that_may_never_take_the_action_is_refused_for_its_role_before_the_revision_is_looked_at() -> None:
+    refused = _stale(_assessed(), "acknowledge", [CARE])
+
+    assert refused.reason is RefusalReason.ROLE_NOT_ALLOWED
+    assert "customer_care" in refused.message
+
+
+def test_a_role_that_may_take_the_action_with_an_old_revision_is_told_it_is_stale() -> None:
+    assert _stale(_assessed(), "acknowledge", [CM]).reason is RefusalReason.STALE
+
+
 def test_an_actor_who_saw_the_current_revision_may_act() -> None:
     incident = _assessed()
 
