@@ -353,19 +353,9 @@ def incidents_list(
     if fmt == "json":
         click.echo(json.dumps(page, indent=2))
         return
-    rows = [("ID", "STATE", "SEVERITY", "PLAYBOOK", "BREACHED", "WAITING ON", "OPENED")]
-    for item in page["incidents"]:
-        rows.append(
-            (
-                item["id"],
-                item["state"],
-                item["severity"],
-                item["playbook"],
-                ",".join(item["breached"]) or "-",
-                ",".join(item["waiting_on"]) or "-",
-                item["opened_at"][:16].replace("T", " "),
-            )
-        )
+    from engine.incident_text import list_rows  # noqa: PLC0415
+
+    rows = list_rows(page)
     _table(rows)
     if page.get("next"):
         click.echo(f"more: --after {page['next']}")

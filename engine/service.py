@@ -35,6 +35,7 @@ from engine.incident import (
     step,
 )
 from engine.library import Library
+from engine.moments import clock_zone_name
 from engine.signing import TOLERANCE as SIGNATURE_TOLERANCE
 from engine.store import DueDeadline, Event, IncidentFilter, IncidentRow, MentionBody, Store, WriteTransaction
 
@@ -104,6 +105,8 @@ class IncidentDetails:
     actions: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
     #: The posts themselves, in the order they came: what the customer wrote, not only where.
     mentions: tuple[MentionBody, ...] = ()
+    #: The time zone each running clock is kept in (its calendar's, else UTC): how its times are shown to people.
+    zones: Mapping[str, str] = field(default_factory=dict)
 
 
 def history_entry(audit: Audit) -> dict[str, Any]:
@@ -367,7 +370,13 @@ class Service:
             tuple(self.store.events(incident_id)),
             actions,
             tuple(self.store.mentions_of(incident_id)),
+            self.clock_zones(row.incident),
         )
+
+    def clock_zones(self, incident: Incident) -> dict[str, str]:
+        """The time zone of each of the incident's running clocks, under the playbook version it runs."""
+        playbook = self.library.by_digest(incident.playbook_digest).playbook
+        return {clock.name: clock_zone_name(playbook, clock.name) for clock in incident.clocks}
 
     def incidents(self, where: IncidentFilter) -> list[IncidentRow]:
         return self.store.incidents(where)

@@ -170,6 +170,33 @@ SUMMARY: dict[str, Any] = {
         "waiting_on": {"type": "array", "items": {"type": "string"}},
         "opened_at": {"type": "string"},
         "updated_at": {"type": "string"},
+        "next_due": {
+            "type": ["object", "null"],
+            "description": "The running clock that runs out first: its name, due time and the zone it is kept in.",
+            "properties": {"clock": {"type": "string"}, "due_at": {"type": "string"}, "timezone": {"type": "string"}},
+        },
+    },
+}
+
+_NOW = {"type": "string", "description": "The daemon's time (a simulated clock's, on one): what 'due in' counts from."}
+
+_POST: dict[str, Any] = {
+    "type": "object",
+    "required": ["channel", "external_id"],
+    "properties": {
+        "channel": {"type": "string"},
+        "external_id": {"type": "string"},
+        "text": {"type": "string", "description": "What the customer wrote."},
+        "author": {
+            "type": "object",
+            "properties": {"handle": {"type": "string"}, "followers": {"type": "integer"}},
+        },
+        "url": {"type": ["string", "null"]},
+        "posted_at": {"type": ["string", "null"]},
+        "engagement": {"type": "object"},
+        "thread_id": {"type": ["string", "null"]},
+        "outcome": {"enum": ["opened", "joined"]},
+        "received_at": {"type": "string"},
     },
 }
 
@@ -196,7 +223,11 @@ INTAKE_RESULTS: dict[str, Any] = {
 INCIDENT_LIST: dict[str, Any] = {
     "type": "object",
     "required": ["incidents", "next"],
-    "properties": {"incidents": {"type": "array", "items": SUMMARY}, "next": {"type": ["string", "null"]}},
+    "properties": {
+        "now": _NOW,
+        "incidents": {"type": "array", "items": SUMMARY},
+        "next": {"type": ["string", "null"]},
+    },
 }
 
 INCIDENT: dict[str, Any] = {
@@ -206,8 +237,14 @@ INCIDENT: dict[str, Any] = {
         **SUMMARY["properties"],
         "playbook_digest": {"type": "string"},
         "thread_id": {"type": ["string", "null"]},
-        "mentions": {"type": "array", "items": {"type": "object"}},
+        "now": _NOW,
+        "mentions": {"type": "array", "items": _POST, "description": "The incident's posts, in the order they came."},
         "facts": {"type": "object"},
+        "drafts": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "What people wrote into the incident's fields, as text: a reply awaiting approval, say.",
+        },
         "clocks": {"type": "array", "items": {"type": "object"}},
         "finished_clocks": {"type": "array", "items": {"type": "string"}},
         "deadlines": {"type": "array", "items": {"type": "object"}},

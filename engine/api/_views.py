@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from engine.incident import Incident
@@ -12,7 +14,16 @@ from engine.store import IncidentRow
 __all__ = ["details_view", "summary_view"]
 
 
-def summary_view(row: IncidentRow) -> dict[str, Any]:
+def _next_due(incident: Incident, zones: Mapping[str, str]) -> dict[str, Any] | None:
+    """The running clock that runs out first: what the desk must beat next."""
+    if not incident.clocks:
+        return None
+    first = min(incident.clocks, key=lambda clock: clock.due_at)
+    return {"clock": first.name, "due_at": first.due_at.isoformat(), "timezone": zones.get(first.name, "UTC")}
+
+
+def summary_view(row: IncidentRow, zones: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """An incident at a glance; ``zones`` (clock name to time zone) says how its clocks' times read to people."""
     incident = row.incident
     return {
         "id": incident.id,
@@ -28,13 +39,15 @@ def summary_view(row: IncidentRow) -> dict[str, Any]:
         "waiting_on": list(row.waiting_on),
         "opened_at": incident.opened_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),
+        "next_due": _next_due(incident, zones or {}),
     }
 
 
-def _clocks(incident: Incident) -> list[dict[str, Any]]:
+def _clocks(incident: Incident, zones: Mapping[str, str]) -> list[dict[str, Any]]:
     return [
         {
             "name": clock.name,
+            "timezone": zones.get(clock.name, "UTC"),
             "started_at": clock.started_at.isoformat(),
             "due_at": clock.due_at.isoformat(),
             "breached": clock.name in incident.breached,
@@ -53,16 +66,19 @@ def _mentions(details: IncidentDetails) -> list[dict[str, Any]]:
     ]
 
 
-def details_view(details: IncidentDetails) -> dict[str, Any]:
+def details_view(details: IncidentDetails, now: datetime) -> dict[str, Any]:
+    """The incident in full, and the daemon's ``now`` (a simulated clock's, when it runs on one): what its
+    clients measure "due in" and "ago" against."""
     incident = details.row.incident
     return {
-        **summary_view(details.row),
+        "now": now.isoformat(),
+        **summary_view(details.row, details.zones),
         "playbook_digest": incident.playbook_digest,
         "thread_id": incident.thread_id,
         "mentions": _mentions(details),
         "facts": dict(incident.facts),
         "drafts": draft_texts(incident.facts),
-        "clocks": _clocks(incident),
+        "clocks": _clocks(incident, details.zones),
         "finished_clocks": sorted(incident.finished_clocks),
         "deadlines": [
             {"key": deadline.key, "clock": deadline.clock, "due_at": deadline.due_at.isoformat()}

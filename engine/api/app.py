@@ -404,7 +404,9 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
         where = _filter(request)
         rows = await run_in_threadpool(context.service.incidents, where)
         following = rows[-1].incident.id if len(rows) == where.limit else None
-        return JSONResponse({"incidents": [summary_view(row) for row in rows], "next": following})
+        service = context.service
+        listed = [summary_view(row, service.clock_zones(row.incident)) for row in rows]
+        return JSONResponse({"now": context.clock().isoformat(), "incidents": listed, "next": following})
 
     @app.get(
         "/v1/incidents/{incident_id}",
@@ -418,7 +420,7 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
             details = await run_in_threadpool(context.service.incident, incident_id)
         except NotFound as error:
             raise ApiError(404, "unknown_incident", str(error)) from error
-        return JSONResponse(details_view(details))
+        return JSONResponse(details_view(details, context.clock()))
 
     @app.post(
         "/v1/incidents/{incident_id}/actions/{trigger}",

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.incident import Incident, Rulebook
+from engine.moments import Zone, clock_time, clock_zone_name, zone
 from engine.playbook import format_duration
 from engine.posts import draft_texts, shorten
 from engine.store import IncidentRow
@@ -49,13 +50,15 @@ def _clock_words(clock: str) -> str:
     return f"the {clock.replace('_', ' ')} target"
 
 
-def _timing(due_at: datetime, now: datetime) -> str:
+def _timing(due_at: datetime, now: datetime, where: Zone) -> str:
+    """How much time is left, or how late it is, and the due time on the clock the team keeps (its calendar's)."""
     delta = due_at - now
+    when = clock_time(due_at, where, now)
     if delta.total_seconds() > 0:
-        return f"{format_duration(delta)} left (due {due_at:%Y-%m-%d %H:%M} UTC)"
+        return f"{format_duration(delta)} left (due {when})"
     if delta.total_seconds() == 0:
-        return f"due now ({due_at:%Y-%m-%d %H:%M} UTC)"
-    return f"{format_duration(-delta)} overdue (it was due {due_at:%Y-%m-%d %H:%M} UTC)"
+        return f"due now ({when})"
+    return f"{format_duration(-delta)} overdue (it was due {when})"
 
 
 def _next_steps(book: Rulebook, state: str, final: bool) -> str:
@@ -126,7 +129,7 @@ def compose(
     if incident is not None:
         about += f" on {incident.channel} by {incident.author}, now {state}"
     lines = [
-        f"{what}: {_timing(due_at, now)}.",
+        f"{what}: {_timing(due_at, now, zone(clock_zone_name(playbook, clock)))}.",
         f"It is a {about}.",
         f"Rule: {rule}; notifying {', '.join(body['roles'])}." + (f" {description}" if description else ""),
         *_post_lines(latest, incident),

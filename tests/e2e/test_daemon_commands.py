@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -331,7 +332,7 @@ def test_a_newcomer_lists_shows_and_acts_on_an_incident_in_text(desk: Desk) -> N
     assert row.split()[1:4] == ["detected", "medium", "customer-complaint"]
     assert f"{incident}  customer-complaint v1  version 0" in shown.stdout
     assert "state     detected  severity medium  on twitter by @newcomer" in shown.stdout
-    assert "clock     first_response: due 2026-11-23T13:00:00+00:00" in shown.stdout
+    assert "clock     first_response: due in 4h (" in shown.stdout  # the daemon's now, not this machine's
     assert "can do    assess -> assessed (by community_manager, social_lead) requires severity" in shown.stdout
     assert assessed.stdout.splitlines()[0] == f"{incident}: assessed (version 1)"
     assert "transition: assess: detected -> assessed" in assessed.stdout
@@ -587,3 +588,21 @@ def test_incidents_show_gives_the_customers_words_who_wrote_them_where_and_how_f
     (mentioned,) = data["mentions"]
     assert mentioned["text"] == "Third time my parcel is lost. Done with you."
     assert (mentioned["author"], mentioned["url"]) == ({"handle": "@sam_words", "followers": 2500}, post["url"])
+
+def test_incidents_show_and_list_read_times_against_the_daemons_clock_in_each_clocks_own_zone(desk: Desk) -> None:
+    incident = desk.open("@zoned")
+    desk.run("incidents", "act", incident, "assess", "--field", "severity=medium")
+
+    shown = desk.run("incidents", "show", incident).stdout
+    data = json.loads(desk.run("incidents", "show", incident, "--format", "json").stdout)
+    listed = desk.run("incidents", "list", "--state", "assessed").stdout
+
+    clocks = {clock["name"]: clock for clock in data["clocks"]}
+    assert clocks["limit:assessed"]["timezone"] == "Europe/London"  # it counts the office calendar's hours
+    assert clocks["first_response"]["timezone"] == "UTC"
+    assert clocks["first_response"]["due_at"].endswith("+00:00")  # JSON keeps machine-readable stamps
+    (assessed,) = [line for line in shown.splitlines() if "clock     limit:assessed:" in line]
+    assert re.search(r"due in \w+ \(.*\d\d:\d\d Europe/London\)$", assessed), assessed
+    (row,) = [line for line in listed.splitlines() if line.startswith(f"{incident} ")]
+    assert "first_response due in" in row or "limit:assessed due in" in row
+    assert re.search(r"(just now|\w+ ago) \(\d\d:\d\d UTC\)$", row), row  # opened, by the daemon's clock

@@ -818,3 +818,22 @@ def test_mentions_are_read_by_incident_through_an_index(desk: Desk) -> None:
 
     assert any("mentions_by_incident" in str(row) for row in plan), plan
     assert [item.external_id for item in desk.store.mentions_of("inc-1")] == ["1"]
+
+
+def test_an_incident_and_a_page_say_the_daemons_now_and_the_zone_each_clock_is_kept_in(desk: Desk) -> None:
+    desk.ingest(mention("1"))
+    desk.advance("30m")
+    desk.act("inc-1", "assess", "alice", 0, severity="medium")
+
+    shown = desk.get("/v1/incidents/inc-1").json()
+    page = desk.get("/v1/incidents").json()
+
+    assert shown["now"] == page["now"] == "2026-11-23T09:30:00+00:00"  # the simulated clock's, not the wall's
+    zones = {clock["name"]: clock["timezone"] for clock in shown["clocks"]}
+    assert zones == {"limit:assessed": "Europe/London", "first_response": "UTC", "resolution": "UTC"}
+    (listed,) = page["incidents"]
+    assert listed["next_due"] == {
+        "clock": "first_response",
+        "due_at": "2026-11-23T13:00:00+00:00",
+        "timezone": "UTC",
+    }

@@ -36,9 +36,7 @@ def _body(kind: str) -> dict[str, object]:
 
 def test_a_warning_sent_in_time_says_how_long_is_left() -> None:
     message = compose(_body("warning"), None, _book(), datetime(2026, 11, 23, 12, 0, tzinfo=UTC), None)
-    assert message.lines[0] == (
-        "The first response target of inc-3 is running out: 1h left (due 2026-11-23 13:00 UTC)."
-    )
+    assert message.lines[0] == ("The first response target of inc-3 is running out: 1h left (due 13:00 UTC).")
     assert message.subject == "[calmly] Warning: inc-3 first_response (medium)"
 
 
@@ -55,3 +53,13 @@ def test_the_message_names_the_rule_and_what_can_be_done_next() -> None:
     assert "Next: assess (community_manager, social_lead); do_not_engage (social_lead)." in message.text
     assert message.text.rstrip().endswith("https://d/inc-3")
     assert '<a href="https://d/inc-3">Open inc-3</a>' in message.html
+
+
+def test_a_clock_on_a_calendar_gives_its_due_time_in_the_calendars_zone_and_the_day_when_it_is_not_today() -> None:
+    body = {**_body("warning"), "clock": "limit:assessed", "due_at": "2026-06-16T08:00:00+00:00"}
+
+    message = compose(body, None, _book(), datetime(2026, 6, 15, 16, 0, tzinfo=UTC), None)
+
+    assert message.lines[0] == (
+        "The time limit for assessed of inc-3 is running out: 16h left (due Tue 16 Jun 09:00 Europe/London)."
+    )
