@@ -25,6 +25,7 @@ __all__ = [
     "SUMMARY",
     "answers",
     "errors",
+    "secured",
 ]
 
 _ERROR = {
@@ -279,3 +280,45 @@ CLOCK_MOVED: dict[str, Any] = {
     "required": ["now", "fired"],
     "properties": {"now": {"type": "string"}, "fired": {"type": "integer"}},
 }
+
+
+#: Routes anyone may call: the process's health, readiness and metrics, for probes and scrapers.
+_OPEN = frozenset({"/healthz", "/readyz", "/metrics"})
+_BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "calmly_ and 43 URL-safe characters",
+    "description": "A token from `calmly token issue PERSON` (`--intake-only` for a listening tool: intake and "
+    "nothing else); the person's roles come from the roster.",
+}
+_SIGNED = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "webhook-signature",
+    "description": "A Standard Webhooks signature with one of the daemon's intake secrets, sent with webhook-id "
+    "and webhook-timestamp; a webhook-id seen before is refused.",
+}
+_SIGNED_NOTE = (
+    "\n\nSigned intake: when the daemon has intake secrets, this route takes a Standard Webhooks signature "
+    "(webhook-id, webhook-timestamp, webhook-signature) instead of a bearer token."
+)
+
+
+def secured(document: dict[str, Any], *, signed_intake: bool) -> dict[str, Any]:
+    """``document`` with its security declared: the bearer scheme on every route but the open ones, and on intake
+    the signature instead when the daemon takes signed intake. Idempotent: FastAPI hands back the same document."""
+    schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["bearer"] = _BEARER
+    if signed_intake:
+        schemes["signed"] = _SIGNED
+    for path, operations in document.get("paths", {}).items():
+        for operation in operations.values():
+            if path in _OPEN:
+                operation["security"] = []
+            elif path == "/v1/mentions" and signed_intake:
+                operation["security"] = [{"signed": []}]
+            else:
+                operation["security"] = [{"bearer": []}]
+            if path == "/v1/mentions" and _SIGNED_NOTE not in operation.get("description", ""):
+                operation["description"] = operation.get("description", "") + _SIGNED_NOTE
+    return document

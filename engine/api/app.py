@@ -523,6 +523,12 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
             context.wake()  # the scheduler looks again, and the courier delivers what just fell due
             return JSONResponse({"now": simulated.now().isoformat(), "fired": len(fired)})
 
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return doc.secured(plain(), signed_intake=bool(context.intake_secrets))
+
+    app.openapi = openapi  # type: ignore[method-assign] # FastAPI's way to extend the document it builds
     return app
 
 

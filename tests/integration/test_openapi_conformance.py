@@ -55,7 +55,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 
 @pytest.fixture(scope="module")
 def api_schema(api: Api) -> Any:
-    return schemathesis.openapi.from_asgi("/openapi.json", api.app)
+    # The token goes through the document's own bearer scheme, as any client reading securitySchemes would send it.
+    config = schemathesis.Config.from_dict({"auth": {"openapi": {"bearer": {"bearer": api.token}}}})
+    return schemathesis.openapi.from_asgi("/openapi.json", api.app, config=config)
 
 
 #: Every operation, by schemathesis' label; a test below checks this list is the document's whole list.
@@ -85,12 +87,11 @@ def test_every_operation_answers_as_its_document_says_and_never_with_a_server_er
     api: Api, api_schema: Any, label: str
 ) -> None:
     operation = api_schema.find_operation_by_label(label)
-    headers = {"Authorization": f"Bearer {api.token}"}
 
     @given(case=operation.as_strategy())
     @settings(max_examples=15, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
     def holds(case: Any) -> None:
-        case.call_and_validate(headers=headers, checks=CHECKS)
+        case.call_and_validate(checks=CHECKS)
 
     holds()
 
@@ -122,3 +123,44 @@ def test_the_document_describes_every_route_with_its_json_errors(api: Api) -> No
     assert error["properties"]["error"]["required"] == ["code", "message"]
     listing = paths["/v1/incidents"]["get"]
     assert {parameter["name"] for parameter in listing["parameters"]} >= {"state", "breached", "limit", "after"}
+
+
+def test_the_document_declares_the_bearer_scheme_and_uses_it_where_a_token_is_needed(api: Api) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StarletteDeprecationWarning)
+        from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    document = TestClient(api.app).get("/openapi.json").json()
+
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        **document["components"]["securitySchemes"]["bearer"],
+        "type": "http",
+        "scheme": "bearer",
+    }
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            expected = [] if path in ("/healthz", "/readyz", "/metrics") else [{"bearer": []}]
+            assert operation["security"] == expected, (method, path)
+    assert "Standard Webhooks" in document["paths"]["/v1/mentions"]["post"]["description"]
+
+
+def test_with_intake_secrets_the_document_asks_intake_for_a_signature(tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StarletteDeprecationWarning)
+        from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    config = Config(
+        data=tmp_path / "data",
+        playbooks=(ROOT / "playbooks",),
+        roster=ROOT / "examples" / "roster.yaml",
+        intake_secrets=("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",),
+    )
+    daemon = build(config, START)
+    try:
+        document = TestClient(create_app(daemon.context)).get("/openapi.json").json()
+    finally:
+        daemon.store.close()
+
+    assert document["components"]["securitySchemes"]["signed"]["name"] == "webhook-signature"
+    assert document["paths"]["/v1/mentions"]["post"]["security"] == [{"signed": []}]
+    assert document["paths"]["/v1/incidents"]["get"]["security"] == [{"bearer": []}]
