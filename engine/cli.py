@@ -247,9 +247,10 @@ def graph(playbook: Path, fmt: str) -> None:
 
 
 def _register_daemon_commands() -> None:
-    from engine.cli_daemon import incidents, ingest, outbox, serve, token  # noqa: PLC0415 - one concept each
+    from engine.cli_check import check  # noqa: PLC0415 - one concept each
+    from engine.cli_daemon import incidents, ingest, outbox, serve, token  # noqa: PLC0415
 
-    for command in (serve, ingest, token, incidents, outbox):
+    for command in (check, serve, ingest, token, incidents, outbox):
         main.add_command(command)
 
 

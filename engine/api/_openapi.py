@@ -272,7 +272,26 @@ RELOADED: dict[str, Any] = {
 READY: dict[str, Any] = {
     "type": "object",
     "required": ["status", "playbooks"],
-    "properties": {"status": {"const": "ready"}, "playbooks": {"type": "array", "items": {"type": "string"}}},
+    "properties": {
+        "status": {"const": "ready"},
+        "playbooks": {"type": "array", "items": {"type": "string"}},
+        "checks": {
+            "type": "array",
+            "description": "The set-up checks' findings (as `calmly check` reports them): worth fixing, not fatal.",
+            "items": {
+                "type": "object",
+                "required": ["code", "severity", "message", "file", "line", "column"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "severity": {"enum": ["error", "warning"]},
+                    "message": {"type": "string"},
+                    "file": {"type": "string"},
+                    "line": {"type": "integer"},
+                    "column": {"type": "integer"},
+                },
+            },
+        },
+    },
 }
 
 CLOCK_MOVED: dict[str, Any] = {

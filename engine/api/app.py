@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -95,6 +95,8 @@ class ApiContext:
     #: Re-reads the playbooks and the roster (the daemon's; the endpoint is absent without it). Its argument says
     #: what asked, for the log.
     reload: Callable[[str], ReloadOutcome] | None = None
+    #: The set-up checks' findings (engine.preflight), shown in /readyz: worth fixing, never a reason to refuse work.
+    checks: Sequence[Mapping[str, Any]] = ()
     limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -306,7 +308,7 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
         if not context.ready():
             return _error(503, "not_ready", "starting or stopping")
         playbooks = [f"{book.playbook.id} v{book.playbook.version}" for book in context.service.library.current]
-        return JSONResponse({"status": "ready", "playbooks": playbooks, **counts})
+        return JSONResponse({"status": "ready", "playbooks": playbooks, **counts, "checks": list(context.checks)})
 
     @app.get(
         "/metrics",

@@ -3,7 +3,8 @@
 A code never changes meaning once released: users silence, grep and document them. Codes are grouped by the
 stage that finds them: E1xx reading the file, E2xx its shape (the JSON Schema), E3xx references between sections,
 E4xx the state machine, E5xx clocks, E6xx replies; W7xx are warnings, which fail only under ``--strict``; E8xx are
-problems in timelines and playbook tests (the files ``calmly simulate`` and ``calmly test`` read).
+problems in timelines and playbook tests (the files ``calmly simulate`` and ``calmly test`` read); E9xx and W9xx are
+set-up findings about the playbooks, the roster and the environment together (``calmly check``, the daemon at start).
 """
 
 from __future__ import annotations
@@ -80,8 +81,6 @@ class rules:
     TAG: Final = _e("E108", "yaml-tag", "YAML tags (such as !!python/object) are not allowed.")
     NOT_A_MAPPING: Final = _e("E109", "not-a-mapping", "The top level of a playbook must be a mapping.")
     DUPLICATE_PLAYBOOK: Final = _e("E110", "duplicate-playbook", "Two files define the same playbook id.")
-    TOO_DEEP: Final = _e("E112", "nesting-too-deep", "Lists and mappings nested deeper than any calmly file needs.")
-    NUMBER_TOO_LARGE: Final = _e("E113", "number-too-large", "A number too large for calmly to keep.")
     NOT_A_PLAYBOOK: Final = _e("E111", "not-a-playbook", "The file is another kind of calmly file, not a playbook.")
     TOO_DEEP: Final = _e("E112", "nesting-too-deep", "Lists and mappings nested deeper than any calmly file needs.")
     NUMBER_TOO_LARGE: Final = _e("E113", "number-too-large", "A number too large for calmly to keep.")
@@ -143,6 +142,17 @@ class rules:
     REVIEW_NOT_REQUIRED: Final = _w(
         "W703", "review-not-required", "A transition into reviewed that does not ask the review questions."
     )
+
+    NOTIFIED_ROLE_UNHELD: Final = _e(
+        "E900", "notified-role-unheld", "A role the playbook notifies that nobody in the roster holds or hears for."
+    )
+    NEEDED_ROLE_UNHELD: Final = _e(
+        "E901", "needed-role-unheld", "A role an action needs that nobody in the roster holds."
+    )
+    SECRET_UNSET: Final = _w(
+        "W900", "secret-unset", "A roster channel's secret variable is not set in the environment."
+    )
+    SMTP_HOST_UNRESOLVED: Final = _w("W901", "smtp-host-unresolved", "The roster's SMTP server name does not resolve.")
 
 
 def all_rules() -> tuple[Rule, ...]:

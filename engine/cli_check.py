@@ -1,0 +1,115 @@
+"""The ``calmly check`` command: the configuration, the roster and the playbooks checked together, for CI.
+
+Registered on the ``calmly`` group by :mod:`engine.cli`. Exit codes: 0 nothing failed, 1 a file has errors or a
+finding failed (a warning too, with --strict), 2 usage error. The checks themselves are :mod:`engine.preflight`,
+which the daemon runs at start as well.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+__all__ = ["check"]
+
+
+@click.command()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The daemon's config file (env CALMLY_CONFIG); its roster and playbooks are the ones checked.",
+)
+@click.option(
+    "--playbooks",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Playbook files or folders [default: as the daemon: playbooks; env CALMLY_PLAYBOOKS].",
+)
+@click.option(
+    "--roster",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The roster file [default: as the daemon: roster.yaml; env CALMLY_ROSTER].",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people; json for scripts.",
+)
+@click.option("--strict", is_flag=True, help="Warnings (unset secrets, an SMTP name that does not resolve) fail too.")
+def check(config_file: Path | None, playbooks: tuple[Path, ...], roster: Path | None, fmt: str, strict: bool) -> None:
+    """Check the set-up the daemon would run: config, roster and playbooks, together.
+
+    Reports every problem in each file (as calmly validate does), then what only the set shows: a role the
+    playbooks notify or need that nobody in the roster holds (E900, E901), a channel whose secret variable is unset
+    here (W900), an SMTP server whose name does not resolve (W901). Run it on the daemon's host with --strict
+    before a start or a reload; in CI without it, where production secrets are rightly absent.
+    """
+    from engine.config import ConfigError, load_config  # noqa: PLC0415 - keeps `calmly validate` quick to start
+    from engine.preflight import check_files, failed, system_resolver  # noqa: PLC0415
+
+    flags = {
+        "playbooks": os.pathsep.join(str(path) for path in playbooks) if playbooks else None,
+        "roster": str(roster) if roster is not None else None,
+    }
+    try:
+        config = load_config(config_file, os.environ, flags)
+    except ConfigError as error:
+        _config_failed(error.problems, fmt)
+        return
+    missing = [path for path in (*config.playbooks, config.roster) if not path.exists()]
+    if missing:
+        names = ", ".join(path.as_posix() for path in missing)
+        raise click.UsageError(f"cannot find {names}; give --playbooks and --roster, or --config")
+    findings = check_files(list(config.playbooks), config.roster, os.environ, system_resolver)
+    errors = sum(1 for finding in findings if finding.severity == "error")
+    warnings = len(findings) - errors
+    if fmt == "json":
+        report = {
+            "valid": not failed(findings, strict),
+            "summary": {"errors": errors, "warnings": warnings},
+            "findings": [
+                {
+                    "code": finding.code,
+                    "name": finding.rule.name,
+                    "severity": str(finding.severity),
+                    "message": finding.message,
+                    "file": finding.file,
+                    "line": finding.line,
+                    "column": finding.column,
+                }
+                for finding in findings
+            ],
+        }
+        click.echo(json.dumps(report, indent=2))
+    else:
+        for finding in findings:
+            click.echo(finding.located)
+        sources = f"{config.roster.as_posix()} and {', '.join(path.as_posix() for path in config.playbooks)}"
+        if findings:
+            click.echo(f"{errors} error{'' if errors == 1 else 's'}, {warnings} warning{'' if warnings == 1 else 's'}")
+        else:
+            click.echo(f"set-up ok: {sources}")
+    sys.exit(1 if failed(findings, strict) else 0)
+
+
+def _config_failed(problems: list[str], fmt: str) -> None:
+    if fmt == "json":
+        findings = [{"severity": "error", "message": line} for line in problems]
+        click.echo(
+            json.dumps(
+                {"valid": False, "summary": {"errors": len(problems), "warnings": 0}, "findings": findings}, indent=2
+            )
+        )
+    else:
+        for line in problems:
+            click.echo(line)
+        click.echo("the configuration cannot be used; nothing else was checked")
+    sys.exit(1)
