@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
+
+from engine import metrics
 from engine.incident import (
     Act,
     Actor,
@@ -50,6 +53,9 @@ __all__ = [
     "history_entry",
     "waiting_on",
 ]
+
+
+_log = structlog.get_logger("calmly.service")
 
 
 class NotFound(LookupError):
@@ -139,6 +145,19 @@ def _notification(notify: Notify, incident: Incident) -> dict[str, Any]:
         "due_at": notify.due_at.isoformat(),
         "late_by_seconds": notify.late_by.total_seconds(),
     }
+
+
+def _observe(fired: FiredDeadline) -> None:
+    """A fired deadline, measured and logged: here, so every path that fires deadlines is counted the same."""
+    metrics.DEADLINE_LATENESS.observe(max(0.0, fired.late_by.total_seconds()))
+    _log.info(
+        "deadline fired",
+        incident_id=fired.incident_id,
+        key=fired.key,
+        due_at=fired.due_at.isoformat(),
+        late_ms=round(fired.late_by.total_seconds() * 1000),
+        notified=[",".join(notice["roles"]) for notice in fired.notified],
+    )
 
 
 def waiting_on(book: Rulebook, state: str) -> tuple[str, ...]:
@@ -338,6 +357,7 @@ class Service:
         now = self.clock()
         fired: list[FiredDeadline] = []
         for deadline in self.store.due(now, limit):
+            done: FiredDeadline | None = None
             with self.store.write() as tx:
                 if not tx.complete(deadline.key, now):
                     continue  # done meanwhile (by another daemon sharing the store, or cancelled)
@@ -353,7 +373,10 @@ class Service:
                     notified = tuple(
                         _notification(e, outcome.incident) for e in outcome.effects if isinstance(e, Notify)
                     )
-                fired.append(FiredDeadline(deadline.key, deadline.incident_id, deadline.due_at, now, notified))
+                done = FiredDeadline(deadline.key, deadline.incident_id, deadline.due_at, now, notified)
+            if done is not None:  # committed: count it, whichever path fired it (the scheduler, a clock moved)
+                _observe(done)
+                fired.append(done)
         return fired
 
     # --- reading -----------------------------------------------------------------------------------------------

@@ -392,6 +392,23 @@ def test_metrics_time_requests_by_route_template_and_status(make_floor: Any) -> 
     assert not any("inc-404" in str(labels) for _, labels in found)
 
 
+def test_deadlines_fired_by_moving_the_simulated_clock_are_measured_in_the_lateness_metric(make_floor: Any) -> None:
+    floor: Floor = make_floor()
+    floor.http.post("/v1/mentions", json=mention("late-1"), headers=floor.auth("alice"))
+    lateness = "calmly_deadline_lateness_seconds"
+    before = samples(floor.http.get("/metrics").text)
+
+    moved = floor.http.post("/v1/admin/clock", json={"advance": "5h"}, headers=floor.auth("bob"))
+
+    after = samples(floor.http.get("/metrics").text)
+    assert moved.status_code == 200, moved.text
+    fired = moved.json()["fired"]
+    assert fired >= 2  # the 75% warnings and the breaches of a 4h limit, five hours on
+    assert after[(f"{lateness}_count", ())] == before[(f"{lateness}_count", ())] + fired
+    # Each fired an hour or more after it was due (the clock jumped past it): the sum grows by at least that.
+    assert after[(f"{lateness}_sum", ())] >= before[(f"{lateness}_sum", ())] + fired * 3600
+
+
 def test_the_delivery_counters_are_there_for_the_courier_to_count() -> None:
     metrics.DELIVERIES.labels(channel="test", outcome="delivered").inc()
     metrics.DELIVERY_FAILURES.labels(channel="test", retryable="true").inc()
