@@ -22,9 +22,12 @@ from typing import Any
 import structlog
 
 from engine.api import ApiContext, ReloadOutcome, create_app
+from engine.catalog import load_paths
 from engine.config import Config
 from engine.library import InvalidPlaybooks, Library
 from engine.notify import Channel, Dispatcher, EmailChannel, LogChannel, SlackChannel, WebhookChannel
+from engine.preflight import Resolver, RosterFile, roster_file, system_resolver
+from engine.preflight import check as check_setup
 from engine.redaction import REDACTOR, roster_secrets
 from engine.roster import Roster, load_roster
 from engine.service import Service
@@ -213,8 +216,16 @@ class Reloader:
     only then is the new roster swapped in. Running incidents keep the playbook version they opened under.
     """
 
-    def __init__(self, config: Config, library: Library, context: ApiContext, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        library: Library,
+        context: ApiContext,
+        clock: Callable[[], datetime],
+        resolve: Resolver,
+    ) -> None:
         self._config = config
+        self._resolve = resolve
         self._library = library
         self._context = context
         self._clock = clock
@@ -237,6 +248,7 @@ class Reloader:
                 return ReloadOutcome(kept, people, problems, f"{error.message}; nothing was reloaded")
             REDACTOR.keep_out(roster_secrets(roster, os.environ))
             self._context.roster = roster
+            self._context.checks = setup_findings(self._config, roster, self._resolve)
             loaded = tuple(f"{book.playbook.id} v{book.playbook.version}" for book in books)
             _log.info("reloaded", asked_by=asked_by, playbooks=list(loaded), people=len(roster.people))
             return ReloadOutcome(loaded, len(roster.people))
@@ -271,8 +283,22 @@ def _roster(config: Config) -> Roster:
     return found
 
 
-def build(config: Config, simulated_start: datetime | None = None) -> Daemon:
-    """Everything the daemon runs, built and checked; nothing is listening yet."""
+def setup_findings(config: Config, roster: Roster, resolve: Resolver) -> tuple[dict[str, Any], ...]:
+    """The set-up checks (``calmly check``'s findings about the set), each logged as a warning: none stops the
+    daemon, which has refused anything fatal already, but an operator must hear of them at once."""
+    read = roster_file(config.roster)
+    located = read if isinstance(read, RosterFile) else RosterFile(roster)
+    findings = check_setup(load_paths(list(config.playbooks)), located, os.environ, resolve)
+    shown = tuple({**_located(finding), "severity": str(finding.severity)} for finding in findings)
+    for finding in shown:
+        _log.warning("set-up check", **finding)
+    return shown
+
+
+def build(config: Config, simulated_start: datetime | None = None, resolve: Resolver = system_resolver) -> Daemon:
+    """Everything the daemon runs, built and checked; nothing is listening yet.
+
+    ``resolve`` looks host names up for the set-up checks (the system's resolver; tests pass one of their own)."""
     simulated = FakeClock(simulated_start) if simulated_start is not None else None
     clock = simulated.now if simulated is not None else system_clock
     roster = _roster(config)
@@ -312,8 +338,9 @@ def build(config: Config, simulated_start: datetime | None = None) -> Daemon:
         rate_limit_per_minute=config.rate_limit_per_minute,
         admin_roles=frozenset(config.admin_roles),
     )
-    reloader = Reloader(config, library, context, clock)
+    reloader = Reloader(config, library, context, clock, resolve)
     context.reload = reloader
+    context.checks = setup_findings(config, roster, resolve)
     _log.info(
         "ready to start",
         data=str(store.path),
