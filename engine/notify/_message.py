@@ -20,6 +20,12 @@ __all__ = ["Message", "compose"]
 _KIND_WORDS = {"warning": "Warning", "breach": "Breach", "escalation": "Escalation"}
 
 
+def _title(kind: str, repetition: int) -> str:
+    """``Warning``, ``Breach``, ``Escalation``, or ``Repeat escalation (2)`` for a step's second repeat."""
+    word = _KIND_WORDS.get(kind, kind.capitalize())
+    return f"Repeat {word.lower()} ({repetition})" if repetition else word
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     key: str
@@ -118,13 +124,14 @@ def compose(
     incident = row.incident if row is not None else None
     state = incident.state if incident is not None else str(body["state"])
     severity = incident.severity if incident is not None else str(body["severity"])
-    if kind == "warning" and now >= due_at:  # told late (the daemon was down): say how things stand now
-        kind = "breach"
+    # The title says what the notification is, however late it goes out; the first line says how things stand now
+    # (a warning sent after a clock jump or an outage says the time has run out).
+    standing = "breach" if kind == "warning" and now >= due_at else kind
     what = {
         "warning": f"{_clock_words(clock).capitalize()} of {incident_id} is running out",
         "breach": f"{_clock_words(clock).capitalize()} of {incident_id} has run out",
         "escalation": f"{_clock_words(clock).capitalize()} of {incident_id} ran out long ago",
-    }.get(kind, f"{clock} of {incident_id}")
+    }.get(standing, f"{clock} of {incident_id}")
     about = f"{severity} {playbook.id.replace('-', ' ')} incident"
     if incident is not None:
         about += f" on {incident.channel} by {incident.author}, now {state}"
@@ -138,7 +145,7 @@ def compose(
     repetition = int(body.get("repetition", 0))
     if repetition:
         lines.insert(1, f"Reminder {repetition}: nobody has acted since the last one.")
-    subject = f"[calmly] {_KIND_WORDS.get(kind, kind)}: {incident_id} {clock} ({severity})"
+    subject = f"[calmly] {_title(kind, repetition)}: {incident_id} {clock} ({severity})"
     data = {**dict(body), "incident": incident_id, "state": state, "severity": severity, "link": link}
     if latest is not None:
         data["latest_post"] = {**dict(latest), "text": shorten(str(latest.get("text", "")))}

@@ -666,3 +666,23 @@ incident_link: "{LINK}"
         plain.get_content()
     )
     assert "Broken again &lt;!channel&gt; &amp; no refund" in rich.get_content()
+
+
+def test_after_a_jump_past_the_warning_and_the_breach_each_notification_is_titled_by_what_it_is(
+    make_floor: FloorMaker, receiver: Receiver
+) -> None:
+    more = f'  community_manager:\n    notify:\n      - {{channel: webhook, url: "{receiver.url("/cm")}"}}\n'
+    floor = make_floor(webhook_roster(receiver, more_roles=more))
+    floor.escalate(by="4h12m")  # one jump past 75% (3h) and 100% (4h) of the 4h limit
+
+    floor.dispatcher.deliver_due()
+
+    titles = {
+        request.headers["webhook-id"]: (request.json()["subject"], request.json()["type"])
+        for request in receiver.requests
+    }
+    assert titles["inc-1/limit:detected/0/0/0"] == (
+        "[calmly] Warning: inc-1 limit:detected (medium)",
+        "incident.warning",
+    )
+    assert titles[BREACH] == ("[calmly] Breach: inc-1 limit:detected (medium)", "incident.breach")

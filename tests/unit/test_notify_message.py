@@ -63,3 +63,18 @@ def test_a_clock_on_a_calendar_gives_its_due_time_in_the_calendars_zone_and_the_
     assert message.lines[0] == (
         "The time limit for assessed of inc-3 is running out: 16h left (due Tue 16 Jun 09:00 Europe/London)."
     )
+
+
+def test_a_warning_sent_late_is_still_titled_a_warning_and_says_the_time_has_run_out() -> None:
+    message = compose(_body("warning"), None, _book(), datetime(2026, 11, 23, 13, 12, tzinfo=UTC), None)
+
+    assert message.subject == "[calmly] Warning: inc-3 first_response (medium)"
+    assert "has run out: 12m overdue" in message.lines[0]
+
+
+def test_a_repeated_step_is_titled_a_repeat() -> None:
+    body = {**_body("escalation"), "step": 2, "repetition": 2, "threshold": 2.0}
+
+    message = compose(body, None, _book(), datetime(2026, 11, 23, 19, 0, tzinfo=UTC), None)
+
+    assert message.subject == "[calmly] Repeat escalation (2): inc-3 first_response (medium)"
