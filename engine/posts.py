@@ -51,6 +51,8 @@ def post_view(record: MentionBody) -> dict[str, Any]:
                 "replies": parsed.engagement.replies,
             },
             "thread_id": parsed.thread_id,
+            # What calmly mended to keep the post (a cut emoji), so nobody takes a U+FFFD for the customer's own.
+            **({"repairs": [repair.as_json() for repair in parsed.repairs]} if parsed.repairs else {}),
         }
     return view | {"outcome": record.outcome, "received_at": record.received_at.isoformat()}
 

@@ -33,6 +33,7 @@ from engine.incident import (
     Stepped,
     joins,
     match_playbook,
+    mend_mention,
     open_incident,
     parse_mention,
     step,
@@ -249,9 +250,11 @@ class Service:
         and :class:`Replayed` is raised (nothing written) when it was taken already.
         """
         now = self.clock()
+        # Kept as mended (a cut emoji's lone surrogate replaced, and the repair noted): what the store can hold.
+        items = [mend_mention(item) for item in items]
         parsed: list[Mention | IntakeResult] = []
         for item in items:
-            found = parse_mention(item)
+            found = parse_mention(item, now=now)
             if isinstance(found, list):
                 errors = tuple({"pointer": error.pointer, "message": error.message} for error in found)
                 parsed.append(IntakeResult("invalid", message="; ".join(e["message"] for e in errors), errors=errors))

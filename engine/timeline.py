@@ -139,7 +139,7 @@ def _mention(reader: _Reader, raw: Mapping[str, Any], path: Path, at: datetime, 
     data = dict(raw)
     data.setdefault("external_id", f"event-{index + 1}")
     data.setdefault("posted_at", at.isoformat())
-    parsed = parse_mention(data)
+    parsed = parse_mention(data, now=at)  # posted after the event that brings it: the daemon would refuse it
     if isinstance(parsed, list):
         for error in parsed:
             pointer = tuple(part for part in error.pointer.split("/") if part)

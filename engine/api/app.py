@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine import metrics
 from engine.api import _openapi as doc
+from engine.api._json import BadJson, read_json
 from engine.api._ratelimit import RateLimiter
 from engine.api._views import details_view, summary_view
 from engine.incident import RefusalReason
@@ -130,10 +131,11 @@ def _parse_json(body: bytes) -> Any:
     if not body:
         raise ApiError(400, "empty_body", "the request has no body; send JSON")
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        where = f" at line {error.lineno}, column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON{where}: {error}") from error
+        return read_json(body)
+    except BadJson as error:
+        status = 400 if error.code == "malformed_json" else 422
+        details = {"pointer": error.pointer} if error.pointer is not None else None
+        raise ApiError(status, error.code, error.message, details) from error
 
 
 def _limit(context: ApiContext, key: str) -> None:

@@ -9,7 +9,16 @@ from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCoun
 from engine.incident._clocks import deadline_key
 from engine.incident._fields import CONTACT_ROUTES
 from engine.incident._matching import NoMatch, joins, match_playbook
-from engine.incident._mention import Author, Engagement, Mention, MentionError, mention_schema, parse_mention
+from engine.incident._mention import (
+    MAX_AHEAD,
+    Author,
+    Engagement,
+    Mention,
+    MentionError,
+    mend_mention,
+    mention_schema,
+    parse_mention,
+)
 from engine.incident._record import (
     Act,
     Actor,
@@ -29,11 +38,13 @@ from engine.incident._record import (
     Refused,
     Stepped,
 )
+from engine.incident._repair import Repair
 from engine.incident._rulebook import Rulebook
 from engine.incident._step import open_incident, step
 
 __all__ = [
     "CONTACT_ROUTES",
+    "MAX_AHEAD",
     "Act",
     "Actor",
     "ArmDeadline",
@@ -57,12 +68,14 @@ __all__ = [
     "Occurrence",
     "RefusalReason",
     "Refused",
+    "Repair",
     "Rulebook",
     "Stepped",
     "TimeCounter",
     "deadline_key",
     "joins",
     "match_playbook",
+    "mend_mention",
     "mention_schema",
     "open_incident",
     "parse_mention",

@@ -5,17 +5,32 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from engine.incident._repair import Repair, mend
 from engine.incident._url import url_key
 from engine.playbook import canonical_channel, dotted, handle_key, shipped_schema, suggest
 
-__all__ = ["Author", "Engagement", "Mention", "MentionError", "mention_schema", "parse_mention"]
+__all__ = [
+    "MAX_AHEAD",
+    "Author",
+    "Engagement",
+    "Mention",
+    "MentionError",
+    "mend_mention",
+    "mention_schema",
+    "parse_mention",
+]
+
+#: How far after the daemon's clock a mention may say it was posted. A listening tool's clock may run fast, and a
+#: tool may label local time as UTC; fourteen hours (the largest offset from UTC anywhere) keeps all of those, and
+#: a post a day ahead is refused as clearly wrong.
+MAX_AHEAD = timedelta(hours=14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +61,8 @@ class Mention:
     source: str | None = None
     #: The channel as the tool named it, when that was an alias (``x``); ``channel`` is the name calmly keeps.
     sent_channel: str | None = None
+    #: What calmly mended to keep the mention (a cut emoji's lone surrogate), each with a pointer to the field.
+    repairs: tuple[Repair, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -131,8 +148,38 @@ def _message(error: ValidationError) -> str:
     return f"{where}: {error.message}"
 
 
-def parse_mention(data: Any) -> Mention | list[MentionError]:
-    """A typed mention, or every reason the data is not one."""
+def mend_mention(data: Any) -> Any:
+    """The mention as it is kept: lone surrogates replaced, and each repair listed under ``repairs`` (after any the
+    data already lists). Data that needs no mending comes back as it is."""
+    mended, repairs = mend(data)
+    if not repairs or not isinstance(mended, dict):
+        return mended
+    earlier: list[Any] = mended["repairs"] if isinstance(mended.get("repairs"), list) else []
+    return {**mended, "repairs": [*earlier, *(repair.as_json() for repair in repairs)]}
+
+
+def _posted_at(text: str, now: datetime | None) -> datetime | MentionError:
+    try:
+        posted_at = datetime.fromisoformat(text.replace("z", "Z"))
+        posted_at.astimezone(UTC)  # 9999-12-31T23:59:59-23:59 is a valid text, past the end of the calendar in UTC
+    except (ValueError, OverflowError):
+        return MentionError(
+            "/posted_at",
+            f"posted_at: {text!r} is not a valid date and time that calmly can keep (years 0001 to 9999, in UTC)",
+        )
+    if now is not None and posted_at - now > MAX_AHEAD:
+        return MentionError(
+            "/posted_at",
+            f"posted_at is {text}, more than {MAX_AHEAD.total_seconds() / 3600:.0f} hours after the daemon's clock "
+            f"({now.astimezone(UTC).isoformat(timespec='seconds')}); check the listening tool's clock and time zone",
+        )
+    return posted_at
+
+
+def parse_mention(data: Any, *, now: datetime | None = None) -> Mention | list[MentionError]:
+    """A typed mention, or every reason the data is not one. Lone surrogates are mended (see :func:`mend_mention`);
+    given ``now``, a ``posted_at`` more than :data:`MAX_AHEAD` after it is refused."""
+    data = mend_mention(data)
     if not _passes_quick_check(data):
         errors: list[MentionError] = []
         for error in sorted(_validator().iter_errors(data), key=lambda item: list(map(str, item.absolute_path))):
@@ -141,10 +188,9 @@ def parse_mention(data: Any) -> Mention | list[MentionError]:
                 errors.append(found)
         if errors:
             return errors
-    try:
-        posted_at = datetime.fromisoformat(data["posted_at"].replace("z", "Z"))
-    except ValueError:
-        return [MentionError("/posted_at", f"posted_at: {data['posted_at']!r} is not a valid date and time")]
+    posted_at = _posted_at(data["posted_at"], now)
+    if isinstance(posted_at, MentionError):
+        return [posted_at]
     author = data["author"]
     engagement = data.get("engagement", {})
     return Mention(
@@ -162,4 +208,5 @@ def parse_mention(data: Any) -> Mention | list[MentionError]:
         customer_id=data.get("customer_id"),
         source=data.get("source"),
         sent_channel=data["channel"] if canonical_channel(data["channel"]) != data["channel"] else None,
+        repairs=tuple(Repair(str(item["pointer"]), str(item["what"])) for item in data.get("repairs", ())),
     )

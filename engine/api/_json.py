@@ -1,0 +1,96 @@
+"""Reading a request's JSON body with bounds: nesting, numbers and constants, so a hostile body is a 4xx that says
+where, never a RecursionError or Python's 4,300-digit ValueError.
+
+What is refused: nesting over :data:`MAX_DEPTH` (no calmly request needs a tenth of it), whole numbers outside a
+signed 64-bit integer (what SQLite and PostgreSQL keep), numbers too large for a float, and ``NaN`` or
+``Infinity`` (not JSON, though Python's reader takes them).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["MAX_DEPTH", "MAX_INTEGER", "BadJson", "read_json"]
+
+MAX_DEPTH = 32
+MAX_INTEGER = 2**63 - 1
+
+
+class BadJson(Exception):
+    """The body is not JSON calmly takes: ``code`` and ``message`` for the error answer, ``pointer`` to where."""
+
+    def __init__(self, code: str, message: str, pointer: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.pointer = code, message, pointer
+
+
+class _TooLarge:
+    """A number read as text because it is too large to keep."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _integer(text: str) -> int | _TooLarge:
+    # Nineteen digits hold every 64-bit integer; beyond that the text is never converted (Python refuses 4,300).
+    if len(text.lstrip("-")) > 19:
+        return _TooLarge(text)
+    value = int(text)
+    return value if abs(value) <= MAX_INTEGER else _TooLarge(text)
+
+
+def _float(text: str) -> float | _TooLarge:
+    value = float(text)
+    return value if value not in (float("inf"), float("-inf")) else _TooLarge(text)
+
+
+def _constant(text: str) -> Any:
+    raise ValueError(f"{text} is not a JSON value; send a number or null")
+
+
+def _segment(part: str | int) -> str:
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+def _check(value: Any) -> None:
+    """Walk the value (without recursion) for numbers too large and nesting too deep; raise at the first."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, pointer, depth = stack.pop()
+        if isinstance(item, _TooLarge):
+            digits = len(item.text.lstrip("-"))
+            raise BadJson(
+                "number_too_large",
+                f"the number at {pointer or '/'} ({digits:,} characters) is too large; calmly takes whole numbers "
+                f"up to {MAX_INTEGER:,}",
+                pointer,
+            )
+        if isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                raise BadJson(
+                    "too_deep",
+                    f"the JSON is nested more than {MAX_DEPTH} levels deep at {pointer[:200]}; no calmly request "
+                    "needs that many",
+                    pointer,
+                )
+            children = item.items() if isinstance(item, dict) else enumerate(item)
+            stack.extend((child, f"{pointer}/{_segment(key)}", depth + 1) for key, child in children)
+
+
+def read_json(body: bytes) -> Any:
+    """The body's JSON value, or :class:`BadJson` saying why not."""
+    try:
+        value = json.loads(body, parse_int=_integer, parse_float=_float, parse_constant=_constant)
+    except RecursionError as error:
+        raise BadJson("too_deep", f"the JSON is nested far more than {MAX_DEPTH} levels deep") from error
+    except json.JSONDecodeError as error:
+        raise BadJson(
+            "malformed_json", f"the body is not valid JSON at line {error.lineno}, column {error.colno}: {error}"
+        ) from error
+    except (UnicodeDecodeError, ValueError) as error:
+        raise BadJson("malformed_json", f"the body is not valid JSON: {error}") from error
+    _check(value)
+    return value

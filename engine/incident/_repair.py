@@ -1,0 +1,65 @@
+"""Mending what a listening tool sent broken, so the mention is kept: a lone UTF-16 surrogate becomes U+FFFD.
+
+Tools that cut a post at a fixed length can cut an emoji in half, and JSON's ``\\ud83d`` escape carries the half
+through. No UTF-8 store can hold it (SQLite refuses the row, and with it the batch, on every retry), so each one is
+replaced by U+FFFD (the replacement character) and the mention says where.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["REPLACEMENT", "Repair", "mend"]
+
+REPLACEMENT = "\ufffd"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True, slots=True)
+class Repair:
+    """One mended string: a JSON pointer to it, and what was done."""
+
+    pointer: str
+    what: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"pointer": self.pointer, "what": self.what}
+
+
+def _escape(part: str | int) -> str:
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+def _mend_text(text: str, pointer: str, repairs: list[Repair]) -> str:
+    mended, count = _LONE_SURROGATE.subn(REPLACEMENT, text)
+    if count:
+        halves = (
+            "a lone surrogate (half of a character, such as a cut emoji)"
+            if count == 1
+            else (f"{count} lone surrogates (halves of characters, such as cut emoji)")
+        )
+        repairs.append(Repair(pointer, f"replaced {halves} with U+FFFD"))
+    return mended
+
+
+def _walk(value: Any, pointer: str, repairs: list[Repair]) -> Any:
+    if isinstance(value, str):
+        return _mend_text(value, pointer, repairs)
+    if isinstance(value, list):
+        return [_walk(item, f"{pointer}/{index}", repairs) for index, item in enumerate(value)]
+    if isinstance(value, dict):
+        mended: dict[Any, Any] = {}
+        for key, item in value.items():
+            name = _mend_text(key, f"{pointer}/{_escape(key)}", repairs) if isinstance(key, str) else key
+            mended[name] = _walk(item, f"{pointer}/{_escape(name)}", repairs)
+        return mended
+    return value
+
+
+def mend(data: Any) -> tuple[Any, tuple[Repair, ...]]:
+    """``data`` with every lone surrogate replaced (keys included), and the repairs; ``data`` itself when whole."""
+    repairs: list[Repair] = []
+    mended = _walk(data, "", repairs)
+    return (mended, tuple(repairs)) if repairs else (data, ())
