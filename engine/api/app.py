@@ -233,6 +233,38 @@ class _Timing:
             )
 
 
+class _Unexpected:
+    """Answers what nobody foresaw (a bug, a full disk) with the JSON error shape and a 500, and logs it once with
+    its stack trace. Pure ASGI, inside the timing, so the 500 is counted too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        answered = False
+
+        async def sending(message: Message) -> None:
+            nonlocal answered
+            answered = answered or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            # Looked up here, not at import: a logger cached before the daemon configured logging would bypass it.
+            log = structlog.get_logger("calmly.api")
+            log.exception("unexpected error", method=scope.get("method"), path=scope.get("path"))
+            if answered:  # too late to answer; the server closes the connection
+                raise
+            answer = _error(
+                500, "internal", "something went wrong inside calmly; the daemon's log says what (ask its operator)"
+            )
+            await answer(scope, receive, send)
+
+
 def _filter(request: Request) -> IncidentFilter:
     query = request.query_params
 
@@ -280,7 +312,8 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
         version="1",
         description="Incidents from social media complaints, run by playbooks: intake, incidents, actions.",
     )
-    app.add_middleware(_Timing)
+    app.add_middleware(_Unexpected)
+    app.add_middleware(_Timing)  # added last, so outermost: it sees the 500 that _Unexpected answers
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
