@@ -85,8 +85,10 @@ def mention_body(number: int, text: str = "My order arrived broken", prefix: str
     }
 
 
-def open_service(folder: Path, clock: Callable[[], datetime], playbooks: Sequence[Path] = (PLAYBOOKS,)) -> Service:
-    store = SQLiteStore(folder)
+def open_service(
+    folder: Path, clock: Callable[[], datetime], playbooks: Sequence[Path] = (PLAYBOOKS,), synchronous: str = "full"
+) -> Service:
+    store = SQLiteStore(folder, synchronous)
     store.migrate()
     library = Library(store)
     library.install(list(playbooks), clock())

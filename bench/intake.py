@@ -110,7 +110,7 @@ def _raw_database(folder: Path, store: Path) -> sqlite3.Connection:
     """A database with the store's schema, pragmas and playbook versions (the incidents refer to them)."""
     db = sqlite3.connect(folder / "raw.sqlite3", isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA synchronous = FULL")  # as the store's default
     db.execute("PRAGMA foreign_keys = ON")
     for _, _, statements in MIGRATIONS:
         for statement in statements:

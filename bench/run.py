@@ -53,6 +53,7 @@ from engine.playbook import LIFECYCLE, load
 
 from daemon import DaemonRepeats, daemon_figures  # bench/ is on sys.path when this runs as a script
 from deliveries import delivery_figures
+from durability import durability_figure
 from figure import BenchError, Figure, in_process_median
 from intake import ingest_figure
 from runtime import memory_figures, step_figures
@@ -455,6 +456,7 @@ def measure(repeats: Repeats, quick: bool) -> tuple[list[Figure], dict[str, Any]
     figures.extend(step_figures(repeats.in_process))
     figures.extend(memory_figures(repeats.incidents))
     figures.append(ingest_figure(repeats.daemon))
+    figures.append(durability_figure(repeats.daemon))
     figures.extend(daemon_figures(repeats.daemon))
     figures.extend(delivery_figures(quick))
     return figures, _meta(files, repeats, quick)

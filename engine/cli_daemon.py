@@ -59,6 +59,12 @@ def _fail(message: str) -> None:
 )
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="[default: info].")
 @click.option(
+    "--sqlite-synchronous",
+    type=click.Choice(["full", "normal"]),
+    help="full: commits survive a power loss; normal: a process crash only, for cheaper commits "
+    "[default: full; env CALMLY_SQLITE_SYNCHRONOUS].",
+)
+@click.option(
     "--simulated-clock",
     metavar="START",
     envvar="CALMLY_SIMULATED_CLOCK",
@@ -74,6 +80,7 @@ def serve(
     max_body_bytes: str | None,
     log_format: str | None,
     log_level: str | None,
+    sqlite_synchronous: str | None,
     simulated_clock: str | None,
 ) -> None:
     """Run the daemon: take mentions, open incidents, fire deadlines, let people act (Ctrl-C or SIGTERM stops it).
@@ -92,6 +99,7 @@ def serve(
         "max_body_bytes": max_body_bytes,
         "log_format": log_format,
         "log_level": log_level,
+        "sqlite_synchronous": sqlite_synchronous,
     }
     try:
         config = load_config(config_file, os.environ, flags)

@@ -32,8 +32,13 @@ _ENVIRONMENT = {
     "intake_secrets": "CALMLY_INTAKE_SECRETS",
     "rate_limit_per_minute": "CALMLY_RATE_LIMIT_PER_MINUTE",
     "admin_roles": "CALMLY_ADMIN_ROLES",
+    "sqlite_synchronous": "CALMLY_SQLITE_SYNCHRONOUS",
 }
-_CHOICES = {"log_format": ("auto", "json", "console"), "log_level": ("debug", "info", "warning", "error")}
+_CHOICES = {
+    "log_format": ("auto", "json", "console"),
+    "log_level": ("debug", "info", "warning", "error"),
+    "sqlite_synchronous": ("full", "normal"),
+}
 _NUMBERS = {"max_body_bytes": (1024, 104_857_600), "max_batch": (1, 10_000), "rate_limit_per_minute": (0, 1_000_000)}
 _ROLE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -63,6 +68,9 @@ class Config:
     rate_limit_per_minute: int = 600
     #: Roster roles whose people may reload playbooks and the roster (POST /v1/admin/reload).
     admin_roles: tuple[str, ...] = ("social_lead",)
+    #: SQLite's synchronous setting: "full" keeps every acknowledged commit through a power loss, "normal" (in WAL)
+    #: through a crash of the process only, for cheaper commits.
+    sqlite_synchronous: str = "full"
     #: Where each value came from ("default", the config file, an environment variable, "flag"): for the log.
     origins: Mapping[str, str] = field(default_factory=dict, compare=False)
 

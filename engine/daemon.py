@@ -304,7 +304,7 @@ def build(config: Config, simulated_start: datetime | None = None, resolve: Reso
     roster = _roster(config)
     REDACTOR.keep_out([*config.intake_secrets, *roster_secrets(roster, os.environ)])
     try:
-        store = SQLiteStore(config.data)
+        store = SQLiteStore(config.data, config.sqlite_synchronous)
         version = store.migrate()
     except StoreError as error:
         raise StartupError(str(error)) from error
@@ -349,6 +349,7 @@ def build(config: Config, simulated_start: datetime | None = None, resolve: Reso
         people=len(roster.people),
         clock="simulated" if simulated else "system",
         signed_intake=bool(config.intake_secrets),  # whether, never the secrets
+        sqlite_synchronous=config.sqlite_synchronous,
         rate_limit_per_minute=config.rate_limit_per_minute,
         **store.counts(),
     )

@@ -39,6 +39,7 @@ __all__ = ["DATABASE_NAME", "SQLiteStore"]
 
 DATABASE_NAME = "calmly.sqlite3"
 _BUSY_TIMEOUT_MS = 10_000
+_SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
 
 
 def _json(value: Any) -> str:
@@ -227,7 +228,9 @@ def _incident_row(row: sqlite3.Row) -> IncidentRow:
 class SQLiteStore:
     """The store in ``folder/calmly.sqlite3`` (created with its schema on first use)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, synchronous: str = "full") -> None:
+        if synchronous not in _SYNCHRONOUS:
+            raise ValueError(f"synchronous is {synchronous!r}; choose one of {', '.join(_SYNCHRONOUS)}")
         self.folder = folder
         self.path = folder / DATABASE_NAME
         try:
@@ -237,7 +240,10 @@ class SQLiteStore:
             )
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at each checkpoint, never corrupt
+            # FULL syncs the WAL at each commit, so what was acknowledged survives a power loss; NORMAL syncs only
+            # at checkpoints: never corrupt, and safe through a crash of the process, but the last commits may be
+            # lost when the machine loses power.
+            self._db.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[synchronous]}")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         except (OSError, sqlite3.Error) as error:

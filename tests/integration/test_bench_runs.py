@@ -26,6 +26,7 @@ FIGURES = {
     "memory_bytes_per_open_incident",
     "build_s_open_incidents",
     "intake_us_per_mention_vs_raw_sqlite",
+    "durable_intake_us_per_mention_full_vs_normal",
     "http_intake_ms_per_request_vs_healthz",
     "http_action_ms_per_request_vs_healthz",
     "deadline_lateness_p50_ms",

@@ -38,7 +38,9 @@ def test_nothing_given_is_the_defaults_each_recorded_as_default() -> None:
         "intake_secrets",
         "rate_limit_per_minute",
         "admin_roles",
+        "sqlite_synchronous",
     }
+    assert config.sqlite_synchronous == "full"  # every acknowledged commit survives a power loss
 
 
 def test_flags_win_over_the_environment_which_wins_over_the_file_which_wins_over_defaults(tmp_path: Path) -> None:
@@ -64,6 +66,7 @@ def test_flags_win_over_the_environment_which_wins_over_the_file_which_wins_over
         "intake_secrets": "default",
         "rate_limit_per_minute": "default",
         "admin_roles": "default",
+        "sqlite_synchronous": "default",
     }
 
 
@@ -80,6 +83,7 @@ def test_every_setting_can_come_from_its_environment_variable() -> None:
         "CALMLY_INTAKE_SECRETS": SECRET,
         "CALMLY_RATE_LIMIT_PER_MINUTE": "60",
         "CALMLY_ADMIN_ROLES": "comms_director",
+        "CALMLY_SQLITE_SYNCHRONOUS": "normal",
     }
 
     config = load_config(None, environment, NO_FLAGS)
@@ -96,6 +100,7 @@ def test_every_setting_can_come_from_its_environment_variable() -> None:
         intake_secrets=(SECRET,),
         rate_limit_per_minute=60,
         admin_roles=("comms_director",),
+        sqlite_synchronous="normal",
     )
     assert (config.host, config.port) == ("::1", 9000)
     assert set(config.origins.values()) == set(environment)
@@ -325,3 +330,15 @@ def test_admin_roles_default_to_the_social_lead_and_come_from_the_environment_co
     with pytest.raises(ConfigError) as raised:
         load_config(None, {"CALMLY_ADMIN_ROLES": "Social Lead"}, NO_FLAGS)
     assert raised.value.problems[0].startswith("CALMLY_ADMIN_ROLES: admin_roles has 'Social Lead'")
+
+
+def test_sqlite_synchronous_comes_from_the_file_or_a_flag_and_a_bad_one_is_named(tmp_path: Path) -> None:
+    from_file = load_config(config_file(tmp_path, "sqlite_synchronous: normal\n"), {}, NO_FLAGS)
+    from_flag = load_config(None, {"CALMLY_SQLITE_SYNCHRONOUS": "normal"}, {**NO_FLAGS, "sqlite_synchronous": "full"})
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, {"CALMLY_SQLITE_SYNCHRONOUS": "off"}, NO_FLAGS)
+
+    assert from_file.sqlite_synchronous == "normal"
+    assert from_flag.sqlite_synchronous == "full"
+    assert "CALMLY_SQLITE_SYNCHRONOUS" in refused.value.problems[0]
+    assert "full, normal" in refused.value.problems[0]
