@@ -24,7 +24,8 @@ _SPACES = re.compile(r"\s+")
 
 def post_view(record: MentionBody) -> dict[str, Any]:
     """One mention in full: ``channel``, ``external_id``, ``text``, ``author`` {handle, followers}, ``url``,
-    ``posted_at``, ``engagement`` {likes, shares, replies}, ``thread_id``, and when and how it came in."""
+    ``posted_at``, ``engagement`` {likes, shares, replies}, ``thread_id``, the listening tool that sent it
+    (``source``), and when and how it came in."""
     parsed = parse_mention(dict(record.body))
     view: dict[str, Any] = {"channel": record.channel, "external_id": record.external_id}
     if isinstance(parsed, list):  # kept before a schema change: show what it says, as sent
@@ -38,6 +39,7 @@ def post_view(record: MentionBody) -> dict[str, Any]:
             "posted_at": body.get("posted_at"),
             "engagement": dict(body.get("engagement") or {}),
             "thread_id": body.get("thread_id"),
+            "source": body.get("source"),
         }
     else:
         view |= {
@@ -51,6 +53,7 @@ def post_view(record: MentionBody) -> dict[str, Any]:
                 "replies": parsed.engagement.replies,
             },
             "thread_id": parsed.thread_id,
+            "source": parsed.source,
             # What calmly mended to keep the post (a cut emoji), so nobody takes a U+FFFD for the customer's own.
             **({"repairs": [repair.as_json() for repair in parsed.repairs]} if parsed.repairs else {}),
         }

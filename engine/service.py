@@ -24,18 +24,19 @@ from engine.incident import (
     CancelDeadline,
     DeadlineReached,
     Incident,
+    JoinInto,
     JoinMention,
+    LinkIncident,
     Mention,
     NoMatch,
     Notify,
     Refused,
     Rulebook,
     Stepped,
-    joins,
-    match_playbook,
     mend_mention,
     open_incident,
     parse_mention,
+    route,
     step,
 )
 from engine.library import Library
@@ -297,26 +298,44 @@ class Service:
                 source=mention.source,
             )
 
-        for candidate in tx.open_incidents_for(mention.channel, mention.author_key, mention.thread_id):
-            book = self.library.by_digest(candidate.playbook_digest)
-            if not joins(candidate, mention, book):
-                continue
+        candidates = [
+            (candidate, self.library.by_digest(candidate.playbook_digest))
+            for candidate in tx.open_incidents_for(mention.channel, mention.author_key, mention.thread_id)
+        ]
+        where = route(mention, candidates, self.library.current)
+        if isinstance(where, JoinInto):
+            candidate, book = where.incident, where.book
             outcome = step(candidate, JoinMention(mention), now, book)
             if isinstance(outcome, Stepped) and outcome.incident is not candidate:
                 join = {"type": "join", "mention": raw}
                 self._apply(tx, outcome, previous=candidate, command=join, actor=None, now=now)
             record("joined", candidate.id)
             return IntakeResult("joined", candidate.id, book.playbook.id)
-        chosen = match_playbook(mention, self.library.current)
-        if isinstance(chosen, NoMatch):
+        if isinstance(where, NoMatch):
             record("ignored", None)
-            return IntakeResult("ignored", message=chosen.message)
+            return IntakeResult("ignored", message=where.message)
+        chosen, earlier = where.book, where.follows
         incident_id = tx.new_incident_id()
-        opened = open_incident(incident_id, mention, chosen, now)
-        command = {"type": "open", "id": incident_id, "mention": raw}
+        follows = None if earlier is None else (earlier.id, earlier.playbook)
+        opened = open_incident(incident_id, mention, chosen, now, follows=follows)
+        command: dict[str, Any] = {"type": "open", "id": incident_id, "mention": raw}
+        if earlier is not None:
+            command["follows"] = {"incident": earlier.id, "playbook": earlier.playbook}
         self._apply(tx, opened, previous=None, command=command, actor=None, now=now)
         record("opened", incident_id)
-        return IntakeResult("opened", incident_id, chosen.playbook.id)
+        if earlier is None:
+            return IntakeResult("opened", incident_id, chosen.playbook.id)
+        # The older incident's log records the link too, so its history says so and a rebuild finds it.
+        linking = LinkIncident(incident_id, chosen.playbook.id)
+        linked = step(earlier, linking, now, self.library.by_digest(earlier.playbook_digest))
+        if isinstance(linked, Stepped) and linked.effects:
+            command = {"type": "link", "incident": incident_id, "playbook": chosen.playbook.id}
+            self._apply(tx, linked, previous=earlier, command=command, actor=None, now=now)
+        message = (
+            f"a follow-up from the author of {earlier.id}: it matches {chosen.playbook.id}, a higher-priority "
+            f"playbook than {earlier.playbook}, so it opened an incident of its own, linked to {earlier.id}"
+        )
+        return IntakeResult("opened", incident_id, chosen.playbook.id, message=message)
 
     # --- actions -----------------------------------------------------------------------------------------------
 
@@ -420,7 +439,9 @@ class Service:
                 mention = parse_mention(command["mention"])
                 if isinstance(mention, list):
                     raise ValueError(f"event {event.seq}: the stored mention no longer parses")
-                incident = open_incident(str(command["id"]), mention, book, event.at).incident
+                earlier = command.get("follows")
+                follows = None if earlier is None else (str(earlier["incident"]), str(earlier["playbook"]))
+                incident = open_incident(str(command["id"]), mention, book, event.at, follows=follows).incident
                 continue
             if incident is None:
                 raise ValueError(f"event {event.seq} of {incident_id} comes before the incident opened")
@@ -433,8 +454,10 @@ class Service:
         return incident
 
 
-def _command(command: Mapping[str, Any]) -> Act | DeadlineReached | JoinMention:
+def _command(command: Mapping[str, Any]) -> Act | DeadlineReached | JoinMention | LinkIncident:
     kind = command["type"]
+    if kind == "link":
+        return LinkIncident(str(command["incident"]), str(command["playbook"]))
     if kind == "deadline":
         return DeadlineReached(str(command["key"]))
     if kind == "join":

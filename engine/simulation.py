@@ -21,6 +21,7 @@ from engine.incident import (
     DeadlineReached,
     Effect,
     Incident,
+    JoinInto,
     JoinMention,
     Mention,
     NoMatch,
@@ -29,8 +30,8 @@ from engine.incident import (
     Refused,
     Rulebook,
     Stepped,
-    joins,
     open_incident,
+    route,
     step,
 )
 from engine.playbook import format_duration
@@ -191,15 +192,17 @@ class _World:
         self.seen[mention.key] = f"already received as {mention.channel}/{mention.external_id}"
         if mention.url_key:
             self.seen[mention.url_key] = f"the same post as {mention.channel}/{mention.external_id}"
-        for index, incident in enumerate(self.incidents):
-            if joins(incident, mention, self.book):
-                outcome = step(incident, JoinMention(mention), now, self.book)
-                if isinstance(outcome, Stepped):
-                    self.apply(index, outcome, now)
-                return
-        if not self.book.applies(mention):
-            reason = NoMatch(f"{self.book.playbook.id} does not apply to it (see its applies_to)")
-            self.say(now, "ignored", f"a mention on {mention.channel} by {mention.author.handle}: {reason.message}")
+        # The daemon's own policy (route), over the incidents played so far, the oldest first.
+        where = route(mention, [(incident, self.book) for incident in self.incidents], [self.book])
+        if isinstance(where, JoinInto):
+            index = self.incidents.index(where.incident)
+            outcome = step(where.incident, JoinMention(mention), now, self.book)
+            if isinstance(outcome, Stepped):
+                self.apply(index, outcome, now)
+            return
+        if isinstance(where, NoMatch):
+            reason = f"{self.book.playbook.id} does not apply to it (see its applies_to)"
+            self.say(now, "ignored", f"a mention on {mention.channel} by {mention.author.handle}: {reason}")
             return
         number = len(self.incidents) + 1
         self.apply(len(self.incidents), open_incident(f"inc-{number}", mention, self.book, now), now)

@@ -76,6 +76,8 @@ def details_view(details: IncidentDetails, now: datetime) -> dict[str, Any]:
         "playbook_digest": incident.playbook_digest,
         "thread_id": incident.thread_id,
         "mentions": _mentions(details),
+        # Incidents opened for a follow-up that matched a higher-priority playbook, and the one it followed.
+        "links": [{"incident": linked, "relation": relation} for linked, relation in incident.links],
         "facts": dict(incident.facts),
         "drafts": draft_texts(incident.facts),
         "clocks": _clocks(incident, details.zones),

@@ -8,7 +8,7 @@ carry out (deadlines to arm or cancel, people to notify, history entries), or a 
 from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCounter
 from engine.incident._clocks import deadline_key
 from engine.incident._fields import CONTACT_ROUTES
-from engine.incident._matching import NoMatch, joins, match_playbook
+from engine.incident._matching import JoinInto, NoMatch, OpenUnder, Route, joins, match_playbook, route
 from engine.incident._mention import (
     MAX_AHEAD,
     Author,
@@ -31,6 +31,8 @@ from engine.incident._record import (
     Effect,
     Incident,
     JoinMention,
+    LinkIncident,
+    LinkRelation,
     Notify,
     NotifyKind,
     Occurrence,
@@ -59,16 +61,21 @@ __all__ = [
     "Effect",
     "Engagement",
     "Incident",
+    "JoinInto",
     "JoinMention",
+    "LinkIncident",
+    "LinkRelation",
     "Mention",
     "MentionError",
     "NoMatch",
     "Notify",
     "NotifyKind",
     "Occurrence",
+    "OpenUnder",
     "RefusalReason",
     "Refused",
     "Repair",
+    "Route",
     "Rulebook",
     "Stepped",
     "TimeCounter",
@@ -79,5 +86,6 @@ __all__ = [
     "mention_schema",
     "open_incident",
     "parse_mention",
+    "route",
     "step",
 ]

@@ -27,6 +27,8 @@ __all__ = [
     "Effect",
     "Incident",
     "JoinMention",
+    "LinkIncident",
+    "LinkRelation",
     "Notify",
     "NotifyKind",
     "Occurrence",
@@ -94,6 +96,8 @@ class Incident:
     breached: frozenset[str] = frozenset()
     mentions: tuple[tuple[str, str], ...] = ()
     facts: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    #: Incidents this one is linked to, as (incident id, :class:`LinkRelation`), in the order the links were made.
+    links: tuple[tuple[str, str], ...] = ()
 
     def clock(self, name: str) -> ClockState | None:
         return next((clock for clock in self.clocks if clock.name == name), None)
@@ -149,7 +153,23 @@ class JoinMention:
     mention: Mention
 
 
-Command = Act | DeadlineReached | JoinMention
+class LinkRelation(enum.StrEnum):
+    """How a linked incident relates to this one."""
+
+    FOLLOW_UP_OF = "follow_up_of"  # this incident was opened for a follow-up from the linked incident's author
+    FOLLOWED_UP_BY = "followed_up_by"  # a follow-up from this incident's author opened the linked incident
+
+
+@dataclass(frozen=True, slots=True)
+class LinkIncident:
+    """Another incident was opened for a follow-up that matched a higher-priority playbook (``playbook``)."""
+
+    incident: str
+    playbook: str
+    relation: LinkRelation = LinkRelation.FOLLOWED_UP_BY
+
+
+Command = Act | DeadlineReached | JoinMention | LinkIncident
 
 
 # --- effects ------------------------------------------------------------------------------------------------

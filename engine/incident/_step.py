@@ -25,6 +25,8 @@ from engine.incident._record import (
     Effect,
     Incident,
     JoinMention,
+    LinkIncident,
+    LinkRelation,
     Notify,
     NotifyKind,
     RefusalReason,
@@ -177,8 +179,13 @@ def _about(mention: Mention, details: dict[str, Any]) -> dict[str, Any]:
     return details
 
 
-def open_incident(incident_id: str, mention: Mention, book: Rulebook, now: datetime) -> Stepped:
-    """A new incident in ``detected`` for a mention this rulebook applies to, with its clocks running."""
+def open_incident(
+    incident_id: str, mention: Mention, book: Rulebook, now: datetime, *, follows: tuple[str, str] | None = None
+) -> Stepped:
+    """A new incident in ``detected`` for a mention this rulebook applies to, with its clocks running.
+
+    ``follows`` is (id, playbook) of the open incident of a lower-priority playbook the mention would otherwise
+    have joined: the new incident is linked to it, and its history says so."""
     playbook = book.playbook
     severity = book.severity_of(mention)
     incident = Incident(
@@ -195,6 +202,7 @@ def open_incident(incident_id: str, mention: Mention, book: Rulebook, now: datet
         entered_at=now,
         last_mention_at=mention.posted_at,
         mentions=(mention.key,),
+        links=() if follows is None else ((follows[0], LinkRelation.FOLLOW_UP_OF.value),),
     )
     opened = Audit(
         now,
@@ -203,8 +211,24 @@ def open_incident(incident_id: str, mention: Mention, book: Rulebook, now: datet
         f"by {mention.author.handle}{_from(mention)}",
         details=_about(mention, {"channel": mention.channel, "external_id": mention.external_id}),
     )
+    linked: tuple[Effect, ...] = ()
+    if follows is not None:
+        earlier, earlier_playbook = follows
+        linked = (
+            Audit(
+                now,
+                "link",
+                f"follow-up from {earlier}'s author: this post matches {playbook.id}, a higher-priority playbook "
+                f"than {earlier_playbook}",
+                details={
+                    "incident": earlier,
+                    "relation": LinkRelation.FOLLOW_UP_OF.value,
+                    "playbook": earlier_playbook,
+                },
+            ),
+        )
     clocks, finished, effects = _enter(book, incident, _Entered(incident.state, severity, 0), now)
-    return Stepped(incident.evolve(clocks=clocks, finished_clocks=finished), (opened, *effects))
+    return Stepped(incident.evolve(clocks=clocks, finished_clocks=finished), (opened, *linked, *effects))
 
 
 def step(incident: Incident, command: Command, now: datetime, book: Rulebook) -> Stepped | Refused:
@@ -213,7 +237,23 @@ def step(incident: Incident, command: Command, now: datetime, book: Rulebook) ->
         return _deadline(incident, command, now, book)
     if isinstance(command, JoinMention):
         return _join(incident, command, now, book)
+    if isinstance(command, LinkIncident):
+        return _link(incident, command, now)
     return _act(incident, command, now, book)
+
+
+def _link(incident: Incident, link: LinkIncident, now: datetime) -> Stepped:
+    """Record a link to another incident. Allowed on a closed incident too: the history stays true."""
+    pair = (link.incident, link.relation.value)
+    if pair in incident.links:
+        return Stepped(incident, ())
+    changed = incident.evolve(links=(*incident.links, pair), revision=incident.revision + 1)
+    if link.relation is LinkRelation.FOLLOWED_UP_BY:
+        summary = f"opened {link.incident} under {link.playbook}: this post matches a higher-priority playbook"
+    else:
+        summary = f"linked to {link.incident} ({link.playbook}): a follow-up from its author"
+    details = {"incident": link.incident, "relation": link.relation.value, "playbook": link.playbook}
+    return Stepped(changed, (Audit(now, "link", summary, details=details),))
 
 
 def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped | Refused:

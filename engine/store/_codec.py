@@ -71,6 +71,7 @@ def encode_incident(incident: Incident) -> dict[str, Any]:
         "breached": sorted(incident.breached),
         "mentions": [list(key) for key in incident.mentions],
         "facts": dict(incident.facts),
+        "links": [list(link) for link in incident.links],
     }
 
 
@@ -104,4 +105,5 @@ def decode_incident(data: dict[str, Any]) -> Incident:
         breached=frozenset(data["breached"]),
         mentions=tuple((channel, external_id) for channel, external_id in data["mentions"]),
         facts=MappingProxyType(dict(data["facts"])),
+        links=tuple((incident_id, relation) for incident_id, relation in data.get("links", ())),  # none before links
     )

@@ -251,3 +251,34 @@ def test_the_store_finds_a_post_by_its_link_through_a_unique_index(desk: Desk) -
     assert "USING INDEX mentions_by_url" in plan
     assert unique == (1,)
     assert stored == ("x.com/ann/status/1", "brandwatch")
+
+
+# --- a follow-up that matches a higher-priority playbook -------------------------------------------------------
+
+
+def test_an_injury_claim_from_an_author_with_an_open_complaint_opens_a_legal_incident_linked_both_ways(
+    desk: Desk,
+) -> None:
+    from engine.api._views import details_view  # noqa: PLC0415 - the view the API and the terminal show
+
+    desk.service.ingest([mention("1", text="My order arrived late", handle="@ann")])
+    desk.clock.advance("1h")
+    (injury,) = desk.service.ingest([mention("2", text="The kettle burned my hand, an injury", handle="ann")])
+    desk.clock.advance("1h")
+    (later,) = desk.service.ingest([mention("3", text="And still no reply about my order", handle="@ann")])
+
+    assert (injury.status, injury.incident_id, injury.playbook) == ("opened", "inc-2", "safety-and-legal")
+    assert "inc-1" in str(injury.message)
+    assert (later.status, later.incident_id) == ("joined", "inc-1")
+    complaint = details_view(desk.service.incident("inc-1"), desk.clock.now())
+    legal = details_view(desk.service.incident("inc-2"), desk.clock.now())
+    assert complaint["links"] == [{"incident": "inc-2", "relation": "followed_up_by"}]
+    assert legal["links"] == [{"incident": "inc-1", "relation": "follow_up_of"}]
+    assert "opened inc-2 under safety-and-legal: this post matches a higher-priority playbook" in [
+        entry["summary"] for entry in complaint["history"]
+    ]
+    assert any(entry["summary"].startswith("follow-up from inc-1's author") for entry in legal["history"])
+    for incident_id in ("inc-1", "inc-2"):
+        row = desk.store.incident(incident_id)
+        assert row is not None
+        assert desk.service.rebuild(incident_id) == row.incident, incident_id
