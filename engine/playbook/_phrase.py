@@ -1,36 +1,70 @@
-"""Literal words and phrases, matched the way people read them: ignoring case and accents, on word boundaries.
+"""Literal words and phrases, matched the way people read them, however the text is dressed up or disguised.
 
 Playbooks never use regular expressions: a comms lead writes ``"food poisoning"`` and it matches "Food Poisoning!"
-and "food  poisoning" but not "seafood poisoning". House rules and severity rules both match this way.
+and "food  poisoning" but not "seafood poisoning". House rules and severity rules both match this way, on text
+normalised so that what reads the same is the same: ``calm-down``, ``calm_down``, ``CALM DOWN``, full-width
+letters, ``ca\u200blm down`` (a zero-width space) and ``c\u0430lm down`` (a Cyrillic a) are all "calm down".
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 __all__ = ["PhraseSet", "normalise"]
 
 _SPACE = re.compile(r"\s+")
-# Phones type typographic quotes and dashes; people mean the plain ones.
-_TYPOGRAPHY = str.maketrans(
-    {"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"}
+#: ASCII punctuation (Unicode's P categories: -, _, ', ", !, ?, brackets …) reads as a space, as in the full path.
+_ASCII_PUNCTUATION = str.maketrans(
+    {char: " " for char in map(chr, range(128)) if unicodedata.category(char).startswith("P")}
 )
 
 
 def normalise(text: str) -> str:
-    """Case-folded, accents removed, typographic quotes made plain, runs of white space made one space."""
-    if text.isascii():  # most mentions and replies: no accents or typography to undo, and far quicker
-        return _SPACE.sub(" ", text.lower()).strip()
+    """Text as phrases are matched on (see :func:`normalise_unicode`), with a quick path for plain ASCII."""
+    if text.isascii():  # most mentions and replies: nothing to fold but case and punctuation, and far quicker
+        return _SPACE.sub(" ", text.translate(_ASCII_PUNCTUATION).lower()).strip()
     return normalise_unicode(text)
 
 
+@functools.cache
+def _latin_lookalikes() -> Mapping[str, str]:
+    """Letters of other scripts that Unicode's confusables.txt says look like one plain Latin letter (Cyrillic
+    ``\u0430`` is ``a``, Greek ``\u03bf`` is ``o``), read from the maintained table on first use. Only letters
+    that look like letters: a digit is never read as a letter (``1njury`` is not ``injury``), nor a letter as a
+    digit."""
+    from confusable_homoglyphs.confusables import confusables_data  # noqa: PLC0415 - 900 KB of data: load on use
+
+    found: dict[str, str] = {}
+    for char, glyphs in confusables_data.items():
+        if len(char) != 1 or char.isascii() or not char.isalpha():
+            continue
+        latin = [glyph["c"] for glyph in glyphs if len(glyph["c"]) == 1 and glyph["c"].isascii()]
+        letters = [glyph for glyph in latin if glyph.isalpha()]
+        if letters:
+            found[char] = letters[0].lower()
+    return found
+
+
 def normalise_unicode(text: str) -> str:
-    """:func:`normalise` for any text, without the shortcut for ASCII."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_TYPOGRAPHY).casefold())
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return _SPACE.sub(" ", stripped).strip()
+    """Text as phrases are matched on: compatibility forms made plain (NFKC: full-width and mathematical letters),
+    case folded, accents removed, invisible format characters (zero-width spaces and joiners, soft hyphens)
+    removed, letters of other scripts that look like Latin ones folded to them, punctuation read as a space, and
+    runs of white space made one space."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    lookalikes = _latin_lookalikes()
+    kept: list[str] = []
+    for char in folded:
+        kind = unicodedata.category(char)
+        if kind == "Cf" or unicodedata.combining(char):
+            continue
+        if kind.startswith("P"):
+            kept.append(" ")
+        else:
+            kept.append(lookalikes.get(char, char))
+    return _SPACE.sub(" ", "".join(kept)).strip()
 
 
 class PhraseSet:

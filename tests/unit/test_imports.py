@@ -47,7 +47,8 @@ PURE_STDLIB = {
     "uuid",
 }
 #: Parsing and validation libraries, and the state-machine and calendar libraries the language compiles into.
-ALLOWED_THIRD_PARTY = {"yaml", "jsonschema", "fastjsonschema", "transitions", "holidays"}
+#: confusable_homoglyphs is Unicode's table of letters that look alike, read from its package: pure data.
+ALLOWED_THIRD_PARTY = {"yaml", "jsonschema", "fastjsonschema", "transitions", "holidays", "confusable_homoglyphs"}
 #: pkgutil reads the schema shipped inside the package (its get_data), nothing else; urllib.parse splits links
 #: (urllib.request, which fetches them, stays out).
 ALLOWED_SUBMODULES = {"pkgutil", "urllib.parse"}
