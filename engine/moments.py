@@ -17,6 +17,7 @@ __all__ = [
     "Zone",
     "clock_time",
     "clock_zone_name",
+    "day_time",
     "due_phrase",
     "offset_zone",
     "since_phrase",
@@ -79,6 +80,13 @@ def wall_time(moment: datetime, where: Zone) -> str:
     local = moment.astimezone(where.tz)
     gap = "" if where.label[0] in "+-Z" else " "
     return f"{local:%Y-%m-%d} {_clock(local)}{gap}{where.label}"
+
+
+def day_time(moment: datetime, where: Zone) -> str:
+    """``Mon 23 Nov 10:00+01:00``: a story line's time, with its weekday, in the story's zone."""
+    local = moment.astimezone(where.tz)
+    gap = "" if where.label[0] in "+-Z" else " "
+    return f"{local:%a %d %b} {_clock(local)}{gap}{where.label}"
 
 
 def clock_time(moment: datetime, where: Zone, now: datetime) -> str:

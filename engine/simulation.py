@@ -34,6 +34,7 @@ from engine.incident import (
     route,
     step,
 )
+from engine.moments import day_time, offset_zone, wall_time
 from engine.playbook import format_duration
 from engine.timeline import Timeline, TimelineEvent
 
@@ -87,20 +88,22 @@ class _World:
         #: The posts seen so far, by (channel, external id) and by normalised link, as the daemon's store keeps them.
         self.seen: dict[object, str] = {}
         self.now = timeline.start  # the latest moment played so far: time never runs backwards in the story
+        #: The story is told in the timeline's own offset (its start's), whatever offset each moment was made in.
+        self.zone = offset_zone(timeline.start)
         self.result = Simulation()
 
     # --- the story --------------------------------------------------------------------------------------------
 
     def say(self, at: datetime, kind: str, text: str, incident: str | None = None, **details: Any) -> None:
         offset = at - self.timeline.start
-        self.result.lines.append(StoryLine(at, offset, kind, text, incident, details))
+        self.result.lines.append(StoryLine(at.astimezone(self.zone.tz), offset, kind, text, incident, details))
 
     def _due(self, at: datetime, base: datetime) -> str:
         delta = at - base
         if not delta:
-            return f"{at:%Y-%m-%d %H:%M}Z (now)"
+            return f"{wall_time(at, self.zone)} (now)"
         when = f"in {format_duration(delta)}" if delta.total_seconds() > 0 else f"{format_duration(-delta)} ago"
-        return f"{at:%Y-%m-%d %H:%M}Z ({when})"
+        return f"{wall_time(at, self.zone)} ({when})"
 
     def apply(self, index: int, stepped: Stepped, now: datetime) -> None:
         incident = stepped.incident
@@ -151,6 +154,11 @@ class _World:
                 threshold=effect.threshold,
                 late_by=effect.late_by.total_seconds(),
             )
+        elif isinstance(effect, Audit) and effect.kind == "breach" and "due_at" in effect.details:
+            # The runtime's own words give the time in UTC; the story gives every time in its own offset.
+            due_at = datetime.fromisoformat(str(effect.details["due_at"]))
+            text = f"{effect.details['clock']} breached: its time was up at {wall_time(due_at, self.zone)}"
+            self.say(now, effect.kind, text, incident.id, **dict(effect.details))
         elif isinstance(effect, Audit) and effect.kind != "escalation":
             by = f" by {effect.actor}" if effect.actor else ""
             self.say(now, effect.kind, f"{effect.summary}{by}", incident.id, **dict(effect.details))
@@ -274,9 +282,11 @@ _SHOUT = {NotifyKind.WARNING.value, NotifyKind.BREACH.value, NotifyKind.ESCALATI
 def render_story(result: Simulation) -> str:
     """The story, one line per happening: offset, time, incident, what."""
     rows = []
-    for line in result.lines:
+    times = [day_time(line.at, offset_zone(line.at)) for line in result.lines]
+    width = max(map(len, times), default=0)  # seconds show only where there are some: keep the columns straight
+    for line, when in zip(result.lines, times, strict=True):
         offset = "+" + format_duration(line.offset) if line.offset.total_seconds() else "+0"
         label = line.kind.upper() if line.kind in _SHOUT else line.kind
         who = f"[{line.incident}] " if line.incident else ""
-        rows.append(f"{offset:>9}  {line.at:%a %d %b %H:%M}Z  {label:<10} {who}{line.text}")
+        rows.append(f"{offset:>9}  {when:<{width}}  {label:<10} {who}{line.text}")
     return "\n".join(rows) + "\n"

@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.catalog import load_file
 from engine.incident import Rulebook
+from engine.moments import offset_zone, wall_time
 from engine.playbook import Marks, Problem, format_duration, rules
 from engine.simulation import IncidentView, simulate
 from engine.timeline import Timeline, build_timeline, parse_moment, read_document_file, read_timeline
@@ -160,7 +161,7 @@ def _run_one(
 
 
 def _when(moment: datetime, start: datetime) -> str:
-    return f"+{format_duration(moment - start)} ({moment:%Y-%m-%d %H:%M}Z)"
+    return f"+{format_duration(moment - start)} ({wall_time(moment, offset_zone(start))})"
 
 
 def run_test_file(path: Path) -> FileReport:
