@@ -183,6 +183,42 @@ def _has_holidays(country: str, region: str) -> bool:
     return region in _holiday_regions(country) if region else country in _holiday_countries()
 
 
+def _national_only(calendar: str, country: str, path: Path) -> Iterator[Finding]:
+    """A warning when the country's national list leaves out days most of its regions keep (GB: Easter Monday)."""
+    common = _common_regional_days(country)
+    if not common:
+        return
+    regions = REGIONS[country]
+    named = [f"{country}-{region}" for region in regions if " " not in region]
+    shown = ", ".join(named[:-1]) + f" or {named[-1]}" if len(named) <= 6 else f"{', '.join(named[:4])} or another"
+    yield Finding(
+        rules.NATIONAL_HOLIDAYS_ONLY,
+        path,
+        f"calendars.{calendar}.holidays is {country}, the national list, which leaves out days most of its regions "
+        f"keep ({', '.join(common[:3])}{', ...' if len(common) > 3 else ''}); name the region whose days "
+        f"the team keeps, such as {shown}",
+    )
+
+
+#: Any ordinary year will do: the days that matter here (Easter Monday, a summer bank holiday) recur every year.
+_SAMPLE_YEAR = 2026
+
+
+@functools.cache
+def _common_regional_days(country: str) -> tuple[str, ...]:
+    """Holidays kept by at least half of the country's regions that its national list does not have."""
+    import holidays  # noqa: PLC0415 - imported only for a playbook that names a country without its region
+
+    national = set(holidays.country_holidays(country, years=_SAMPLE_YEAR))
+    regions = REGIONS[country]
+    kept: dict[Any, list[str]] = {}
+    for region in regions:
+        for day, day_name in holidays.country_holidays(country, subdiv=region, years=_SAMPLE_YEAR).items():
+            if day not in national:
+                kept.setdefault(day, []).append(day_name)
+    return tuple(names[0] for day, names in sorted(kept.items()) if 2 * len(names) >= len(regions))
+
+
 @functools.cache
 def _holiday_countries() -> frozenset[str]:
     # Imported here: the holidays package takes a tenth of a second to import, and most playbooks never need it.
@@ -213,6 +249,8 @@ def check_calendar_sources(ctx: _Context) -> Iterator[Finding]:
         country, _, region = calendar.holidays.partition("-")
         path = ("calendars", name, "holidays")
         if _has_holidays(country, region):
+            if not region and REGIONS.get(country):
+                yield from _national_only(name, country, path)
             continue
         countries = _holiday_countries()
         if country not in countries:

@@ -142,6 +142,9 @@ class rules:
     REVIEW_NOT_REQUIRED: Final = _w(
         "W703", "review-not-required", "A transition into reviewed that does not ask the review questions."
     )
+    NATIONAL_HOLIDAYS_ONLY: Final = _w(
+        "W704", "national-holidays-only", "A calendar's holidays name a country whose regions keep more days."
+    )
 
     NOTIFIED_ROLE_UNHELD: Final = _e(
         "E900", "notified-role-unheld", "A role the playbook notifies that nobody in the roster holds or hears for."
