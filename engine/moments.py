@@ -1,8 +1,8 @@
 """How moments read to people: ``due in 3h12m (14:20 Europe/London)`` rather than an ISO stamp.
 
 A clock's times are shown in its calendar's time zone when it counts on a playbook calendar (that is the clock the
-team keeps), otherwise in UTC; a story is told in its timeline's own offset. The date is left out when it is the
-same day as "now" in that zone, and seconds are shown only when they are not zero. "Now" is always passed in: the
+team keeps), otherwise in UTC, to the minute, and without the date when it is the same day as "now" in that zone. A
+story is told in its timeline's own offset, with seconds where a time has them. "Now" is always passed in: the
 daemon's, when it runs on a simulated clock. Machine-readable output keeps ISO stamps; this is for people only.
 """
 
@@ -90,18 +90,19 @@ def day_time(moment: datetime, where: Zone) -> str:
 
 
 def clock_time(moment: datetime, where: Zone, now: datetime) -> str:
-    """``14:20 Europe/London`` on the same local day as ``now``, else ``Tue 24 Nov 14:20 Europe/London``."""
+    """``14:20 Europe/London`` on the same local day as ``now``, else ``Tue 24 Nov 14:20 Europe/London``; to the
+    minute (a story's times, :func:`wall_time` and :func:`day_time`, keep their seconds)."""
     local = moment.astimezone(where.tz)
     today = now.astimezone(where.tz).date()
     day = "" if local.date() == today else f"{local:%a %d %b}" + (f" {local:%Y}" if local.year != today.year else "")
     gap = "" if where.label[0] in "+-Z" else " "
-    return f"{day + ' ' if day else ''}{_clock(local)}{gap}{where.label}"
+    return f"{day + ' ' if day else ''}{local:%H:%M}{gap}{where.label}"  # to the minute: a clock people keep
 
 
 def _span(delta: timedelta) -> str:
-    """A duration to the minute (to the second under a minute), for people."""
+    """A duration to the nearest minute (to the second under a minute), for people."""
     if delta >= timedelta(minutes=1):
-        delta = timedelta(minutes=int(delta.total_seconds() // 60))
+        delta = timedelta(minutes=round(delta.total_seconds() / 60))
     else:
         delta = timedelta(seconds=int(delta.total_seconds()))
     return format_duration(delta) if delta else "0s"
