@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -41,3 +43,42 @@ def test_example_workflow_annotates_and_uploads_sarif() -> None:
     assert any(step.get("uses", "").startswith("github/codeql-action/upload-sarif") for step in steps)
     # The commands the workflow runs work here too.
     assert _run("calmly validate --strict --format github playbooks/").returncode == 0
+
+
+INSTALLS = re.compile(r"pip install[^\n`]*?calmly[^\n`]*")
+
+
+def _install_commands() -> dict[str, list[str]]:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "examples").rglob("*.y*ml"))]
+    return {page.relative_to(ROOT).as_posix(): INSTALLS.findall(page.read_text(encoding="utf-8")) for page in pages}
+
+
+def test_every_install_shown_takes_calmly_from_a_repository_at_a_commit_not_from_a_release() -> None:
+    found = {page: commands for page, commands in _install_commands().items() if commands}
+    assert "examples/github/validate-playbooks.yml" in found
+    assert "README.md" in found
+    for page, commands in found.items():
+        for command in commands:
+            assert "calmly @" in command or "CALMLY_FROM" in command, f"{page}: {command}"
+            assert "==" not in command, f"{page}: {command}"
+            assert "--upgrade calmly" not in command, f"{page}: {command}"
+
+
+def test_the_workflow_installs_a_direct_reference_pinned_to_a_commit() -> None:
+    workflow = yaml.safe_load((ROOT / "examples" / "github" / "validate-playbooks.yml").read_text(encoding="utf-8"))
+    source = workflow["env"]["CALMLY_FROM"]
+    install = next(
+        step["run"] for step in workflow["jobs"]["validate"]["steps"] if "pip install" in step.get("run", "")
+    )
+    requirement = Requirement(install.split('"')[1].replace("${CALMLY_FROM}", source))
+    assert requirement.name == "calmly"
+    assert requirement.url is not None
+    assert requirement.url.startswith("git+https://github.com/YOUR-ORG/calmly@")
+    assert requirement.url.endswith("@COMMIT-SHA")
+
+
+def test_the_pre_commit_usage_pins_rev_to_a_commit_since_there_are_no_release_tags() -> None:
+    usage = (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    (rev,) = re.findall(r"^#\s+rev: (\S+)", usage, flags=re.MULTILINE)
+    assert rev == "COMMIT-SHA"
+    assert "v0.1.0" not in usage
