@@ -128,23 +128,37 @@ def serve(
 # --- ingest ---------------------------------------------------------------------------------------------------
 
 
-def _lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
     for number, line in enumerate(stream, start=1):
         if line.strip():
             yield number, line
 
 
-def _read_mentions(stream: IO[str], name: str) -> list[tuple[int, Any]]:
-    """Every mention in a JSON Lines stream; any bad line stops everything, with every bad line reported."""
-    from engine.incident import parse_mention  # noqa: PLC0415
+def _read_mentions(stream: IO[bytes], name: str) -> list[tuple[int, Any]]:
+    """Every mention in a JSON Lines stream; any bad line stops everything, with every bad line reported.
+
+    Lines are read as bytes and decoded one by one, so text that is not UTF-8 is reported at its line and column.
+    A cut emoji's lone surrogate is mended here, as the daemon would (the repair travels with the mention); the
+    daemon's clock, not this one, judges how far ahead ``posted_at`` may be."""
+    from engine.incident import mend_mention, parse_mention  # noqa: PLC0415
+    from engine.json_input import BadJson, read_json  # noqa: PLC0415
 
     found: list[tuple[int, Any]] = []
     problems: list[str] = []
-    for number, line in _lines(stream):
+    for number, raw in _lines(stream):
         try:
-            item = json.loads(line)
-        except json.JSONDecodeError as error:
-            problems.append(f"{name}:{number}:{error.colno}: not valid JSON: {error.msg}")
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            column = len(raw[: error.start].decode("utf-8", errors="replace")) + 1
+            problems.append(
+                f"{name}:{number}:{column}: byte 0x{raw[error.start]:02x} is not UTF-8; save the file as UTF-8"
+            )
+            continue
+        try:
+            item = mend_mention(read_json(line))
+        except BadJson as error:
+            at = f":{error.column}: not valid JSON" if error.column is not None else ""
+            problems.append(f"{name}:{number}{at}: {error.reason}")
             continue
         parsed = parse_mention(item)
         if isinstance(parsed, list):
@@ -157,7 +171,7 @@ def _read_mentions(stream: IO[str], name: str) -> list[tuple[int, Any]]:
 
 
 @click.command()
-@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.argument("source", type=click.File("rb"))
 @_url_option
 @_token_option
 @_format_option
@@ -166,7 +180,7 @@ def _read_mentions(stream: IO[str], name: str) -> list[tuple[int, Any]]:
     envvar="CALMLY_INTAKE_SECRET",
     help="Sign the requests with this whsec_ secret, when the daemon takes signed intake (env CALMLY_INTAKE_SECRET).",
 )
-def ingest(source: IO[str], url: str, token: str | None, fmt: str, intake_secret: str | None) -> None:
+def ingest(source: IO[bytes], url: str, token: str | None, fmt: str, intake_secret: str | None) -> None:
     """Send mentions from a JSON Lines file (one mention per line; - for standard input) to the daemon.
 
     Every line is checked first: if any is not a valid mention, nothing is sent. Each mention then opens an

@@ -1,5 +1,5 @@
-"""Reading a request's JSON body with bounds: nesting, numbers and constants, so a hostile body is a 4xx that says
-where, never a RecursionError or Python's 4,300-digit ValueError.
+"""Reading JSON from outside (a request's body, a line of ``calmly ingest``) with bounds: nesting, numbers and
+constants, so hostile input is an error that says where, never a RecursionError or Python's 4,300-digit ValueError.
 
 What is refused: nesting over :data:`MAX_DEPTH` (no calmly request needs a tenth of it), whole numbers outside a
 signed 64-bit integer (what SQLite and PostgreSQL keep), numbers too large for a float, and ``NaN`` or
@@ -18,11 +18,15 @@ MAX_INTEGER = 2**63 - 1
 
 
 class BadJson(Exception):
-    """The body is not JSON calmly takes: ``code`` and ``message`` for the error answer, ``pointer`` to where."""
+    """The body is not JSON calmly takes: ``code`` and ``message`` for the error answer, ``pointer`` to where (or,
+    for text that is not JSON at all, ``column`` and the parser's ``reason``)."""
 
-    def __init__(self, code: str, message: str, pointer: str | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, pointer: str | None = None, column: int | None = None, reason: str = ""
+    ) -> None:
         super().__init__(message)
         self.code, self.message, self.pointer = code, message, pointer
+        self.column, self.reason = column, reason or message
 
 
 class _TooLarge:
@@ -80,15 +84,16 @@ def _check(value: Any) -> None:
             stack.extend((child, f"{pointer}/{_segment(key)}", depth + 1) for key, child in children)
 
 
-def read_json(body: bytes) -> Any:
-    """The body's JSON value, or :class:`BadJson` saying why not."""
+def read_json(body: bytes | str) -> Any:
+    """The JSON value, or :class:`BadJson` saying why not."""
     try:
         value = json.loads(body, parse_int=_integer, parse_float=_float, parse_constant=_constant)
     except RecursionError as error:
         raise BadJson("too_deep", f"the JSON is nested far more than {MAX_DEPTH} levels deep") from error
     except json.JSONDecodeError as error:
+        where = f"at line {error.lineno}, column {error.colno}"
         raise BadJson(
-            "malformed_json", f"the body is not valid JSON at line {error.lineno}, column {error.colno}: {error}"
+            "malformed_json", f"the body is not valid JSON {where}: {error}", column=error.colno, reason=error.msg
         ) from error
     except (UnicodeDecodeError, ValueError) as error:
         raise BadJson("malformed_json", f"the body is not valid JSON: {error}") from error

@@ -25,10 +25,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine import metrics
 from engine.api import _openapi as doc
-from engine.api._json import BadJson, read_json
 from engine.api._ratelimit import RateLimiter
 from engine.api._views import details_view, summary_view
 from engine.incident import RefusalReason
+from engine.json_input import BadJson, read_json
 from engine.playbook import parse_duration
 from engine.roster import Roster
 from engine.service import NotFound, Replayed, Service
