@@ -240,7 +240,13 @@ def _tests_json(reports: list[TestFileReport]) -> dict[str, Any]:
     help="mermaid renders in GitHub pull requests and Markdown; dot is for Graphviz.",
 )
 def graph(playbook: Path, fmt: str) -> None:
-    """Draw a playbook's state machine: states, actions, the roles allowed to take them, final states marked."""
+    """Draw a playbook's state machine: states, actions, the roles allowed to take them, final states marked.
+
+    \b
+    To turn DOT into a picture you need Graphviz's `dot` program:
+      calmly graph PLAYBOOK --format dot | dot -Tsvg > playbook.svg
+    Install it with `sudo apt install graphviz` (Debian, Ubuntu) or `brew install graphviz` (macOS).
+    """
     from engine.diagram import DiagramFormat, draw  # noqa: PLC0415 - keeps `calmly validate` quick to start
 
     click.echo(draw(_load_or_exit(playbook), DiagramFormat(fmt)), nl=False)

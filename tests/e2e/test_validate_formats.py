@@ -171,3 +171,13 @@ def test_two_files_with_the_same_playbook_id_are_reported_in_the_second(tmp_path
     assert result.returncode == 1
     assert f"{copy.as_posix()}:6:11: E110 the playbook id 'customer-complaint' is already used by " in result.stdout
     assert "playbooks/customer-complaint.yaml:" not in result.stdout
+
+
+def test_graph_help_and_the_readme_say_dot_needs_graphviz_and_how_to_install_it() -> None:
+    result = calmly("graph", "--help")
+    assert result.returncode == 0
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for text in (result.stdout, readme):
+        assert "Graphviz" in text
+        assert "sudo apt install graphviz" in text
+        assert "brew install graphviz" in text
