@@ -231,14 +231,26 @@ _data_option = click.option(
 )
 
 
-def _store(data: str) -> Any:
+def _store(data: str, *, create: bool = False) -> Any:
+    """The store in the data folder. Only a command that adds to it (``create``) makes one where there is none, and
+    says where; the others say there is none, since a wrong --data would otherwise show an empty store as if real."""
     from engine.store import SQLiteStore, StoreError  # noqa: PLC0415
+    from engine.store.sqlite import DATABASE_NAME  # noqa: PLC0415
 
+    path = Path(data) / DATABASE_NAME
+    existed = path.exists()
+    if not existed and not create:
+        _fail(
+            f"no store in {data}: is --data right (or CALMLY_DATA)? Give the folder calmly serve uses, or start "
+            "the daemon once to make its store there"
+        )
     try:
         store = SQLiteStore(Path(data))
         store.migrate()
     except StoreError as error:
         _fail(str(error))
+    if not existed:
+        click.echo(f"calmly: made a new store at {path.as_posix()}", err=True)
     return store
 
 
@@ -283,7 +295,7 @@ def token_issue(  # noqa: PLR0917 - click passes each option by name
         lifetime = None if expires is None else parse_duration(expires)
     except ValueError:
         raise click.BadParameter("write a duration such as 90d or 12h", param_hint="--expires") from None
-    store = _store(data)
+    store = _store(data, create=True)
     scope = TokenScope.INTAKE if intake_only else TokenScope.FULL
     issued = issue_token(store, person, datetime.now(UTC), expires_in=lifetime, label=label, scope=scope)
     store.close()

@@ -24,6 +24,7 @@ import structlog
 from engine.api import ApiContext, ReloadOutcome, create_app
 from engine.catalog import load_paths
 from engine.config import Config
+from engine.folderlock import FolderInUse, FolderLock
 from engine.library import InvalidPlaybooks, Library
 from engine.notify import Channel, Dispatcher, EmailChannel, LogChannel, SlackChannel, WebhookChannel
 from engine.preflight import Resolver, RosterFile, roster_file, system_resolver
@@ -404,7 +405,17 @@ def _server(app: Any, config: Config, on_hangup: Callable[[], None] | None = Non
 def serve(config: Config, simulated_start: datetime | None = None) -> int:
     """Run until SIGTERM or SIGINT: finish the requests and the deadline in hand, then stop."""
 
-    daemon = build(config, simulated_start)
+    try:
+        lock = FolderLock.take(config.data)  # before the store opens: a second daemon must not even migrate it
+    except FolderInUse as error:
+        raise StartupError(str(error)) from error
+    except OSError as error:
+        raise StartupError(f"cannot lock the data folder {config.data}: {error}") from error
+    try:
+        daemon = build(config, simulated_start)
+    except BaseException:
+        lock.release()
+        raise
     app = create_app(daemon.context)
     gc.collect()
     gc.freeze()  # what start-up built lives as long as the process: keep the collector from walking it again
@@ -427,5 +438,6 @@ def serve(config: Config, simulated_start: datetime | None = None) -> int:
         if daemon.courier is not None:
             daemon.courier.stop()
         daemon.store.close()
+        lock.release()
         _log.info("stopped")
     return 0 if server.started else 1  # not started: the address was taken (uvicorn has said so)

@@ -477,6 +477,56 @@ def test_a_second_daemon_on_the_same_port_exits_1_saying_it_cannot_listen(desk: 
     assert httpx.get(f"{desk.daemon.url}/healthz").status_code == 200  # the first one carries on
 
 
+def test_a_second_daemon_on_the_same_data_folder_refuses_to_start_naming_the_first_ones_pid(
+    desk: Desk, tmp_path: Path
+) -> None:
+    second = Daemon(tmp_path, None, "--data", str(desk.daemon.data))
+
+    code = second.process.wait(timeout=30)
+
+    log = second.log.read_text()
+    assert code == 1, log
+    assert f"PID {desk.daemon.process.pid}" in log
+    assert str(desk.daemon.data) in log
+    assert "Traceback" not in log
+    assert (desk.daemon.data / "calmly.pid").read_text().strip() == str(desk.daemon.process.pid)
+    assert httpx.get(f"{desk.daemon.url}/healthz").status_code == 200  # the first one carries on
+
+
+def test_commands_on_the_store_still_work_while_the_daemon_runs(desk: Desk) -> None:
+    data = str(desk.daemon.data)
+
+    issued = calmly("token", "issue", "carol", "--data", data, "--roster", str(ROSTER))
+    listed = calmly("outbox", "list", "--data", data)
+    retried = calmly("outbox", "retry", "--all", "--data", data)
+
+    assert issued.returncode == 0, issued.stderr
+    assert "made a new store" not in issued.stderr
+    assert listed.returncode == 0, listed.stderr
+    assert retried.returncode == 0, retried.stderr
+
+
+def test_a_command_that_only_reads_says_there_is_no_store_and_makes_none(tmp_path: Path) -> None:
+    empty = tmp_path / "typo"
+
+    listed = calmly("outbox", "list", "--data", str(empty))
+
+    assert listed.returncode == 1
+    assert f"no store in {empty}" in listed.stderr
+    assert "--data" in listed.stderr
+    assert not empty.exists()
+
+
+def test_token_issue_where_there_is_no_store_makes_one_and_says_where(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+
+    issued = calmly("token", "issue", "alice", "--data", str(fresh), "--roster", str(ROSTER))
+
+    assert issued.returncode == 0, issued.stderr
+    assert f"made a new store at {(fresh / 'calmly.sqlite3').as_posix()}" in issued.stderr
+    assert issued.stdout.startswith("calmly_")
+
+
 def test_a_daemon_that_cannot_listen_still_logs_only_json_lines(desk: Desk, tmp_path: Path) -> None:
     second = Daemon(tmp_path, desk.daemon.port)
     second.process.wait(timeout=30)
