@@ -19,6 +19,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -307,10 +308,14 @@ def _mentions_of(body: Any, context: ApiContext) -> list[Any]:
 
 
 def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, each short, read best together
-    app = FastAPI(
+    # FastAPIOffline serves /docs and /redoc with the Swagger UI and ReDoc files installed with it, not from a CDN:
+    # the pages work on a daemon with no way out to the internet, and load nothing from elsewhere.
+    app = FastAPIOffline(
         title="calmly",
         version="1",
         description="Incidents from social media complaints, run by playbooks: intake, incidents, actions.",
+        static_url="/docs-assets",
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI would send the document to an online validator
     )
     app.add_middleware(_Unexpected)
     app.add_middleware(_Timing)  # added last, so outermost: it sees the 500 that _Unexpected answers
