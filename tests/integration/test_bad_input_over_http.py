@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 import structlog
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from intake_support import mention
 from test_http_api import Desk, error_of
 
@@ -199,3 +201,52 @@ def test_a_library_logging_an_exception_logs_its_stack_trace_not_a_traceback_obj
     assert "Traceback (most recent call last)" in line["exception"]
     assert "ValueError: inside a library" in line["exception"]
     assert "<traceback object" not in json.dumps(line)
+
+
+# --- the class stays closed ------------------------------------------------------------------------------------
+
+HOSTILE_TEXT = st.text(
+    st.one_of(st.characters(), st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, categories=["Cs"])),
+    max_size=12,
+)
+HOSTILE_VALUES = st.one_of(
+    HOSTILE_TEXT,
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.sampled_from(["9999-12-31T23:59:59-23:59", "2026-11-30T09:00:00Z", "0001-01-01T00:00:00+23:59"]),
+    st.recursive(st.none() | HOSTILE_TEXT, lambda inner: st.lists(inner, max_size=2), max_leaves=4),
+)
+
+
+@st.composite
+def _hostile_body(draw: Any) -> bytes:
+    item: dict[str, Any] = mention(f"fuzz-{draw(st.integers(0, 10**6))}")
+    for key in draw(st.lists(st.sampled_from(["text", "external_id", "posted_at", "thread_id", "url"]), max_size=2)):
+        item[key] = draw(HOSTILE_VALUES)
+    item["author"]["handle"] = draw(st.one_of(st.just("@ann"), HOSTILE_TEXT))
+    text = json.dumps(draw(st.sampled_from([item, [item], {"mentions": [item, mention("fuzz-ok")]}])))
+    depth = draw(st.integers(0, 1500))
+    if depth:
+        text = text[:-1] + ', "x": ' + "[" * depth + "]" * depth + text[-1]
+    digits = draw(st.integers(0, 6000))
+    if digits:
+        text = text.replace('"followers": 10', '"followers": ' + "9" * digits)
+    return text.encode()
+
+
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    made = Desk(tmp_path_factory.mktemp("fuzzed") / "data")
+    yield made
+    made.close()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(_hostile_body())
+def test_hostile_mentions_never_get_a_5xx(fuzzed: Desk, body: bytes) -> None:
+    answer = _post(fuzzed, body)
+
+    assert answer.status_code < 500, answer.text
+    if answer.status_code != 200:
+        assert error_of(answer)["code"]
