@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "MAX_INTEGER", "BadJson", "read_json"]
+__all__ = ["MAX_DEPTH", "MAX_INTEGER", "BadJson", "lone_surrogate_at", "read_json"]
 
 MAX_DEPTH = 32
 MAX_INTEGER = 2**63 - 1
@@ -82,6 +82,25 @@ def _check(value: Any) -> None:
                 )
             children = item.items() if isinstance(item, dict) else enumerate(item)
             stack.extend((child, f"{pointer}/{_segment(key)}", depth + 1) for key, child in children)
+
+
+def lone_surrogate_at(value: Any) -> str | None:
+    """The JSON pointer of the first string (or key) holding a lone UTF-16 surrogate, which no UTF-8 store can keep;
+    ``None`` when there is none. Mentions mend such text (see :func:`engine.incident.mend_mention`); what people
+    type into an action is refused instead, so nothing they send is changed without them knowing."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, pointer = stack.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= char <= "\udfff" for char in item):
+                return pointer or "/"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                stack.append((key, pointer))
+                stack.append((child, f"{pointer}/{_segment(key)}"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{pointer}/{index}") for index, child in enumerate(item))
+    return None
 
 
 def read_json(body: bytes | str) -> Any:

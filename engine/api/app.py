@@ -29,7 +29,7 @@ from engine.api import _openapi as doc
 from engine.api._ratelimit import RateLimiter
 from engine.api._views import details_view, summary_view
 from engine.incident import RefusalReason
-from engine.json_input import BadJson, read_json
+from engine.json_input import BadJson, lone_surrogate_at, read_json
 from engine.playbook import parse_duration
 from engine.roster import Roster
 from engine.service import NotFound, Replayed, Service
@@ -476,6 +476,15 @@ def create_app(context: ApiContext) -> FastAPI:  # noqa: PLR0915 - the routes, e
         body = await _json_body(request, context)
         if not isinstance(body, dict) or set(body) - {"version", "fields"}:
             raise ApiError(422, "bad_action", 'send {"version": N, "fields": {...}}; N is the version you saw')
+        broken = lone_surrogate_at(body)
+        if broken is not None:
+            raise ApiError(
+                422,
+                "bad_text",
+                f"the text at {broken} holds half of a character (a lone UTF-16 surrogate, as from a cut emoji); "
+                "send whole characters",
+                {"pointer": broken},
+            )
         version = body.get("version")
         fields = body.get("fields", {})
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:

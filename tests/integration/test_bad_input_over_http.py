@@ -76,6 +76,21 @@ def test_a_lone_surrogate_in_a_key_is_mended_before_the_mention_is_refused_for_i
     assert "te\ufffdxt" in error_of(answer)["details"][0]["errors"][0]["message"]
 
 
+def test_an_action_with_a_lone_surrogate_in_a_field_is_a_422_naming_it_and_changes_nothing(desk: Desk) -> None:
+    (opened,) = desk.ingest(mention("act-1"))
+    before = desk.rows()
+    body = json.dumps({"version": 0, "fields": {"severity": "low", "note": f"sorry {CUT}"}}).encode()
+
+    answer = desk.post(
+        f"/v1/incidents/{opened['incident']}/actions/assess", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert answer.status_code == 422, answer.text
+    problem = error_of(answer)
+    assert (problem["code"], problem["details"]) == ("bad_text", {"pointer": "/fields/note"})
+    assert desk.rows() == before
+
+
 def _nested(depth: int) -> bytes:
     return json.dumps(mention("deep"))[:-1].encode() + b', "extra": ' + b"[" * depth + b"]" * depth + b"}"
 
