@@ -294,7 +294,7 @@ def token_issue(  # noqa: PLR0917 - click passes each option by name
     try:
         lifetime = None if expires is None else parse_duration(expires)
     except ValueError:
-        raise click.BadParameter("write a duration such as 90d or 12h", param_hint="--expires") from None
+        raise click.BadParameter("write a duration such as 90d or 12h, at most 52w", param_hint="--expires") from None
     store = _store(data, create=True)
     scope = TokenScope.INTAKE if intake_only else TokenScope.FULL
     issued = issue_token(store, person, datetime.now(UTC), expires_in=lifetime, label=label, scope=scope)

@@ -274,3 +274,11 @@ def test_serve_with_a_named_pipe_for_its_roster_refuses_instead_of_waiting(tmp_p
 
     assert refused.returncode == 1
     assert "named pipe" in refused.stderr
+
+
+@pytest.mark.parametrize("expires", ["99999999999w", "53w"])
+def test_token_issue_with_an_expiry_over_the_cap_is_a_usage_error(tmp_path: Path, expires: str) -> None:
+    refused = calmly("token", "issue", "alice", "--roster", str(ROSTER), "--data", str(tmp_path), "--expires", expires)
+
+    assert refused.returncode == 2
+    assert "at most 52w" in refused.stderr
