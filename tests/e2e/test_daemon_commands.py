@@ -639,6 +639,7 @@ def test_incidents_show_gives_the_customers_words_who_wrote_them_where_and_how_f
     assert mentioned["text"] == "Third time my parcel is lost. Done with you."
     assert (mentioned["author"], mentioned["url"]) == ({"handle": "@sam_words", "followers": 2500}, post["url"])
 
+
 def test_incidents_show_and_list_read_times_against_the_daemons_clock_in_each_clocks_own_zone(desk: Desk) -> None:
     incident = desk.open("@zoned")
     desk.run("incidents", "act", incident, "assess", "--field", "severity=medium")
