@@ -2,7 +2,8 @@
 
 Tools that cut a post at a fixed length can cut an emoji in half, and JSON's ``\\ud83d`` escape carries the half
 through. No UTF-8 store can hold it (SQLite refuses the row, and with it the batch, on every retry), so each one is
-replaced by U+FFFD (the replacement character) and the mention says where.
+replaced by U+FFFD (the replacement character) and the mention says where. A NUL character (``\\u0000``) is
+replaced the same way: PostgreSQL's text cannot hold one.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ __all__ = ["REPLACEMENT", "Repair", "mend"]
 
 REPLACEMENT = "\ufffd"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_NUL = "\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,11 @@ def _escape(part: str | int) -> str:
 
 
 def _mend_text(text: str, pointer: str, repairs: list[Repair]) -> str:
+    if _NUL in text:
+        nuls = text.count(_NUL)
+        text = text.replace(_NUL, REPLACEMENT)
+        what = "a NUL character" if nuls == 1 else f"{nuls} NUL characters"
+        repairs.append(Repair(pointer, f"replaced {what} (a control character PostgreSQL cannot store) with U+FFFD"))
     mended, count = _LONE_SURROGATE.subn(REPLACEMENT, text)
     if count:
         halves = (
