@@ -37,6 +37,8 @@ EXPECTED = {
     "alias-bomb.yaml":                  "2:7: E107",
     "python-tag.yaml":                  "9:14: E108",
     "top-level-list.yaml":              "2:1: E109",
+    "nesting-too-deep.yaml":            "5:63: E112",
+    "number-too-large.yaml":            "3:10: E113",
     # the shape
     "unknown-key.yaml":                 "10:14: E200",
     "missing-key.yaml":                 "20:5: E201",
@@ -48,6 +50,9 @@ EXPECTED = {
     "bad-percentage.yaml":              "26:13: E205",
     "bad-name.yaml":                    "8:3: E206",
     "bad-hours.yaml":                   "12:22: E207",
+    "duration-too-long.yaml":           "14:31: E208",
+    "duration-overflows.yaml":          "10:31: E208",
+    "percentage-too-large.yaml":        "23:13: E208",
     # references between sections
     "undefined-role.yaml":              "17:58: E300",
     "undefined-state.yaml":             "20:51: E301",

@@ -105,14 +105,19 @@ def test_critical_words_and_phrases_match_whatever_the_case_accents_and_spacing(
     [
         "injuryx is the name of my band",
         "I am uninjured but annoyed",
-        "injury_report attached",
         "lawsuits are for lawyers",
         "seafood poisoning of the mind",
-        "food, poisoning the mood",
     ],
 )
 def test_keywords_match_only_on_word_boundaries(text: str) -> None:
     assert book("customer-complaint").severity_of(mention(text)) == "low"
+
+
+@pytest.mark.parametrize("text", ["injury_report attached", "food, poisoning the mood", "food-poisoning!"])
+def test_punctuation_reads_as_a_space_in_keywords_as_in_house_rules(text: str) -> None:
+    # One matcher for keywords and house rules: `calm_down` must not slip past a house rule, so `injury_report`
+    # names an injury too. A person assesses the incident; a keyword only sets where it starts.
+    assert book("customer-complaint").severity_of(mention(text)) == "critical"
 
 
 def test_a_curly_apostrophe_matches_a_phrase_written_with_a_straight_one() -> None:
