@@ -35,11 +35,9 @@ from typing import Any
 import httpx
 from ruamel.yaml import YAML
 
-from engine.library import Library
 from engine.playbook import load
-from engine.service import Service
+from engine.service import Library, Service, issue_token
 from engine.store import SQLiteStore
-from engine.tokens import issue_token
 
 from figure import BenchError, Figure
 

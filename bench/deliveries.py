@@ -27,10 +27,8 @@ from typing import Any
 import httpx
 import structlog
 
-from engine.library import Library
 from engine.notify import Dispatcher, WebhookChannel
-from engine.roster import load_roster
-from engine.service import Service
+from engine.service import Library, Service, load_roster
 from engine.store import SQLiteStore
 from engine.testing import FakeClock
 

@@ -27,7 +27,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import engine.simulation
+import engine.authoring.simulation
+from engine.authoring.testsuite import discover_tests, run_test_file
 from engine.incident import (
     Act,
     ClockState,
@@ -41,7 +42,6 @@ from engine.incident import (
     parse_mention,
     step,
 )
-from engine.testsuite import discover_tests, run_test_file
 
 from figure import BenchError, Figure, in_process_median
 
@@ -74,17 +74,17 @@ class Call:
 @contextmanager
 def _recording(calls: list[Call]) -> Iterator[None]:
     """Record every ``step`` the simulation makes (the simulation looks ``step`` up in its own module)."""
-    original = engine.simulation.step
+    original = engine.authoring.simulation.step
 
     def recorded(incident: Incident, command: Command, now: datetime, book: Rulebook) -> Any:
         calls.append(Call(incident, command, now, book))
         return original(incident, command, now, book)
 
-    engine.simulation.step = recorded
+    engine.authoring.simulation.step = recorded
     try:
         yield
     finally:
-        engine.simulation.step = original
+        engine.authoring.simulation.step = original
 
 
 def record_workload() -> list[Call]:
@@ -331,7 +331,7 @@ def _build(rows: list[dict[str, Any]], book: Rulebook, make: Callable[[dict[str,
 
 
 def memory_figures(count: int = INCIDENTS) -> list[Figure]:
-    from engine.catalog import load_file  # noqa: PLC0415 - only this figure needs a playbook from disk
+    from engine.files import load_file  # noqa: PLC0415 - only this figure needs a playbook from disk
 
     loaded = load_file(MEMORY_PLAYBOOK)
     if loaded.playbook is None:

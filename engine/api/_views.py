@@ -7,8 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.incident import Incident
-from engine.posts import draft_texts, post_view
-from engine.service import IncidentDetails
+from engine.service import IncidentDetails, draft_texts, post_view
 from engine.store import IncidentRow
 
 __all__ = ["details_view", "summary_view"]

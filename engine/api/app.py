@@ -24,19 +24,29 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine import metrics
 from engine.api import _openapi as doc
 from engine.api._ratelimit import RateLimiter
 from engine.api._views import details_view, summary_view
 from engine.incident import RefusalReason
-from engine.json_input import BadJson, lone_surrogate_at, read_json
 from engine.playbook import parse_duration
-from engine.roster import Roster
-from engine.service import NotFound, Replayed, Service
-from engine.signing import SignatureProblem, verify
+from engine.service import (
+    BadJson,
+    NotFound,
+    Replayed,
+    Roster,
+    Service,
+    SignatureProblem,
+    SimulatedClock,
+    TokenProblem,
+    TokenScope,
+    hash_token,
+    lone_surrogate_at,
+    metrics,
+    read_json,
+    verify,
+    verify_token,
+)
 from engine.store import IncidentFilter
-from engine.testing import FakeClock
-from engine.tokens import TokenProblem, TokenScope, hash_token, verify_token
 
 __all__ = ["ApiContext", "ReloadOutcome", "create_app"]
 
@@ -82,7 +92,7 @@ class ApiContext:
     max_body_bytes: int = 1_048_576
     max_batch: int = 1000
     #: Set when the daemon runs on a simulated clock (demos, tests): POST /v1/admin/clock moves it.
-    simulated: FakeClock | None = None
+    simulated: SimulatedClock | None = None
     #: Called after anything that may bring a deadline forward, so the scheduler looks again.
     wake: Callable[[], None] = lambda: None
     ready: Callable[[], bool] = lambda: True
@@ -97,7 +107,7 @@ class ApiContext:
     #: Re-reads the playbooks and the roster (the daemon's; the endpoint is absent without it). Its argument says
     #: what asked, for the log.
     reload: Callable[[str], ReloadOutcome] | None = None
-    #: The set-up checks' findings (engine.preflight), shown in /readyz: worth fixing, never a reason to refuse work.
+    #: The set-up checks' findings, shown in /readyz: worth fixing, never a reason to refuse work.
     checks: Sequence[Mapping[str, Any]] = ()
     limiter: RateLimiter = field(init=False)
 

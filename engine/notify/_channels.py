@@ -21,8 +21,7 @@ import httpx
 import structlog
 
 from engine.notify._message import Message
-from engine.roster import Smtp
-from engine.signing import signature_headers
+from engine.service import Smtp, signature_headers
 
 __all__ = ["Channel", "DeliveryError", "EmailChannel", "LogChannel", "SlackChannel", "WebhookChannel"]
 

@@ -15,12 +15,9 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from engine import metrics
-from engine.library import Library
 from engine.notify._channels import Channel, DeliveryError
 from engine.notify._message import compose
-from engine.posts import latest_post
-from engine.roster import Roster
+from engine.service import Library, Roster, latest_post, metrics
 from engine.store import Delivery, Store
 
 __all__ = ["Dispatcher", "RetryPolicy"]

@@ -10,9 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from engine.incident import Incident, Rulebook
-from engine.moments import Zone, clock_time, clock_zone_name, zone
 from engine.playbook import format_duration
-from engine.posts import draft_texts, shorten
+from engine.service import Zone, clock_time, clock_zone_name, draft_texts, shorten, zone
 from engine.store import IncidentRow
 
 __all__ = ["Message", "compose"]
@@ -107,7 +106,7 @@ def compose(
 ) -> Message:
     """The message for one outbox notification, as things stand ``now`` (the incident may have moved on).
 
-    ``latest`` is the incident's most recent post (:func:`engine.posts.latest_post`), quoted shortened."""
+    ``latest`` is the incident's most recent post (:func:`engine.service._posts.latest_post`), quoted shortened."""
     incident_id = str(body["incident"])
     kind = str(body["kind"])
     clock = str(body["clock"])

@@ -2,7 +2,7 @@
 compilation into a state machine.
 
 This package is pure: it reads no files, touches no clock and does no I/O (a test enforces its imports). Callers
-read bytes and pass them to :func:`load`; see :mod:`engine.catalog` for folders of playbooks on disk.
+read bytes and pass them to :func:`load`; see :mod:`engine.files._catalog` for folders of playbooks on disk.
 
 Problems are data, never exceptions: :func:`load` returns every problem it finds, each with a stable code
 (:func:`all_rules` lists them), a severity and a position.

@@ -27,7 +27,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from engine.signing import signature_headers
+from engine.service import signature_headers
 
 # The mail server asks for a login over plain loopback on purpose: the credentials must still stay out of the log.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.roster import load_roster
+from engine.service import load_roster
 
 ROOT = Path(__file__).resolve().parents[2]
 CALMLY = Path(sys.executable).with_name("calmly")

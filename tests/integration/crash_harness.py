@@ -42,8 +42,7 @@ from typing import Any
 import httpx
 
 from engine.incident import deadline_key
-from engine.library import Library
-from engine.service import Service
+from engine.service import Library, Service
 from engine.store import SQLiteStore, moment
 
 __all__ = ["CrashRun", "Ledger", "check_store", "run_crash_test"]
@@ -591,7 +590,7 @@ class CrashRun:
 
 
 def _people_by_role() -> dict[str, str]:
-    from engine.roster import load_roster  # noqa: PLC0415
+    from engine.service import load_roster  # noqa: PLC0415
 
     roster = load_roster(ROSTER)
     if isinstance(roster, list):

@@ -20,9 +20,8 @@ from intake_support import mention
 from starlette.exceptions import StarletteDeprecationWarning
 
 from engine.api import create_app
-from engine.config import Config
-from engine.daemon import build
-from engine.tokens import TokenScope, issue_token
+from engine.daemon import Config, build
+from engine.service import TokenScope, issue_token
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)

@@ -9,11 +9,8 @@ from typing import Any
 
 from intake_support import mention
 
-from engine import metrics
-from engine.library import Library
 from engine.notify import DeliveryError, Dispatcher, LogChannel, Message
-from engine.roster import Roster, load_roster
-from engine.service import Service
+from engine.service import Library, Roster, Service, load_roster, metrics
 from engine.store import SQLiteStore
 from engine.testing import FakeClock
 

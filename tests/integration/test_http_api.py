@@ -20,10 +20,9 @@ from intake_support import mention
 from starlette.exceptions import StarletteDeprecationWarning
 
 from engine.api import create_app
-from engine.config import Config
-from engine.daemon import Daemon, build
+from engine.daemon import Config, Daemon, build
+from engine.service import TOKEN_PREFIX, issue_token
 from engine.store import IncidentFilter
-from engine.tokens import TOKEN_PREFIX, issue_token
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)  # it nudges towards httpx2; calmly ships httpx

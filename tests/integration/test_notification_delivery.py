@@ -29,11 +29,9 @@ import structlog
 from aiosmtpd.controller import Controller
 from standardwebhooks.webhooks import Webhook
 
-from engine.library import Library
 from engine.notify import Channel, Dispatcher, EmailChannel, LogChannel, RetryPolicy, SlackChannel, WebhookChannel
 from engine.notify._dispatcher import Outcome
-from engine.roster import Roster, load_roster
-from engine.service import Service
+from engine.service import Library, Roster, Service, load_roster
 from engine.store import Delivery, SQLiteStore
 from engine.testing import FakeClock
 

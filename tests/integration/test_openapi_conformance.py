@@ -19,9 +19,8 @@ from schemathesis import checks
 from starlette.exceptions import StarletteDeprecationWarning
 
 from engine.api import create_app
-from engine.config import Config
-from engine.daemon import build
-from engine.tokens import issue_token
+from engine.daemon import Config, build
+from engine.service import issue_token
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -20,13 +20,10 @@ from intake_support import mention
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.exceptions import StarletteDeprecationWarning
 
-from engine import metrics
 from engine.api import create_app
 from engine.api._ratelimit import RateLimiter
-from engine.config import Config
-from engine.daemon import Daemon, Scheduler, build
-from engine.signing import signature_headers
-from engine.tokens import issue_token
+from engine.daemon import Config, Daemon, Scheduler, build
+from engine.service import issue_token, metrics, signature_headers
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)

@@ -10,8 +10,7 @@ import pytest
 from intake_support import mention
 
 from engine.incident import RefusalReason
-from engine.library import InvalidPlaybooks, Library
-from engine.service import NotFound, Service
+from engine.service import InvalidPlaybooks, Library, NotFound, Service
 from engine.store import IncidentFilter, SQLiteStore, StoreError
 from engine.testing import FakeClock
 

@@ -10,8 +10,7 @@ import structlog
 from starlette.exceptions import StarletteDeprecationWarning
 
 from engine.api import create_app
-from engine.config import Config
-from engine.daemon import build
+from engine.daemon import Config, build
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import Config
-from engine.daemon import build
+from engine.daemon import Config, build
 from engine.store import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.catalog import load_file
+from engine.files import load_file
 from engine.incident import (
     Act,
     Actor,

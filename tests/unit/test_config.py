@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import DEFAULTS, Config, ConfigError, load_config
+from engine.daemon import DEFAULTS, Config, ConfigError, load_config
 
 NO_FLAGS: dict[str, str | None] = {}
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import load_file
-from engine.config import ConfigError, load_config
-from engine.roster import load_roster
-from engine.timeline import read_timeline
+from engine.authoring.timeline import read_timeline
+from engine.daemon import ConfigError, load_config
+from engine.files import load_file
+from engine.service import load_roster
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.incident import Author, Mention, Rulebook, mend_mention, open_incident, parse_mention
-from engine.json_input import BadJson, read_json
 from engine.playbook import check_shape, load, read_yaml
+from engine.service import BadJson, read_json
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = (ROOT / "tests" / "fixtures" / "playbooks" / "good" / "minimal.good.yaml").read_text(encoding="utf-8")

@@ -1,4 +1,5 @@
-"""The pure packages stay pure: engine.playbook (and engine.incident, once it exists) import only what they may.
+"""The pure packages stay pure (engine.playbook and engine.incident import only what they may), and every folder
+of engine is a layer that imports only its own layer and those below.
 
 In the spirit of click's tests/test_imports.py: the allowed list is written out, so adding an import that does I/O,
 reads the clock or talks to a database is a deliberate, reviewed change.
@@ -111,3 +112,76 @@ def test_importing_the_playbook_package_does_not_import_io_frameworks() -> None:
         .split(",")
     )
     assert not loaded & {"click", "sqlite3", "structlog", "http.client", "socket", "transitions", "holidays"}
+
+
+# --- the layers ---------------------------------------------------------------------------------------------------
+
+#: engine's folders from the bottom up. A module may import its own layer and the layers below, never one above:
+#: the core decides, files and the store keep, the service applies, notifications and authoring use the service,
+#: the API serves it, the daemon wires it all, and the command line drives everything.
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"playbook", "incident"}),
+    frozenset({"files", "store"}),
+    frozenset({"service"}),
+    frozenset({"notify", "authoring"}),
+    frozenset({"api"}),
+    frozenset({"daemon"}),
+    frozenset({"cli"}),
+)
+#: Modules at engine's root: the version, and the test helpers shipped to users (a clock you move by hand).
+ROOT_MODULES = {"__init__", "testing"}
+
+
+def _layer(part: str) -> int:
+    for rank, names in enumerate(LAYERS):
+        if part in names:
+            return rank
+    raise AssertionError(f"engine/{part} belongs to no layer; add it to LAYERS")
+
+
+def _engine_imports(path: Path) -> set[str]:
+    """The engine folders a module imports, lazily imported ones (inside functions) included."""
+    return {
+        module.split(".")[1]
+        for module in _imports(path)
+        if module.startswith("engine.") and module.split(".")[1] not in ROOT_MODULES
+    }
+
+
+def test_every_module_at_engines_root_is_a_known_one() -> None:
+    loose = {path.stem for path in ENGINE.glob("*.py")} - ROOT_MODULES
+    assert not loose, f"put these in the folder of their layer: {sorted(loose)}"
+
+
+def test_every_folder_of_engine_is_a_layer() -> None:
+    folders = {path.name for path in ENGINE.iterdir() if path.is_dir() and (path / "__init__.py").exists()}
+    for folder in folders:
+        _layer(folder)
+
+
+def test_no_module_imports_a_layer_above_its_own() -> None:
+    offenders = sorted(
+        f"{path.relative_to(ENGINE.parent)} imports engine.{imported}, a layer above its own"
+        for path in ENGINE.rglob("*.py")
+        if len(path.relative_to(ENGINE).parts) > 1
+        for imported in _engine_imports(path)
+        if _layer(imported) > _layer(path.relative_to(ENGINE).parts[0])
+    )
+    assert not offenders, "a module reaches up a layer:\n" + "\n".join(offenders)
+
+
+def test_the_layer_rule_catches_a_service_module_reaching_for_the_api(tmp_path: Path) -> None:
+    module = tmp_path / "module.py"
+    module.write_text("from engine.api import create_app\n", encoding="utf-8")
+
+    assert _layer("api") > _layer("service")
+    assert _engine_imports(module) == {"api"}
+
+
+def test_production_code_never_imports_the_test_helpers() -> None:
+    users = sorted(
+        str(path.relative_to(ENGINE.parent))
+        for path in ENGINE.rglob("*.py")
+        if path.name != "testing.py" and any(module == "engine.testing" for module in _imports(path))
+    )
+    assert not users, f"these use engine.testing; use engine.service.SimulatedClock: {users}"

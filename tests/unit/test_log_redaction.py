@@ -9,8 +9,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from engine.daemon import configure_logging
-from engine.redaction import MASK, Redactor
+from engine.daemon import MASK, Redactor, configure_logging
 
 
 @pytest.fixture
@@ -53,7 +52,7 @@ def test_masks_a_value_it_was_told_of_and_keeps_the_rest_of_the_line() -> None:
 
 
 def test_a_library_logger_at_debug_goes_through_the_redactor(logged: pytest.CaptureFixture[str]) -> None:
-    from engine.redaction import REDACTOR  # noqa: PLC0415 - the process's own, as the daemon fills it
+    from engine.daemon import REDACTOR  # noqa: PLC0415 - the process's own, as the daemon fills it
 
     configure_logging("json", "debug")
     REDACTOR.keep_out(["smtpPasswordForTheLog"])

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import load_file
-from engine.moments import clock_time, clock_zone_name, due_phrase, offset_zone, since_phrase, wall_time, zone
+from engine.files import load_file
+from engine.service import clock_time, clock_zone_name, due_phrase, offset_zone, since_phrase, wall_time, zone
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMMER = datetime(2026, 6, 15, 10, 8, tzinfo=UTC)  # London keeps summer time, an hour ahead of UTC

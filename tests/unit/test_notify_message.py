@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.catalog import load_file
+from engine.files import load_file
 from engine.incident import Rulebook
 from engine.notify import compose
 

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
-from engine.config import load_config
+from engine.daemon import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "examples" / "config.yaml"

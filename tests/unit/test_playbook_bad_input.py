@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.catalog import load_file
+from engine.files import load_file
 from engine.playbook import MAX_BYTES, Severity, load
 
 BAD = Path(__file__).parents[1] / "fixtures" / "playbooks" / "bad"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import load_file
+from engine.files import load_file
 from engine.playbook import LIFECYCLE, load
 
 MINIMAL = Path(__file__).parents[1] / "fixtures" / "playbooks" / "good" / "minimal.good.yaml"

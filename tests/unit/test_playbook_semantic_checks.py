@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import load_file
+from engine.files import load_file
 from engine.playbook import Severity
 
 BAD = Path(__file__).parents[1] / "fixtures" / "playbooks" / "bad"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.roster import Roster, load_roster
+from engine.service import Roster, load_roster
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from engine.catalog import load_file
+from engine.files import load_file
 from engine.incident import BusinessCalendar, DeadlineReached, Rulebook, Stepped, open_incident, parse_mention, step
 from engine.playbook import Calendar, OpeningHours, normalise
 from engine.playbook._phrase import normalise_unicode

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import load_file
+from engine.files import load_file
 from engine.playbook import LoadResult, Problem
-from engine.preflight import RosterFile, check, failed, roster_file, system_resolver
-from engine.roster import Person, Roster, Smtp
+from engine.service import Person, Roster, Smtp
+from engine.service._preflight import RosterFile, check, failed, roster_file, system_resolver
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPLAINT = load_file(ROOT / "playbooks" / "customer-complaint.yaml")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from engine.signing import SignatureProblem, signature_headers, verify
+from engine.service import SignatureProblem, signature_headers, verify
 
 SECRET = "whsec_" + base64.b64encode(b"calmly test secret, 24 bytes").decode()
 OTHER = "whsec_" + base64.b64encode(b"another secret, rotated in").decode()

@@ -6,11 +6,11 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from engine.catalog import load_file
+from engine.authoring.simulation import render_story, simulate
+from engine.authoring.testsuite import run_test_file
+from engine.authoring.timeline import Timeline, read_timeline
+from engine.files import load_file
 from engine.incident import Rulebook
-from engine.simulation import render_story, simulate
-from engine.testsuite import run_test_file
-from engine.timeline import Timeline, read_timeline
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"

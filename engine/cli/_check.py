@@ -1,7 +1,8 @@
 """The ``calmly check`` command: the configuration, the roster and the playbooks checked together, for CI.
 
-Registered on the ``calmly`` group by :mod:`engine.cli`. Exit codes: 0 nothing failed, 1 a file has errors or a
-finding failed (a warning too, with --strict), 2 usage error. The checks themselves are :mod:`engine.preflight`,
+Registered on the ``calmly`` group by :mod:`engine.cli._main`. Exit codes: 0 nothing failed, 1 a file has errors or a
+finding failed (a warning too, with --strict), 2 usage error. The checks themselves are in
+:mod:`engine.service._preflight`,
 which the daemon runs at start as well.
 """
 
@@ -52,8 +53,8 @@ def check(config_file: Path | None, playbooks: tuple[Path, ...], roster: Path | 
     here (W900), an SMTP server whose name does not resolve (W901). Run it on the daemon's host with --strict
     before a start or a reload; in CI without it, where production secrets are rightly absent.
     """
-    from engine.config import ConfigError, load_config  # noqa: PLC0415 - keeps `calmly validate` quick to start
-    from engine.preflight import check_files, failed, system_resolver  # noqa: PLC0415
+    from engine.daemon import ConfigError, load_config  # noqa: PLC0415 - keeps `calmly validate` quick to start
+    from engine.service._preflight import check_files, failed, system_resolver  # noqa: PLC0415
 
     flags = {
         "playbooks": os.pathsep.join(str(path) for path in playbooks) if playbooks else None,

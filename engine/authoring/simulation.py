@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from engine.authoring.timeline import Timeline, TimelineEvent
 from engine.incident import (
     Act,
     Actor,
@@ -34,9 +35,8 @@ from engine.incident import (
     route,
     step,
 )
-from engine.moments import day_time, offset_zone, wall_time
 from engine.playbook import format_duration
-from engine.timeline import Timeline, TimelineEvent
+from engine.service import day_time, offset_zone, wall_time
 
 __all__ = ["IncidentView", "Simulation", "StoryLine", "render_story", "simulate"]
 

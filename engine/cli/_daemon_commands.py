@@ -1,6 +1,6 @@
 """The commands that run the daemon or talk to it: ``serve``, ``ingest``, ``token``, ``incidents``.
 
-Registered on the ``calmly`` group by :mod:`engine.cli`. Same exit codes: 0 success, 1 the input was refused or
+Registered on the ``calmly`` group by :mod:`engine.cli._main`. Same exit codes: 0 success, 1 the input was refused or
 the daemon could not do it, 2 usage error.
 """
 
@@ -87,8 +87,7 @@ def serve(
 
     Configuration comes from flags, then environment variables, then --config, then defaults.
     """
-    from engine.config import ConfigError, load_config  # noqa: PLC0415 - keeps the other commands quick to start
-    from engine.daemon import StartupError, configure_logging  # noqa: PLC0415
+    from engine.daemon import ConfigError, StartupError, configure_logging, load_config  # noqa: PLC0415 - keeps the other commands quick to start  # noqa: PLC0415
     from engine.daemon import serve as run  # noqa: PLC0415
 
     flags = {
@@ -141,7 +140,7 @@ def _read_mentions(stream: IO[bytes], name: str) -> list[tuple[int, Any]]:
     A cut emoji's lone surrogate is mended here, as the daemon would (the repair travels with the mention); the
     daemon's clock, not this one, judges how far ahead ``posted_at`` may be."""
     from engine.incident import mend_mention, parse_mention  # noqa: PLC0415
-    from engine.json_input import BadJson, read_json  # noqa: PLC0415
+    from engine.service import BadJson, read_json  # noqa: PLC0415
 
     found: list[tuple[int, Any]] = []
     problems: list[str] = []
@@ -186,7 +185,7 @@ def ingest(source: IO[bytes], url: str, token: str | None, fmt: str, intake_secr
     Every line is checked first: if any is not a valid mention, nothing is sent. Each mention then opens an
     incident, joins one, is a duplicate (already received) or is ignored (no playbook applies).
     """
-    from engine.client import ApiFailure, Client  # noqa: PLC0415
+    from engine.cli._client import ApiFailure, Client  # noqa: PLC0415
 
     name = "<stdin>" if source.name == "<stdin>" else Path(source.name).as_posix()
     mentions = _read_mentions(source, name)
@@ -279,8 +278,11 @@ def token_issue(  # noqa: PLR0917 - click passes each option by name
     A listening tool gets --intake-only: if its token leaks, it sends mentions and cannot read or act on anything.
     """
     from engine.playbook import parse_duration  # noqa: PLC0415
-    from engine.roster import load_roster  # noqa: PLC0415
-    from engine.tokens import TokenScope, issue_token  # noqa: PLC0415
+    from engine.service import (  # noqa: PLC0415
+        TokenScope,
+        issue_token,
+        load_roster,
+    )
 
     found = load_roster(Path(roster))
     if isinstance(found, list):
@@ -327,13 +329,13 @@ def incidents() -> None:
 
 
 def _client(url: str, token: str | None) -> Any:
-    from engine.client import Client  # noqa: PLC0415
+    from engine.cli._client import Client  # noqa: PLC0415
 
     return Client(url, token)
 
 
 def _call(work: Any) -> Any:
-    from engine.client import ApiFailure  # noqa: PLC0415
+    from engine.cli._client import ApiFailure  # noqa: PLC0415
 
     try:
         return work()
@@ -387,7 +389,7 @@ def incidents_list(
     if fmt == "json":
         click.echo(json.dumps(page, indent=2))
         return
-    from engine.incident_text import list_rows  # noqa: PLC0415
+    from engine.cli._render import list_rows  # noqa: PLC0415
 
     rows = list_rows(page)
     _table(rows)
@@ -414,7 +416,7 @@ def incidents_show(incident_id: str, url: str, token: str | None, fmt: str) -> N
     if fmt == "json":
         click.echo(json.dumps(found, indent=2))
         return
-    from engine.incident_text import incident_lines  # noqa: PLC0415
+    from engine.cli._render import incident_lines  # noqa: PLC0415
 
     for line in incident_lines(found):
         click.echo(line)

@@ -14,12 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.catalog import load_file
+from engine.authoring.simulation import IncidentView, simulate
+from engine.authoring.timeline import Timeline, build_timeline, parse_moment, read_timeline
+from engine.files import load_file, read_document_file
 from engine.incident import Rulebook
-from engine.moments import offset_zone, wall_time
 from engine.playbook import Marks, Problem, format_duration, rules
-from engine.simulation import IncidentView, simulate
-from engine.timeline import Timeline, build_timeline, parse_moment, read_document_file, read_timeline
+from engine.service import offset_zone, wall_time
 
 __all__ = ["TEST_SUFFIXES", "ExpectationFailure", "FileReport", "TestReport", "discover_tests", "run_test_file"]
 

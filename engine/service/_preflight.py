@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.catalog import load_paths
+from engine.files import load_paths, read_document_file
 from engine.playbook import LoadResult, Marks, Problem, Severity, dotted, rules
-from engine.roster import Roster, load_roster
-from engine.timeline import read_document_file
+from engine.service._roster import Roster, load_roster
 
 __all__ = ["Resolver", "RosterFile", "check", "check_files", "failed", "roster_file", "system_resolver"]
 

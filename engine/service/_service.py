@@ -15,7 +15,6 @@ from typing import Any
 
 import structlog
 
-from engine import metrics
 from engine.incident import (
     Act,
     Actor,
@@ -39,9 +38,10 @@ from engine.incident import (
     route,
     step,
 )
-from engine.library import Library
-from engine.moments import clock_zone_name
-from engine.signing import TOLERANCE as SIGNATURE_TOLERANCE
+from engine.service import metrics
+from engine.service._library import Library
+from engine.service._moments import clock_zone_name
+from engine.service._signing import TOLERANCE as SIGNATURE_TOLERANCE
 from engine.store import DueDeadline, Event, IncidentFilter, IncidentRow, MentionBody, Store, WriteTransaction
 
 __all__ = [

@@ -13,22 +13,19 @@ from pathlib import Path as FilePath
 from types import MappingProxyType
 from typing import Any
 
-from engine.files import Unreadable, read_capped
+from engine.files import read_document_file
 from engine.incident import Mention, parse_mention
 from engine.playbook import (
-    MAX_BYTES,
     Marks,
     Path,
     Problem,
     Rule,
-    check_shape,
     dotted,
     parse_duration,
-    read_yaml,
     rules,
 )
 
-__all__ = ["Timeline", "TimelineEvent", "build_timeline", "parse_moment", "read_document_file", "read_timeline"]
+__all__ = ["Timeline", "TimelineEvent", "build_timeline", "parse_moment", "read_timeline"]
 
 #: How long time keeps running after the last event when a timeline does not say.
 DEFAULT_TAIL = timedelta(hours=24)
@@ -146,27 +143,6 @@ def _mention(reader: _Reader, raw: Mapping[str, Any], path: Path, at: datetime, 
             reader.problem(rules.BAD_MENTION, (*path, *pointer), f"{dotted(path)}: the mention's {error.message}")
         return None
     return parsed
-
-
-def read_document_file(path: FilePath, schema: str) -> tuple[Any, Marks] | list[Problem]:
-    """Read a YAML file strictly and check it against a shipped schema: its data and marks, or its problems."""
-    source = path.as_posix()
-    content = read_capped(path, MAX_BYTES)
-    if isinstance(content, Unreadable):
-        return [Problem(rules.UNREADABLE, source, 1, 1, content.message)]
-    if len(content) > MAX_BYTES:
-        return [Problem(rules.TOO_LARGE, source, 1, 1, f"the file is larger than {MAX_BYTES:,} bytes")]
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return [Problem(rules.NOT_UTF8, source, 1, 1, "the file is not UTF-8 text; save it as UTF-8")]
-    document, problems = read_yaml(text, source)
-    if document is None:
-        return problems
-    problems += check_shape(document, source, schema)
-    if problems:
-        return problems
-    return document.data, document.marks
 
 
 def read_timeline(path: FilePath) -> Timeline | list[Problem]:

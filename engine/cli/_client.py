@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from engine.signing import signature_headers
+from engine.service import signature_headers
 
 __all__ = ["ApiFailure", "Client"]
 

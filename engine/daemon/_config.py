@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from engine.files import read_document_file
 from engine.playbook import Problem, rules
-from engine.signing import SECRET_PREFIX, secret_bytes
-from engine.timeline import read_document_file
+from engine.service import SECRET_PREFIX, secret_bytes
 
 __all__ = ["DEFAULTS", "Config", "ConfigError", "load_config"]
 

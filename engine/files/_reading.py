@@ -1,4 +1,5 @@
-"""Reading the files people write (playbooks, rosters, configurations, timelines): ordinary files only, size-capped.
+"""Reading the files people write (playbooks, rosters, configurations, timelines): ordinary files only, size-capped,
+and YAML documents read strictly and checked against their shipped schema.
 
 A named pipe or a device given where a file belongs would be read forever (``/dev/zero``) or block until something
 writes to it; such a path is refused before it is opened, and the file is opened without blocking in case it was
@@ -11,8 +12,11 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Unreadable", "read_capped"]
+from engine.playbook import MAX_BYTES, Marks, Problem, check_shape, read_yaml, rules
+
+__all__ = ["Unreadable", "read_capped", "read_document_file"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +53,24 @@ def read_capped(path: Path, limit: int) -> bytes | Unreadable:
     except OSError as error:
         return Unreadable(f"cannot read the file: {error.strerror or error}")
     return Unreadable(f"cannot read the file: it is {kind}, not a file; give the path of a file")
+
+
+def read_document_file(path: Path, schema: str) -> tuple[Any, Marks] | list[Problem]:
+    """Read a YAML file strictly and check it against a shipped schema: its data and marks, or its problems."""
+    source = path.as_posix()
+    content = read_capped(path, MAX_BYTES)
+    if isinstance(content, Unreadable):
+        return [Problem(rules.UNREADABLE, source, 1, 1, content.message)]
+    if len(content) > MAX_BYTES:
+        return [Problem(rules.TOO_LARGE, source, 1, 1, f"the file is larger than {MAX_BYTES:,} bytes")]
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [Problem(rules.NOT_UTF8, source, 1, 1, "the file is not UTF-8 text; save it as UTF-8")]
+    document, problems = read_yaml(text, source)
+    if document is None:
+        return problems
+    problems += check_shape(document, source, schema)
+    if problems:
+        return problems
+    return document.data, document.marks

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from engine.files import Unreadable, read_capped
+from engine.files._reading import Unreadable, read_capped
 from engine.playbook import MAX_BYTES, LoadResult, Problem, load, rules
 
 __all__ = ["PLAYBOOK_SUFFIXES", "discover", "load_file", "load_paths"]

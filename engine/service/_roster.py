@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.files import read_document_file
 from engine.playbook import Problem, rules
-from engine.timeline import read_document_file
 
 __all__ = ["Destination", "Person", "Roster", "Smtp", "load_roster"]
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from engine import __version__
-from engine.catalog import load_file, load_paths
-from engine.diagnostics import Format, failed, render
+from engine.authoring.diagnostics import Format, failed, render
+from engine.files import load_file, load_paths
 from engine.playbook import Playbook, Problem
 
 if TYPE_CHECKING:
-    from engine.testsuite import FileReport as TestFileReport
+    from engine.authoring.testsuite import FileReport as TestFileReport
 
 __all__ = ["main"]
 
@@ -108,10 +108,10 @@ def simulate(playbook: Path, timeline: Path, fmt: str) -> None:
     Prints the story: incidents opened, state changes, clocks and deadlines, warnings, breaches, escalations, and
     refused actions with their reason. Nothing waits: deadlines fire the moment the simulated clock reaches them.
     """
+    from engine.authoring.simulation import render_story  # noqa: PLC0415
+    from engine.authoring.simulation import simulate as play  # noqa: PLC0415
+    from engine.authoring.timeline import read_timeline  # noqa: PLC0415
     from engine.incident import Rulebook  # noqa: PLC0415 - keeps `calmly validate` quick to start
-    from engine.simulation import render_story  # noqa: PLC0415
-    from engine.simulation import simulate as play  # noqa: PLC0415
-    from engine.timeline import read_timeline  # noqa: PLC0415
 
     book = Rulebook(_load_or_exit(playbook))
     story = read_timeline(timeline)
@@ -154,7 +154,7 @@ def test_command(paths: tuple[Path, ...], fmt: str) -> None:
     below it, leaving out hidden folders such as .git and .venv, virtual environments and node_modules).
     Exits 0 when every expectation holds, 1 when any fails, naming the file and line of each.
     """
-    from engine.testsuite import discover_tests, run_test_file  # noqa: PLC0415
+    from engine.authoring.testsuite import discover_tests, run_test_file  # noqa: PLC0415
 
     files = discover_tests(paths or (_DEFAULT_TESTS,))
     if not files:
@@ -247,14 +247,14 @@ def graph(playbook: Path, fmt: str) -> None:
       calmly graph PLAYBOOK --format dot | dot -Tsvg > playbook.svg
     Install it with `sudo apt install graphviz` (Debian, Ubuntu) or `brew install graphviz` (macOS).
     """
-    from engine.diagram import DiagramFormat, draw  # noqa: PLC0415 - keeps `calmly validate` quick to start
+    from engine.authoring.diagram import DiagramFormat, draw  # noqa: PLC0415 - keeps `calmly validate` quick to start
 
     click.echo(draw(_load_or_exit(playbook), DiagramFormat(fmt)), nl=False)
 
 
 def _register_daemon_commands() -> None:
-    from engine.cli_check import check  # noqa: PLC0415 - one concept each
-    from engine.cli_daemon import incidents, ingest, outbox, serve, token  # noqa: PLC0415
+    from engine.cli._check import check  # noqa: PLC0415 - one concept each
+    from engine.cli._daemon_commands import incidents, ingest, outbox, serve, token  # noqa: PLC0415
 
     for command in (check, serve, ingest, token, incidents, outbox):
         main.add_command(command)

@@ -3,7 +3,7 @@
 Counters and histograms that code observes as it goes (deadline lateness, request latency, notification
 deliveries) live here, module-level, so any part of the daemon can import and use them::
 
-    from engine import metrics
+    from engine.service import metrics
     metrics.DELIVERIES.labels(channel="slack", outcome="delivered").inc()
 
 Figures that are already in the store (incidents by state, severity and playbook; breached clocks; outbox depth) are

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.moments import clock_time, due_phrase, since_phrase, zone
+from engine.service import clock_time, due_phrase, since_phrase, zone
 
 __all__ = ["answer_now", "incident_lines", "list_rows", "post_lines"]
 

@@ -22,18 +22,15 @@ from typing import Any
 import structlog
 
 from engine.api import ApiContext, ReloadOutcome, create_app
-from engine.catalog import load_paths
-from engine.config import Config
-from engine.folderlock import FolderInUse, FolderLock
-from engine.library import InvalidPlaybooks, Library
+from engine.daemon._config import Config
+from engine.daemon._folderlock import FolderInUse, FolderLock
+from engine.daemon._redaction import REDACTOR, roster_secrets
+from engine.files import load_paths
 from engine.notify import Channel, Dispatcher, EmailChannel, LogChannel, SlackChannel, WebhookChannel
-from engine.preflight import Resolver, RosterFile, roster_file, system_resolver
-from engine.preflight import check as check_setup
-from engine.redaction import REDACTOR, roster_secrets
-from engine.roster import Roster, load_roster
-from engine.service import Service
+from engine.service import InvalidPlaybooks, Library, Roster, Service, SimulatedClock, load_roster
+from engine.service._preflight import Resolver, RosterFile, roster_file, system_resolver
+from engine.service._preflight import check as check_setup
 from engine.store import SQLiteStore, StoreError
-from engine.testing import FakeClock
 
 __all__ = ["Daemon", "Reloader", "Scheduler", "StartupError", "build", "configure_logging", "serve"]
 
@@ -57,7 +54,8 @@ def configure_logging(log_format: str, level: str) -> None:
     """structlog to standard error: readable on a terminal, JSON lines otherwise (or as configured).
 
     The libraries' standard-library loggers (uvicorn's, say) are routed through the same renderer, so every line
-    of the log has one shape, and through the same redactor, so no line holds a secret (:mod:`engine.redaction`).
+    of the log has one shape, and through the same redactor, so no line holds a secret (see
+    :mod:`engine.daemon._redaction`).
     """
     json_lines = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
     # httpx and httpcore log each request with its full address at INFO and DEBUG, and a Slack address (or a
@@ -300,7 +298,7 @@ def build(config: Config, simulated_start: datetime | None = None, resolve: Reso
     """Everything the daemon runs, built and checked; nothing is listening yet.
 
     ``resolve`` looks host names up for the set-up checks (the system's resolver; tests pass one of their own)."""
-    simulated = FakeClock(simulated_start) if simulated_start is not None else None
+    simulated = SimulatedClock(simulated_start) if simulated_start is not None else None
     clock = simulated.now if simulated is not None else system_clock
     roster = _roster(config)
     REDACTOR.keep_out([*config.intake_secrets, *roster_secrets(roster, os.environ)])

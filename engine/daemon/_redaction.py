@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
-from engine.roster import Roster
+from engine.service import Roster
 
 __all__ = ["MASK", "REDACTOR", "Redactor", "roster_secrets"]
 
@@ -27,7 +27,7 @@ MASK = "[redacted]"
 _SHORTEST = 6
 
 _SHAPES = (
-    re.compile(r"calmly_[A-Za-z0-9_-]{20,}"),  # a bearer token (engine.tokens)
+    re.compile(r"calmly_[A-Za-z0-9_-]{20,}"),  # a bearer token (engine.service._tokens)
     re.compile(r"whsec_[A-Za-z0-9+/=_-]{8,}"),  # a Standard Webhooks secret
     re.compile(r"https?://hooks\.slack(?:-gov)?\.com/[^\s\"'<>]*"),  # a Slack incoming webhook address
 )

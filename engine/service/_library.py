@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from engine.catalog import load_paths
+from engine.files import load_paths
 from engine.incident import Rulebook
 from engine.playbook import Problem, load
 from engine.store import PlaybookRecord, Store

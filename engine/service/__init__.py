@@ -1,0 +1,94 @@
+"""The application layer: intake, actions, due deadlines, the playbook library, roster, tokens, and the
+read-side views the API, the notifications and the terminal show."""
+
+from __future__ import annotations
+
+from engine.service._clock import SimulatedClock
+from engine.service._json_input import MAX_DEPTH, MAX_INTEGER, BadJson, lone_surrogate_at, read_json
+from engine.service._library import InvalidPlaybooks, Library
+from engine.service._moments import (
+    Zone,
+    clock_time,
+    clock_zone_name,
+    day_time,
+    due_phrase,
+    offset_zone,
+    since_phrase,
+    wall_time,
+    zone,
+)
+from engine.service._posts import NOTICE_LENGTH, draft_texts, latest_post, post_view, shorten
+from engine.service._roster import Destination, Person, Roster, Smtp, load_roster
+from engine.service._service import (
+    ActResult,
+    FiredDeadline,
+    IncidentDetails,
+    IntakeResult,
+    NotFound,
+    Replayed,
+    Service,
+    history_entry,
+    waiting_on,
+)
+from engine.service._signing import (
+    SECRET_PREFIX,
+    TOLERANCE,
+    SignatureProblem,
+    secret_bytes,
+    sign,
+    signature_headers,
+    verify,
+)
+from engine.service._tokens import TOKEN_PREFIX, TokenProblem, TokenScope, hash_token, issue_token, verify_token
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_INTEGER",
+    "NOTICE_LENGTH",
+    "SECRET_PREFIX",
+    "TOKEN_PREFIX",
+    "TOLERANCE",
+    "ActResult",
+    "BadJson",
+    "Destination",
+    "FiredDeadline",
+    "IncidentDetails",
+    "IntakeResult",
+    "InvalidPlaybooks",
+    "Library",
+    "NotFound",
+    "Person",
+    "Replayed",
+    "Roster",
+    "Service",
+    "SignatureProblem",
+    "SimulatedClock",
+    "Smtp",
+    "TokenProblem",
+    "TokenScope",
+    "Zone",
+    "clock_time",
+    "clock_zone_name",
+    "day_time",
+    "draft_texts",
+    "due_phrase",
+    "hash_token",
+    "history_entry",
+    "issue_token",
+    "latest_post",
+    "load_roster",
+    "lone_surrogate_at",
+    "offset_zone",
+    "post_view",
+    "read_json",
+    "secret_bytes",
+    "shorten",
+    "sign",
+    "signature_headers",
+    "since_phrase",
+    "verify",
+    "verify_token",
+    "waiting_on",
+    "wall_time",
+    "zone",
+]
