@@ -100,7 +100,12 @@ def clock_time(moment: datetime, where: Zone, now: datetime) -> str:
 
 
 def _span(delta: timedelta) -> str:
-    """A duration to the nearest minute (to the second under a minute), for people."""
+    """A duration as people say it: to the second under a minute, to the minute under a day, and beyond a day in
+    days and hours (``8d13h``, not ``1w1d13h4m``): nobody counts a week-old post's minutes."""
+    if delta >= timedelta(days=1):
+        hours = round(delta.total_seconds() / 3600)
+        days, hours = divmod(hours, 24)
+        return f"{days}d{hours}h" if hours else f"{days}d"
     if delta >= timedelta(minutes=1):
         delta = timedelta(minutes=round(delta.total_seconds() / 60))
     else:

@@ -34,6 +34,14 @@ def test_a_time_on_another_day_names_the_day_and_a_clock_time_is_to_the_minute()
     assert since_phrase(SUMMER - timedelta(hours=2), SUMMER) == "2h ago (08:08 UTC)"
 
 
+def test_a_span_beyond_a_day_reads_in_days_and_hours_not_weeks_and_minutes() -> None:
+    week_old = SUMMER - timedelta(days=8, hours=13, minutes=4)
+
+    assert since_phrase(week_old, SUMMER).startswith("8d13h ago (")
+    assert due_phrase(SUMMER + timedelta(days=5), SUMMER, zone("UTC")) == "due in 5d (Sat 20 Jun 10:08 UTC)"
+    assert due_phrase(SUMMER + timedelta(hours=23, minutes=59), SUMMER, zone("UTC")).startswith("due in 23h59m (")
+
+
 def test_a_zone_this_machine_does_not_know_falls_back_to_utc() -> None:
     assert zone("Mars/Olympus_Mons").label == "UTC"
 
