@@ -1,0 +1,186 @@
+"""The composition root: the only place the adapters (the store, the channels, the clock) are built.
+
+:func:`build` wires everything the daemon runs; :func:`adapters` opens the same store for a terminal command
+(``calmly token``, ``calmly outbox``) and closes it when the command is done. Nothing is listening yet: the server
+is :mod:`engine.daemon._server`'s.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+
+from engine.api import ApiContext
+from engine.daemon._channels import channels_for
+from engine.daemon._config import Config
+from engine.daemon._findings import setup_findings
+from engine.daemon._loops import Courier, Scheduler
+from engine.daemon._redaction import REDACTOR, roster_secrets
+from engine.daemon._reload import Reloader
+from engine.notify import Dispatcher
+from engine.service import InvalidPlaybooks, Library, Roster, Service, SimulatedClock, load_roster
+from engine.service._preflight import Resolver, system_resolver
+from engine.store import SQLiteStore, StoreError
+from engine.store.sqlite import DATABASE_NAME
+
+__all__ = ["Adapters", "Daemon", "NoStore", "StartupError", "adapters", "build", "open_adapters", "system_clock"]
+
+_log = structlog.get_logger("calmly.daemon")
+
+
+class StartupError(Exception):
+    """The daemon cannot start; the message says what to fix."""
+
+
+class NoStore(StartupError):
+    """The data folder holds no store, and the command only reads or changes one: a wrong --data would otherwise
+    show an empty store as if it were the real one."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(
+            f"no store in {folder}: is --data right (or CALMLY_DATA)? Give the folder calmly serve uses, or start "
+            "the daemon once to make its store there"
+        )
+        self.folder = folder
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Adapters:
+    """What is opened on a data folder: its store, migrated to this calmly's schema."""
+
+    store: SQLiteStore
+    schema_version: int
+    #: The folder held no store: opening it made one.
+    created: bool
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+
+def open_adapters(config: Config, *, create: bool = False) -> Adapters:
+    """The store in ``config.data``, migrated. Only a caller that adds to it (``create``) makes one where there is
+    none; the caller closes it (:func:`adapters` does)."""
+    path = config.data / DATABASE_NAME
+    existed = path.exists()
+    if not existed and not create:
+        raise NoStore(config.data)
+    try:
+        store = SQLiteStore(config.data, config.sqlite_synchronous)
+    except StoreError as error:
+        raise StartupError(str(error)) from error
+    try:
+        version = store.migrate()
+    except StoreError as error:
+        store.close()
+        raise StartupError(str(error)) from error
+    return Adapters(store, version, created=not existed)
+
+
+@contextmanager
+def adapters(config: Config, *, create: bool = False) -> Iterator[Adapters]:
+    """:func:`open_adapters` for the length of a ``with``: the store is closed however the block ends."""
+    opened = open_adapters(config, create=create)
+    try:
+        yield opened
+    finally:
+        opened.store.close()
+
+
+@dataclass
+class Daemon:
+    config: Config
+    store: SQLiteStore
+    service: Service
+    scheduler: Scheduler
+    context: ApiContext
+    courier: Courier | None = None
+    reloader: Reloader | None = None
+
+
+def _roster(config: Config) -> Roster:
+    found = load_roster(config.roster)
+    if isinstance(found, list):
+        lines = [problem.located for problem in found]
+        raise StartupError("the roster has problems:\n" + "\n".join(lines))
+    return found
+
+
+def build(config: Config, simulated_start: datetime | None = None, resolve: Resolver = system_resolver) -> Daemon:
+    """Everything the daemon runs, built and checked; nothing is listening yet. The daemon closes its store when
+    it stops; if building fails, the store is closed here.
+
+    ``resolve`` looks host names up for the set-up checks (the system's resolver; tests pass one of their own)."""
+    simulated = SimulatedClock(simulated_start) if simulated_start is not None else None
+    roster = _roster(config)
+    REDACTOR.keep_out([*config.intake_secrets, *roster_secrets(roster, os.environ)])
+    opened = open_adapters(config, create=True)
+    try:
+        return _wire(config, opened, roster, simulated, resolve)
+    except InvalidPlaybooks as error:
+        opened.store.close()
+        raise StartupError(str(error)) from error
+    except BaseException:
+        opened.store.close()
+        raise
+
+
+def _wire(
+    config: Config, opened: Adapters, roster: Roster, simulated: SimulatedClock | None, resolve: Resolver
+) -> Daemon:
+    """The service, the loops and the API's context over the opened store, each given what it uses."""
+    store = opened.store
+    clock = simulated.now if simulated is not None else system_clock
+    library = Library(store)
+    books = library.install(list(config.playbooks), clock())
+    service = Service(store, library, clock)
+    # Delivery reads the roster from the API context at each use, so a reload that swaps it there reaches both.
+    channels = channels_for(roster, os.environ, system_clock)
+    dispatcher = Dispatcher(store, library, lambda: context.roster, channels, clock)
+    courier = Courier(dispatcher, simulated is not None)
+    scheduler = Scheduler(service, clock, simulated is not None, on_fired=courier.wake)
+
+    def wake_both() -> None:
+        scheduler.wake()
+        courier.wake()
+
+    context = ApiContext(
+        service=service,
+        roster=roster,
+        clock=clock,
+        max_body_bytes=config.max_body_bytes,
+        max_batch=config.max_batch,
+        simulated=simulated,
+        wake=wake_both,
+        ready=lambda: scheduler.running and not scheduler.failed and not courier.failed,
+        intake_secrets=config.intake_secrets,
+        wall_clock=system_clock,
+        rate_limit_per_minute=config.rate_limit_per_minute,
+        admin_roles=frozenset(config.admin_roles),
+    )
+    reloader = Reloader(config, library, context, clock, resolve)
+    context.reload = reloader
+    context.checks = setup_findings(config, roster, resolve)
+    _log.info(
+        "ready to start",
+        data=str(store.path),
+        schema_version=opened.schema_version,
+        playbooks=[f"{book.playbook.id} v{book.playbook.version}" for book in books],
+        people=len(roster.people),
+        clock="simulated" if simulated else "system",
+        signed_intake=bool(config.intake_secrets),  # whether, never the secrets
+        sqlite_synchronous=config.sqlite_synchronous,
+        rate_limit_per_minute=config.rate_limit_per_minute,
+        **store.counts(),
+    )
+    return Daemon(config, store, service, scheduler, context, courier, reloader)

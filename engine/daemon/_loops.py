@@ -1,0 +1,132 @@
+"""The daemon's worker loops: the scheduler, which fires due deadlines, and the courier, which delivers the outbox.
+
+The scheduler sleeps until the earliest pending deadline (or until woken by an intake or an action that may have
+brought one forward), fires what is due through the service, and sleeps again; deadlines live in the store, not in
+timers, so a restart loses none and fires overdue ones at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import structlog
+
+from engine.notify import Dispatcher
+from engine.service import Service
+from engine.store import StoreError
+
+__all__ = ["Courier", "Scheduler"]
+
+#: The scheduler looks again at least this often, in case another process wrote a deadline to the store.
+_IDLE_LOOK = timedelta(seconds=30)
+#: The courier looks again at least this often (a retry may fall due; a `calmly outbox retry` may have run).
+_COURIER_LOOK = timedelta(seconds=5)
+
+_log = structlog.get_logger("calmly.daemon")
+
+
+class _Loop:
+    """One worker thread: it does a turn, then sleeps as long as the turn says or until ``wake()``. It outlives any
+    one failure (logged, then tried again shortly) and ``stop()`` lets it finish the turn in hand."""
+
+    def __init__(self, name: str, idle: timedelta, simulated: bool) -> None:
+        self._name = name
+        self._idle = idle.total_seconds()
+        self._simulated = simulated
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"calmly-{name}", daemon=True)
+        self.running = False
+
+    def start(self) -> None:
+        self.running = True
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        """Its thread runs (or it was never started, as when the app is built without serving)."""
+        return self._thread.ident is None or self._thread.is_alive()
+
+    @property
+    def failed(self) -> bool:
+        """Started, and its thread has ended without being asked to stop."""
+        return not self.alive and not self._stop.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop after the turn in hand."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self.running = False
+
+    def _until(self, earliest: datetime | None, now: datetime) -> float:
+        """Seconds to sleep before ``earliest`` (at most the idle look; a simulated clock only moves when told)."""
+        if earliest is None or self._simulated:
+            return self._idle
+        return max(0.0, min((earliest - now).total_seconds(), self._idle))
+
+    def _turn(self) -> float:
+        """Do the work that is due; return how long to sleep."""
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                pause = self._turn()
+            except StoreError as error:  # the store is briefly unavailable: say so, and try again soon
+                _log.error(f"{self._name} cannot reach the store", error=str(error))
+                pause = 1.0
+            except Exception:  # a locked or full database, a bad notification: log it and try again shortly
+                _log.exception(f"{self._name} failed; trying again shortly")
+                pause = 5.0
+            self._wake.wait(pause)
+            self._wake.clear()
+
+
+class Scheduler(_Loop):
+    """Fires due deadlines through the service; sleeps until the earliest pending one or until woken."""
+
+    def __init__(
+        self,
+        service: Service,
+        clock: Callable[[], datetime],
+        simulated: bool,
+        on_fired: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__("scheduler", _IDLE_LOOK, simulated)
+        self._service = service
+        self._on_fired = on_fired
+        self._clock = clock
+
+    def _turn(self) -> float:
+        fired_now = self._service.fire_due()
+        if fired_now:
+            self._on_fired()  # notifications are waiting in the outbox
+        # Each fired deadline is measured and logged by the service, as it is when the simulated clock is moved.
+        return self._until(self._service.next_due(), self._clock())
+
+
+class Courier(_Loop):
+    """Routes the outbox to each role's channels and delivers what is due. Sending happens outside any
+    transaction; each outcome is recorded after."""
+
+    def __init__(self, dispatcher: Dispatcher, simulated: bool) -> None:
+        super().__init__("courier", _COURIER_LOOK, simulated)
+        self._dispatcher = dispatcher
+
+    def _turn(self) -> float:
+        routed = self._dispatcher.route()
+        outcomes = self._dispatcher.deliver_due()
+        if routed or outcomes:
+            return 0.0  # there may be more
+        return self._until(self._dispatcher.next_due(), self._dispatcher.now())
