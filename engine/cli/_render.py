@@ -1,18 +1,46 @@
-"""Incidents as ``calmly incidents show`` prints them: the API's JSON answer turned into lines a person reads.
+"""What the daemon's commands print: answers turned into lines a person reads, aligned tables, and JSON for scripts.
 
-The customer's own words come first after the headline, then what the team has drafted, the clocks, what can be
-done now and the history. Nothing here decides anything; it only reads the answer.
+Each function returns text and prints nothing, so a command only chooses what to show. In ``calmly incidents
+show`` the customer's own words come first after the headline, then what the team has drafted, the clocks, what
+can be done now and the history. Nothing here decides anything; it only reads the answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.service import clock_time, due_phrase, since_phrase, zone
 
-__all__ = ["answer_now", "incident_lines", "list_rows", "post_lines"]
+if TYPE_CHECKING:
+    from engine.store import Delivery
+
+__all__ = [
+    "act_lines",
+    "answer_now",
+    "deliveries_json",
+    "delivery_lines",
+    "incident_lines",
+    "ingest_lines",
+    "json_text",
+    "list_rows",
+    "page_lines",
+    "post_lines",
+    "table_lines",
+]
+
+
+def json_text(value: Any) -> str:
+    """JSON for scripts, as every ``--format json`` prints it."""
+    return json.dumps(value, indent=2)
+
+
+def table_lines(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows (the first one a header) in columns two spaces apart, as wide as their widest cell."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
 def _moment(text: str) -> datetime:
@@ -113,3 +141,61 @@ def list_rows(page: Mapping[str, Any]) -> list[tuple[str, ...]]:
             )
         )
     return rows
+
+
+def page_lines(page: Mapping[str, Any]) -> list[str]:
+    """``calmly incidents list`` in text: the table, then how to ask for the next page when there is one."""
+    lines = table_lines(list_rows(page))
+    if page.get("next"):
+        lines.append(f"more: --after {page['next']}")
+    return lines
+
+
+def act_lines(done: Mapping[str, Any]) -> list[str]:
+    """``calmly incidents act`` in text: where the incident is now, then what the action recorded."""
+    incident = done["incident"]
+    lines = [f"{incident['id']}: {incident['state']} (version {incident['version']})"]
+    lines += [f"  {entry['kind']}: {entry['summary']}" for entry in done["history"]]
+    return lines
+
+
+def ingest_lines(name: str, results: Sequence[Mapping[str, Any]]) -> list[str]:
+    """``calmly ingest`` in text: what became of each line of the file ``name``, then the tally."""
+    tally: dict[str, int] = {}
+    lines: list[str] = []
+    for result in results:
+        tally[result["status"]] = tally.get(result["status"], 0) + 1
+        where = f" {result['incident']}" if result.get("incident") else ""
+        lines.append(f"{name}:{result['line']}: {result['status']}{where}")
+    summary = ", ".join(f"{count} {status}" for status, count in sorted(tally.items()))
+    lines.append(f"{len(results)} mention{'s' if len(results) != 1 else ''}: {summary or 'none'}")
+    return lines
+
+
+def deliveries_json(found: Sequence[Delivery]) -> dict[str, Any]:
+    """``calmly outbox list --format json``: every delivery with its attempts and last error."""
+    rows = [
+        {
+            "key": item.outbox_key,
+            "destination": item.destination,
+            "channel": item.channel,
+            "state": item.state,
+            "attempts": item.attempts,
+            "next_attempt_at": item.next_attempt_at.isoformat(),
+            "last_error": item.last_error,
+            "incident": item.incident_id,
+        }
+        for item in found
+    ]
+    return {"deliveries": rows}
+
+
+def delivery_lines(state: str, found: Sequence[Delivery]) -> list[str]:
+    """``calmly outbox list`` in text: a table of the deliveries in ``state`` (or "all"), or that there are none."""
+    if not found:
+        return [f"no {state} deliveries" if state != "all" else "no deliveries"]
+    table = [("KEY", "DESTINATION", "STATE", "ATTEMPTS", "LAST ERROR")]
+    table += [
+        (item.outbox_key, item.destination, item.state, str(item.attempts), item.last_error or "-") for item in found
+    ]
+    return table_lines(table)

@@ -1,0 +1,171 @@
+"""The ``calmly incidents`` commands: list, show and act on incidents through the daemon's API, as the person whose
+token is used."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from engine.cli._failure import fail
+from engine.cli._options import format_option, token_option, url_option
+
+if TYPE_CHECKING:
+    from engine.cli._client import Client
+
+__all__ = ["incidents"]
+
+_T = TypeVar("_T")
+
+
+@click.group()
+def incidents() -> None:
+    """List, show and act on incidents through the daemon (as the person whose token you use)."""
+
+
+def _client(url: str, token: str | None) -> Client:
+    from engine.cli._client import Client  # noqa: PLC0415
+
+    return Client(url, token)
+
+
+def _call(work: Callable[[], _T]) -> _T:
+    """The daemon's answer, or the command ends with what the daemon said (its code and details)."""
+    from engine.cli._client import ApiFailure  # noqa: PLC0415
+
+    try:
+        return work()
+    except ApiFailure as error:
+        detail = f"\n  {json.dumps(error.details)}" if error.details else ""
+        fail(f"{error.message} ({error.code}){detail}")
+
+
+@incidents.command("list")
+@click.option("--state", multiple=True, help="Only incidents in this state (repeat for several).")
+@click.option("--severity", multiple=True, help="Only incidents of this severity.")
+@click.option("--playbook", multiple=True, help="Only incidents under this playbook.")
+@click.option("--breached/--not-breached", default=None, help="Only incidents with (or without) a breached clock.")
+@click.option("--open", "open_only", is_flag=True, help="Only incidents not yet closed.")
+@click.option("--waiting-on", metavar="ROLE", help="Only incidents a person with ROLE can act on now.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
+@click.option("--after", metavar="ID", help="The page after this incident (the 'next' of the previous page).")
+@url_option
+@token_option
+@format_option
+def incidents_list(
+    *,
+    state: tuple[str, ...],
+    severity: tuple[str, ...],
+    playbook: tuple[str, ...],
+    breached: bool | None,
+    open_only: bool,
+    waiting_on: str | None,
+    limit: int,
+    after: str | None,
+    url: str,
+    token: str | None,
+    fmt: str,
+) -> None:
+    """Incidents, oldest first."""
+    from engine.cli._render import json_text, page_lines  # noqa: PLC0415
+
+    query: dict[str, str] = {"limit": str(limit)}
+    for name, values in (("state", state), ("severity", severity), ("playbook", playbook)):
+        if values:
+            query[name] = ",".join(values)
+    if breached is not None:
+        query["breached"] = "true" if breached else "false"
+    if open_only:
+        query["open"] = "true"
+    if waiting_on:
+        query["waiting_on"] = waiting_on
+    if after:
+        query["after"] = after
+    client = _client(url, token)
+    page = _call(lambda: client.incidents(query))
+    client.close()
+    if fmt == "json":
+        click.echo(json_text(page))
+        return
+    for line in page_lines(page):
+        click.echo(line)
+
+
+@incidents.command("show")
+@click.argument("incident_id")
+@url_option
+@token_option
+@format_option
+def incidents_show(incident_id: str, url: str, token: str | None, fmt: str) -> None:
+    """One incident: state, severity, running clocks, what can be done now, and its full history."""
+    from engine.cli._render import incident_lines, json_text  # noqa: PLC0415
+
+    client = _client(url, token)
+    found = _call(lambda: client.incident(incident_id))
+    client.close()
+    if fmt == "json":
+        click.echo(json_text(found))
+        return
+    for line in incident_lines(found):
+        click.echo(line)
+
+
+def _set(fields: dict[str, Any], assignment: str) -> None:
+    key, sep, text = assignment.partition("=")
+    if not sep or not key:
+        raise click.BadParameter(f"{assignment!r}: write KEY=VALUE, such as severity=high", param_hint="--field")
+    try:
+        value: Any = json.loads(text)
+    except json.JSONDecodeError:
+        value = text
+    target = fields
+    *parents, last = key.split(".")
+    for parent in parents:
+        target = target.setdefault(parent, {})
+        if not isinstance(target, dict):
+            raise click.BadParameter(f"{key!r}: {parent} is already a value", param_hint="--field")
+    target[last] = value
+
+
+@incidents.command("act")
+@click.argument("incident_id")
+@click.argument("trigger")
+@click.option(
+    "--field",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help='A field the action requires; dots for parts: public_reply.text="We\'re sorry". Repeat.',
+)
+@click.option("--version", "seen", type=int, help="The version you saw (default: the current one, read just before).")
+@url_option
+@token_option
+@format_option
+def incidents_act(
+    *,
+    incident_id: str,
+    trigger: str,
+    assignments: tuple[str, ...],
+    seen: int | None,
+    url: str,
+    token: str | None,
+    fmt: str,
+) -> None:
+    """Take the action TRIGGER on an incident, with the fields it requires."""
+    from engine.cli._render import act_lines, json_text  # noqa: PLC0415
+
+    fields: dict[str, Any] = {}
+    for assignment in assignments:
+        _set(fields, assignment)
+    client = _client(url, token)
+    if seen is None:
+        seen = int(_call(lambda: client.incident(incident_id))["version"])
+    done = _call(lambda: client.act(incident_id, trigger, seen, fields))
+    client.close()
+    if fmt == "json":
+        click.echo(json_text(done))
+        return
+    for line in act_lines(done):
+        click.echo(line)
