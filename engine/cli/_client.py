@@ -10,17 +10,10 @@ from typing import Any
 
 import httpx
 
+from engine.errors import ApiFailure
 from engine.service import signature_headers
 
 __all__ = ["ApiFailure", "Client"]
-
-
-class ApiFailure(Exception):
-    """The daemon said no (``status`` and ``code`` from its JSON error), or could not be reached (status 0)."""
-
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details
 
 
 class Client:
@@ -68,8 +61,8 @@ class Client:
         found: dict[str, Any] = self._call("GET", f"/v1/incidents/{incident_id}")
         return found
 
-    def act(self, incident_id: str, trigger: str, version: int, fields: Mapping[str, Any]) -> dict[str, Any]:
-        body = {"version": version, "fields": dict(fields)}
+    def act(self, incident_id: str, trigger: str, revision: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        body = {"revision": revision, "fields": dict(fields)}
         done: dict[str, Any] = self._call("POST", f"/v1/incidents/{incident_id}/actions/{trigger}", json=body)
         return done
 

@@ -15,6 +15,7 @@ import click
 
 from engine import __version__
 from engine.authoring.diagnostics import Format, failed, render
+from engine.cli._group import CalmlyGroup
 from engine.files import load_file, load_paths
 from engine.playbook import Playbook, Problem
 
@@ -29,7 +30,7 @@ _DEFAULT_PLAYBOOKS = Path("playbooks")
 _DEFAULT_TESTS = Path(".")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=CalmlyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="calmly")
 def main() -> None:
     """calmly: playbooks for handling social-media complaints, validated, tested and run."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from engine.errors import ConfigError
 from engine.files import read_document_file
 from engine.playbook import Problem, rules
 from engine.service import SECRET_PREFIX, secret_bytes
@@ -41,14 +42,6 @@ _CHOICES = {
 }
 _NUMBERS = {"max_body_bytes": (1024, 104_857_600), "max_batch": (1, 10_000), "rate_limit_per_minute": (0, 1_000_000)}
 _ROLE = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; ``problems`` says where and why."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True, slots=True)

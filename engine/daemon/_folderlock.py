@@ -13,22 +13,11 @@ import os
 from pathlib import Path
 from typing import IO
 
+from engine.errors import FolderInUse
+
 __all__ = ["PID_FILE", "FolderInUse", "FolderLock"]
 
 PID_FILE = "calmly.pid"
-
-
-class FolderInUse(Exception):
-    """Another process holds the folder's lock; ``pid`` is the one it wrote (None when it could not be read)."""
-
-    def __init__(self, folder: Path, pid: int | None) -> None:
-        who = f"PID {pid}" if pid is not None else "another process"
-        super().__init__(
-            f"another calmly serve ({who}) is using the data folder {folder}; stop it first, or give this one "
-            "another --data"
-        )
-        self.folder = folder
-        self.pid = pid
 
 
 class FolderLock:

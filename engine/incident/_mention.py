@@ -22,6 +22,7 @@ __all__ = [
     "Engagement",
     "Mention",
     "MentionError",
+    "MentionProblem",
     "mend_mention",
     "mention_schema",
     "parse_mention",
@@ -81,11 +82,15 @@ class Mention:
 
 
 @dataclass(frozen=True, slots=True)
-class MentionError:
-    """One reason a mention was refused, with a JSON pointer to the field."""
+class MentionProblem:
+    """One reason a mention was refused, with a JSON pointer to the field: a value, never raised."""
 
     pointer: str
     message: str
+
+
+#: The name it had before; deprecated, kept so code that imports it keeps working. Use MentionProblem.
+MentionError = MentionProblem
 
 
 def mention_schema() -> Mapping[str, Any]:
@@ -158,17 +163,17 @@ def mend_mention(data: Any) -> Any:
     return {**mended, "repairs": [*earlier, *(repair.as_json() for repair in repairs)]}
 
 
-def _posted_at(text: str, now: datetime | None) -> datetime | MentionError:
+def _posted_at(text: str, now: datetime | None) -> datetime | MentionProblem:
     try:
         posted_at = datetime.fromisoformat(text.replace("z", "Z"))
         posted_at.astimezone(UTC)  # 9999-12-31T23:59:59-23:59 is a valid text, past the end of the calendar in UTC
     except (ValueError, OverflowError):
-        return MentionError(
+        return MentionProblem(
             "/posted_at",
             f"posted_at: {text!r} is not a valid date and time that calmly can keep (years 0001 to 9999, in UTC)",
         )
     if now is not None and posted_at - now > MAX_AHEAD:
-        return MentionError(
+        return MentionProblem(
             "/posted_at",
             f"posted_at is {text}, more than {MAX_AHEAD.total_seconds() / 3600:.0f} hours after the daemon's clock "
             f"({now.astimezone(UTC).isoformat(timespec='seconds')}); check the listening tool's clock and time zone",
@@ -176,20 +181,20 @@ def _posted_at(text: str, now: datetime | None) -> datetime | MentionError:
     return posted_at
 
 
-def parse_mention(data: Any, *, now: datetime | None = None) -> Mention | list[MentionError]:
+def parse_mention(data: Any, *, now: datetime | None = None) -> Mention | list[MentionProblem]:
     """A typed mention, or every reason the data is not one. Lone surrogates are mended (see :func:`mend_mention`);
     given ``now``, a ``posted_at`` more than :data:`MAX_AHEAD` after it is refused."""
     data = mend_mention(data)
     if not _passes_quick_check(data):
-        errors: list[MentionError] = []
+        errors: list[MentionProblem] = []
         for error in sorted(_validator().iter_errors(data), key=lambda item: list(map(str, item.absolute_path))):
-            found = MentionError(_pointer(tuple(error.absolute_path)), _message(error))
+            found = MentionProblem(_pointer(tuple(error.absolute_path)), _message(error))
             if found not in errors:  # jsonschema reports each missing key apart; the message already names them all
                 errors.append(found)
         if errors:
             return errors
     posted_at = _posted_at(data["posted_at"], now)
-    if isinstance(posted_at, MentionError):
+    if isinstance(posted_at, MentionProblem):
         return [posted_at]
     author = data["author"]
     engagement = data.get("engagement", {})

@@ -20,19 +20,13 @@ from typing import Any, Protocol
 import httpx
 import structlog
 
+from engine.errors import DeliveryError
 from engine.notify._message import Message
 from engine.service import Smtp, signature_headers
 
 __all__ = ["Channel", "DeliveryError", "EmailChannel", "LogChannel", "SlackChannel", "WebhookChannel"]
 
 _log = structlog.get_logger("calmly.notify")
-
-
-class DeliveryError(Exception):
-    def __init__(self, reason: str, *, retryable: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retryable = retryable
 
 
 class Channel(Protocol):

@@ -11,22 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from engine.errors import BadJson
+
 __all__ = ["MAX_DEPTH", "MAX_INTEGER", "BadJson", "lone_surrogate_at", "read_json"]
 
 MAX_DEPTH = 32
 MAX_INTEGER = 2**63 - 1
-
-
-class BadJson(Exception):
-    """The body is not JSON calmly takes: ``code`` and ``message`` for the error answer, ``pointer`` to where (or,
-    for text that is not JSON at all, ``column`` and the parser's ``reason``)."""
-
-    def __init__(
-        self, code: str, message: str, pointer: str | None = None, column: int | None = None, reason: str = ""
-    ) -> None:
-        super().__init__(message)
-        self.code, self.message, self.pointer = code, message, pointer
-        self.column, self.reason = column, reason or message
 
 
 class _TooLarge:

@@ -128,8 +128,9 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"daemon"}),
     frozenset({"cli"}),
 )
-#: Modules at engine's root: the version, and the test helpers shipped to users (a clock you move by hand).
-ROOT_MODULES = {"__init__", "testing"}
+#: Modules at engine's root: the version, the error tree every layer raises from, and the test helpers shipped to
+#: users (a clock you move by hand).
+ROOT_MODULES = {"__init__", "errors", "testing"}
 
 
 def _layer(part: str) -> int:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from incident_support import SHIPPED_NAMES, T0, arms, audits, book, mention, opened
 
-from engine.incident import Mention, MentionError, NoMatch, Rulebook, match_playbook, open_incident, parse_mention
+from engine.incident import Mention, MentionProblem, NoMatch, Rulebook, match_playbook, open_incident, parse_mention
 from engine.playbook import LIFECYCLE
 
 ALL_SHIPPED = [book(name) for name in SHIPPED_NAMES]
@@ -223,11 +223,11 @@ def _good() -> dict[str, object]:
     }
 
 
-def _errors(data: object) -> list[MentionError]:
+def _errors(data: object) -> list[MentionProblem]:
     found = parse_mention(data)
     assert isinstance(found, list), found
     assert found
-    assert all(isinstance(error, MentionError) for error in found)
+    assert all(isinstance(error, MentionProblem) for error in found)
     return found
 
 
