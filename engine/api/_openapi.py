@@ -50,7 +50,7 @@ _WHY = {
     "(missing_signature, bad_timestamp, stale_timestamp, bad_signature).",
     403: "The person holds none of the roles allowed (role_not_allowed).",
     404: "No such incident, action or endpoint (unknown_incident, unknown_action, not_found).",
-    409: "The incident changed since the version sent (stale), or a signed request was replayed (replayed_request).",
+    409: "The incident changed since the revision sent (stale), or a signed request was replayed (replayed_request).",
     413: "The body or the batch is over the limit (body_too_large, batch_too_large).",
     422: "Well-formed but cannot be done; the code says why.",
     429: "Too many requests for this token or address (rate_limited); see Retry-After.",
@@ -116,10 +116,21 @@ ACTION_BODY: dict[str, Any] = {
             "application/json": {
                 "schema": {
                     "type": "object",
-                    "required": ["version"],
+                    "anyOf": [{"required": ["revision"]}, {"required": ["version"]}],
                     "additionalProperties": False,
                     "properties": {
-                        "version": {"type": "integer", "minimum": 0, "description": "The version you saw."},
+                        "revision": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "description": "The revision of the incident you saw; a stale one is refused (409).",
+                        },
+                        "version": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "deprecated": True,
+                            "description": "The old name of revision, still taken; if both are sent they must "
+                            "agree (revision_mismatch, 422).",
+                        },
                         "fields": {"type": "object", "description": "The fields the action requires."},
                     },
                 }
@@ -156,16 +167,17 @@ CLOCK_BODY: dict[str, Any] = {
 
 SUMMARY: dict[str, Any] = {
     "type": "object",
-    "required": ["id", "playbook", "playbook_version", "state", "severity", "version", "final", "breached"],
+    "required": ["id", "playbook", "playbook_version", "state", "severity", "revision", "version", "final", "breached"],
     "properties": {
         "id": {"type": "string"},
         "playbook": {"type": "string"},
-        "playbook_version": {"type": "integer"},
+        "playbook_version": {"type": "integer", "description": "The version of the playbook it runs under."},
         "state": {"type": "string"},
         "severity": {"type": "string"},
         "channel": {"type": "string"},
         "author": {"type": "string"},
-        "version": {"type": "integer"},
+        "revision": {"type": "integer", "description": "How many times it changed: what an action names."},
+        "version": {"type": "integer", "deprecated": True, "description": "The old name of revision."},
         "final": {"type": "boolean"},
         "breached": {"type": "array", "items": {"type": "string"}},
         "waiting_on": {"type": "array", "items": {"type": "string"}},

@@ -1,4 +1,7 @@
-"""Incidents as the API shows them (JSON-ready dicts), shared by the HTTP app and the terminal client."""
+"""What the API answers with, as JSON-ready dicts: incidents (shared with the terminal client) and intake results.
+
+An incident's ``revision`` counts the changes it has had: an action names the one it was decided on. ``version``
+is its old name, still shown beside it for the scripts that read it; ``playbook_version`` is the playbook's."""
 
 from __future__ import annotations
 
@@ -7,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from engine.incident import Incident
-from engine.service import IncidentDetails, draft_texts, post_view
+from engine.service import IncidentDetails, IntakeResult, draft_texts, post_view
 from engine.store import IncidentRow
 
-__all__ = ["details_view", "summary_view"]
+__all__ = ["details_view", "intake_view", "summary_view"]
 
 
 def _next_due(incident: Incident, zones: Mapping[str, str]) -> dict[str, Any] | None:
@@ -32,7 +35,8 @@ def summary_view(row: IncidentRow, zones: Mapping[str, str] | None = None) -> di
         "severity": incident.severity,
         "channel": incident.channel,
         "author": incident.author,
-        "version": incident.revision,
+        "revision": incident.revision,
+        "version": incident.revision,  # deprecated: the old name of revision
         "final": row.final,
         "breached": sorted(incident.breached),
         "waiting_on": list(row.waiting_on),
@@ -87,4 +91,14 @@ def details_view(details: IncidentDetails, now: datetime) -> dict[str, Any]:
         ],
         "actions": [dict(action) for action in details.actions],
         "history": [{**dict(entry), "event": event.seq} for event in details.events for entry in event.history],
+    }
+
+
+def intake_view(result: IntakeResult) -> dict[str, Any]:
+    """What became of one mention, and the incident it opened or joined."""
+    return {
+        "status": result.status,
+        "incident": result.incident_id,
+        "playbook": result.playbook,
+        **({"message": result.message} if result.message else {}),
     }
