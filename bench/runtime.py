@@ -42,6 +42,7 @@ from engine.incident import (
     parse_mention,
     step,
 )
+from engine.playbook import compile_machine
 
 from figure import BenchError, Figure, in_process_median
 
@@ -120,8 +121,12 @@ def _per_call_us(work: Callable[[], object], count: int, repeats: int) -> float:
 def step_figures(repeats: int) -> list[Figure]:
     calls = record_workload()
     transitions = [call for call in calls if call.changes_state()]
+    # One machine per playbook version, as DESIGN.md's compiled machine: the rulebook keeps its own tables instead.
+    machines = {call.book.playbook.digest: compile_machine(call.book.playbook) for call in transitions}
     pairs = [
-        (call.book, call.command.trigger, call.incident.state) for call in transitions if isinstance(call.command, Act)
+        (machines[call.book.playbook.digest], call.command.trigger, call.incident.state)
+        for call in transitions
+        if isinstance(call.command, Act)
     ]
     table = {
         (trigger, state): call.book.transition(trigger, state)
@@ -139,8 +144,8 @@ def step_figures(repeats: int) -> list[Figure]:
 
     def bare() -> None:
         for _ in range(rounds):
-            for book, trigger, state in pairs:
-                book.machine.events[trigger].trigger(_Proxy(state))
+            for machine, trigger, state in pairs:
+                machine.events[trigger].trigger(_Proxy(state))
 
     def lookup() -> None:
         for _ in range(rounds):

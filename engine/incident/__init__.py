@@ -8,6 +8,7 @@ carry out (deadlines to arm or cancel, people to notify, history entries), or a 
 from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCounter
 from engine.incident._clocks import deadline_key
 from engine.incident._fields import CONTACT_ROUTES
+from engine.incident._keys import ClockId, ClockKind, DeadlineKey
 from engine.incident._matching import JoinInto, NoMatch, OpenUnder, Route, joins, match_playbook, route
 from engine.incident._mention import (
     MAX_AHEAD,
@@ -15,6 +16,7 @@ from engine.incident._mention import (
     Engagement,
     Mention,
     MentionError,
+    MentionProblem,
     mend_mention,
     mention_schema,
     parse_mention,
@@ -55,8 +57,11 @@ __all__ = [
     "Author",
     "BusinessCalendar",
     "CancelDeadline",
+    "ClockId",
+    "ClockKind",
     "ClockState",
     "Command",
+    "DeadlineKey",
     "DeadlineReached",
     "Effect",
     "Engagement",
@@ -67,6 +72,7 @@ __all__ = [
     "LinkRelation",
     "Mention",
     "MentionError",
+    "MentionProblem",
     "NoMatch",
     "Notify",
     "NotifyKind",

@@ -7,10 +7,10 @@ holds one pending deadline per running clock, whatever the playbook says.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 
 from engine.incident._calendar import TimeCounter
+from engine.incident._keys import DeadlineKey
 from engine.incident._record import ClockState, Occurrence
 from engine.incident._rulebook import Schedule
 
@@ -18,14 +18,11 @@ __all__ = ["deadline_key", "due_occurrences", "next_occurrence", "replan", "star
 
 #: Catching up after a long outage collapses repeats; this bounds the work however long the outage was.
 _MAX_CATCH_UP = 10_000
-#: Answers for repetitions past this are worked out each time rather than kept (a clock overdue for days).
-_MEMO_REPETITIONS = 64
 
 
 def deadline_key(incident_id: str, clock: ClockState, occurrence: Occurrence) -> str:
-    """Stable across retries and restarts: (incident, clock, run, step, repetition)."""
-    step = "breach" if occurrence.step < 0 else str(occurrence.step)
-    return f"{incident_id}/{clock.name}/{clock.epoch}/{step}/{occurrence.repetition}"
+    """The text of the key of ``clock``'s deadline for ``occurrence``: see :class:`DeadlineKey`."""
+    return DeadlineKey.text(incident_id, clock.name, clock.epoch, occurrence.step, occurrence.repetition)
 
 
 def next_occurrence(
@@ -38,43 +35,11 @@ def next_occurrence(
     if after is None:  # the points are in order, so the first one comes first
         offset = schedule.bases[0]
         return Occurrence(offset, points[0].step, 0, counter.add(started_at, offset))
-    # The answer depends only on the schedule and (step, repetition), so it is kept on the schedule, which every
-    # incident under this playbook version shares; an occurrence not laid out by this schedule is worked out afresh.
-    key = (after.step, after.repetition)
-    laid_out = schedule.offset_of(*key) == after.offset
-    if laid_out and key in schedule.following:
-        found = schedule.following[key]
-    else:
-        found = _following(schedule, after)
-        if laid_out and after.repetition < _MEMO_REPETITIONS:
-            schedule.following[key] = found
+    found = schedule.after(after.offset, after.step, after.repetition)
     if found is None:
         return None
     offset, step, repetition = found
     return Occurrence(offset, step, repetition, counter.add(started_at, offset))
-
-
-def _following(schedule: Schedule, after: Occurrence) -> tuple[timedelta, int, int] | None:
-    """(offset, step, repetition) of the first occurrence strictly after ``after``."""
-    points = schedule.points
-    cursor = (after.offset, schedule.orders.get(after.step, -1), after.repetition)
-    best: tuple[timedelta, int, int] | None = None
-    best_step = 0
-    for order, (point, base) in enumerate(zip(points, schedule.bases, strict=True)):
-        candidate = (base, order, 0)
-        if candidate <= cursor:
-            if point.repeat is None:
-                continue
-            # Jump straight to the first repetition past the cursor rather than walking there.
-            count = max(0, math.ceil((cursor[0] - base) / point.repeat))
-            candidate = (base + point.repeat * count, order, count)
-            if candidate <= cursor:
-                candidate = (candidate[0] + point.repeat, order, count + 1)
-        if best is None or candidate < best:
-            best, best_step = candidate, point.step
-    if best is None:
-        return None
-    return best[0], best_step, best[2]
 
 
 def start_clock(name: str, epoch: int, schedule: Schedule, counter: TimeCounter, now: datetime) -> ClockState:

@@ -10,16 +10,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.incident._record import Incident, RefusalReason, Refused
-from engine.incident._rulebook import Rulebook
+from engine.incident._rulebook import ALWAYS_ALLOWED, Rulebook
 from engine.playbook import AnswerKind, Requirement, Transition, canonical_channel
 
 __all__ = ["CONTACT_ROUTES", "check_fields"]
 
 #: Where a conversation moves when it leaves the public channel.
 CONTACT_ROUTES = ("dm", "phone", "email", "direct")
-
-#: Fields any action may carry without requiring them.
-_ALWAYS_ALLOWED = frozenset({Requirement.NOTE.value})
 
 _Check = Callable[[Any, Incident, Rulebook], "Any | Refused"]
 
@@ -139,36 +136,27 @@ _CHECKS: dict[Requirement, _Check] = {
 }
 
 
-def _plan(transition: Transition) -> tuple[frozenset[str], tuple[tuple[str, bool, _Check], ...]]:
-    """What a transition takes: the field names allowed, and (name, required, check) in a stable order."""
-    allowed = frozenset(requirement.value for requirement in transition.requires) | _ALWAYS_ALLOWED
-    steps = tuple(
-        (requirement.value, requirement in transition.requires, _CHECKS[requirement])
-        for requirement in sorted(transition.requires | {Requirement.NOTE}, key=lambda item: item.value)
-    )
-    return allowed, steps
-
-
 def check_fields(
     transition: Transition, fields: Mapping[str, Any], incident: Incident, book: Rulebook
 ) -> dict[str, Any] | Refused:
     """The accepted fields, cleaned, or the first rule they break."""
-    allowed, steps = book.memo(("fields", transition.trigger, transition.sources[0]), lambda: _plan(transition))
+    allowed, checked = book.fields_of(transition.trigger, transition.sources[0])
     if not allowed.issuperset(fields):
         unexpected = sorted(set(fields) - allowed)
-        wanted = ", ".join(sorted(allowed - _ALWAYS_ALLOWED)) or "nothing"
+        wanted = ", ".join(sorted(allowed - ALWAYS_ALLOWED)) or "nothing"
         return _invalid(
             unexpected[0],
             f"{transition.trigger!r} does not take {', '.join(unexpected)} (it asks for {wanted})",
             RefusalReason.UNEXPECTED_FIELD,
         )
     accepted: dict[str, Any] = {}
-    for name, required, check in steps:
+    for requirement, required in checked:
+        name = requirement.value
         if name not in fields:
             if required:
                 return _invalid(name, f"{transition.trigger!r} requires {name}", RefusalReason.MISSING_FIELD)
             continue
-        result = check(fields[name], incident, book)
+        result = _CHECKS[requirement](fields[name], incident, book)
         if isinstance(result, Refused):
             return result
         accepted[name] = result

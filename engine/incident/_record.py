@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from engine.incident._keys import ClockId
 from engine.incident._mention import Mention
 
 __all__ = [
@@ -69,9 +70,14 @@ class ClockState(NamedTuple):
     next: Occurrence | None = None
 
     @property
+    def id(self) -> ClockId:
+        """Which clock this is; ``name`` is its text form, as stored and shown."""
+        return ClockId.parse(self.name)
+
+    @property
     def kind(self) -> str:
         """``limit`` for state limits, otherwise the target's name: what escalation ``clocks`` filters match."""
-        return "limit" if self.name.startswith("limit:") else self.name
+        return self.id.escalation_kind
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,23 +1,23 @@
-"""A playbook made ready to run: its machine, compiled conditions, calendars and escalation schedules.
+"""A playbook made ready to run: its transition tables, compiled conditions, calendars and escalation schedules.
 
 Built once per playbook version and shared by every incident under it; nothing here changes after construction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import NamedTuple
 
 from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCounter
+from engine.incident._keys import ClockId, ClockKind
 from engine.incident._mention import Mention
-from engine.playbook import LIMIT_CLOCK, Condition, PhraseSet, Playbook, Transition, compile_machine
+from engine.playbook import LIMIT_CLOCK, Condition, PhraseSet, Playbook, Requirement, Transition
 
-if TYPE_CHECKING:
-    from transitions import Machine
-
-__all__ = ["Matcher", "Point", "Rulebook", "Schedule"]
+__all__ = ["ALWAYS_ALLOWED", "FieldPlan", "Matcher", "Plan", "Point", "Rulebook", "Schedule"]
 
 
 class Matcher:
@@ -68,21 +68,29 @@ class Point:
 class Schedule:
     """A clock's escalation points laid out against one limit: worked out once per (clock kind, severity, limit).
 
-    ``bases`` holds each point's first offset (its share of ``limit``), ``orders`` each step's place among them.
+    ``bases`` holds each point's first offset (its share of ``limit``), ``orders`` each step's place among them, and
+    ``following`` what comes after each (step, repetition) laid out here, as (offset, step, repetition), for the
+    first repetitions: the schedule is the same for every incident, so each answer is worked out once, when the
+    schedule is made. Nothing changes afterwards, so one schedule is safe to share between threads.
     """
 
     points: tuple[Point, ...]
     limit: timedelta
     bases: tuple[timedelta, ...]
     orders: Mapping[int, int]
-    #: What comes after each (step, repetition), as (offset, step, repetition), filled as clocks ask: the schedule
-    #: is the same for every incident, so each answer is worked out once.
-    following: dict[tuple[int, int], tuple[timedelta, int, int] | None] = field(default_factory=dict)
+    following: Mapping[tuple[int, int], tuple[timedelta, int, int] | None]
 
     @classmethod
     def of(cls, points: tuple[Point, ...], limit: timedelta) -> Schedule:
         bases = tuple(limit * point.fraction for point in points)
-        return cls(points, limit, bases, {point.step: order for order, point in enumerate(points)})
+        orders = {point.step: order for order, point in enumerate(points)}
+        following: dict[tuple[int, int], tuple[timedelta, int, int] | None] = {}
+        for order, (point, base) in enumerate(zip(points, bases, strict=True)):
+            repeat = point.repeat
+            for repetition in range(1 if repeat is None else _LAID_OUT_REPETITIONS):
+                offset = base if repeat is None else base + repeat * repetition
+                following[(point.step, repetition)] = _following(points, bases, (offset, order, repetition))
+        return cls(points, limit, bases, MappingProxyType(orders), MappingProxyType(following))
 
     def offset_of(self, step: int, repetition: int) -> timedelta | None:
         """Where the ``repetition``-th occurrence of ``step`` sits on this schedule (None: not on it)."""
@@ -94,23 +102,76 @@ class Schedule:
             return self.bases[order] if repetition == 0 else None
         return self.bases[order] + repeat * repetition
 
+    def after(self, offset: timedelta, step: int, repetition: int) -> tuple[timedelta, int, int] | None:
+        """(offset, step, repetition) of the first occurrence strictly after the one given, by offset and then by
+        the points' order: looked up when laid out here, else worked out."""
+        key = (step, repetition)
+        if key in self.following and self.offset_of(step, repetition) == offset:
+            return self.following[key]
+        return _following(self.points, self.bases, (offset, self.orders.get(step, -1), repetition))
+
     def same_as(self, other: Schedule) -> bool:
         return self.limit == other.limit and self.points == other.points
 
 
+#: How many repetitions of a repeating step a schedule lays out ahead; later ones (a clock overdue for many
+#: repeats) are worked out when asked, as cheaply as the first time.
+_LAID_OUT_REPETITIONS = 16
+
+
+def _following(
+    points: tuple[Point, ...], bases: tuple[timedelta, ...], cursor: tuple[timedelta, int, int]
+) -> tuple[timedelta, int, int] | None:
+    """(offset, step, repetition) of the first occurrence strictly after ``cursor`` (offset, order, repetition)."""
+    best: tuple[timedelta, int, int] | None = None
+    best_step = 0
+    for order, (point, base) in enumerate(zip(points, bases, strict=True)):
+        candidate = (base, order, 0)
+        if candidate <= cursor:
+            if point.repeat is None:
+                continue
+            # Jump straight to the first repetition past the cursor rather than walking there.
+            count = max(0, math.ceil((cursor[0] - base) / point.repeat))
+            candidate = (base + point.repeat * count, order, count)
+            if candidate <= cursor:
+                candidate = (candidate[0] + point.repeat, order, count + 1)
+        if best is None or candidate < best:
+            best, best_step = candidate, point.step
+    if best is None:
+        return None
+    return best[0], best_step, best[2]
+
+
+class Plan(NamedTuple):
+    """How one clock runs at one severity: its limit, how its time is counted, and its escalation schedule."""
+
+    limit: timedelta
+    counter: TimeCounter
+    schedule: Schedule
+
+
+class FieldPlan(NamedTuple):
+    """What an action takes: the field names allowed, and each field checked, with whether it is required, in a
+    stable order."""
+
+    allowed: frozenset[str]
+    checked: tuple[tuple[Requirement, bool], ...]
+
+
+#: Fields any action may carry without requiring them.
+ALWAYS_ALLOWED = frozenset({Requirement.NOTE.value})
+
+
 class Rulebook:
-    """One playbook version, compiled. ``machine`` is the one ``transitions.Machine`` all its incidents share."""
+    """One playbook version, compiled into the tables its incidents are run by.
+
+    Everything is worked out here, once, when the rulebook is made: what each action leads to and who may take it,
+    the escalation schedule of every clock at every level, the matchers and the calendars. Nothing changes
+    afterwards, so one rulebook is shared by every incident under its version, and by every thread.
+    """
 
     def __init__(self, playbook: Playbook) -> None:
         self.playbook = playbook
-        self.machine: Machine = compile_machine(playbook)
-        self._destinations: dict[tuple[str, str], str] = {}
-        for trigger, event in self.machine.events.items():
-            for source, compiled in event.transitions.items():
-                dest = compiled[0].dest
-                if dest is None:  # pragma: no cover - every playbook transition names where it leads (the schema)
-                    raise ValueError(f"{trigger!r} from {source} leads nowhere")
-                self._destinations[(trigger, source)] = dest
         self.never_say = PhraseSet(playbook.house_rules.never_say)
         self.triggers = playbook.triggers
         self.levels = {level: rank for rank, level in enumerate(playbook.severity.levels)}
@@ -121,24 +182,54 @@ class Rulebook:
             for transition in playbook.transitions
             for source in transition.sources
         }
-        around = AroundTheClock()
-        self._counters: dict[str | None, TimeCounter] = {None: around}
+        self._fields = {key: _field_plan(transition) for key, transition in self._transitions.items()}
+        sources: dict[str, list[str]] = {}
+        roles: dict[str, set[str]] = {}
+        waiting: dict[str, set[str]] = {state: set() for state in playbook.states}
+        for transition in playbook.transitions:
+            sources.setdefault(transition.trigger, []).extend(transition.sources)
+            roles.setdefault(transition.trigger, set()).update(transition.by)
+            for source in transition.sources:
+                waiting.setdefault(source, set()).update(transition.by)
+        self._sources = {trigger: tuple(names) for trigger, names in sources.items()}
+        self._roles = {trigger: frozenset(names) for trigger, names in roles.items()}
+        self._waiting = {state: tuple(sorted(names)) for state, names in waiting.items()}
+        self._counters: dict[str | None, TimeCounter] = {None: AroundTheClock()}
         for name, calendar in playbook.calendars.items():
             self._counters[name] = BusinessCalendar(calendar)
-        self._points: dict[tuple[str, str], tuple[Point, ...]] = {}
-        self._memo: dict[Hashable, Any] = {}
         self._starting: dict[str, tuple[str, ...]] = {
             state: tuple(name for name, target in playbook.targets.items() if target.start == state)
             for state in playbook.states
         }
+        self._limit_clocks = {state: str(ClockId.limit(state)) for state in playbook.states}
+        kinds = (LIMIT_CLOCK, *playbook.targets)
+        self._points = {(kind, level): _points(playbook, kind, level) for kind in kinds for level in self.levels}
+        self._plans = self._lay_out()
 
-    def memo(self, key: Hashable, factory: Callable[[], Any]) -> Any:
-        """``factory()``, worked out once per rulebook: what the runtime derives from the playbook for its hot path."""
-        try:
-            return self._memo[key]
-        except KeyError:
-            value = self._memo[key] = factory()
-            return value
+    def _lay_out(self) -> dict[tuple[str, str], Plan | None]:
+        """Every clock's plan at every level, keyed by (the clock's name, level); equal schedules made once."""
+        playbook = self.playbook
+        clocks = [ClockId.limit(state) for state in playbook.states] + [ClockId.target(n) for n in playbook.targets]
+        schedules: dict[tuple[str, str, timedelta], Schedule] = {}
+        plans: dict[tuple[str, str], Plan | None] = {}
+        for clock in clocks:
+            kind = clock.escalation_kind
+            for level in self.levels:
+                found = self._clock_limit(clock, level)
+                plan = None
+                if found is not None:
+                    limit, counter = found
+                    key = (kind, level, limit)
+                    if key not in schedules:
+                        schedules[key] = Schedule.of(self._points[(kind, level)], limit)
+                    plan = Plan(limit, counter, schedules[key])
+                plans[(str(clock), level)] = plan
+        return plans
+
+    def _clock_limit(self, clock: ClockId, severity: str) -> tuple[timedelta, TimeCounter] | None:
+        if clock.kind is ClockKind.LIMIT:
+            return self.state_limit(clock.name, severity)
+        return self.target_limit(clock.name, severity)
 
     # --- matching -------------------------------------------------------------------------------------------
 
@@ -161,29 +252,25 @@ class Rulebook:
         return self._transitions.get((trigger, state))
 
     def destination(self, trigger: str, state: str) -> str:
-        """Where ``trigger`` leads from ``state``, as the playbook's machine has it.
-
-        Read from the machine's compiled transitions rather than by firing its event on a stand-in object: the
-        playbook's transitions have no conditions or callbacks, so both give the same state (a test checks every
-        pair of every shipped playbook), and the lookup costs a twentieth of the event's dispatch.
-        """
-        return self._destinations[(trigger, state)]
+        """Where ``trigger`` leads from ``state``: the playbook's transitions carry no conditions or callbacks, so
+        this is the state the playbook's ``transitions.Machine`` would move to (a test checks every pair of every
+        shipped playbook against the machine)."""
+        return self._transitions[(trigger, state)].dest
 
     def sources_of(self, trigger: str) -> tuple[str, ...]:
-        return tuple(source for (name, source) in self._transitions if name == trigger)
+        return self._sources.get(trigger, ())
 
     def roles_for(self, trigger: str) -> frozenset[str]:
         """Every role that may take ``trigger`` from some state: who may take it at all."""
-        found: frozenset[str] = self.memo(
-            ("roles", trigger),
-            lambda: frozenset(
-                role
-                for transition in self.playbook.transitions
-                if transition.trigger == trigger
-                for role in transition.by
-            ),
-        )
-        return found
+        return self._roles.get(trigger, frozenset())
+
+    def waiting_on(self, state: str) -> tuple[str, ...]:
+        """The roles that may take one of the actions open from ``state``: whom an incident there waits on."""
+        return self._waiting.get(state, ())
+
+    def fields_of(self, trigger: str, state: str) -> FieldPlan:
+        """What the action ``trigger`` takes from ``state`` (a transition the playbook has)."""
+        return self._fields[(trigger, state)]
 
     def is_final(self, state: str) -> bool:
         return self.playbook.states[state].final
@@ -203,33 +290,38 @@ class Rulebook:
         limit = target.within.for_level(severity)
         return None if limit is None else (limit, self._counters[target.calendar])
 
+    def limit_clock(self, state: str) -> str:
+        """The name of ``state``'s limit clock, as incidents hold it (``limit:<state>``)."""
+        return self._limit_clocks[state]
+
     def targets_starting_in(self, state: str) -> tuple[str, ...]:
         """The end-to-end targets whose clocks start when an incident enters ``state``, in playbook order."""
         return self._starting[state]
 
     def points(self, kind: str, severity: str) -> tuple[Point, ...]:
         """The escalation points of a clock kind (``limit`` or a target) at a severity, earliest first."""
-        key = (kind, severity)
-        if key not in self._points:
-            points = [
-                Point(step.after, index, step.repeat_every, step.notify)
-                for index, step in enumerate(self.playbook.escalation)
-                if (step.clocks is None or kind in step.clocks)
-                and (step.severities is None or severity in step.severities)
-            ]
-            if not any(point.fraction == 1.0 for point in points):
-                points.append(Point(1.0, -1, None, ()))
-            self._points[key] = tuple(sorted(points, key=lambda point: (point.fraction, point.step)))
-        return self._points[key]
+        return self._points[(kind, severity)]
 
-    def schedule(self, kind: str, severity: str, limit: timedelta) -> Schedule:
-        """The escalation points of a clock kind at a severity, laid out against ``limit``."""
-        key = ("schedule", kind, severity, limit)
-        found = self._memo.get(key)
-        if found is None:
-            found = self._memo[key] = Schedule.of(self.points(kind, severity), limit)
-        return found
+    def plan(self, clock: str, severity: str) -> Plan | None:
+        """How the clock named ``clock`` runs at ``severity`` (None: it does not run at that level)."""
+        return self._plans.get((clock, severity))
 
-    @staticmethod
-    def clock_kind(name: str) -> str:
-        return LIMIT_CLOCK if name.startswith(LIMIT_CLOCK + ":") else name
+
+def _points(playbook: Playbook, kind: str, severity: str) -> tuple[Point, ...]:
+    points = [
+        Point(step.after, index, step.repeat_every, step.notify)
+        for index, step in enumerate(playbook.escalation)
+        if (step.clocks is None or kind in step.clocks) and (step.severities is None or severity in step.severities)
+    ]
+    if not any(point.fraction == 1.0 for point in points):
+        points.append(Point(1.0, -1, None, ()))
+    return tuple(sorted(points, key=lambda point: (point.fraction, point.step)))
+
+
+def _field_plan(transition: Transition) -> FieldPlan:
+    allowed = frozenset(requirement.value for requirement in transition.requires) | ALWAYS_ALLOWED
+    checked = tuple(
+        (requirement, requirement in transition.requires)
+        for requirement in sorted(transition.requires | {Requirement.NOTE}, key=lambda item: item.value)
+    )
+    return FieldPlan(allowed, checked)

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from engine.incident._calendar import TimeCounter
 from engine.incident._clocks import deadline_key, due_occurrences, replan, start_clock
 from engine.incident._fields import check_fields
+from engine.incident._keys import DeadlineKey
 from engine.incident._mention import Mention
 from engine.incident._record import (
     Act,
@@ -33,14 +33,10 @@ from engine.incident._record import (
     Refused,
     Stepped,
 )
-from engine.incident._rulebook import Rulebook, Schedule
+from engine.incident._rulebook import Rulebook
 from engine.playbook import LIFECYCLE, format_duration
 
 __all__ = ["open_incident", "step"]
-
-
-def _limit_name(state: str) -> str:
-    return f"limit:{state}"
 
 
 def _arm(incident_id: str, clock: ClockState) -> list[Effect]:
@@ -55,27 +51,6 @@ def _cancel(incident_id: str, clock: ClockState) -> list[Effect]:
     return [CancelDeadline(deadline_key(incident_id, clock, clock.next), clock.name)]
 
 
-def _clock_limit(book: Rulebook, name: str, state: str, severity: str) -> Any:
-    if name.startswith("limit:"):
-        return book.state_limit(state, severity)
-    return book.target_limit(name, severity)
-
-
-def _plan(book: Rulebook, name: str, state: str, severity: str) -> tuple[timedelta, TimeCounter, Schedule] | None:
-    """A clock's limit, how it counts and its escalation schedule, in this state at this severity (or None when it
-    does not run): worked out once per rulebook, as every deadline and every state change asks."""
-
-    def work() -> tuple[timedelta, TimeCounter, Schedule] | None:
-        found = _clock_limit(book, name, state, severity)
-        if found is None:
-            return None
-        limit, counter = found
-        return limit, counter, book.schedule(book.clock_kind(name), severity, limit)
-
-    plan: tuple[timedelta, TimeCounter, Schedule] | None = book.memo(("plan", name, state, severity), work)
-    return plan
-
-
 class _Entered(NamedTuple):
     """Where an incident is going: the state it enters, at which severity and revision."""
 
@@ -85,7 +60,7 @@ class _Entered(NamedTuple):
 
 
 def _start(book: Rulebook, name: str, entered: _Entered, now: datetime) -> ClockState | None:
-    plan = _plan(book, name, entered.state, entered.severity)
+    plan = book.plan(name, entered.severity)
     if plan is None:
         return None
     _, counter, schedule = plan
@@ -106,7 +81,7 @@ def _enter(
     for clock in incident.clocks:
         target = targets.get(clock.name)
         met = target is not None and state in target.until
-        if clock.name.startswith("limit:") or met or final:
+        if target is None or met or final:  # a state's limit (every clock but a target's) stops as it is left
             if clock.next is not None:
                 effects.append(CancelDeadline(deadline_key(incident.id, clock, clock.next), clock.name))
             if target is not None:
@@ -127,7 +102,7 @@ def _enter(
     if final:
         return tuple(kept), finished, effects
     running = {clock.name for clock in kept}
-    names = [_limit_name(state)] + [
+    names = [book.limit_clock(state)] + [
         name for name in book.targets_starting_in(state) if name not in running and name not in finished
     ]
     for name in names:
@@ -150,12 +125,12 @@ def _reschedule(
         if clock.name in skip:
             clocks.append(clock)
             continue
-        plan = _plan(book, clock.name, incident.state, incident.severity)
+        plan = book.plan(clock.name, incident.severity)
         if plan is None:  # the new level has no limit here: the clock stops
             effects += _cancel(incident.id, clock)
             continue
         _, counter, schedule = plan
-        old = _plan(book, clock.name, incident.state, before)
+        old = book.plan(clock.name, before)
         if old is not None and old[1] is counter and old[2].same_as(schedule):
             clocks.append(clock)  # the same limit and steps at both levels: nothing changes
             continue
@@ -372,10 +347,11 @@ def _kind(fraction: float) -> NotifyKind:
 
 
 def _armed(incident: Incident, key: str) -> ClockState | None:
-    """The running clock whose armed deadline has this key, if any (keys are ``incident/clock/epoch/step/rep``)."""
-    prefix, _, _ = key.rpartition("/")  # drop the repetition, then the step and the epoch
-    prefix = prefix.rpartition("/")[0].rpartition("/")[0]
-    name = prefix[len(incident.id) + 1 :] if prefix.startswith(incident.id + "/") else None
+    """The running clock whose armed deadline has this key, if any."""
+    parsed = DeadlineKey.parse(key)
+    if parsed is None or parsed.incident != incident.id:
+        return None
+    name = str(parsed.clock)
     for clock in incident.clocks:
         if clock.name == name and clock.next is not None and deadline_key(incident.id, clock, clock.next) == key:
             return clock
@@ -386,7 +362,7 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
     clock = _armed(incident, reached.key)
     if clock is None:  # already handled, or the clock stopped: a deadline that fires twice changes nothing twice
         return Stepped(incident, ())
-    plan = _plan(book, clock.name, incident.state, incident.severity)
+    plan = book.plan(clock.name, incident.severity)
     if plan is None:  # pragma: no cover - a running clock always has a limit at the current level
         return Stepped(incident, ())
     _, counter, schedule = plan

@@ -1,0 +1,102 @@
+"""How clocks and their deadlines are named: a clock's id and a deadline's key, each built and read in one place.
+
+Their text forms are what the store keeps and what people and receivers see (events, deadlines, notifications,
+JSON), so they never change: a state's limit is ``limit:<state>`` and a target is its own name; a deadline's key is
+``<incident>/<clock>/<run>/<step or breach>/<repetition>``. State and target names are lower-case letters, digits
+and underscores (the schema), so neither holds a ``/`` or a ``:``; an incident id may hold either.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from engine.playbook import LIMIT_CLOCK
+
+__all__ = ["ClockId", "ClockKind", "DeadlineKey"]
+
+_LIMIT_PREFIX = LIMIT_CLOCK + ":"
+_BREACH = "breach"
+
+
+class ClockKind(enum.StrEnum):
+    """A state's time limit, or an end-to-end target that runs across states."""
+
+    LIMIT = LIMIT_CLOCK
+    TARGET = "target"
+
+
+@dataclass(frozen=True, slots=True)
+class ClockId:
+    """Which clock: a state's limit (``name`` is the state) or a target (``name`` is the target's)."""
+
+    kind: ClockKind
+    name: str
+
+    @classmethod
+    def limit(cls, state: str) -> ClockId:
+        return cls(ClockKind.LIMIT, state)
+
+    @classmethod
+    def target(cls, name: str) -> ClockId:
+        return cls(ClockKind.TARGET, name)
+
+    @classmethod
+    def parse(cls, text: str) -> ClockId:
+        """The clock a text form names: ``limit:<state>`` or a target's name."""
+        if text.startswith(_LIMIT_PREFIX):
+            return cls(ClockKind.LIMIT, text[len(_LIMIT_PREFIX) :])
+        return cls(ClockKind.TARGET, text)
+
+    @property
+    def escalation_kind(self) -> str:
+        """What an escalation step's ``clocks`` filter names this clock by: ``limit`` or the target's name."""
+        return LIMIT_CLOCK if self.kind is ClockKind.LIMIT else self.name
+
+    def __str__(self) -> str:
+        return _LIMIT_PREFIX + self.name if self.kind is ClockKind.LIMIT else self.name
+
+
+class DeadlineKey(NamedTuple):
+    """One pending deadline: stable across retries and restarts, so a deadline that fires twice is one deadline.
+
+    ``run`` is the clock's epoch (the incident's revision when the clock started), ``step`` the escalation step's
+    index or -1 for the bare breach. A named tuple, not a dataclass: the runtime makes keys on every command, and
+    builds their text through :meth:`text` without making one at all.
+    """
+
+    incident: str
+    clock: ClockId
+    run: int
+    step: int
+    repetition: int
+
+    @staticmethod
+    def text(incident: str, clock: str, run: int, step: int, repetition: int) -> str:
+        """The text form of a key, from a clock's text form: what :meth:`__str__` gives, without building a key."""
+        return f"{incident}/{clock}/{run}/{_BREACH if step < 0 else step}/{repetition}"
+
+    @classmethod
+    def parse(cls, text: str) -> DeadlineKey | None:
+        """The key a text form holds, or None when it is not one (read from the right: ids may hold ``/``)."""
+        parts = text.rsplit("/", 4)
+        if len(parts) != 5:
+            return None
+        incident, clock, run, step, repetition = parts
+        if not (incident and clock and _is_count(run) and _is_count(repetition)):
+            return None
+        if step == _BREACH:
+            index = -1
+        elif _is_count(step):
+            index = int(step)
+        else:
+            return None
+        return cls(incident, ClockId.parse(clock), int(run), index, int(repetition))
+
+    def __str__(self) -> str:
+        return self.text(self.incident, str(self.clock), self.run, self.step, self.repetition)
+
+
+def _is_count(text: str) -> bool:
+    return text.isascii() and text.isdecimal()
