@@ -53,6 +53,7 @@ def check(config_file: Path | None, playbooks: tuple[Path, ...], roster: Path | 
     here (W900), an SMTP server whose name does not resolve (W901). Run it on the daemon's host with --strict
     before a start or a reload; in CI without it, where production secrets are rightly absent.
     """
+    from engine.cli._reports import check_json, check_lines  # noqa: PLC0415
     from engine.daemon import ConfigError, load_config  # noqa: PLC0415 - keeps `calmly validate` quick to start
     from engine.service._preflight import check_files, failed, system_resolver  # noqa: PLC0415
 
@@ -70,47 +71,21 @@ def check(config_file: Path | None, playbooks: tuple[Path, ...], roster: Path | 
         names = ", ".join(path.as_posix() for path in missing)
         raise click.UsageError(f"cannot find {names}; give --playbooks and --roster, or --config")
     findings = check_files(list(config.playbooks), config.roster, os.environ, system_resolver)
-    errors = sum(1 for finding in findings if finding.severity == "error")
-    warnings = len(findings) - errors
     if fmt == "json":
-        report = {
-            "valid": not failed(findings, strict),
-            "summary": {"errors": errors, "warnings": warnings},
-            "findings": [
-                {
-                    "code": finding.code,
-                    "name": finding.rule.name,
-                    "severity": str(finding.severity),
-                    "message": finding.message,
-                    "file": finding.file,
-                    "line": finding.line,
-                    "column": finding.column,
-                }
-                for finding in findings
-            ],
-        }
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps(check_json(findings, not failed(findings, strict)), indent=2))
     else:
-        for finding in findings:
-            click.echo(finding.located)
         sources = f"{config.roster.as_posix()} and {', '.join(path.as_posix() for path in config.playbooks)}"
-        if findings:
-            click.echo(f"{errors} error{'' if errors == 1 else 's'}, {warnings} warning{'' if warnings == 1 else 's'}")
-        else:
-            click.echo(f"set-up ok: {sources}")
+        for line in check_lines(findings, sources):
+            click.echo(line)
     sys.exit(1 if failed(findings, strict) else 0)
 
 
 def _config_failed(problems: list[str], fmt: str) -> None:
+    from engine.cli._reports import config_json, config_lines  # noqa: PLC0415
+
     if fmt == "json":
-        findings = [{"severity": "error", "message": line} for line in problems]
-        click.echo(
-            json.dumps(
-                {"valid": False, "summary": {"errors": len(problems), "warnings": 0}, "findings": findings}, indent=2
-            )
-        )
+        click.echo(json.dumps(config_json(problems), indent=2))
     else:
-        for line in problems:
+        for line in config_lines(problems):
             click.echo(line)
-        click.echo("the configuration cannot be used; nothing else was checked")
     sys.exit(1)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,9 +17,6 @@ from engine.authoring.diagnostics import Format, failed, render
 from engine.cli._group import CalmlyGroup
 from engine.files import load_file, load_paths
 from engine.playbook import Playbook, Problem
-
-if TYPE_CHECKING:
-    from engine.authoring.testsuite import FileReport as TestFileReport
 
 __all__ = ["main"]
 
@@ -121,19 +117,9 @@ def simulate(playbook: Path, timeline: Path, fmt: str) -> None:
         return
     result = play(book, story)
     if fmt == "json":
-        lines = [
-            {
-                "at": line.at.isoformat(),
-                "offset_seconds": int(line.offset.total_seconds()),
-                "kind": line.kind,
-                "incident": line.incident,
-                "text": line.text,
-                "details": dict(line.details),
-            }
-            for line in result.lines
-        ]
-        report = {"playbook": book.playbook.id, "version": book.playbook.version, "timeline": story.source}
-        click.echo(json.dumps({**report, "stopped_early": result.stopped_early, "lines": lines}, indent=2))
+        from engine.cli._reports import story_json  # noqa: PLC0415
+
+        click.echo(json.dumps(story_json(book.playbook, story, result), indent=2))
     else:
         click.echo(render_story(result), nl=False)
 
@@ -156,6 +142,7 @@ def test_command(paths: tuple[Path, ...], fmt: str) -> None:
     Exits 0 when every expectation holds, 1 when any fails, naming the file and line of each.
     """
     from engine.authoring.testsuite import discover_tests, run_test_file  # noqa: PLC0415
+    from engine.cli._reports import tests_json, tests_text  # noqa: PLC0415
 
     files = discover_tests(paths or (_DEFAULT_TESTS,))
     if not files:
@@ -164,70 +151,10 @@ def test_command(paths: tuple[Path, ...], fmt: str) -> None:
         sys.exit(1)
     reports = [run_test_file(path) for path in files]
     if fmt == "json":
-        click.echo(json.dumps(_tests_json(reports), indent=2))
+        click.echo(json.dumps(tests_json(reports), indent=2))
     else:
-        click.echo(_tests_text(reports), nl=False)
+        click.echo(tests_text(reports), nl=False)
     sys.exit(0 if all(report.passed for report in reports) else 1)
-
-
-def _tests_text(reports: list[TestFileReport]) -> str:
-    lines: list[str] = []
-    tests = failed = expectations = 0
-    for report in reports:
-        lines.append(report.file)
-        lines.extend(f"  {problem.located}" for problem in report.problems)
-        for test in report.tests:
-            tests += 1
-            expectations += test.expectations
-            lines.append(f"  {'PASS' if test.passed else 'FAIL'}  {test.name}")
-            if not test.passed:
-                failed += 1
-                lines.extend(f"    {f.file}:{f.line}:{f.column}: {f.message}" for f in test.failures)
-    broken = sum(1 for report in reports if report.problems)
-    summary = f"{_count(tests, 'test')}, {_count(expectations, 'expectation')}: "
-    if failed:
-        summary += f"{failed} failed"
-    elif not broken:
-        summary += "all passed"
-    else:
-        summary += "none failed"
-    if broken:
-        summary += f"; {broken} file{'s' if broken > 1 else ''} could not be run"
-    lines.append(summary)
-    return "\n".join(lines) + "\n"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _tests_json(reports: list[TestFileReport]) -> dict[str, Any]:
-    return {
-        "passed": all(report.passed for report in reports),
-        "files": [
-            {
-                "file": report.file,
-                "playbook": report.playbook,
-                "passed": report.passed,
-                "problems": [
-                    {"code": p.code, "message": p.message, "line": p.line, "column": p.column} for p in report.problems
-                ],
-                "tests": [
-                    {
-                        "name": test.name,
-                        "passed": test.passed,
-                        "expectations": test.expectations,
-                        "failures": [
-                            {"file": f.file, "line": f.line, "column": f.column, "message": f.message}
-                            for f in test.failures
-                        ],
-                    }
-                    for test in report.tests
-                ],
-            }
-            for report in reports
-        ],
-    }
 
 
 @main.command()
