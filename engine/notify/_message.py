@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.incident import Incident, Rulebook
+from engine.incident import ClockId, ClockKind, Incident, Rulebook
 from engine.playbook import format_duration
 from engine.service import Zone, clock_time, clock_zone_name, draft_texts, shorten, zone
 from engine.store import IncidentRow
@@ -50,9 +50,10 @@ class Message:
 
 
 def _clock_words(clock: str) -> str:
-    if clock.startswith("limit:"):
-        return f"the time limit for {clock.removeprefix('limit:')}"
-    return f"the {clock.replace('_', ' ')} target"
+    named = ClockId.parse(clock)
+    if named.kind is ClockKind.LIMIT:
+        return f"the time limit for {named.name}"
+    return f"the {named.name.replace('_', ' ')} target"
 
 
 def _timing(due_at: datetime, now: datetime, where: Zone) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from engine.incident import ClockId, ClockKind
 from engine.playbook import Playbook, format_duration
 
 __all__ = [
@@ -52,12 +53,13 @@ def zone(name: str | None) -> Zone:
 def clock_zone_name(playbook: Playbook, clock: str) -> str:
     """The time zone a clock is kept in: its calendar's when it counts a playbook calendar's open hours, else UTC.
 
-    ``clock`` is ``limit:<state>`` for a state's limit, else a target's name."""
-    if clock.startswith("limit:"):
-        state = playbook.states.get(clock.removeprefix("limit:"))
+    ``clock`` is a clock's text form: ``limit:<state>`` for a state's limit, else a target's name."""
+    named = ClockId.parse(clock)
+    if named.kind is ClockKind.LIMIT:
+        state = playbook.states.get(named.name)
         calendar = state.calendar if state is not None else None
     else:
-        target = playbook.targets.get(clock)
+        target = playbook.targets.get(named.name)
         calendar = target.calendar if target is not None else None
     found = playbook.calendars.get(calendar) if calendar else None
     return found.timezone if found is not None else "UTC"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from incident_support import (
     T0,
     accepted,
@@ -25,7 +26,10 @@ from incident_support import (
 )
 
 from engine.incident import (
+    ClockId,
+    ClockKind,
     ClockState,
+    DeadlineKey,
     DeadlineReached,
     Incident,
     JoinMention,
@@ -435,6 +439,32 @@ def test_deadline_keys_name_the_incident_clock_run_step_and_repetition() -> None
 
     assert deadline_key("inc-7", clock, Occurrence(H, 2, 5, T0 + H)) == "inc-7/limit:detected/3/2/5"
     assert deadline_key("inc-7", clock, Occurrence(H, -1, 0, T0 + H)) == "inc-7/limit:detected/3/breach/0"
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("inc-7/limit:detected/3/2/5", DeadlineKey("inc-7", ClockId.limit("detected"), 3, 2, 5)),
+        ("inc-7/first_response/0/breach/0", DeadlineKey("inc-7", ClockId.target("first_response"), 0, -1, 0)),
+        ("team/eu/inc-1/limit:assessed/1/0/0", DeadlineKey("team/eu/inc-1", ClockId.limit("assessed"), 1, 0, 0)),
+    ],
+)
+def test_a_deadline_key_reads_back_from_its_text_whatever_the_incident_id_holds(text: str, key: DeadlineKey) -> None:
+    assert DeadlineKey.parse(text) == key
+    assert str(key) == text
+
+
+@pytest.mark.parametrize(
+    "text", ["", "inc-1", "inc-1/limit:detected/0/0", "inc-1/limit:detected/x/0/0", "inc-1/first_response/0/²/0"]
+)
+def test_text_that_is_not_a_deadline_key_reads_as_none(text: str) -> None:
+    assert DeadlineKey.parse(text) is None
+
+
+@pytest.mark.parametrize("text", ["limit:detected", "first_response"])
+def test_a_clock_id_reads_back_from_the_text_incidents_hold(text: str) -> None:
+    assert str(ClockId.parse(text)) == text
+    assert ClockId.parse("limit:detected") == ClockId(ClockKind.LIMIT, "detected")
 
 
 def test_deadline_keys_are_the_same_for_the_same_incident_however_often_it_is_computed() -> None:
