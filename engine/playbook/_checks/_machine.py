@@ -1,0 +1,137 @@
+"""The state machine's shape: the lifecycle's states are there, every state is reached and leads to a final
+one, and each transition is one the runtime can take."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+from engine.playbook._checks._finding import Context, Finding, listed
+from engine.playbook._model import LIFECYCLE, Playbook, Requirement
+from engine.playbook._problem import rules
+
+__all__ = ["check_lifecycle", "check_reachability", "check_transitions"]
+
+
+def check_lifecycle(ctx: Context) -> Iterator[Finding]:
+    missing = [state for state in LIFECYCLE if state not in ctx.playbook.states]
+    if missing:
+        yield Finding(
+            rules.MISSING_LIFECYCLE_STATE,
+            ("states",),
+            f"states lacks the lifecycle state{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+            f"every playbook has {' -> '.join(LIFECYCLE)}",
+            at_key=True,
+        )
+    if not ctx.playbook.final_states:
+        yield Finding(
+            rules.NO_FINAL_STATE,
+            ("states",),
+            "no state is marked 'final: true', so no incident could ever close; mark reviewed final",
+            at_key=True,
+        )
+
+
+def _edges(playbook: Playbook) -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {name: set() for name in playbook.states}
+    for transition in playbook.transitions:
+        for source in transition.sources:
+            if source in edges and transition.dest in playbook.states:
+                edges[source].add(transition.dest)
+    return edges
+
+
+def _reach(start: Iterable[str], edges: Mapping[str, set[str]]) -> set[str]:
+    seen, todo = set(start), list(start)
+    while todo:
+        for following in edges.get(todo.pop(), ()):
+            if following not in seen:
+                seen.add(following)
+                todo.append(following)
+    return seen
+
+
+def check_reachability(ctx: Context) -> Iterator[Finding]:
+    playbook = ctx.playbook
+    edges = _edges(playbook)
+    if LIFECYCLE[0] in playbook.states:
+        reached = _reach([LIFECYCLE[0]], edges)
+        for name in playbook.states:
+            if name not in reached:
+                yield Finding(
+                    rules.UNREACHABLE_STATE,
+                    ("states", name),
+                    f"no transition leads from detected to the state {name!r}; add one that ends in "
+                    f"{name!r}, or remove the state",
+                    at_key=True,
+                )
+    finals = playbook.final_states
+    if not finals:
+        return
+    backwards: dict[str, set[str]] = {name: set() for name in playbook.states}
+    for source, targets in edges.items():
+        for target in targets:
+            backwards[target].add(source)
+    closing = _reach(finals, backwards)
+    for name, state in playbook.states.items():
+        if not state.final and name not in closing:
+            yield Finding(
+                rules.DEAD_END_STATE,
+                ("states", name),
+                f"an incident in {name!r} can never reach a final state ({', '.join(sorted(finals))}); "
+                "add a transition out of it, or mark it 'final: true'",
+                at_key=True,
+            )
+
+
+def check_transitions(ctx: Context) -> Iterator[Finding]:
+    playbook = ctx.playbook
+    seen: dict[tuple[str, str], int] = {}
+    for index, transition in enumerate(playbook.transitions):
+        for path, source in listed(ctx.data, ("transitions", index, "from")):
+            key = (transition.trigger, source)
+            if key in seen:
+                yield Finding(
+                    rules.DUPLICATE_TRANSITION,
+                    path,
+                    f"the action {transition.trigger!r} from {source!r} is already defined by "
+                    f"transitions[{seen[key]}]; an action must lead to one state only",
+                )
+            else:
+                seen[key] = index
+            state = playbook.states.get(source)
+            if state is not None and state.final:
+                yield Finding(
+                    rules.FINAL_STATE_LEFT,
+                    path,
+                    f"{source!r} is final, so no action may leave it; remove it from 'from', or drop "
+                    "'final: true' from the state",
+                )
+        if Requirement.REVIEW in transition.requires and not playbook.review_questions:
+            yield Finding(
+                rules.REVIEW_WITHOUT_QUESTIONS,
+                ("transitions", index, "requires"),
+                f"the action {transition.trigger!r} requires a review, but review.questions is empty; "
+                "add the questions the review must answer",
+            )
+        if Requirement.REASON in transition.requires and not playbook.house_rules.do_not_engage_reasons:
+            yield Finding(
+                rules.REASON_WITHOUT_HOUSE_RULES,
+                ("transitions", index, "requires"),
+                f"the action {transition.trigger!r} requires a reason, but "
+                "house_rules.do_not_engage_reasons lists none; add the reasons people may give",
+            )
+        if transition.dest == "reviewed" and Requirement.REVIEW not in transition.requires:
+            yield Finding(
+                rules.REVIEW_NOT_REQUIRED,
+                ("transitions", index),
+                f"the action {transition.trigger!r} closes the incident as reviewed without asking the "
+                "review questions; add 'review' to its 'requires'",
+            )
+    for name, state in playbook.states.items():
+        if state.final and state.limit is not None:
+            yield Finding(
+                rules.FINAL_STATE_LIMIT,
+                ("states", name, "limit"),
+                f"{name!r} is final, so its clock never runs; remove its limit",
+                at_key=True,
+            )
