@@ -50,8 +50,8 @@ def outbox_retry(key: str | None, every: bool, data: str) -> None:
     """Send dead deliveries again: the one notification KEY, or --all. The running daemon picks them up."""
     if (key is None) == (not every):
         raise click.UsageError("name one notification KEY, or give --all")
-    with store_in(data) as store:
-        count = store.retry_dead(None if every else key, datetime.now(UTC))
+    with store_in(data) as store, store.write() as tx:
+        count = tx.outbox.retry_dead(None if every else key, datetime.now(UTC))
     click.echo(f"{count} dead deliver{'y' if count == 1 else 'ies'} queued again")
     if count == 0 and key is not None:
         sys.exit(1)

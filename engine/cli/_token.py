@@ -51,8 +51,8 @@ def token_issue(  # noqa: PLR0917 - click passes each option by name
     )
 
     found = load_roster(Path(roster))
-    if isinstance(found, list):
-        fail("the roster has problems:\n" + "\n".join(f"  {problem.located}" for problem in found))
+    if isinstance(found, Failed):
+        fail("the roster has problems:\n" + "\n".join(f"  {problem.located}" for problem in found.problems))
     member = found.person(person)
     if member is None:
         known = ", ".join(sorted(found.people))
@@ -77,6 +77,8 @@ def token_issue(  # noqa: PLR0917 - click passes each option by name
 @data_option
 def token_revoke(person: str, data: str) -> None:
     """Revoke every token of PERSON at once."""
+    from engine.service import revoke_tokens  # noqa: PLC0415 - keeps `calmly validate` quick to start
+
     with store_in(data) as store:
-        count = store.revoke_tokens(person, datetime.now(UTC))
+        count = revoke_tokens(store, person, datetime.now(UTC))
     click.echo(f"revoked {count} token{'s' if count != 1 else ''} of {person}")

@@ -17,7 +17,7 @@ import structlog
 
 from engine.notify._channels import Channel, DeliveryError
 from engine.notify._message import compose
-from engine.service import Library, Roster, latest_post, metrics
+from engine.service import Library, PlaybookMissing, Roster, latest_post, metrics
 from engine.store import Delivery, Store
 
 __all__ = ["Dispatcher", "RetryPolicy"]
@@ -73,7 +73,8 @@ class Dispatcher:
         for row in self._store.unrouted(limit):
             roles = [str(role) for role in row.body.get("roles", [])]
             destinations = roster.destinations(roles)
-            self._store.route(row.key, [(item.id, item.channel) for item in destinations], self._clock())
+            with self._store.write() as tx:
+                tx.outbox.route(row.key, [(item.id, item.channel) for item in destinations], self._clock())
             routed += 1
         return routed
 
@@ -100,7 +101,7 @@ class Dispatcher:
                 raise DeliveryError(f"no {delivery.channel} channel is set up", retryable=False)
             try:
                 book = self._library.by_digest(str(delivery.body.get("playbook_digest", "")))
-            except LookupError as missing:
+            except PlaybookMissing as missing:
                 raise DeliveryError(str(missing), retryable=False) from missing
             row = self._store.incident(delivery.incident_id)
             link = roster.incident_link.replace("{incident}", delivery.incident_id) if roster.incident_link else None
@@ -114,7 +115,8 @@ class Dispatcher:
             attempt = delivery.attempts + 1
             retry = error.retryable and attempt < self._policy.attempts
             retry_at = now + self._policy.delay(attempt, self._jitter()) if retry else None
-            self._store.delivery_failed(delivery.outbox_key, delivery.destination, error.reason, retry_at, now)
+            with self._store.write() as tx:
+                tx.outbox.failed(delivery.outbox_key, delivery.destination, error.reason, retry_at, now)
             log.warning(
                 "delivery failed",
                 reason=error.reason,
@@ -125,7 +127,8 @@ class Dispatcher:
             metrics.DELIVERY_FAILURES.labels(channel=delivery.channel, retryable=str(error.retryable).lower()).inc()
             metrics.DELIVERIES.labels(channel=delivery.channel, outcome="failed" if retry_at else "dead").inc()
             return Outcome(delivery, error, retry_at)
-        self._store.delivered(delivery.outbox_key, delivery.destination, now)
+        with self._store.write() as tx:
+            tx.outbox.delivered(delivery.outbox_key, delivery.destination, now)
         metrics.DELIVERIES.labels(channel=delivery.channel, outcome="delivered").inc()
         log.info("delivered", channel=delivery.channel, attempt=delivery.attempts + 1)
         return Outcome(delivery, None, None)

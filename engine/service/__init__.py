@@ -3,9 +3,11 @@ read-side views the API, the notifications and the terminal show."""
 
 from __future__ import annotations
 
+from engine.errors import NotFound, Replayed
+from engine.service._applying import waiting_on
 from engine.service._clock import SimulatedClock
 from engine.service._json_input import MAX_DEPTH, MAX_INTEGER, BadJson, lone_surrogate_at, read_json
-from engine.service._library import InvalidPlaybooks, Library
+from engine.service._library import InvalidPlaybooks, Library, PlaybookMissing
 from engine.service._moments import (
     Zone,
     clock_time,
@@ -17,19 +19,10 @@ from engine.service._moments import (
     wall_time,
     zone,
 )
+from engine.service._outcomes import ActResult, Change, FiredDeadline, IncidentDetails, IntakeResult, IntakeStatus
 from engine.service._posts import NOTICE_LENGTH, draft_texts, latest_post, post_view, shorten
 from engine.service._roster import Destination, Person, Roster, Smtp, load_roster
-from engine.service._service import (
-    ActResult,
-    FiredDeadline,
-    IncidentDetails,
-    IntakeResult,
-    NotFound,
-    Replayed,
-    Service,
-    history_entry,
-    waiting_on,
-)
+from engine.service._service import Service
 from engine.service._signing import (
     SECRET_PREFIX,
     TOLERANCE,
@@ -39,7 +32,15 @@ from engine.service._signing import (
     signature_headers,
     verify,
 )
-from engine.service._tokens import TOKEN_PREFIX, TokenProblem, TokenScope, hash_token, issue_token, verify_token
+from engine.service._tokens import (
+    TOKEN_PREFIX,
+    TokenProblem,
+    TokenScope,
+    hash_token,
+    issue_token,
+    revoke_tokens,
+    verify_token,
+)
 
 __all__ = [
     "MAX_DEPTH",
@@ -50,14 +51,17 @@ __all__ = [
     "TOLERANCE",
     "ActResult",
     "BadJson",
+    "Change",
     "Destination",
     "FiredDeadline",
     "IncidentDetails",
     "IntakeResult",
+    "IntakeStatus",
     "InvalidPlaybooks",
     "Library",
     "NotFound",
     "Person",
+    "PlaybookMissing",
     "Replayed",
     "Roster",
     "Service",
@@ -73,7 +77,6 @@ __all__ = [
     "draft_texts",
     "due_phrase",
     "hash_token",
-    "history_entry",
     "issue_token",
     "latest_post",
     "load_roster",
@@ -81,6 +84,7 @@ __all__ = [
     "offset_zone",
     "post_view",
     "read_json",
+    "revoke_tokens",
     "secret_bytes",
     "shorten",
     "sign",

@@ -5,28 +5,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from engine.errors import InvalidPlaybooks, PlaybookMissing
 from engine.files import load_paths
 from engine.incident import Rulebook
-from engine.playbook import Problem, load
+from engine.playbook import load
 from engine.store import PlaybookRecord, Store
 
-__all__ = ["InvalidPlaybooks", "Library"]
-
-
-@dataclass(frozen=True, slots=True)
-class InvalidPlaybooks(Exception):
-    """The playbooks cannot be run: every problem, located, as ``calmly validate`` reports them."""
-
-    problems: tuple[Problem, ...]
-    message: str = "the playbooks have errors"
-
-    def __str__(self) -> str:
-        lines = [problem.located for problem in self.problems]
-        return "\n".join([self.message, *lines])
+__all__ = ["InvalidPlaybooks", "Library", "PlaybookMissing"]
 
 
 class Library:
@@ -50,16 +38,15 @@ class Library:
                 continue
             book = Rulebook(result.playbook)
             source = Path(result.source)
-            self._store.save_playbook(
-                PlaybookRecord(
-                    book.playbook.digest,
-                    book.playbook.id,
-                    book.playbook.version,
-                    source.read_bytes().decode("utf-8"),  # as read: the digest covers the exact bytes
-                    result.source,
-                ),
-                now,
+            record = PlaybookRecord(
+                book.playbook.digest,
+                book.playbook.id,
+                book.playbook.version,
+                source.read_bytes().decode("utf-8"),  # as read: the digest covers the exact bytes
+                result.source,
             )
+            with self._store.write() as tx:
+                tx.playbooks.save(record, now)
             books.append(book)
         if not books:
             shown = ", ".join(path.as_posix() for path in paths)
@@ -81,10 +68,10 @@ class Library:
             return found
         record = self._store.playbook(digest)
         if record is None:
-            raise LookupError(f"the store has no playbook with digest {digest}")
+            raise PlaybookMissing(f"the store has no playbook with digest {digest}")
         loaded = load(record.source.encode("utf-8"), record.path)
         if loaded.playbook is None or loaded.playbook.digest != digest:
-            raise LookupError(f"the stored playbook {record.id} v{record.version} no longer loads as it was")
+            raise PlaybookMissing(f"the stored playbook {record.id} v{record.version} no longer loads as it was")
         book = Rulebook(loaded.playbook)
         with self._lock:
             self._by_digest[digest] = book

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from engine.store import Store, TokenRecord
 
-__all__ = ["TOKEN_PREFIX", "TokenProblem", "TokenScope", "hash_token", "issue_token", "verify_token"]
+__all__ = ["TOKEN_PREFIX", "TokenProblem", "TokenScope", "hash_token", "issue_token", "revoke_tokens", "verify_token"]
 
 TOKEN_PREFIX = "calmly_"
 _LENGTH = len(TOKEN_PREFIX) + 43
@@ -61,8 +61,15 @@ def issue_token(
     """A new token for ``person``; only its hash is stored, so this is the one time it can be shown."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = None if expires_in is None else now + expires_in
-    store.add_token(TokenRecord(hash_token(token), person, now, expires_at, None, label, scope.value))
+    with store.write() as tx:
+        tx.tokens.add(TokenRecord(hash_token(token), person, now, expires_at, None, label, scope.value))
     return token
+
+
+def revoke_tokens(store: Store, person: str, now: datetime) -> int:
+    """Revoke every live token of ``person`` at once; returns how many there were."""
+    with store.write() as tx:
+        return tx.tokens.revoke(person, now)
 
 
 def verify_token(store: Store, token: str | None, now: datetime) -> TokenRecord | TokenProblem:

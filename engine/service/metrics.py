@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from engine.store import Store
+from engine.store import Figures
 
 __all__ = [
     "CONTENT_TYPE",
@@ -70,7 +70,7 @@ DELIVERY_FAILURES = Counter(
 class StoreCollector(Collector):
     """Incidents, breaches and the outbox, counted in the store when scraped."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Figures) -> None:
         self._store = store
 
     def collect(self) -> Iterator[Metric]:
@@ -81,9 +81,9 @@ class StoreCollector(Collector):
             "calmly_incidents_breached", "Incidents with at least one breached clock, by playbook.", labels=["playbook"]
         )
         by_playbook: dict[str, int] = {}
-        for playbook, state, severity, count, breaches in self._store.tallies():
-            incidents.add_metric([playbook, state, severity], count)
-            by_playbook[playbook] = by_playbook.get(playbook, 0) + breaches
+        for tally in self._store.tallies():
+            incidents.add_metric([tally.playbook, tally.state, tally.severity], tally.incidents)
+            by_playbook[tally.playbook] = by_playbook.get(tally.playbook, 0) + tally.breached
         for playbook, count in sorted(by_playbook.items()):
             breached.add_metric([playbook], count)
         counts = self._store.counts()
@@ -94,7 +94,7 @@ class StoreCollector(Collector):
         yield from (incidents, breached, outbox, deadlines)
 
 
-def render(store: Store) -> bytes:
+def render(store: Figures) -> bytes:
     """The text of one scrape: the process-wide metrics, then what the store holds now."""
     scrape = CollectorRegistry(auto_describe=False)
     scrape.register(StoreCollector(store))

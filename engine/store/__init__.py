@@ -1,47 +1,116 @@
-"""Storage: one contract, backends behind it (SQLite, the embedded default; PostgreSQL to come).
+"""Storage: one contract by concern, backends behind it (SQLite, the embedded default; PostgreSQL to come).
 
-Every change to an incident is one transaction (:meth:`Store.write`): the event appended to the incident's
-append-only log, the incident's row, its pending deadlines and its outbox rows. The row is a projection: the log
-holds every command that changed the incident, and replaying them through the pure runtime rebuilds it.
+Every change to an incident is one unit of work (:meth:`Store.write`): the event appended to the incident's
+append-only log, the incident's row, its pending deadlines and its outbox rows, each through its repository
+(``tx.events``, ``tx.incidents``, ``tx.deadlines``, ``tx.outbox``). The row is a projection: the log holds every
+command that changed the incident, and replaying them through the pure runtime rebuilds it. Reads go through the
+store's views, grouped by concern (:class:`IncidentViews`, :class:`DeliveryViews`, :class:`Figures` …).
 """
 
-from engine.store._codec import decode_incident, encode_incident, moment, parse_moment
+from engine.store._codec import (
+    JoinCommand,
+    LoggedCommand,
+    OpenCommand,
+    command_kind,
+    decode_command,
+    decode_incident,
+    encode_command,
+    encode_history,
+    encode_incident,
+    encode_notification,
+    moment,
+    parse_moment,
+    plain,
+)
 from engine.store._contract import (
     Conflict,
+    DeadlineRepository,
+    DeadlineViews,
+    DeliveryViews,
+    EventLog,
+    Figures,
+    IncidentRepository,
+    IncidentViews,
+    MentionRepository,
+    MentionViews,
+    OutboxRepository,
+    PlaybookRepository,
+    PlaybookViews,
+    ReceiptRepository,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    TokenRepository,
+    TokenViews,
+    UnitOfWork,
+)
+from engine.store._records import (
     Delivery,
+    DeliveryState,
     DueDeadline,
     Event,
+    EventKind,
     IncidentFilter,
     IncidentRow,
     MentionBody,
+    MentionOutcome,
     MentionRecord,
     OutboxRow,
+    OutboxState,
     PlaybookRecord,
-    Store,
-    StoreError,
+    Tally,
     TokenRecord,
-    WriteTransaction,
 )
 from engine.store.sqlite import SQLiteStore
 
 __all__ = [
     "Conflict",
+    "DeadlineRepository",
+    "DeadlineViews",
     "Delivery",
+    "DeliveryState",
+    "DeliveryViews",
     "DueDeadline",
     "Event",
+    "EventKind",
+    "EventLog",
+    "Figures",
     "IncidentFilter",
+    "IncidentRepository",
     "IncidentRow",
+    "IncidentViews",
+    "JoinCommand",
+    "LoggedCommand",
     "MentionBody",
+    "MentionOutcome",
     "MentionRecord",
+    "MentionRepository",
+    "MentionViews",
+    "OpenCommand",
+    "OutboxRepository",
     "OutboxRow",
+    "OutboxState",
     "PlaybookRecord",
+    "PlaybookRepository",
+    "PlaybookViews",
+    "ReceiptRepository",
     "SQLiteStore",
     "Store",
     "StoreError",
+    "StoreUnavailable",
+    "Tally",
     "TokenRecord",
-    "WriteTransaction",
+    "TokenRepository",
+    "TokenViews",
+    "UnitOfWork",
+    "command_kind",
+    "decode_command",
     "decode_incident",
+    "encode_command",
+    "encode_history",
     "encode_incident",
+    "encode_notification",
     "moment",
     "parse_moment",
+    "plain",
 ]

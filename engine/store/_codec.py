@@ -1,18 +1,50 @@
-"""Incidents as JSON and back, exactly: what the store keeps in an incident's row.
+"""The records calmly keeps, as JSON and back, in one place: an incident's row, the commands of its event log,
+its history entries, and the notifications in the outbox.
 
-Times are written as RFC 3339 UTC with microseconds (``2026-11-23T09:00:00.000000Z``), which sorts as text;
-durations as whole microseconds.
+Incidents are written exactly: times as RFC 3339 UTC with microseconds (``2026-11-23T09:00:00.000000Z``), which
+sorts as text; durations as whole microseconds. Commands, history entries and notifications keep the shapes the
+stores of earlier releases hold, so a data folder written by any of them replays and delivers as it did.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from engine.incident import ClockState, Incident, Occurrence
+from engine.incident import (
+    Act,
+    Actor,
+    Audit,
+    ClockState,
+    DeadlineReached,
+    Incident,
+    LinkIncident,
+    Notify,
+    Occurrence,
+)
+from engine.store._records import EventKind
 
-__all__ = ["decode_incident", "encode_incident", "moment", "parse_moment"]
+__all__ = [
+    "JoinCommand",
+    "LoggedCommand",
+    "OpenCommand",
+    "canonical_json",
+    "command_kind",
+    "decode_command",
+    "decode_incident",
+    "encode_command",
+    "encode_history",
+    "encode_incident",
+    "encode_notification",
+    "moment",
+    "parse_moment",
+    "parse_optional_moment",
+    "plain",
+]
 
 
 def moment(value: datetime) -> str:
@@ -22,6 +54,45 @@ def moment(value: datetime) -> str:
 
 def parse_moment(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def parse_optional_moment(text: str | None) -> datetime | None:
+    return None if text is None else parse_moment(text)
+
+
+def canonical_json(value: Any) -> str:
+    """JSON as the store keeps it: compact, keys sorted, text as written (not escaped to ASCII)."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON holds it: what ``json.loads(json.dumps(value, default=str))`` gives, without the round trip.
+
+    Objects and arrays are kept (tuples become lists), JSON's scalars are kept, anything else becomes its text.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str(value)  # an enum of text is its text
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, dict):
+        return {_plain_key(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return str(value)
+
+
+def _plain_key(key: Any) -> str:
+    if isinstance(key, str):
+        return str(key)
+    if key is None or isinstance(key, bool):
+        return json.dumps(key)  # null, true, false: as JSON writes such a key
+    if isinstance(key, int | float):
+        return json.dumps(key)
+    return str(key)
 
 
 def _micros(value: timedelta) -> int:
@@ -107,3 +178,118 @@ def decode_incident(data: dict[str, Any]) -> Incident:
         facts=MappingProxyType(dict(data["facts"])),
         links=tuple((incident_id, relation) for incident_id, relation in data.get("links", ())),  # none before links
     )
+
+
+# --- history entries and notifications ---------------------------------------------------------------------------
+
+
+def encode_history(audit: Audit) -> dict[str, Any]:
+    """An audit entry as the incident's history shows and keeps it (JSON-ready)."""
+    return {
+        "at": audit.at.isoformat(),
+        "kind": audit.kind,
+        "summary": audit.summary,
+        "actor": audit.actor,
+        "details": plain(dict(audit.details)),
+    }
+
+
+def encode_notification(notify: Notify, incident: Incident) -> dict[str, Any]:
+    """A notification as the outbox keeps it and the channels deliver it, with the incident's playbook version."""
+    return {
+        "key": notify.key,
+        "incident": notify.incident,
+        "playbook": incident.playbook,
+        "playbook_version": incident.playbook_version,
+        "playbook_digest": incident.playbook_digest,
+        "roles": list(notify.roles),
+        "kind": notify.kind.value,
+        "clock": notify.clock,
+        "state": notify.state,
+        "severity": notify.severity,
+        "step": notify.step,
+        "repetition": notify.repetition,
+        "threshold": notify.threshold,
+        "scheduled_at": notify.scheduled_at.isoformat(),
+        "due_at": notify.due_at.isoformat(),
+        "late_by_seconds": notify.late_by.total_seconds(),
+    }
+
+
+# --- the commands of the event log -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCommand:
+    """A mention opened the incident ``id`` (``mention`` as it came); ``follows`` is (incident, playbook) when it
+    was a follow-up of another incident under a lower-priority playbook."""
+
+    id: str
+    mention: Mapping[str, Any]
+    follows: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JoinCommand:
+    """A mention (as it came) joined the incident."""
+
+    mention: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: What an event of the log holds: enough to replay the change through the runtime.
+LoggedCommand = OpenCommand | JoinCommand | Act | DeadlineReached | LinkIncident
+
+
+def command_kind(command: LoggedCommand) -> EventKind:
+    if isinstance(command, OpenCommand):
+        return EventKind.OPEN
+    if isinstance(command, JoinCommand):
+        return EventKind.JOIN
+    if isinstance(command, Act):
+        return EventKind.ACT
+    if isinstance(command, DeadlineReached):
+        return EventKind.DEADLINE
+    return EventKind.LINK
+
+
+def encode_command(command: LoggedCommand) -> dict[str, Any]:
+    """A command as the event log keeps it: a ``type`` and the command's own fields."""
+    kind = command_kind(command)
+    if isinstance(command, OpenCommand):
+        opened: dict[str, Any] = {"type": kind.value, "id": command.id, "mention": command.mention}
+        if command.follows is not None:
+            opened["follows"] = {"incident": command.follows[0], "playbook": command.follows[1]}
+        return opened
+    if isinstance(command, JoinCommand):
+        return {"type": kind.value, "mention": command.mention}
+    if isinstance(command, Act):
+        return {
+            "type": kind.value,
+            "trigger": command.trigger,
+            "person": command.actor.person,
+            "roles": sorted(command.actor.roles),
+            "fields": dict(command.fields),
+            "expected_revision": command.expected_revision,
+        }
+    if isinstance(command, DeadlineReached):
+        return {"type": kind.value, "key": command.key}
+    return {"type": kind.value, "incident": command.incident, "playbook": command.playbook}
+
+
+def decode_command(data: Mapping[str, Any]) -> LoggedCommand:
+    """A command read back from the event log; :class:`ValueError` for a type this calmly does not know."""
+    kind = data["type"]
+    if kind == EventKind.OPEN:
+        earlier = data.get("follows")
+        follows = None if earlier is None else (str(earlier["incident"]), str(earlier["playbook"]))
+        return OpenCommand(str(data["id"]), data["mention"], follows)
+    if kind == EventKind.JOIN:
+        return JoinCommand(data["mention"])
+    if kind == EventKind.ACT:
+        actor = Actor(str(data["person"]), frozenset(data["roles"]))
+        return Act(str(data["trigger"]), actor, dict(data["fields"]), data["expected_revision"])
+    if kind == EventKind.DEADLINE:
+        return DeadlineReached(str(data["key"]))
+    if kind == EventKind.LINK:
+        return LinkIncident(str(data["incident"]), str(data["playbook"]))
+    raise ValueError(f"unknown event type {kind!r}")

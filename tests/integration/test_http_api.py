@@ -21,7 +21,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from engine.api import create_app
 from engine.daemon import Config, Daemon, build
-from engine.service import TOKEN_PREFIX, issue_token
+from engine.service import TOKEN_PREFIX, issue_token, revoke_tokens
 from engine.store import IncidentFilter
 
 with warnings.catch_warnings():
@@ -328,7 +328,7 @@ def test_a_request_without_a_good_token_is_refused_with_401_saying_why(
 def test_a_revoked_token_is_refused_and_a_new_one_works(desk: Desk) -> None:
     desk.ingest(mention("1"))
     old = desk.auth("alice")
-    assert desk.store.revoke_tokens("alice", START) == 1
+    assert revoke_tokens(desk.store, "alice", START) == 1
     before = desk.rows()
 
     refused = desk.http.post("/v1/incidents/inc-1/actions/assess", headers=old, json={"version": 0, "fields": {}})

@@ -198,11 +198,11 @@ def test_without_secrets_an_unsigned_mention_with_a_token_is_taken(make_floor: A
 def test_receipts_older_than_twice_the_tolerance_are_forgotten(signed_floor: Floor) -> None:
     store = signed_floor.store
     with store.write() as tx:
-        assert tx.take_receipt("msg_1", START, START - timedelta(minutes=10))
+        assert tx.receipts.take("msg_1", START, START - timedelta(minutes=10))
     with store.write() as tx:
-        assert not tx.take_receipt("msg_1", START + timedelta(minutes=9), START - timedelta(minutes=1))
+        assert not tx.receipts.take("msg_1", START + timedelta(minutes=9), START - timedelta(minutes=1))
     with store.write() as tx:  # eleven minutes on: msg_1 could no longer pass the timestamp check
-        assert tx.take_receipt("msg_2", START + timedelta(minutes=11), START + timedelta(minutes=1))
+        assert tx.receipts.take("msg_2", START + timedelta(minutes=11), START + timedelta(minutes=1))
 
     assert signed_floor.rows()["intake_receipts"] == 1
 

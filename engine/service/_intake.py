@@ -1,0 +1,104 @@
+"""The intake policy, the one the daemon, ``calmly simulate`` and ``calmly test`` all run: a mention is a
+duplicate (the same id, or the same post under another id), joins an open incident, opens one (linked to the
+incident it follows up, when it matches a higher-priority playbook), or is ignored when no playbook applies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from engine.incident import JoinInto, JoinMention, LinkIncident, Mention, NoMatch, Stepped, open_incident, route, step
+from engine.incident import parse_mention as read_mention
+from engine.playbook import Failed
+from engine.service._applying import apply_step
+from engine.service._library import Library
+from engine.service._outcomes import Change, IntakeResult, IntakeStatus
+from engine.store import JoinCommand, MentionOutcome, OpenCommand, UnitOfWork
+
+__all__ = ["intake", "parse_mentions"]
+
+
+def parse_mentions(items: Sequence[Any], now: datetime) -> list[Mention | IntakeResult]:
+    """Each item as a mention, or as an ``invalid`` result saying what is wrong with it (where, and why)."""
+    parsed: list[Mention | IntakeResult] = []
+    for item in items:
+        found = read_mention(item, now=now)
+        if isinstance(found, Failed):
+            errors = tuple({"pointer": error.pointer, "message": error.message} for error in found.problems)
+            message = "; ".join(e["message"] for e in errors)
+            parsed.append(IntakeResult(IntakeStatus.INVALID, message=message, errors=errors))
+        else:
+            parsed.append(found)
+    return parsed
+
+
+def intake(
+    tx: UnitOfWork, library: Library, mention: Mention, raw: Any, *, now: datetime, changes: list[Change]
+) -> IntakeResult:
+    """Take one valid mention (``raw`` as it came) in the caller's unit of work."""
+    seen = tx.mentions.get(mention.channel, mention.external_id)
+    if seen is not None:
+        return IntakeResult(
+            IntakeStatus.DUPLICATE,
+            seen.incident_id,
+            message=f"already received ({seen.outcome})",
+            same_as=(seen.channel, seen.external_id),
+        )
+    link = mention.url_key
+    seen = None if link is None else tx.mentions.by_url(link)
+    if seen is not None:  # the same post, reported by another listening tool (or under another id)
+        return IntakeResult(
+            IntakeStatus.DUPLICATE,
+            seen.incident_id,
+            message=f"the same post as {seen.channel}/{seen.external_id}, already received ({seen.outcome})",
+            same_as=(seen.channel, seen.external_id),
+        )
+
+    def record(outcome: MentionOutcome, incident_id: str | None) -> None:
+        tx.mentions.record(
+            mention.channel,
+            mention.external_id,
+            outcome=outcome.value,
+            incident_id=incident_id,
+            body=raw,
+            at=now,
+            url_key=link,
+            source=mention.source,
+        )
+
+    candidates = [
+        (candidate, library.by_digest(candidate.playbook_digest))
+        for candidate in tx.incidents.open_for(mention.channel, mention.author_key, mention.thread_id)
+    ]
+    where = route(mention, candidates, library.current)
+    if isinstance(where, JoinInto):
+        candidate, book = where.incident, where.book
+        outcome = step(candidate, JoinMention(mention), now, book)
+        if isinstance(outcome, Stepped) and outcome.incident is not candidate:
+            join = JoinCommand(raw)
+            apply_step(tx, library, outcome, previous=candidate, command=join, actor=None, now=now, changes=changes)
+        record(MentionOutcome.JOINED, candidate.id)
+        return IntakeResult(IntakeStatus.JOINED, candidate.id, book.playbook.id)
+    if isinstance(where, NoMatch):
+        record(MentionOutcome.IGNORED, None)
+        return IntakeResult(IntakeStatus.IGNORED, message=where.message)
+    chosen, earlier = where.book, where.follows
+    incident_id = tx.incidents.new_id()
+    follows = None if earlier is None else (earlier.id, earlier.playbook)
+    opened = open_incident(incident_id, mention, chosen, now, follows=follows)
+    command = OpenCommand(incident_id, raw, follows)
+    apply_step(tx, library, opened, previous=None, command=command, actor=None, now=now, changes=changes)
+    record(MentionOutcome.OPENED, incident_id)
+    if earlier is None:
+        return IntakeResult(IntakeStatus.OPENED, incident_id, chosen.playbook.id)
+    # The older incident's log records the link too, so its history says so and a rebuild finds it.
+    linking = LinkIncident(incident_id, chosen.playbook.id)
+    linked = step(earlier, linking, now, library.by_digest(earlier.playbook_digest))
+    if isinstance(linked, Stepped) and linked.effects:
+        apply_step(tx, library, linked, previous=earlier, command=linking, actor=None, now=now, changes=changes)
+    message = (
+        f"a follow-up from the author of {earlier.id}: it matches {chosen.playbook.id}, a higher-priority "
+        f"playbook than {earlier.playbook}, so it opened an incident of its own, linked to {earlier.id}"
+    )
+    return IntakeResult(IntakeStatus.OPENED, incident_id, chosen.playbook.id, message=message)
