@@ -139,7 +139,13 @@ def _set(fields: dict[str, Any], assignment: str) -> None:
     metavar="KEY=VALUE",
     help='A field the action requires; dots for parts: public_reply.text="We\'re sorry". Repeat.',
 )
-@click.option("--version", "seen", type=int, help="The version you saw (default: the current one, read just before).")
+@click.option(
+    "--revision",
+    "--version",
+    "seen",
+    type=int,
+    help="The incident's revision you saw (default: the current one, read just before); --version is its old name.",
+)
 @url_option
 @token_option
 @format_option
@@ -161,7 +167,7 @@ def incidents_act(
         _set(fields, assignment)
     client = _client(url, token)
     if seen is None:
-        seen = int(_call(lambda: client.incident(incident_id))["version"])
+        seen = int(_call(lambda: client.incident(incident_id))["revision"])
     done = _call(lambda: client.act(incident_id, trigger, seen, fields))
     client.close()
     if fmt == "json":
