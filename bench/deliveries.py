@@ -28,6 +28,7 @@ import httpx
 import structlog
 
 from engine.notify import Dispatcher, WebhookChannel
+from engine.playbook import Failed
 from engine.service import Library, Service, load_roster
 from engine.store import SQLiteStore
 from engine.testing import FakeClock
@@ -106,8 +107,8 @@ def _throughput(count: int) -> tuple[float, float, int]:
     with tempfile.TemporaryDirectory(prefix="calmly-bench-deliveries-") as tmp, _receiver() as (url, receipts):
         folder = Path(tmp)
         roster = load_roster(_roster(folder, url))
-        if isinstance(roster, list):
-            raise BenchError(f"the bench roster does not load: {roster[0].message}")
+        if isinstance(roster, Failed):
+            raise BenchError(f"the bench roster does not load: {roster.problems[0].message}")
         clock = FakeClock("2026-11-23T09:00:00+00:00")
         store = SQLiteStore(folder / "data")
         store.migrate()

@@ -42,7 +42,7 @@ from engine.incident import (
     parse_mention,
     step,
 )
-from engine.playbook import compile_machine
+from engine.playbook import Failed, compile_machine
 
 from figure import BenchError, Figure, in_process_median
 
@@ -214,8 +214,8 @@ def _sample_mention() -> Mention:
             "posted_at": "2026-11-23T09:00:00Z",
         }
     )
-    if isinstance(parsed, list):
-        raise BenchError(f"the benchmark's mention is not valid: {parsed[0].message}")
+    if isinstance(parsed, Failed):
+        raise BenchError(f"the benchmark's mention is not valid: {parsed.problems[0].message}")
     return parsed
 
 

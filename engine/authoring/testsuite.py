@@ -18,7 +18,7 @@ from engine.authoring.simulation import IncidentView, simulate
 from engine.authoring.timeline import Timeline, build_timeline, parse_moment, read_timeline
 from engine.files import load_file, read_document_file
 from engine.incident import Rulebook
-from engine.playbook import Marks, Problem, format_duration, rules
+from engine.playbook import Failed, Marks, Problem, format_duration, rules
 from engine.service import offset_zone, wall_time
 
 __all__ = ["TEST_SUFFIXES", "ExpectationFailure", "FileReport", "TestReport", "discover_tests", "run_test_file"]
@@ -116,7 +116,7 @@ def _check(expected: Mapping[str, Any], view: IncidentView | None, count: int) -
     return wrong
 
 
-def _timeline(raw: Any, marks: Marks, source: Path, index: int) -> Timeline | list[Problem]:
+def _timeline(raw: Any, marks: Marks, source: Path, index: int) -> Timeline | Failed[Problem]:
     if isinstance(raw, str):
         return read_timeline(source.parent / raw)
     return build_timeline(raw, marks, source.as_posix(), ("tests", index, "timeline"))
@@ -124,9 +124,9 @@ def _timeline(raw: Any, marks: Marks, source: Path, index: int) -> Timeline | li
 
 def _run_one(
     book: Rulebook, raw: Mapping[str, Any], marks: Marks, source: Path, index: int
-) -> TestReport | list[Problem]:
+) -> TestReport | Failed[Problem]:
     timeline = _timeline(raw["timeline"], marks, source, index)
-    if isinstance(timeline, list):
+    if isinstance(timeline, Failed):
         return timeline
     expectations = raw["expect"]
     probes = [parse_moment(item["at"], timeline.start) for item in expectations]
@@ -144,7 +144,7 @@ def _run_one(
                 )
             )
     if problems:
-        return problems
+        return Failed(tuple(problems))
     result = simulate(book, timeline, probes)
     failures = []
     for position, (expected, snapshot) in enumerate(zip(expectations, result.snapshots, strict=True)):
@@ -168,8 +168,8 @@ def run_test_file(path: Path) -> FileReport:
     """Read a test file, load its playbook, and run each of its tests."""
     report = FileReport(path.as_posix())
     read = read_document_file(path, "playbook-test")
-    if isinstance(read, list):
-        report.problems = read
+    if isinstance(read, Failed):
+        report.problems = list(read.problems)
         return report
     data, marks = read
     playbook_path = path.parent / data["playbook"]
@@ -191,8 +191,8 @@ def run_test_file(path: Path) -> FileReport:
     book = Rulebook(loaded.playbook)
     for index, raw in enumerate(data["tests"]):
         outcome = _run_one(book, raw, marks, path, index)
-        if isinstance(outcome, list):
-            report.problems.extend(outcome)
+        if isinstance(outcome, Failed):
+            report.problems.extend(outcome.problems)
         else:
             report.tests.append(outcome)
     return report

@@ -16,6 +16,7 @@ from typing import Any
 from engine.files import read_document_file
 from engine.incident import Mention, parse_mention
 from engine.playbook import (
+    Failed,
     Marks,
     Path,
     Problem,
@@ -40,6 +41,8 @@ class TimelineEvent:
     by: str | None = None
     fields: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     incident: int = 1
+    #: The mention as it is sent in (``mention`` is what it reads as): what a simulation gives the service.
+    sent: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,7 @@ class _Reader:
         self.problems.append(Problem(rule, self.source, pos.line, pos.column, message, path))
 
 
-def build_timeline(data: Mapping[str, Any], marks: Marks, source: str, prefix: Path = ()) -> Timeline | list[Problem]:
+def build_timeline(data: Mapping[str, Any], marks: Marks, source: str, prefix: Path = ()) -> Timeline | Failed[Problem]:
     """A timeline from shape-valid data; ``prefix`` is where it sits in its document (inline in a test file)."""
     reader = _Reader(source, marks)
     start = datetime.fromisoformat(data["start"].replace("z", "Z"))
@@ -98,9 +101,10 @@ def build_timeline(data: Mapping[str, Any], marks: Marks, source: str, prefix: P
             )
             continue
         if is_mention:
-            mention = _mention(reader, raw["mention"], (*path, "mention"), at, index)
+            sent = _as_sent(raw["mention"], at, index)
+            mention = _mention(reader, sent, (*path, "mention"), at)
             if mention is not None:
-                events.append(TimelineEvent(at, line, mention=mention))
+                events.append(TimelineEvent(at, line, mention=mention, sent=MappingProxyType(sent)))
             continue
         if "act" not in raw or "by" not in raw:
             reader.problem(rules.TIMELINE_EVENT, path, f"{dotted(path)} needs both 'act' (the action) and 'by'")
@@ -128,27 +132,32 @@ def build_timeline(data: Mapping[str, Any], marks: Marks, source: str, prefix: P
     if until < last:
         reader.problem(rules.EVENT_ORDER, (*prefix, "until"), "until is before the last event; time only goes forward")
     if reader.problems:
-        return reader.problems
+        return Failed(tuple(reader.problems))
     return Timeline(source, start, people, tuple(events), until, data.get("description"))
 
 
-def _mention(reader: _Reader, raw: Mapping[str, Any], path: Path, at: datetime, index: int) -> Mention | None:
+def _as_sent(raw: Mapping[str, Any], at: datetime, index: int) -> dict[str, Any]:
+    """The mention as a listening tool would send it: an id and a posting time, when the timeline gives none."""
     data = dict(raw)
     data.setdefault("external_id", f"event-{index + 1}")
     data.setdefault("posted_at", at.isoformat())
+    return data
+
+
+def _mention(reader: _Reader, data: Mapping[str, Any], path: Path, at: datetime) -> Mention | None:
     parsed = parse_mention(data, now=at)  # posted after the event that brings it: the daemon would refuse it
-    if isinstance(parsed, list):
-        for error in parsed:
+    if isinstance(parsed, Failed):
+        for error in parsed.problems:
             pointer = tuple(part for part in error.pointer.split("/") if part)
             reader.problem(rules.BAD_MENTION, (*path, *pointer), f"{dotted(path)}: the mention's {error.message}")
         return None
     return parsed
 
 
-def read_timeline(path: FilePath) -> Timeline | list[Problem]:
+def read_timeline(path: FilePath) -> Timeline | Failed[Problem]:
     """A timeline file, read and checked."""
     read = read_document_file(path, "timeline")
-    if isinstance(read, list):
+    if isinstance(read, Failed):
         return read
     data, marks = read
     return build_timeline(data, marks, path.as_posix())

@@ -30,6 +30,7 @@ def _read_mentions(stream: IO[bytes], name: str) -> list[tuple[int, Any]]:
     A cut emoji's lone surrogate is mended here, as the daemon would (the repair travels with the mention); the
     daemon's clock, not this one, judges how far ahead ``posted_at`` may be."""
     from engine.incident import mend_mention, parse_mention  # noqa: PLC0415
+    from engine.playbook import Failed  # noqa: PLC0415
     from engine.service import BadJson, read_json  # noqa: PLC0415
 
     found: list[tuple[int, Any]] = []
@@ -50,8 +51,8 @@ def _read_mentions(stream: IO[bytes], name: str) -> list[tuple[int, Any]]:
             problems.append(f"{name}:{number}{at}: {error.reason}")
             continue
         parsed = parse_mention(item)
-        if isinstance(parsed, list):
-            problems.extend(f"{name}:{number}: {problem.message}" for problem in parsed)
+        if isinstance(parsed, Failed):
+            problems.extend(f"{name}:{number}: {problem.message}" for problem in parsed.problems)
             continue
         found.append((number, item))
     if problems:

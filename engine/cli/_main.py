@@ -16,7 +16,7 @@ from engine import __version__
 from engine.authoring.diagnostics import Format, failed, render
 from engine.cli._group import CalmlyGroup
 from engine.files import load_file, load_paths
-from engine.playbook import Playbook, Problem
+from engine.playbook import Failed, Playbook, Problem
 
 __all__ = ["main"]
 
@@ -112,8 +112,8 @@ def simulate(playbook: Path, timeline: Path, fmt: str) -> None:
 
     book = Rulebook(_load_or_exit(playbook))
     story = read_timeline(timeline)
-    if isinstance(story, list):
-        _problems_or_exit(story)
+    if isinstance(story, Failed):
+        _problems_or_exit(list(story.problems))
         return
     result = play(book, story)
     if fmt == "json":

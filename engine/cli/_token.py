@@ -43,7 +43,7 @@ def token_issue(  # noqa: PLR0917 - click passes each option by name
 
     A listening tool gets --intake-only: if its token leaks, it sends mentions and cannot read or act on anything.
     """
-    from engine.playbook import parse_duration  # noqa: PLC0415
+    from engine.playbook import Failed, parse_duration  # noqa: PLC0415
     from engine.service import (  # noqa: PLC0415
         TokenScope,
         issue_token,

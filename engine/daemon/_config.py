@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.errors import ConfigError
 from engine.files import read_document_file
-from engine.playbook import Problem, rules
+from engine.playbook import Failed, Problem, rules
 from engine.service import SECRET_PREFIX, secret_bytes
 
 __all__ = ["DEFAULTS", "Config", "ConfigError", "load_config"]
@@ -81,8 +81,8 @@ DEFAULTS = Config()
 
 def _from_file(path: Path) -> tuple[dict[str, Any], list[Problem]]:
     read = read_document_file(path, "config")
-    if isinstance(read, list):
-        return {}, read
+    if isinstance(read, Failed):
+        return {}, list(read.problems)
     data, marks = read
     base = path.parent
     values: dict[str, Any] = {}

@@ -13,6 +13,7 @@ from engine.api import ApiContext, ReloadOutcome
 from engine.daemon._config import Config
 from engine.daemon._findings import located, setup_findings
 from engine.daemon._redaction import REDACTOR, roster_secrets
+from engine.playbook import Failed
 from engine.service import InvalidPlaybooks, Library, load_roster
 from engine.service._preflight import Resolver
 
@@ -48,8 +49,8 @@ class Reloader:
             kept = tuple(f"{book.playbook.id} v{book.playbook.version}" for book in self._library.current)
             people = len(self._context.roster.people)
             roster = load_roster(self._config.roster)
-            if isinstance(roster, list):
-                problems = tuple(located(problem) for problem in roster)
+            if isinstance(roster, Failed):
+                problems = tuple(located(problem) for problem in roster.problems)
                 _log.error("reload refused: the roster has problems", asked_by=asked_by, problems=list(problems))
                 return ReloadOutcome(kept, people, problems, "the roster has problems; nothing was reloaded")
             try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.playbook import MAX_BYTES, Marks, Problem, check_shape, read_yaml, rules
+from engine.playbook import MAX_BYTES, Failed, Marks, Problem, check_shape, read_yaml, rules
 
 __all__ = ["Unreadable", "read_capped", "read_document_file"]
 
@@ -55,22 +55,22 @@ def read_capped(path: Path, limit: int) -> bytes | Unreadable:
     return Unreadable(f"cannot read the file: it is {kind}, not a file; give the path of a file")
 
 
-def read_document_file(path: Path, schema: str) -> tuple[Any, Marks] | list[Problem]:
+def read_document_file(path: Path, schema: str) -> tuple[Any, Marks] | Failed[Problem]:
     """Read a YAML file strictly and check it against a shipped schema: its data and marks, or its problems."""
     source = path.as_posix()
     content = read_capped(path, MAX_BYTES)
     if isinstance(content, Unreadable):
-        return [Problem(rules.UNREADABLE, source, 1, 1, content.message)]
+        return Failed((Problem(rules.UNREADABLE, source, 1, 1, content.message),))
     if len(content) > MAX_BYTES:
-        return [Problem(rules.TOO_LARGE, source, 1, 1, f"the file is larger than {MAX_BYTES:,} bytes")]
+        return Failed((Problem(rules.TOO_LARGE, source, 1, 1, f"the file is larger than {MAX_BYTES:,} bytes"),))
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return [Problem(rules.NOT_UTF8, source, 1, 1, "the file is not UTF-8 text; save it as UTF-8")]
+        return Failed((Problem(rules.NOT_UTF8, source, 1, 1, "the file is not UTF-8 text; save it as UTF-8"),))
     document, problems = read_yaml(text, source)
     if document is None:
-        return problems
+        return Failed(tuple(problems))
     problems += check_shape(document, source, schema)
     if problems:
-        return problems
+        return Failed(tuple(problems))
     return document.data, document.marks

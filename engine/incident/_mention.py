@@ -14,7 +14,7 @@ from jsonschema.exceptions import ValidationError
 
 from engine.incident._repair import Repair, mend
 from engine.incident._url import url_key
-from engine.playbook import canonical_channel, dotted, handle_key, shipped_schema, suggest
+from engine.playbook import Failed, canonical_channel, dotted, handle_key, shipped_schema, suggest
 
 __all__ = [
     "MAX_AHEAD",
@@ -181,7 +181,7 @@ def _posted_at(text: str, now: datetime | None) -> datetime | MentionProblem:
     return posted_at
 
 
-def parse_mention(data: Any, *, now: datetime | None = None) -> Mention | list[MentionProblem]:
+def parse_mention(data: Any, *, now: datetime | None = None) -> Mention | Failed[MentionProblem]:
     """A typed mention, or every reason the data is not one. Lone surrogates are mended (see :func:`mend_mention`);
     given ``now``, a ``posted_at`` more than :data:`MAX_AHEAD` after it is refused."""
     data = mend_mention(data)
@@ -192,10 +192,10 @@ def parse_mention(data: Any, *, now: datetime | None = None) -> Mention | list[M
             if found not in errors:  # jsonschema reports each missing key apart; the message already names them all
                 errors.append(found)
         if errors:
-            return errors
+            return Failed(tuple(errors))
     posted_at = _posted_at(data["posted_at"], now)
     if isinstance(posted_at, MentionProblem):
-        return [posted_at]
+        return Failed((posted_at,))
     author = data["author"]
     engagement = data.get("engagement", {})
     return Mention(

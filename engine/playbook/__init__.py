@@ -12,6 +12,7 @@ from engine.playbook._build import content_digest
 from engine.playbook._channel import CHANNEL_ALIASES, canonical_channel, handle_key
 from engine.playbook._checks import PLACEHOLDERS
 from engine.playbook._duration import MAX_DURATION, MAX_PERCENTAGE, format_duration, parse_duration, parse_percentage
+from engine.playbook._failed import Failed
 from engine.playbook._load import LoadResult, load
 from engine.playbook._machine import compile_machine, machine_spec
 from engine.playbook._model import (
@@ -54,6 +55,7 @@ __all__ = [
     "Condition",
     "Document",
     "EscalationStep",
+    "Failed",
     "HouseRules",
     "Limit",
     "LoadResult",

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.incident import parse_mention
+from engine.playbook import Failed
 from engine.store import MentionBody
 
 __all__ = ["NOTICE_LENGTH", "draft_texts", "latest_post", "post_view", "shorten"]
@@ -28,7 +29,7 @@ def post_view(record: MentionBody) -> dict[str, Any]:
     (``source``), and when and how it came in."""
     parsed = parse_mention(dict(record.body))
     view: dict[str, Any] = {"channel": record.channel, "external_id": record.external_id}
-    if isinstance(parsed, list):  # kept before a schema change: show what it says, as sent
+    if isinstance(parsed, Failed):  # kept before a schema change: show what it says, as sent
         body = record.body
         found = body.get("author")
         author: Mapping[str, Any] = found if isinstance(found, Mapping) else {}

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.files import load_paths, read_document_file
-from engine.playbook import LoadResult, Marks, Problem, Severity, dotted, rules
+from engine.playbook import Failed, LoadResult, Marks, Problem, Severity, dotted, rules
 from engine.service._roster import Roster, load_roster
 
 __all__ = ["Resolver", "RosterFile", "check", "check_files", "failed", "roster_file", "system_resolver"]
@@ -185,13 +185,13 @@ def failed(findings: Sequence[Problem], strict: bool) -> bool:
     return any(finding.severity is Severity.ERROR or strict for finding in findings)
 
 
-def roster_file(path: Path) -> RosterFile | list[Problem]:
+def roster_file(path: Path) -> RosterFile | Failed[Problem]:
     """The roster at ``path`` with its positions, or its problems (as the daemon would refuse it)."""
     loaded = load_roster(path)
-    if isinstance(loaded, list):
+    if isinstance(loaded, Failed):
         return loaded
     read = read_document_file(path, "roster")
-    return RosterFile(loaded, None if isinstance(read, list) else read[1])
+    return RosterFile(loaded, None if isinstance(read, Failed) else read[1])
 
 
 def check_files(
@@ -201,6 +201,6 @@ def check_files(
     results = load_paths(playbooks)
     problems = [problem for result in results for problem in result.problems]
     read = roster_file(roster)
-    if isinstance(read, list):
-        return [*problems, *read]
+    if isinstance(read, Failed):
+        return [*problems, *read.problems]
     return [*problems, *check(results, read, environment, resolve)]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.files import read_document_file
-from engine.playbook import Problem, rules
+from engine.playbook import Failed, Problem, rules
 
 __all__ = ["Destination", "Person", "Roster", "Smtp", "load_roster"]
 
@@ -111,10 +111,10 @@ def _smtp(data: Mapping[str, Any] | None) -> Smtp | None:
     )
 
 
-def load_roster(path: Path) -> Roster | list[Problem]:
+def load_roster(path: Path) -> Roster | Failed[Problem]:
     """The roster in ``path``, or every problem with it, located as ``calmly validate`` locates a playbook's."""
     read = read_document_file(path, "roster")
-    if isinstance(read, list):
+    if isinstance(read, Failed):
         return read
     data, marks = read
     people = {person_id: _person(person_id, entry) for person_id, entry in data["people"].items()}
@@ -124,5 +124,5 @@ def load_roster(path: Path) -> Roster | list[Problem]:
     if uses_email and smtp is None:
         at = marks.key(("roles",))
         message = "a role is notified by email, but the roster has no 'smtp' section saying which server to use"
-        return [Problem(rules.INVALID_VALUE, path.as_posix(), at.line, at.column, message, ("roles",))]
+        return Failed((Problem(rules.INVALID_VALUE, path.as_posix(), at.line, at.column, message, ("roles",)),))
     return Roster(people, path.as_posix(), channels, smtp, data.get("incident_link"))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from engine.playbook import Failed
 from engine.service import load_roster
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,7 @@ def test_the_token_command_in_the_comment_works_from_the_top_of_the_repository(t
 
 def test_every_notification_goes_to_the_log_as_the_comment_says() -> None:
     roster = load_roster(ROSTER)
-    assert not isinstance(roster, list), roster
+    assert not isinstance(roster, Failed), roster
     assert "every notification goes to the daemon's log" in COMMENT
     roles = sorted({role for person in roster.people.values() for role in person.roles})
     assert {destination.channel for destination in roster.destinations(roles)} == {"log"}

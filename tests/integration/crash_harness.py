@@ -42,6 +42,7 @@ from typing import Any
 import httpx
 
 from engine.incident import deadline_key
+from engine.playbook import Failed
 from engine.service import Library, Service
 from engine.store import SQLiteStore, moment
 
@@ -593,8 +594,8 @@ def _people_by_role() -> dict[str, str]:
     from engine.service import load_roster  # noqa: PLC0415
 
     roster = load_roster(ROSTER)
-    if isinstance(roster, list):
-        raise AssertionError(f"the example roster has problems: {roster}")
+    if isinstance(roster, Failed):
+        raise AssertionError(f"the example roster has problems: {roster.problems}")
     found: dict[str, str] = {}
     for person in PEOPLE:
         for role in roster.roles_of(person):

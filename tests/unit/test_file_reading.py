@@ -13,6 +13,7 @@ import pytest
 from engine.authoring.timeline import read_timeline
 from engine.daemon import ConfigError, load_config
 from engine.files import load_file
+from engine.playbook import Failed
 from engine.service import load_roster
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,10 +32,10 @@ def _problems(kind: str, path: Path) -> list[str]:
         return [problem.located for problem in load_file(path).problems]
     if kind == "roster":
         found = load_roster(path)
-        return [problem.located for problem in found] if isinstance(found, list) else []
+        return [problem.located for problem in found.problems] if isinstance(found, Failed) else []
     if kind == "timeline":
         read = read_timeline(path)
-        return [problem.located for problem in read] if isinstance(read, list) else []
+        return [problem.located for problem in read.problems] if isinstance(read, Failed) else []
     try:
         load_config(path, {}, {})
     except ConfigError as error:

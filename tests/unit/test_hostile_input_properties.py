@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.incident import Author, Mention, Rulebook, mend_mention, open_incident, parse_mention
-from engine.playbook import check_shape, load, read_yaml
+from engine.playbook import Failed, check_shape, load, read_yaml
 from engine.service import BadJson, read_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,9 +149,10 @@ def test_a_hostile_mention_gives_errors_or_a_mention_the_store_can_hold(
 
     parsed = parse_mention(data, now=datetime(2026, 11, 23, 9, tzinfo=UTC))
 
-    if isinstance(parsed, list):
-        assert all(error.message for error in parsed)
-        json.dumps([error.message for error in parsed], ensure_ascii=False).encode("utf-8")  # the 422 can be sent
+    if isinstance(parsed, Failed):
+        assert all(error.message for error in parsed.problems)
+        messages = [error.message for error in parsed.problems]
+        json.dumps(messages, ensure_ascii=False).encode("utf-8")  # the 422 can be sent
     else:
         kept = mend_mention(data)
         json.dumps(kept, ensure_ascii=False).encode("utf-8")  # the store's body, as UTF-8

@@ -9,7 +9,7 @@ import pytest
 from incident_support import SHIPPED_NAMES, T0, arms, audits, book, mention, opened
 
 from engine.incident import Mention, MentionProblem, NoMatch, Rulebook, match_playbook, open_incident, parse_mention
-from engine.playbook import LIFECYCLE
+from engine.playbook import LIFECYCLE, Failed
 
 ALL_SHIPPED = [book(name) for name in SHIPPED_NAMES]
 
@@ -224,8 +224,9 @@ def _good() -> dict[str, object]:
 
 
 def _errors(data: object) -> list[MentionProblem]:
-    found = parse_mention(data)
-    assert isinstance(found, list), found
+    parsed = parse_mention(data)
+    assert isinstance(parsed, Failed), parsed
+    found = list(parsed.problems)
     assert found
     assert all(isinstance(error, MentionProblem) for error in found)
     return found

@@ -9,7 +9,7 @@ from incident_support import SHIPPED, T0, accepted, act, audits, book, mention, 
 
 from engine.incident import Mention, Rulebook, joins, open_incident, parse_mention
 from engine.incident._url import url_key
-from engine.playbook import canonical_channel, handle_key, load
+from engine.playbook import Failed, canonical_channel, handle_key, load
 
 
 def _parsed(**extra: Any) -> Mention:
@@ -108,9 +108,10 @@ def test_the_opening_history_names_the_listening_tool() -> None:
 
 
 def test_an_empty_source_is_refused_with_its_field() -> None:
-    errors = parse_mention({**_raw(), "source": ""})
+    found = parse_mention({**_raw(), "source": ""})
 
-    assert isinstance(errors, list)
+    assert isinstance(found, Failed)
+    errors = found.problems
     assert errors[0].pointer == "/source"
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from engine.incident import MAX_AHEAD, Mention, Repair, mend_mention, parse_mention
+from engine.playbook import Failed
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
 HALF = "replaced a lone surrogate (half of a character, such as a cut emoji) with U+FFFD"
@@ -78,14 +79,14 @@ def test_posted_at_may_be_at_most_fourteen_hours_after_now(posted_at: str, kept:
 
     assert isinstance(parsed, Mention) is kept
     if not kept:
-        assert isinstance(parsed, list)
-        assert [error.pointer for error in parsed] == ["/posted_at"]
-        assert "14 hours after the daemon's clock" in parsed[0].message
+        assert isinstance(parsed, Failed)
+        assert [error.pointer for error in parsed.problems] == ["/posted_at"]
+        assert "14 hours after the daemon's clock" in parsed.problems[0].message
 
 
 @pytest.mark.parametrize("posted_at", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
 def test_a_posted_at_past_the_calendars_ends_in_utc_is_refused_without_a_clock(posted_at: str) -> None:
     parsed = parse_mention(_data(posted_at=posted_at))
 
-    assert isinstance(parsed, list)
-    assert [error.pointer for error in parsed] == ["/posted_at"]
+    assert isinstance(parsed, Failed)
+    assert [error.pointer for error in parsed.problems] == ["/posted_at"]

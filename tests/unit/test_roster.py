@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.playbook import Failed
 from engine.service import Roster, load_roster
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,8 +70,9 @@ def test_a_slack_address_written_in_the_roster_never_shows_in_the_destination_na
 def test_email_without_a_mail_server_is_refused_with_its_position(tmp_path: Path) -> None:
     path = tmp_path / "roster.yaml"
     path.write_text("people:\n  a: {roles: [one]}\nroles:\n  one: {notify: [{channel: email}]}\n", encoding="utf-8")
-    problems = load_roster(path)
-    assert isinstance(problems, list)
+    found = load_roster(path)
+    assert isinstance(found, Failed)
+    problems = found.problems
     assert (problems[0].line, problems[0].column) == (3, 1)
     assert "no 'smtp' section" in problems[0].message
 
@@ -82,6 +84,7 @@ def test_a_secret_written_where_a_variable_name_belongs_is_refused(tmp_path: Pat
         "secret_env: whsec_abc}]}\n",
         encoding="utf-8",
     )
-    problems = load_roster(path)
-    assert isinstance(problems, list)
+    found = load_roster(path)
+    assert isinstance(found, Failed)
+    problems = found.problems
     assert problems[0].line == 4

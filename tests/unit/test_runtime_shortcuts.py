@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from engine.files import load_file
 from engine.incident import BusinessCalendar, DeadlineReached, Rulebook, Stepped, open_incident, parse_mention, step
-from engine.playbook import Calendar, OpeningHours, compile_machine, normalise
+from engine.playbook import Calendar, Failed, OpeningHours, compile_machine, normalise
 from engine.playbook._phrase import normalise_unicode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,7 +120,7 @@ def _opened(incident_id: str) -> Stepped:
             "posted_at": "2026-11-23T09:00:00Z",
         }
     )
-    assert not isinstance(mention, list)
+    assert not isinstance(mention, Failed)
     return open_incident(incident_id, mention, rulebook("customer-complaint"), datetime(2026, 11, 23, 9, tzinfo=UTC))
 
 
