@@ -23,7 +23,9 @@ from engine.daemon._findings import setup_findings
 from engine.daemon._loops import Courier, Scheduler
 from engine.daemon._redaction import REDACTOR, roster_secrets
 from engine.daemon._reload import Reloader
+from engine.errors import StartupError
 from engine.notify import Dispatcher
+from engine.playbook import Failed
 from engine.service import InvalidPlaybooks, Library, Roster, Service, SimulatedClock, load_roster
 from engine.service._preflight import Resolver, system_resolver
 from engine.store import SQLiteStore, StoreError
@@ -34,13 +36,11 @@ __all__ = ["Adapters", "Daemon", "NoStore", "StartupError", "adapters", "build",
 _log = structlog.get_logger("calmly.daemon")
 
 
-class StartupError(Exception):
-    """The daemon cannot start; the message says what to fix."""
-
-
 class NoStore(StartupError):
     """The data folder holds no store, and the command only reads or changes one: a wrong --data would otherwise
     show an empty store as if it were the real one."""
+
+    code, status = "no_store", 404
 
     def __init__(self, folder: Path) -> None:
         super().__init__(
@@ -110,8 +110,8 @@ class Daemon:
 
 def _roster(config: Config) -> Roster:
     found = load_roster(config.roster)
-    if isinstance(found, list):
-        lines = [problem.located for problem in found]
+    if isinstance(found, Failed):
+        lines = [problem.located for problem in found.problems]
         raise StartupError("the roster has problems:\n" + "\n".join(lines))
     return found
 
@@ -181,6 +181,6 @@ def _wire(
         signed_intake=bool(config.intake_secrets),  # whether, never the secrets
         sqlite_synchronous=config.sqlite_synchronous,
         rate_limit_per_minute=config.rate_limit_per_minute,
-        **store.counts(),
+        **service.counts(),
     )
     return Daemon(config, store, service, scheduler, context, courier, reloader)
