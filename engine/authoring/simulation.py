@@ -1,42 +1,22 @@
 """Running a timeline against a playbook on a simulated clock, and telling what happened as a story.
 
-The simulation plays the daemon's part in memory: it opens incidents for mentions, lets people act, keeps the
-armed deadlines and fires each exactly when due, through the same pure ``step`` the daemon uses. Nothing sleeps.
+The simulation runs the daemon's own service over a store in memory (the same SQL, the same intake policy, the
+same deadlines): it sends each mention in, takes each action, and moves the clock to each armed deadline in turn,
+firing it the moment it is due. It tells the story from the changes the service commits. Nothing sleeps.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from engine.authoring.timeline import Timeline, TimelineEvent
-from engine.incident import (
-    Act,
-    Actor,
-    ArmDeadline,
-    Audit,
-    CancelDeadline,
-    DeadlineReached,
-    Effect,
-    Incident,
-    JoinInto,
-    JoinMention,
-    Mention,
-    NoMatch,
-    Notify,
-    NotifyKind,
-    Refused,
-    Rulebook,
-    Stepped,
-    open_incident,
-    route,
-    step,
-)
+from engine.incident import Audit, Effect, Incident, Mention, Notify, NotifyKind, Rulebook
 from engine.playbook import format_duration
-from engine.service import day_time, offset_zone, wall_time
+from engine.service import Change, IntakeStatus, Library, Service, SimulatedClock, day_time, offset_zone, wall_time
+from engine.store import SQLiteStore, Store
 
 __all__ = ["IncidentView", "Simulation", "StoryLine", "render_story", "simulate"]
 
@@ -76,18 +56,21 @@ class Simulation:
 
 
 class _World:
-    def __init__(self, book: Rulebook, timeline: Timeline) -> None:
+    """The service over a store in memory, and the story told from what it commits."""
+
+    def __init__(self, book: Rulebook, timeline: Timeline, store: Store) -> None:
         self.book = book
         self.timeline = timeline
-        self.incidents: list[Incident] = []
-        self.deadlines: list[tuple[datetime, str, int]] = []  # a heap of (at, key, incident index)
-        self.armed: set[str] = set()
-        self.notified: list[set[str]] = []
-        self.refused: list[list[str]] = []
+        self.clock = SimulatedClock(timeline.start)
+        library = Library(store)
+        library.hold([book], timeline.start)
+        self.service = Service(store, library, self.clock.now, on_change=self.changed, measured=False)
+        #: Each incident as it is now, in the order they opened, with whom it notified and what it refused.
+        self.incidents: dict[str, Incident] = {}
+        self.notified: dict[str, set[str]] = {}
+        self.refused: dict[str, list[str]] = {}
         self.fired = 0
-        #: The posts seen so far, by (channel, external id) and by normalised link, as the daemon's store keeps them.
-        self.seen: dict[object, str] = {}
-        self.now = timeline.start  # the latest moment played so far: time never runs backwards in the story
+        self.now = timeline.start  # the latest event played so far: time never runs backwards in the story
         #: The story is told in the timeline's own offset (its start's), whatever offset each moment was made in.
         self.zone = offset_zone(timeline.start)
         self.result = Simulation()
@@ -105,18 +88,15 @@ class _World:
         when = f"in {format_duration(delta)}" if delta.total_seconds() > 0 else f"{format_duration(-delta)} ago"
         return f"{wall_time(at, self.zone)} ({when})"
 
-    def apply(self, index: int, stepped: Stepped, now: datetime) -> None:
-        incident = stepped.incident
-        old = self.incidents[index].clocks if index < len(self.incidents) else ()
-        before = {clock.name: (clock.epoch, clock.due_at) for clock in old}
-        if index < len(self.incidents):
-            self.incidents[index] = incident
-        else:
-            self.incidents.append(incident)
-            self.notified.append(set())
-            self.refused.append([])
-        for effect in stepped.effects:
-            self._effect(index, incident, effect, now)
+    def changed(self, change: Change) -> None:
+        """One change the service committed: its effects in order, then the clocks it started or moved."""
+        incident, now = change.stepped.incident, change.at
+        before = {clock.name: (clock.epoch, clock.due_at) for clock in (change.before.clocks if change.before else ())}
+        self.incidents[incident.id] = incident
+        self.notified.setdefault(incident.id, set())
+        self.refused.setdefault(incident.id, [])
+        for effect in change.stepped.effects:
+            self._effect(incident, effect, now)
         for clock in incident.clocks:
             was = before.get(clock.name)
             if was == (clock.epoch, clock.due_at):
@@ -131,14 +111,9 @@ class _World:
                 due_at=clock.due_at.isoformat(),
             )
 
-    def _effect(self, index: int, incident: Incident, effect: Effect, now: datetime) -> None:
-        if isinstance(effect, ArmDeadline):
-            self.armed.add(effect.key)
-            heapq.heappush(self.deadlines, (effect.at, effect.key, index))
-        elif isinstance(effect, CancelDeadline):
-            self.armed.discard(effect.key)
-        elif isinstance(effect, Notify):
-            self.notified[index].update(effect.roles)
+    def _effect(self, incident: Incident, effect: Effect, now: datetime) -> None:
+        if isinstance(effect, Notify):
+            self.notified[incident.id].update(effect.roles)
             late = f", {format_duration(effect.late_by)} late" if effect.late_by else ""
             share = f"{effect.threshold:.0%}"
             repeat = f" (repeat {effect.repetition})" if effect.repetition else ""
@@ -166,114 +141,110 @@ class _World:
     # --- time -------------------------------------------------------------------------------------------------
 
     def run_deadlines(self, until: datetime) -> None:
-        """Fire every armed deadline due at or before ``until``, each at its own time."""
-        while self.deadlines and self.deadlines[0][0] <= until:
-            at, key, index = heapq.heappop(self.deadlines)
-            at = max(at, self.now)  # armed for a moment already past (a raise breaching a clock): due at once
-            if key not in self.armed:
-                continue  # cancelled since it was armed
-            self.armed.discard(key)
-            self.fired += 1
-            if self.fired > MAX_DEADLINES:
+        """Fire every armed deadline due at or before ``until``, one at a time, each at its own time (or at once,
+        when it was armed for a moment already past)."""
+        while not self.result.stopped_early and (due := self.service.next_due()) is not None and due <= until:
+            at = max(due, self.now, self.clock.now())
+            if self.fired >= MAX_DEADLINES:
                 self.result.stopped_early = True
                 self.say(at, "stopped", f"stopped after {MAX_DEADLINES:,} deadlines; set 'until' earlier")
-                self.deadlines.clear()
                 return
-            outcome = step(self.incidents[index], DeadlineReached(key), at, self.book)
-            if isinstance(outcome, Stepped):
-                self.apply(index, outcome, at)
+            self.clock.set(at)
+            self.fired += len(self.service.fire_due(limit=1))
 
     # --- events -----------------------------------------------------------------------------------------------
 
     def event(self, event: TimelineEvent) -> None:
         self.now = max(self.now, event.at)
+        self.clock.set(max(event.at, self.clock.now()))
         if event.mention is not None:
-            self.mention(event.mention, event.at)
+            self.mention(event.mention, event.sent)
         else:
             self.act(event)
 
-    def mention(self, mention: Mention, now: datetime) -> None:
-        same = self.seen.get(mention.key) or (mention.url_key and self.seen.get(mention.url_key))
-        if same:
-            self.say(now, "duplicate", f"a mention on {mention.channel} by {mention.author.handle}: {same}")
-            return
-        self.seen[mention.key] = f"already received as {mention.channel}/{mention.external_id}"
-        if mention.url_key:
-            self.seen[mention.url_key] = f"the same post as {mention.channel}/{mention.external_id}"
-        # The daemon's own policy (route), over the incidents played so far, the oldest first.
-        where = route(mention, [(incident, self.book) for incident in self.incidents], [self.book])
-        if isinstance(where, JoinInto):
-            index = self.incidents.index(where.incident)
-            outcome = step(where.incident, JoinMention(mention), now, self.book)
-            if isinstance(outcome, Stepped):
-                self.apply(index, outcome, now)
-            return
-        if isinstance(where, NoMatch):
+    def mention(self, mention: Mention, sent: Mapping[str, Any]) -> None:
+        (result,) = self.service.ingest([dict(sent)])
+        told = f"a mention on {mention.channel} by {mention.author.handle}"
+        if result.status == IntakeStatus.DUPLICATE and result.same_as is not None:
+            channel, external_id = result.same_as
+            if (channel, external_id) == mention.key:
+                self.say(self.clock.now(), "duplicate", f"{told}: already received as {channel}/{external_id}")
+            else:
+                self.say(self.clock.now(), "duplicate", f"{told}: the same post as {channel}/{external_id}")
+        elif result.status == IntakeStatus.IGNORED:
             reason = f"{self.book.playbook.id} does not apply to it (see its applies_to)"
-            self.say(now, "ignored", f"a mention on {mention.channel} by {mention.author.handle}: {reason}")
-            return
-        number = len(self.incidents) + 1
-        self.apply(len(self.incidents), open_incident(f"inc-{number}", mention, self.book, now), now)
+            self.say(self.clock.now(), "ignored", f"{told}: {reason}")
 
     def act(self, event: TimelineEvent) -> None:
         if event.act is None or event.by is None:  # pragma: no cover - the timeline reader guarantees both
             return
-        index = event.incident - 1
-        if index >= len(self.incidents):
+        ids = list(self.incidents)
+        if event.incident > len(ids):
             self.say(event.at, "skipped", f"{event.act} by {event.by}: there is no incident {event.incident} yet")
             return
-        incident = self.incidents[index]
-        actor = Actor(event.by, self.timeline.people[event.by])
-        outcome = step(incident, Act(event.act, actor, event.fields), event.at, self.book)
-        if isinstance(outcome, Refused):
-            self.refused[index].append(event.act)
+        incident_id = ids[event.incident - 1]
+        roles = self.timeline.people[event.by]
+        outcome = self.service.act(
+            incident_id, event.act, person=event.by, roles=roles, fields=event.fields, version=None
+        )
+        if outcome.refused is not None:
+            self.refused[incident_id].append(event.act)
             self.say(
                 event.at,
                 "refused",
-                f"{event.act} by {event.by} refused: {outcome.message}",
-                incident.id,
+                f"{event.act} by {event.by} refused: {outcome.refused.message}",
+                incident_id,
                 action=event.act,
-                reason=outcome.reason.value,
+                reason=outcome.refused.reason.value,
             )
-            return
-        self.apply(index, outcome, event.at)
 
     def view(self) -> list[IncidentView]:
         return [
             IncidentView(
-                number + 1,
+                number,
                 incident.id,
                 incident.state,
                 incident.severity,
                 incident.breached,
-                frozenset(self.notified[number]),
-                tuple(self.refused[number]),
+                frozenset(self.notified[incident.id]),
+                tuple(self.refused[incident.id]),
             )
-            for number, incident in enumerate(self.incidents)
+            for number, incident in enumerate(self.incidents.values(), start=1)
         ]
 
 
-def simulate(book: Rulebook, timeline: Timeline, probes: Sequence[datetime] = ()) -> Simulation:
-    """Play the timeline; for each probe time, keep a view of the incidents as they were then."""
-    world = _World(book, timeline)
-    pending_probes = sorted(enumerate(probes), key=lambda item: item[1])
-    snapshots: dict[int, list[IncidentView]] = {}
+def simulate(
+    book: Rulebook, timeline: Timeline, probes: Sequence[datetime] = (), *, store: Store | None = None
+) -> Simulation:
+    """Play the timeline; for each probe time, keep a view of the incidents as they were then.
 
-    def take_probes(upto: datetime | None) -> None:
-        while pending_probes and (upto is None or pending_probes[0][1] < upto):
-            position, moment = pending_probes.pop(0)
-            world.run_deadlines(moment)
-            snapshots[position] = world.view()
+    It runs in ``store`` when one is given (left open, to look into afterwards), else in a fresh store in memory.
+    """
+    own = store is None
+    store = SQLiteStore.in_memory() if store is None else store
+    try:
+        world = _World(book, timeline, store)
+        pending_probes = sorted(enumerate(probes), key=lambda item: item[1])
+        snapshots: dict[int, list[IncidentView]] = {}
 
-    for event in timeline.events:
-        take_probes(event.at)
-        world.run_deadlines(event.at)
-        world.event(event)
-    end = max([timeline.until, *probes]) if probes else timeline.until
-    take_probes(None)
-    world.run_deadlines(end)
-    world.result.snapshots = [snapshots[position] for position in range(len(probes))]
-    return world.result
+        def take_probes(upto: datetime | None) -> None:
+            while pending_probes and (upto is None or pending_probes[0][1] < upto):
+                position, moment = pending_probes.pop(0)
+                world.run_deadlines(moment)
+                snapshots[position] = world.view()
+
+        for event in timeline.events:
+            take_probes(event.at)
+            world.run_deadlines(event.at)
+            world.event(event)
+        end = max([timeline.until, *probes]) if probes else timeline.until
+        take_probes(None)
+        world.run_deadlines(end)
+        world.result.snapshots = [snapshots[position] for position in range(len(probes))]
+        return world.result
+    finally:
+        if own:
+            store.close()
 
 
 _SHOUT = {NotifyKind.WARNING.value, NotifyKind.BREACH.value, NotifyKind.ESCALATION.value, "refused"}

@@ -57,6 +57,20 @@ class Library:
                 self._by_digest[book.playbook.digest] = book
         return self._current
 
+    def hold(self, books: Sequence[Rulebook], now: datetime) -> tuple[Rulebook, ...]:
+        """Run rulebooks loaded already (a simulation's playbook). The store keeps each version's name, not its
+        source (a rulebook holds none), so they last as long as this library: one over the same store later
+        says their digest no longer loads."""
+        with self._store.write() as tx:
+            for book in books:
+                record = PlaybookRecord(book.playbook.digest, book.playbook.id, book.playbook.version, "", "")
+                tx.playbooks.save(record, now)
+        with self._lock:
+            self._current = tuple(books)
+            for book in books:
+                self._by_digest[book.playbook.digest] = book
+        return self._current
+
     @property
     def current(self) -> tuple[Rulebook, ...]:
         return self._current

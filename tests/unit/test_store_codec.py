@@ -1,0 +1,62 @@
+"""The store's codec: commands, history entries and notifications keep the shapes existing data folders hold."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.incident import Act, Actor, DeadlineReached, LinkIncident, LinkRelation
+from engine.store import JoinCommand, OpenCommand, decode_command, encode_command, plain
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(),
+    st.datetimes(timezones=st.just(UTC)),
+    st.timedeltas(),
+    st.sampled_from(list(LinkRelation)),
+    st.frozensets(st.integers(), max_size=3),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.tuples(inner, inner),
+        st.dictionaries(st.one_of(st.text(), st.integers(), st.booleans()), inner, max_size=3),
+    ),
+    max_leaves=12,
+)
+
+
+@given(_VALUES)
+def test_a_value_made_plain_is_what_a_json_round_trip_with_str_for_the_rest_gives(value: Any) -> None:
+    assert plain(value) == json.loads(json.dumps(value, default=str))
+
+
+def test_every_command_reads_back_as_it_was_written_in_the_logs_own_shape() -> None:
+    at = datetime(2026, 11, 23, 9, tzinfo=UTC) + timedelta(minutes=5)
+    commands = [
+        OpenCommand("inc-1", {"channel": "twitter", "external_id": "1"}, ("inc-0", "customer-complaint")),
+        OpenCommand("inc-2", {"channel": "twitter", "external_id": "2"}),
+        JoinCommand({"channel": "twitter", "external_id": "3"}),
+        Act("acknowledge", Actor("alice", frozenset({"b", "a"})), {"note": "on it"}, 3),
+        DeadlineReached(f"inc-1/limit:new/1/0/{at.minute}"),
+        LinkIncident("inc-2", "safety-and-legal"),
+    ]
+    assert [decode_command(encode_command(command)) for command in commands] == commands
+    assert encode_command(commands[3]) == {
+        "type": "act",
+        "trigger": "acknowledge",
+        "person": "alice",
+        "roles": ["a", "b"],
+        "fields": {"note": "on it"},
+        "expected_revision": 3,
+    }
+    assert encode_command(commands[0])["follows"] == {"incident": "inc-0", "playbook": "customer-complaint"}
+    assert "follows" not in encode_command(commands[1])
