@@ -4,7 +4,6 @@ whatever nobody foresaw as a 500 that says where to look."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.errors import CalmlyError
+from engine.store import plain
 
 __all__ = ["Unexpected", "error_response", "install_handlers"]
 
@@ -38,7 +38,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
-        details = json.loads(json.dumps(error.errors(), default=str))
+        details = plain(list(error.errors()))  # what the request held, as JSON can carry it back
         return error_response(422, "bad_request", "the request is not what this endpoint takes", details)
 
     @app.exception_handler(StarletteHTTPException)
