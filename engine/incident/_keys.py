@@ -94,6 +94,15 @@ class DeadlineKey(NamedTuple):
             return None
         return cls(incident, ClockId.parse(clock), int(run), index, int(repetition))
 
+    @staticmethod
+    def clock_in(text: str, incident: str) -> str | None:
+        """The clock's text form in a key of ``incident``'s, or None when the key is not one of its: all a due
+        deadline needs to find its clock, read without making a key (the caller compares the whole text after)."""
+        head = incident + "/"
+        if not text.startswith(head):
+            return None
+        return text[len(head) :].split("/", 1)[0]
+
     def __str__(self) -> str:
         return self.text(self.incident, str(self.clock), self.run, self.step, self.repetition)
 

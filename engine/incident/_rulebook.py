@@ -9,7 +9,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from types import MappingProxyType
 from typing import NamedTuple
 
 from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCounter
@@ -90,7 +89,8 @@ class Schedule:
             for repetition in range(1 if repeat is None else _LAID_OUT_REPETITIONS):
                 offset = base if repeat is None else base + repeat * repetition
                 following[(point.step, repetition)] = _following(points, bases, (offset, order, repetition))
-        return cls(points, limit, bases, MappingProxyType(orders), MappingProxyType(following))
+        # Plain dicts behind read-only types: nothing writes to them after this, and a dict is read quickest.
+        return cls(points, limit, bases, orders, following)
 
     def offset_of(self, step: int, repetition: int) -> timedelta | None:
         """Where the ``repetition``-th occurrence of ``step`` sits on this schedule (None: not on it)."""

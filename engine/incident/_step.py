@@ -348,10 +348,7 @@ def _kind(fraction: float) -> NotifyKind:
 
 def _armed(incident: Incident, key: str) -> ClockState | None:
     """The running clock whose armed deadline has this key, if any."""
-    parsed = DeadlineKey.parse(key)
-    if parsed is None or parsed.incident != incident.id:
-        return None
-    name = str(parsed.clock)
+    name = DeadlineKey.clock_in(key, incident.id)
     for clock in incident.clocks:
         if clock.name == name and clock.next is not None and deadline_key(incident.id, clock, clock.next) == key:
             return clock
