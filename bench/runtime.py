@@ -27,7 +27,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import engine.authoring.simulation
+import engine.service._intake
+import engine.service._service
 from engine.authoring.testsuite import discover_tests, run_test_file
 from engine.incident import (
     Act,
@@ -74,18 +75,22 @@ class Call:
 
 @contextmanager
 def _recording(calls: list[Call]) -> Iterator[None]:
-    """Record every ``step`` the simulation makes (the simulation looks ``step`` up in its own module)."""
-    original = engine.authoring.simulation.step
+    """Record every ``step`` the simulation makes: it runs the daemon's service, whose intake and whose actions and
+    deadlines each look ``step`` up in their own module."""
+    modules = (engine.service._intake, engine.service._service)
+    original = step
 
     def recorded(incident: Incident, command: Command, now: datetime, book: Rulebook) -> Any:
         calls.append(Call(incident, command, now, book))
         return original(incident, command, now, book)
 
-    engine.authoring.simulation.step = recorded
+    for module in modules:
+        module.step = recorded  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        engine.authoring.simulation.step = original
+        for module in modules:
+            module.step = original  # type: ignore[attr-defined]
 
 
 def record_workload() -> list[Call]:
