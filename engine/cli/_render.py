@@ -57,6 +57,11 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def _revision(incident: Mapping[str, Any]) -> Any:
+    """The incident's revision (a daemon before the rename answers only ``version``)."""
+    return incident.get("revision", incident.get("version"))
+
+
 def post_lines(post: Mapping[str, Any], now: datetime, indent: str = "    ") -> list[str]:
     """One mention: who, where, when and how far it went, then its words and its link."""
     author = post.get("author") or {}
@@ -65,6 +70,8 @@ def post_lines(post: Mapping[str, Any], now: datetime, indent: str = "    ") -> 
     if followers:
         who += f" ({_plural(int(followers), 'follower')})"
     head = f"{who} on {post['channel']}"
+    if post.get("source"):
+        head += f" (via {post['source']})"
     if post.get("posted_at"):
         head += f", posted {since_phrase(_moment(str(post['posted_at'])), now)}"
     engagement = post.get("engagement") or {}
@@ -80,6 +87,8 @@ def post_lines(post: Mapping[str, Any], now: datetime, indent: str = "    ") -> 
         lines.append(f'{indent}  "{post["text"]}"')
     if post.get("url"):
         lines.append(f"{indent}  {post['url']}")
+    for repair in post.get("repairs") or []:
+        lines.append(f"{indent}  (mended: {repair['what']}, in {repair['pointer'].lstrip('/') or 'the post'})")
     return lines
 
 
@@ -87,7 +96,7 @@ def incident_lines(found: Mapping[str, Any]) -> list[str]:
     """Every line of ``calmly incidents show`` in text, times read against the daemon's "now"."""
     now = answer_now(found)
     lines = [
-        f"{found['id']}  {found['playbook']} v{found['playbook_version']}  version {found['version']}",
+        f"{found['id']}  {found['playbook']} v{found['playbook_version']}  revision {_revision(found)}",
         f"  state     {found['state']}  severity {found['severity']}  on {found['channel']} by {found['author']}",
     ]
     mentions = found.get("mentions") or []
@@ -95,6 +104,8 @@ def incident_lines(found: Mapping[str, Any]) -> list[str]:
         lines.append(f"  {'mention' if len(mentions) == 1 else 'mentions'}")
         for post in mentions:
             lines += post_lines(post, now)
+    for link in found.get("links") or []:
+        lines.append(f"  linked    {link['incident']} ({str(link['relation']).replace('_', ' ')})")
     drafts = found.get("drafts") or {}
     if drafts:
         lines.append("  fields")
@@ -154,7 +165,7 @@ def page_lines(page: Mapping[str, Any]) -> list[str]:
 def act_lines(done: Mapping[str, Any]) -> list[str]:
     """``calmly incidents act`` in text: where the incident is now, then what the action recorded."""
     incident = done["incident"]
-    lines = [f"{incident['id']}: {incident['state']} (version {incident['version']})"]
+    lines = [f"{incident['id']}: {incident['state']} (revision {_revision(incident)})"]
     lines += [f"  {entry['kind']}: {entry['summary']}" for entry in done["history"]]
     return lines
 

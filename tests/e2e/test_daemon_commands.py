@@ -330,13 +330,13 @@ def test_a_newcomer_lists_shows_and_acts_on_an_incident_in_text(desk: Desk) -> N
     assert header[:4] == ["ID", "STATE", "SEVERITY", "PLAYBOOK"]
     row = next(line for line in listed.stdout.splitlines() if line.startswith(f"{incident} "))
     assert row.split()[1:4] == ["detected", "medium", "customer-complaint"]
-    assert f"{incident}  customer-complaint v1  version 0" in shown.stdout
+    assert f"{incident}  customer-complaint v1  revision 0" in shown.stdout
     assert "state     detected  severity medium  on twitter by @newcomer" in shown.stdout
     assert "clock     first_response: due in 4h (" in shown.stdout  # the daemon's now, not this machine's
     assert "can do    assess -> assessed (by community_manager, social_lead) requires severity" in shown.stdout
-    assert assessed.stdout.splitlines()[0] == f"{incident}: assessed (version 1)"
+    assert assessed.stdout.splitlines()[0] == f"{incident}: assessed (revision 1)"
     assert "transition: assess: detected -> assessed" in assessed.stdout
-    assert replied.stdout.splitlines()[0] == f"{incident}: acknowledged (version 2)"
+    assert replied.stdout.splitlines()[0] == f"{incident}: acknowledged (revision 2)"
     assert "state     acknowledged  severity high" in after.stdout
     assert "acknowledge: assessed -> acknowledged by alice" in after.stdout
 

@@ -1,0 +1,59 @@
+"""What `calmly incidents show` prints for people: the post's repairs, its listening tool and the incident's links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.cli._render import incident_lines
+
+
+def shown(**extra: Any) -> dict[str, Any]:
+    post = {
+        "channel": "instagram",
+        "external_id": "ig-1",
+        "text": "We ended up in A&E \ufffd",
+        "author": {"handle": "@mum_of_two", "followers": 120},
+        "posted_at": "2026-11-23T09:00:00+00:00",
+        "source": "brandwatch",
+        "repairs": [{"pointer": "/text", "what": "replaced a lone surrogate with U+FFFD"}],
+    }
+    return {
+        "now": "2026-11-23T09:10:00+00:00",
+        "id": "inc-2",
+        "playbook": "safety-and-legal",
+        "playbook_version": 1,
+        "revision": 3,
+        "version": 3,
+        "state": "detected",
+        "severity": "critical",
+        "channel": "instagram",
+        "author": "@mum_of_two",
+        "mentions": [post],
+        "links": [{"incident": "inc-1", "relation": "follow_up_of"}],
+        "clocks": [],
+        "actions": [],
+        "history": [],
+        **extra,
+    }
+
+
+def test_shows_the_revision_apart_from_the_playbooks_version() -> None:
+    assert incident_lines(shown())[0] == "inc-2  safety-and-legal v1  revision 3"
+
+
+def test_an_older_daemon_answering_only_version_still_shows_the_revision() -> None:
+    old = shown()
+    del old["revision"]
+
+    assert incident_lines(old)[0].endswith("revision 3")
+
+
+def test_says_which_listening_tool_sent_the_post_and_what_was_mended_in_it() -> None:
+    lines = incident_lines(shown())
+
+    assert "    @mum_of_two (120 followers) on instagram (via brandwatch), posted 10m ago (09:00 UTC)" in lines
+    assert "      (mended: replaced a lone surrogate with U+FFFD, in text)" in lines
+
+
+def test_names_the_incidents_this_one_is_linked_to() -> None:
+    assert "  linked    inc-1 (follow up of)" in incident_lines(shown())
