@@ -54,6 +54,14 @@ class Floor:
         ).json()
         return incident
 
+    def assessed_after_version_0(self) -> dict[str, Any]:
+        """An incident alice has assessed, so version 0 is stale."""
+        incident = self.opened()
+        body = {"version": 0, "fields": {"severity": "medium"}}
+        done = self.call("POST", f"/v1/incidents/{incident['id']}/actions/assess", "alice", body)
+        assert done.status_code == 200, done.text
+        return incident
+
 
 @pytest.fixture
 def floor(tmp_path: Path) -> Iterator[Floor]:
@@ -154,16 +162,7 @@ def test_the_clock_moves_52_weeks_at_once(floor: Floor) -> None:
 
 
 def test_a_stale_version_with_a_role_that_may_never_take_the_action_is_403_not_409(floor: Floor) -> None:
-    incident = floor.opened()
-    assert (
-        floor.call(
-            "POST",
-            f"/v1/incidents/{incident['id']}/actions/assess",
-            "alice",
-            {"version": 0, "fields": {"severity": "medium"}},
-        ).status_code
-        == 200
-    )
+    incident = floor.assessed_after_version_0()
 
     answer = floor.call(
         "POST", f"/v1/incidents/{incident['id']}/actions/acknowledge", "carol", {"version": 0, "fields": {}}
@@ -174,16 +173,7 @@ def test_a_stale_version_with_a_role_that_may_never_take_the_action_is_403_not_4
 
 
 def test_a_stale_version_with_an_unknown_action_is_404_not_409(floor: Floor) -> None:
-    incident = floor.opened()
-    assert (
-        floor.call(
-            "POST",
-            f"/v1/incidents/{incident['id']}/actions/assess",
-            "alice",
-            {"version": 0, "fields": {"severity": "medium"}},
-        ).status_code
-        == 200
-    )
+    incident = floor.assessed_after_version_0()
 
     answer = floor.call(
         "POST", f"/v1/incidents/{incident['id']}/actions/teleport", "alice", {"version": 0, "fields": {}}
@@ -194,16 +184,7 @@ def test_a_stale_version_with_an_unknown_action_is_404_not_409(floor: Floor) -> 
 
 
 def test_a_stale_version_with_a_role_that_may_act_is_409(floor: Floor) -> None:
-    incident = floor.opened()
-    assert (
-        floor.call(
-            "POST",
-            f"/v1/incidents/{incident['id']}/actions/assess",
-            "alice",
-            {"version": 0, "fields": {"severity": "medium"}},
-        ).status_code
-        == 200
-    )
+    incident = floor.assessed_after_version_0()
 
     answer = floor.call(
         "POST", f"/v1/incidents/{incident['id']}/actions/acknowledge", "alice", {"version": 0, "fields": {}}
