@@ -152,7 +152,9 @@ class Service:
         for deadline in self.store.due(now, limit):
             done: FiredDeadline | None = None
             changes: list[Change] = []
-            with self.store.write() as tx:
+            # Not flushed on its own: lost to a power cut, the deadline is still pending and fires again with the
+            # same keys, so its notifications are the same ones; the next durable commit flushes it anyway.
+            with self.store.write(durable=False) as tx:
                 if not tx.deadlines.complete(deadline.key, now):
                     continue  # done meanwhile (by another daemon sharing the store, or cancelled)
                 incident = tx.incidents.get(deadline.incident_id)

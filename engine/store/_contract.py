@@ -271,6 +271,13 @@ class Store(IncidentViews, MentionViews, DeadlineViews, DeliveryViews, TokenView
         """Apply the schema migrations not applied yet; returns the schema version."""
         ...
 
-    def write(self) -> AbstractContextManager[UnitOfWork]: ...
+    def write(self, *, durable: bool = True) -> AbstractContextManager[UnitOfWork]:
+        """One unit of work, committed when the block ends (rolled back if it raises).
+
+        ``durable=False`` is for bookkeeping that is safe to redo after a power loss (a deadline that fires again
+        with the same keys, a delivery sent again with the same idempotency key): the backend may skip the flush to
+        disk for it. What a caller is answered for (a mention, an action, a token) is always durable.
+        """
+        ...
 
     def close(self) -> None: ...

@@ -89,6 +89,7 @@ class SQLiteStore:
             raise StoreUnavailable(f"cannot open the store at {self.path}: {error}") from error
         self._db = self._connect(str(self.path), synchronous)
         self._lock = threading.RLock()
+        self._synchronous = self._syncing = synchronous
 
     @classmethod
     def in_memory(cls) -> SQLiteStore:
@@ -97,6 +98,7 @@ class SQLiteStore:
         store.folder = store.path = Path(_IN_MEMORY)
         store._db = store._connect(_IN_MEMORY, "normal")
         store._lock = threading.RLock()
+        store._synchronous = store._syncing = "normal"
         store.migrate()
         return store
 
@@ -151,9 +153,22 @@ class SQLiteStore:
 
     # --- writing -------------------------------------------------------------------------------------------------
 
+    def _sync_for(self, durable: bool) -> None:
+        """Sync this commit as configured, or (``durable=False``) at most as NORMAL does.
+
+        In WAL mode a synced commit syncs the whole log, every earlier commit with it, so a commit that was not
+        synced is made durable by the next one that is (or by a checkpoint): a power loss can only take a tail of
+        bookkeeping commits, never one from before a durable commit.
+        """
+        wanted = self._synchronous if durable else "normal"
+        if wanted != self._syncing:
+            self._db.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[wanted]}")
+            self._syncing = wanted
+
     @contextmanager
-    def write(self) -> Iterator[_Unit]:
+    def write(self, *, durable: bool = True) -> Iterator[_Unit]:
         with self._lock:
+            self._sync_for(durable)
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield _Unit.on(self._db)
