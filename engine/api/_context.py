@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from engine.api._feed import ChangeFeed
 from engine.api._ratelimit import RateLimiter
 from engine.service import Roster, Service, SimulatedClock
 
@@ -53,6 +54,8 @@ class ApiContext:
     reload: Callable[[str], ReloadOutcome] | None = None
     #: The set-up checks' findings, shown in /readyz: worth fixing, never a reason to refuse work.
     checks: Sequence[Mapping[str, Any]] = ()
+    #: Where committed changes go for the pages that update by themselves (the desk); None: nothing listens.
+    feed: ChangeFeed | None = None
     limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:

@@ -23,6 +23,7 @@ from engine.daemon._findings import setup_findings
 from engine.daemon._loops import Courier, Scheduler
 from engine.daemon._redaction import REDACTOR, roster_secrets
 from engine.daemon._reload import Reloader
+from engine.desk import LocalFeed
 from engine.errors import StartupError
 from engine.notify import Dispatcher
 from engine.playbook import Failed
@@ -143,7 +144,9 @@ def _wire(
     clock = simulated.now if simulated is not None else system_clock
     library = Library(store)
     books = library.install(list(config.playbooks), clock())
-    service = Service(store, library, clock)
+    # Every committed change goes to the desk's pages that are listening, in this daemon's memory.
+    feed = LocalFeed()
+    service = Service(store, library, clock, on_change=feed.publish)
     # Delivery reads the roster from the API context at each use, so a reload that swaps it there reaches both.
     channels = channels_for(roster, os.environ, system_clock)
     dispatcher = Dispatcher(store, library, lambda: context.roster, channels, clock)
@@ -167,6 +170,7 @@ def _wire(
         wall_clock=system_clock,
         rate_limit_per_minute=config.rate_limit_per_minute,
         admin_roles=frozenset(config.admin_roles),
+        feed=feed,
     )
     reloader = Reloader(config, library, context, clock, resolve)
     context.reload = reloader
