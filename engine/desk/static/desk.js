@@ -1,0 +1,206 @@
+// The desk's live parts, and nothing else: the pages work without it.
+// - Countdowns: the server computes every deadline and says its own time (<body data-now>); the page only counts
+//   down from there, so a browser whose clock is wrong still shows the server's answer.
+// - The queue updates by itself: it listens to /desk/events and, on an incident event, fetches its rows again with
+//   the same filters (/desk/queue-rows?...). When the stream drops it says so ("Not live: reconnecting…") and
+//   reconnects by itself; after a reconnect it reads the rows afresh, since events may have been missed.
+// - An approved reply's button puts the reply in its textarea (kept apart from any draft already typed).
+// - Keys on the queue: j / k move between incidents, Enter opens the one chosen; never while typing in a field.
+"use strict";
+
+(function () {
+  var serverOffset = 0; // server time minus browser time, in ms
+
+  function syncClock(serverNow) {
+    var parsed = Date.parse(serverNow || "");
+    if (!isNaN(parsed)) serverOffset = parsed - Date.now();
+  }
+
+  function spell(ms) {
+    var seconds = Math.floor(Math.abs(ms) / 1000);
+    var days = Math.floor(seconds / 86400);
+    var hours = Math.floor((seconds % 86400) / 3600);
+    var minutes = Math.floor((seconds % 3600) / 60);
+    var rest = seconds % 60;
+    var parts = [];
+    if (days) parts.push(days + "d");
+    if (days || hours) parts.push(hours + "h");
+    if (!days) parts.push(minutes + "m");
+    if (!days && !hours) parts.push(rest + "s");
+    return parts.join(" ");
+  }
+
+  function tick() {
+    var now = Date.now() + serverOffset;
+    var clocks = document.querySelectorAll(".countdown[data-due-at]");
+    for (var i = 0; i < clocks.length; i++) {
+      var clock = clocks[i];
+      if (clock.dataset.label === undefined) {
+        // What the server wrote before "due" names the clock ("first_response due 2026-…"): kept in front.
+        var text = clock.textContent;
+        var at = text.indexOf("due");
+        clock.dataset.label = at > 0 ? text.slice(0, at).trim() + " " : "";
+        clock.title = text.trim();
+      }
+      var left = Date.parse(clock.dataset.dueAt) - now;
+      if (isNaN(left)) continue;
+      clock.textContent = clock.dataset.label + (left >= 0 ? "due in " + spell(left) : "overdue by " + spell(left));
+      clock.classList.toggle("overdue", left < 0);
+    }
+  }
+
+  // --- the live queue ------------------------------------------------------------------------------------------
+
+  function liveQueue(rows) {
+    var banner = document.getElementById("live-status");
+    var source = null;
+    var fetching = false;
+    var again = false;
+
+    function showNotLive() {
+      document.body.dataset.live = "no";
+      if (!banner) return;
+      banner.textContent = "Not live: reconnecting…";
+      banner.hidden = false;
+    }
+
+    function showLive() {
+      document.body.dataset.live = "yes"; // the stream is open: a change from now on reaches this page
+      if (!banner) return;
+      banner.hidden = true;
+      banner.textContent = "";
+    }
+
+    function refresh() {
+      if (fetching) {
+        again = true; // one more fetch when this one is done: the rows then hold every change so far
+        return;
+      }
+      fetching = true;
+      fetch("/desk/queue-rows" + window.location.search, { credentials: "same-origin", cache: "no-store" })
+        .then(function (answer) {
+          if (answer.status === 401) {
+            window.location.assign("/signin"); // the session ended (signed out, or taken off the roster)
+            return null;
+          }
+          return answer.ok ? answer.text() : null;
+        })
+        .then(function (html) {
+          if (html !== null && html !== undefined) {
+            var chosen = selectedId();
+            rows.innerHTML = html;
+            choose(chosen);
+            tick();
+          }
+        })
+        .catch(showNotLive)
+        .then(function () {
+          fetching = false;
+          if (again) {
+            again = false;
+            refresh();
+          }
+        });
+    }
+
+    function connect() {
+      var opened = false;
+      source = new EventSource("/desk/events");
+      source.onopen = function () {
+        showLive();
+        if (opened || rows.dataset.reconnected) refresh();
+        opened = true;
+      };
+      source.addEventListener("incident", refresh);
+      source.onerror = function () {
+        showNotLive();
+        rows.dataset.reconnected = "1";
+        if (source.readyState === EventSource.CLOSED) {
+          // The browser gave up (an answer that was not a stream): try again ourselves, a little later.
+          source.close();
+          window.setTimeout(connect, 3000);
+        }
+      };
+    }
+
+    window.addEventListener("pagehide", function () {
+      if (source) source.close();
+    });
+    connect();
+  }
+
+  // --- keys on the queue ---------------------------------------------------------------------------------------
+
+  function incidentRows() {
+    return Array.prototype.slice.call(document.querySelectorAll("#queue-rows tr.incident-row"));
+  }
+
+  function selectedId() {
+    var row = document.querySelector("#queue-rows tr.incident-row.selected");
+    return row ? row.dataset.incident : null;
+  }
+
+  function choose(id) {
+    var all = incidentRows();
+    for (var i = 0; i < all.length; i++) {
+      var chosen = all[i].dataset.incident === id;
+      all[i].classList.toggle("selected", chosen);
+      if (chosen) all[i].setAttribute("aria-current", "true");
+      else all[i].removeAttribute("aria-current");
+    }
+  }
+
+  function typing(target) {
+    if (!target || !target.tagName) return false;
+    var tag = target.tagName.toLowerCase();
+    return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
+  }
+
+  function keys(event) {
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) return;
+    var all = incidentRows();
+    if (!all.length) return;
+    var at = all.findIndex(function (row) {
+      return row.classList.contains("selected");
+    });
+    if (event.key === "j" || event.key === "k") {
+      var next = event.key === "j" ? Math.min(at + 1, all.length - 1) : Math.max(at - 1, 0);
+      choose(all[next].dataset.incident);
+      var link = all[next].querySelector("a");
+      if (link) link.focus(); // a focused link opens with Enter, as any link does
+      event.preventDefault();
+    } else if (event.key === "Enter" && at >= 0 && event.target === document.body) {
+      var open = all[at].querySelector("a");
+      if (open) window.location.assign(open.href);
+    }
+  }
+
+  // --- approved replies ----------------------------------------------------------------------------------------
+
+  function useReply(event) {
+    var button = event.target.closest ? event.target.closest("button.use-reply") : null;
+    if (!button) return;
+    var field = document.getElementById(button.dataset.target);
+    if (!field) return;
+    var reply = button.dataset.reply || "";
+    // A draft already typed is kept: the approved reply goes below it, for the person to choose.
+    field.value = field.value.trim() ? field.value.replace(/\s+$/, "") + "\n\n" + reply : reply;
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    field.focus();
+  }
+
+  function start() {
+    syncClock(document.body.dataset.now);
+    tick();
+    window.setInterval(tick, 1000);
+    document.addEventListener("click", useReply);
+    var rows = document.getElementById("queue-rows");
+    if (rows) {
+      document.addEventListener("keydown", keys);
+      liveQueue(rows);
+    }
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
