@@ -19,6 +19,7 @@ from engine.errors import Conflict, StoreError, StoreUnavailable
 from engine.incident import Incident
 from engine.store._records import (
     Delivery,
+    DeskSession,
     DueDeadline,
     Event,
     IncidentFilter,
@@ -46,6 +47,8 @@ __all__ = [
     "PlaybookRepository",
     "PlaybookViews",
     "ReceiptRepository",
+    "SessionRepository",
+    "SessionViews",
     "Store",
     "StoreError",
     "StoreUnavailable",
@@ -167,6 +170,18 @@ class TokenRepository(Protocol):
         ...
 
 
+class SessionRepository(Protocol):
+    def add(self, session: DeskSession) -> None: ...
+
+    def end(self, id_hash: str) -> None:
+        """Forget the session (signed out); nothing happens when there is none."""
+        ...
+
+    def forget_expired(self, now: datetime) -> int:
+        """Forget the sessions expired by ``now``; returns how many."""
+        ...
+
+
 class PlaybookRepository(Protocol):
     def save(self, record: PlaybookRecord, at: datetime) -> None:
         """Keep a playbook version (once: a digest already kept is left as it is)."""
@@ -196,6 +211,9 @@ class UnitOfWork(Protocol):
 
     @property
     def tokens(self) -> TokenRepository: ...
+
+    @property
+    def sessions(self) -> SessionRepository: ...
 
     @property
     def playbooks(self) -> PlaybookRepository: ...
@@ -250,6 +268,10 @@ class TokenViews(Protocol):
     def token(self, token_hash: str) -> TokenRecord | None: ...
 
 
+class SessionViews(Protocol):
+    def desk_session(self, id_hash: str) -> DeskSession | None: ...
+
+
 class PlaybookViews(Protocol):
     def playbook(self, digest: str) -> PlaybookRecord | None: ...
 
@@ -264,7 +286,17 @@ class Figures(Protocol):
         ...
 
 
-class Store(IncidentViews, MentionViews, DeadlineViews, DeliveryViews, TokenViews, PlaybookViews, Figures, Protocol):
+class Store(
+    IncidentViews,
+    MentionViews,
+    DeadlineViews,
+    DeliveryViews,
+    TokenViews,
+    SessionViews,
+    PlaybookViews,
+    Figures,
+    Protocol,
+):
     """A backend: its schema, one unit of work per change, and the views."""
 
     def migrate(self) -> int:

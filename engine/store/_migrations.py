@@ -158,4 +158,17 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         "mentions by incident: an incident's own posts read in the order they came, without a walk over them all",
         ("CREATE INDEX mentions_by_incident ON mentions (incident_id, received_at)",),
     ),
+    (
+        7,
+        "desk sessions: who signed in to the desk, kept by the hash of the cookie, with the token its forms carry",
+        (
+            """CREATE TABLE desk_sessions (
+                id_hash     TEXT PRIMARY KEY,
+                person      TEXT NOT NULL,
+                csrf        TEXT NOT NULL,
+                expires_at  TEXT NOT NULL
+            )""",
+            "CREATE INDEX desk_sessions_by_expiry ON desk_sessions (expires_at)",
+        ),
+    ),
 )

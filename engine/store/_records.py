@@ -168,6 +168,16 @@ class TokenRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class DeskSession:
+    """A signed-in desk session, kept by the hash of its cookie only, with the form token that guards its posts."""
+
+    id_hash: str
+    person: str
+    csrf: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentFilter:
     """Which incidents to list. ``after`` is the last id of the previous page (ids sort by opening)."""
 

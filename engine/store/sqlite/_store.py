@@ -22,6 +22,7 @@ from engine.errors import StoreUnavailable
 from engine.store._migrations import MIGRATIONS
 from engine.store._records import (
     Delivery,
+    DeskSession,
     DueDeadline,
     Event,
     IncidentFilter,
@@ -33,7 +34,16 @@ from engine.store._records import (
     Tally,
     TokenRecord,
 )
-from engine.store.sqlite import _deadlines, _figures, _incidents, _mentions, _outbox, _playbooks, _tokens
+from engine.store.sqlite import (
+    _deadlines,
+    _figures,
+    _incidents,
+    _mentions,
+    _outbox,
+    _playbooks,
+    _sessions,
+    _tokens,
+)
 from engine.store.sqlite._receipts import SQLiteReceipts
 
 __all__ = ["DATABASE_NAME", "SQLiteStore"]
@@ -55,6 +65,7 @@ class _Unit:
     mentions: _mentions.SQLiteMentions
     receipts: SQLiteReceipts
     tokens: _tokens.SQLiteTokens
+    sessions: _sessions.SQLiteSessions
     playbooks: _playbooks.SQLitePlaybooks
 
     @classmethod
@@ -67,6 +78,7 @@ class _Unit:
             _mentions.SQLiteMentions(db),
             SQLiteReceipts(db),
             _tokens.SQLiteTokens(db),
+            _sessions.SQLiteSessions(db),
             _playbooks.SQLitePlaybooks(db),
         )
 
@@ -245,6 +257,10 @@ class SQLiteStore:
     def token(self, token_hash: str) -> TokenRecord | None:
         with self._lock:
             return _tokens.token(self._db, token_hash)
+
+    def desk_session(self, id_hash: str) -> DeskSession | None:
+        with self._lock:
+            return _sessions.session(self._db, id_hash)
 
     def playbook(self, digest: str) -> PlaybookRecord | None:
         with self._lock:

@@ -1,0 +1,39 @@
+"""Desk sessions in SQLite: kept by the hash of their cookie only, with their person, form token and expiry."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from engine.store._codec import moment, parse_moment
+from engine.store._records import DeskSession
+
+__all__ = ["SQLiteSessions", "session"]
+
+
+class SQLiteSessions:
+    """Desk sessions, inside one transaction (see :class:`engine.store.SessionRepository`)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def add(self, session: DeskSession) -> None:
+        self._db.execute(
+            "INSERT INTO desk_sessions (id_hash, person, csrf, expires_at) VALUES (?, ?, ?, ?)",
+            (session.id_hash, session.person, session.csrf, moment(session.expires_at)),
+        )
+
+    def end(self, id_hash: str) -> None:
+        self._db.execute("DELETE FROM desk_sessions WHERE id_hash = ?", (id_hash,))
+
+    def forget_expired(self, now: datetime) -> int:
+        return self._db.execute("DELETE FROM desk_sessions WHERE expires_at <= ?", (moment(now),)).rowcount
+
+
+def session(db: sqlite3.Connection, id_hash: str) -> DeskSession | None:
+    row = db.execute(
+        "SELECT id_hash, person, csrf, expires_at FROM desk_sessions WHERE id_hash = ?", (id_hash,)
+    ).fetchone()
+    if row is None:
+        return None
+    return DeskSession(row[0], row[1], row[2], parse_moment(row[3]))
