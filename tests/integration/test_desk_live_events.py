@@ -1,5 +1,6 @@
 """The desk's live channel over real HTTP: the daemon as ``calmly serve`` wires it (its service telling the feed),
-a client reading ``GET /desk/events`` as a browser's EventSource does, and mentions sent to the API."""
+a client signed in to the desk reading ``GET /desk/events`` as a browser's EventSource does, and mentions taken by
+the service from another thread, as the API's workers do. The heartbeat comes every 0.2 s here, not every 15 s."""
 
 from __future__ import annotations
 
@@ -7,18 +8,20 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from intake_support import mention
 
-from engine.api import create_app
-from engine.api._access import current_person
+from engine.api._errors import install_handlers
 from engine.daemon import Config, build
-from engine.desk import live_router
+from engine.desk import live_router, pages_router
+from engine.desk._session import COOKIE, signed_in
 from engine.service import issue_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,9 +36,12 @@ class Served:
         config = Config(data=folder, playbooks=(ROOT / "playbooks",), roster=ROOT / "examples" / "roster.yaml")
         self.daemon = build(config, START)
         self.token = issue_token(self.daemon.store, "alice", START)
-        app = create_app(self.daemon.context)
-        # The bearer token's person stands in for the desk's session: the stream is the same for both.
-        app.include_router(live_router(current_person, heartbeat=HEARTBEAT))
+        # The desk's sign-in and its live channel, on an app of their own: the daemon's has a 15 s heartbeat.
+        app = FastAPI()
+        app.state.context = self.daemon.context
+        install_handlers(app)
+        app.include_router(live_router(signed_in, heartbeat=HEARTBEAT))
+        app.include_router(pages_router)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -56,9 +62,14 @@ class Served:
         self.thread.join(timeout=10)
         self.daemon.store.close()
 
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+    @contextmanager
+    def signed_in(self) -> Iterator[httpx.Client]:
+        """A client holding the desk's session cookie, as a browser does after signing in."""
+        with httpx.Client(base_url=self.url, timeout=5) as client:
+            answer = client.post("/signin", data={"token": self.token})
+            assert answer.status_code == 303, answer.text
+            assert COOKIE in client.cookies
+            yield client
 
 
 @pytest.fixture
@@ -79,17 +90,13 @@ def _frames(lines: Iterator[str]) -> Iterator[list[str]]:
 
 
 def test_tells_a_connected_page_when_a_mention_opens_an_incident(served: Served) -> None:
-    with (
-        httpx.Client(base_url=served.url, timeout=5) as client,
-        client.stream("GET", "/desk/events", headers=served.auth) as stream,
-    ):
+    with served.signed_in() as client, client.stream("GET", "/desk/events") as stream:
         assert stream.status_code == 200
         assert stream.headers["content-type"].startswith("text/event-stream")
         frames = _frames(stream.iter_lines())
         assert next(frames) == [": live"]  # open: the page clears its "not live" banner
-        sent = client.post("/v1/mentions", headers=served.auth, json={"mentions": [mention("tw-1")]})
-        assert sent.status_code == 200, sent.text
-        opened = sent.json()["results"][0]["incident"]
+        (taken,) = served.daemon.service.ingest([mention("tw-1")])
+        opened = taken.incident_id
 
         incident = next(frame for frame in frames if frame[0] == "event: incident")
 
@@ -99,10 +106,7 @@ def test_tells_a_connected_page_when_a_mention_opens_an_incident(served: Served)
 
 
 def test_sends_a_heartbeat_while_nothing_changes(served: Served) -> None:
-    with (
-        httpx.Client(base_url=served.url, timeout=5) as client,
-        client.stream("GET", "/desk/events", headers=served.auth) as stream,
-    ):
+    with served.signed_in() as client, client.stream("GET", "/desk/events") as stream:
         frames = _frames(stream.iter_lines())
         next(frames)
         heartbeat = next(frames)

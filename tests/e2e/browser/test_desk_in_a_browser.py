@@ -1,0 +1,263 @@
+"""The desk in a real browser: Debian's Chromium driven by Playwright, against ``calmly serve`` on a simulated clock.
+
+A community manager signs in with her token, sees a new mention appear in the queue without reloading, opens it
+from the keyboard, assesses it, picks the approved reply, has a reply with "calm down" refused in the house rule's
+words, acknowledges, watches the countdown, and signs out. axe-core checks the sign-in, queue and incident pages.
+
+Without Chromium (``apt-get install chromium``) or Playwright (``pip install -e '.[dev]'``) these tests skip and say
+so. With ``CALMLY_DESK_SCREENSHOTS=1`` they also save the queue and an incident page to docs/images/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+CALMLY = Path(sys.executable).with_name("calmly")
+START = "2026-11-23T09:00:00Z"  # a Monday, in office hours
+CHROMIUM = shutil.which("chromium")
+if CHROMIUM is None:
+    pytest.skip(
+        "the desk's browser tests need Debian's Chromium on PATH: apt-get install chromium (CI's .ci/run does)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="the desk's browser tests need Playwright: .venv/bin/pip install -e '.[dev]'"
+)
+axe_playwright = pytest.importorskip(
+    "axe_playwright_python.sync_playwright", reason="the desk's browser tests need axe-playwright-python ('.[dev]')"
+)
+expect = sync_api.expect
+SCREENSHOTS = ROOT / "docs" / "images" if os.environ.get("CALMLY_DESK_SCREENSHOTS") == "1" else None
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+class Daemon:
+    """``calmly serve`` on a free loopback port, a temporary data folder and a simulated clock."""
+
+    def __init__(self, folder: Path) -> None:
+        self.url = f"http://127.0.0.1:{_free_port()}"
+        self.log = folder / "daemon.log"
+        clean = {name: value for name, value in os.environ.items() if not name.startswith("CALMLY_")}
+        self.env = {
+            **clean,
+            "CALMLY_DATA": str(folder / "data"),
+            "CALMLY_PLAYBOOKS": str(ROOT / "playbooks"),
+            "CALMLY_ROSTER": str(ROOT / "examples" / "roster.yaml"),
+            "CALMLY_LISTEN": self.url.removeprefix("http://"),
+        }
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [str(CALMLY), "serve", "--simulated-clock", START],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=folder,
+            )
+        deadline = time.monotonic() + 20
+        while not self._ready():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"calmly serve did not start:\n{self.log.read_text()}")
+            time.sleep(0.05)
+        self.tokens = {person: self._issue(person) for person in ("alice", "bob")}
+
+    def _ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _issue(self, person: str) -> str:
+        issued = subprocess.run(
+            [str(CALMLY), "token", "issue", person], env=self.env, capture_output=True, text=True, check=False
+        )
+        assert issued.returncode == 0, issued.stderr
+        return issued.stdout.strip()
+
+    def post(self, path: str, person: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer = httpx.post(
+            f"{self.url}{path}", json=body, headers={"Authorization": f"Bearer {self.tokens[person]}"}, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
+        answered: dict[str, Any] = answer.json()
+        return answered
+
+    def mention(self, external_id: str, text: str, handle: str) -> str:
+        post = {
+            "channel": "twitter",
+            "external_id": external_id,
+            "text": text,
+            "posted_at": START,
+            "author": {"handle": handle, "followers": 120},
+            "url": f"https://x.com/{handle.lstrip('@')}/status/{external_id}",
+        }
+        (result,) = self.post("/v1/mentions", "alice", {"mentions": [post]})["results"]
+        incident: str = result["incident"]
+        return incident
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    running = Daemon(tmp_path_factory.mktemp("desk"))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(5000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _no_serious_violations(page: Any, name: str) -> None:
+    results = axe_playwright.Axe().run(page)
+    serious = [
+        f"{item['id']} ({item['impact']}): {item['help']}"
+        for item in results.response["violations"]
+        if item.get("impact") in ("serious", "critical")
+    ]
+    assert not serious, f"the {name} page has accessibility problems:\n" + "\n".join(serious)
+
+
+def _sign_in(page: Any, daemon: Daemon, person: str) -> None:
+    page.goto(f"{daemon.url}/signin")
+    page.get_by_label("Your token").fill(daemon.tokens[person])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="The queue")).to_be_visible()
+
+
+def test_a_wrong_token_is_refused_in_words_on_an_accessible_sign_in_page(page: Any, daemon: Daemon) -> None:
+    page.goto(f"{daemon.url}/signin")
+    _no_serious_violations(page, "sign-in")
+
+    page.get_by_label("Your token").fill("calmly_not-a-real-token")
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert page.url.endswith("/signin")
+    assert "calmly_not-a-real-token" not in page.url
+
+
+def test_a_community_manager_works_a_new_complaint_from_the_queue(page: Any, daemon: Daemon) -> None:
+    _sign_in(page, daemon, "alice")
+    assert daemon.tokens["alice"] not in page.url
+    expect(page.locator("body")).to_have_attribute("data-live", "yes")
+    page.evaluate("window.loadedOnce = true")  # gone if the page reloads
+
+    opened = daemon.mention("desk-1", "My order arrived broken and nobody answers", "@ann")
+
+    row = page.locator(f'#queue-rows tr[data-incident="{opened}"]')
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("My order arrived broken")
+    assert page.evaluate("window.loadedOnce") is True, "the queue reloaded instead of updating in place"
+    _no_serious_violations(page, "queue")
+    if SCREENSHOTS is not None:
+        page.screenshot(path=str(SCREENSHOTS / "desk-queue.png"), full_page=True)
+
+    page.keyboard.press("j")
+    expect(row).to_have_class(re.compile(r"\bselected\b"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(opened)
+    _no_serious_violations(page, "incident")
+
+    countdown = page.locator(".countdown").first
+    expect(countdown).to_contain_text("due in")
+    shown = countdown.inner_text()
+    expect(countdown).not_to_have_text(shown)  # it counts down by itself, each second
+
+    assess = page.locator("form.action", has=page.get_by_role("button", name="Assess"))
+    assess.get_by_label("Severity").select_option("medium")
+    assess.get_by_role("button", name="Assess").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("assessed")
+
+    acknowledge = page.locator("form.action", has=page.get_by_role("button", name="Acknowledge"))
+    reply = acknowledge.locator("textarea")
+    reply.fill("Please calm down, we will look at it")
+    acknowledge.get_by_label("Post this reply in public on twitter").check()
+    acknowledge.get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_role("alert")).to_contain_text("calm down")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("assessed")
+
+    acknowledge = page.locator("form.action", has=page.get_by_role("button", name="Acknowledge"))
+    expect(acknowledge.locator("textarea")).to_have_value("Please calm down, we will look at it")  # kept to mend
+    acknowledge.locator("textarea").fill("")
+    acknowledge.get_by_role("button", name="Use the approved reply").first.click()
+    expect(acknowledge.locator("textarea")).to_have_value(
+        "Hi @ann, thank you for telling us. We're sorry, and we're looking into it now."
+    )
+    if SCREENSHOTS is not None:
+        page.screenshot(path=str(SCREENSHOTS / "desk-incident.png"), full_page=True)
+    acknowledge.get_by_label("Post this reply in public on twitter").check()
+    acknowledge.get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("acknowledged")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("Your token")).to_be_visible()
+    page.goto(daemon.url + "/")
+    expect(page.get_by_label("Your token")).to_be_visible()
+
+
+def test_the_queue_follows_the_clock_when_it_moves_on(page: Any, daemon: Daemon) -> None:
+    opened = daemon.mention("desk-2", "Still waiting on my refund", "@bea")
+    _sign_in(page, daemon, "alice")
+    row = page.locator(f'#queue-rows tr[data-incident="{opened}"]')
+    expect(row).to_be_visible()
+    expect(page.locator("body")).to_have_attribute("data-live", "yes")
+    expect(row).not_to_have_class(re.compile(r"\bbreached\b"))
+    page.evaluate("window.loadedOnce = true")
+
+    daemon.post("/v1/admin/clock", "bob", {"advance": "5h"})  # past its 4h limit: the deadline fires
+
+    expect(row).to_have_class(re.compile(r"\bbreached\b"))
+    assert page.evaluate("window.loadedOnce") is True, "the queue reloaded instead of updating in place"
