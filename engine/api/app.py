@@ -46,6 +46,11 @@ def create_app(context: ApiContext) -> FastAPI:
         app.include_router(_admin.reload_router)
     if context.simulated is not None:
         app.include_router(_admin.clock_router)
+    # The desk's pages sit on the same app and service; imported here, as the desk builds on this package.
+    from engine.desk import desk_routers  # noqa: PLC0415
+
+    for router in desk_routers():
+        app.include_router(router)
 
     plain = app.openapi
 

@@ -1,6 +1,15 @@
 """The desk: the team's pages in the browser, served by the daemon: sign-in, the queue, the incident page, and the
 live channel that keeps them up to date."""
 
-from engine.desk._live import HEARTBEAT_SECONDS, LocalFeed, live_router
+from fastapi import APIRouter
 
-__all__ = ["HEARTBEAT_SECONDS", "LocalFeed", "live_router"]
+from engine.desk._live import HEARTBEAT_SECONDS, LocalFeed, live_router
+from engine.desk._pages import router as pages_router
+from engine.desk._session import signed_in
+
+__all__ = ["HEARTBEAT_SECONDS", "LocalFeed", "desk_routers", "live_router", "pages_router"]
+
+
+def desk_routers() -> list[APIRouter]:
+    """The desk's routers, for the app to include: its pages and its live channel."""
+    return [pages_router, live_router(signed_in)]

@@ -124,7 +124,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"files", "store"}),
     frozenset({"service"}),
     frozenset({"notify", "authoring"}),
-    frozenset({"api"}),
+    frozenset({"api", "desk"}),  # the desk (pages) sits beside the JSON API, over the same service
     frozenset({"daemon"}),
     frozenset({"cli"}),
 )

@@ -1,0 +1,152 @@
+"""Action forms built from the playbook: one per action the person's roles allow now, its controls from what the
+action requires; and a posted form read back into the fields the service checks.
+
+No rule is decided here: which actions are open comes from the service's incident details, and whether the fields
+are right is the service's answer. The form only offers the playbook's choices (severity levels, contact routes,
+do-not-engage reasons, review answers) so a person picks rather than types them.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.incident import CONTACT_ROUTES, Incident
+from engine.playbook import AnswerKind, Playbook
+
+__all__ = ["ActionForm", "Control", "action_forms", "fields_from_form", "fill_reply"]
+
+_LABELS = {
+    "severity": "Severity",
+    "public_reply": "Public reply",
+    "offer": "What is offered (a refund, a replacement, a call back…)",
+    "contact_route": "Private route to continue",
+    "outcome": "What was done to resolve it",
+    "reason": "Why not engage",
+    "note": "Internal note (never public)",
+    "merged_into": "Incident it duplicates (its id)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """One labelled control of a form: a ``select`` of ``choices``, a ``textarea`` or a ``text`` input."""
+
+    name: str
+    label: str
+    kind: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ActionForm:
+    """The form of one action: its trigger, the state it leads to, its controls, and for a public reply the
+    channel it goes out on and the playbook's approved replies, placeholders filled in."""
+
+    trigger: str
+    to: str
+    controls: tuple[Control, ...]
+    reply_channel: str | None = None
+    approved: tuple[str, ...] = ()
+
+
+def fill_reply(template: str, incident: Incident) -> str:
+    """An approved reply with the placeholders calmly fills ({author}, {channel}, ...) filled; others kept."""
+    known = {
+        "author": incident.author,
+        "channel": incident.channel,
+        "incident_id": incident.id,
+        "severity": incident.severity,
+        "playbook": incident.playbook,
+        "offer": str(incident.facts.get("offer", "{offer}")),
+        "contact_route": str(incident.facts.get("contact_route", "{contact_route}")),
+    }
+    out: list[str] = []
+    for literal, field, _, _ in string.Formatter().parse(template):
+        out.append(literal)
+        if field is not None:
+            out.append(known.get(field, "{" + field + "}"))
+    return "".join(out)
+
+
+def _controls(requirement: str, playbook: Playbook) -> list[Control]:
+    if requirement == "severity":
+        return [Control("severity", _LABELS["severity"], "select", playbook.severity.levels)]
+    if requirement == "public_reply":
+        return [Control("public_reply", _LABELS["public_reply"], "textarea")]
+    if requirement == "contact_route":
+        return [Control("contact_route", _LABELS["contact_route"], "select", CONTACT_ROUTES)]
+    if requirement == "reason":
+        reasons = playbook.house_rules.do_not_engage_reasons
+        return [Control("reason", _LABELS["reason"], "select", reasons)]
+    if requirement == "review":
+        controls = []
+        for question in playbook.review_questions:
+            name = f"review.{question.id}"
+            if question.answer is AnswerKind.YES_NO:
+                controls.append(Control(name, question.ask, "select", ("yes", "no")))
+            elif question.answer is AnswerKind.CHOICE:
+                controls.append(Control(name, question.ask, "select", question.choices))
+            else:
+                controls.append(Control(name, question.ask, "text"))
+        return controls
+    kind = "textarea" if requirement in ("note", "outcome") else "text"
+    return [Control(requirement, _LABELS.get(requirement, requirement.replace("_", " ").capitalize()), kind)]
+
+
+def action_forms(
+    actions: Sequence[Mapping[str, Any]], roles: frozenset[str], incident: Incident, playbook: Playbook
+) -> list[ActionForm]:
+    """A form for each of ``actions`` (the service's, open in the incident's state) one of ``roles`` may take."""
+    forms = []
+    for action in actions:
+        if not roles & set(action["by"]):
+            continue
+        requires = list(action["requires"])
+        controls = tuple(control for requirement in requires for control in _controls(requirement, playbook))
+        replying = "public_reply" in requires
+        approved = tuple(fill_reply(text, incident) for text in playbook.responses.get(action["trigger"], ()))
+        forms.append(
+            ActionForm(
+                action["trigger"],
+                action["to"],
+                controls,
+                incident.channel if replying else None,
+                approved if replying else (),
+            )
+        )
+    return forms
+
+
+def _number(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text  # the service says what it needs, in the rule's words
+
+
+def fields_from_form(form: ActionForm, posted: Mapping[str, str], playbook: Playbook) -> dict[str, Any]:
+    """The fields of ``form`` as the service takes them, from what was posted. A blank control is left out, so
+    the service's refusal names what is missing."""
+    fields: dict[str, Any] = {}
+    review: dict[str, Any] = {}
+    kinds = {question.id: question.answer for question in playbook.review_questions}
+    for control in form.controls:
+        value = posted.get(control.name, "").strip()
+        if not value:
+            continue
+        if control.name.startswith("review."):
+            key = control.name.removeprefix("review.")
+            review[key] = _number(value) if kinds.get(key) is AnswerKind.NUMBER else value
+        elif control.name == "public_reply":
+            fields["public_reply"] = {"text": value, "channel": form.reply_channel}
+        else:
+            fields[control.name] = value
+    if any(control.name.startswith("review.") for control in form.controls):
+        fields["review"] = review
+    return fields

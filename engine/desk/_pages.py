@@ -1,0 +1,261 @@
+"""The desk's pages: sign-in and sign-out, the queue (and its rows alone, for the live page to swap in), the
+incident page, and acting on an incident from its forms, all as the signed-in person and through the service.
+
+Every page needs a session (else it sends the person to sign in). Every form post carries the session's form token;
+a post without it changes nothing. Refusals are the service's, shown next to the form in the rule's own words.
+None of these routes is part of the JSON API's document.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from engine.api._context import ApiContext, Context
+from engine.desk._forms import ActionForm, action_forms, fields_from_form
+from engine.desk._queue import QueueFilters, clock_used, queue
+from engine.desk._session import COOKIE, LIFETIME, SignInRefused, Visitor, csrf_matches, end_session, sign_in, visitor
+from engine.errors import NotFound
+from engine.incident import RefusalReason, Refused
+from engine.service import IncidentDetails, post_view
+
+__all__ = ["router"]
+
+_HERE = Path(__file__).parent
+_STATIC = {"desk.css": "text/css", "desk.js": "text/javascript"}
+_STATUS = {RefusalReason.STALE: 409, RefusalReason.ROLE_NOT_ALLOWED: 403, RefusalReason.UNKNOWN_ACTION: 404}
+
+templates = Jinja2Templates(directory=str(_HERE / "templates"))
+router = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, name: str, context: ApiContext, status: int = 200, **values: Any) -> HTMLResponse:
+    values.setdefault("seen", None)
+    return templates.TemplateResponse(
+        request, name, {"now": context.clock(), **values}, status_code=status, headers={"Cache-Control": "no-store"}
+    )
+
+
+def _to_signin() -> RedirectResponse:
+    return RedirectResponse("/signin", status_code=303)
+
+
+def _client(request: Request) -> str:
+    return f"address:{request.client.host if request.client else 'unknown'}"
+
+
+# --- signing in and out ------------------------------------------------------------------------------------------
+
+
+@router.get("/signin")
+def signin_form(request: Request, context: Context) -> Response:
+    return _page(request, "signin.html", context)
+
+
+@router.post("/signin")
+async def signin(request: Request, context: Context) -> Response:
+    if context.limiter.take(_client(request)) is not None:
+        return _page(request, "signin.html", context, 429, error="Too many tries from here; wait a minute.")
+    form = await request.form()
+    token = form.get("token")
+    started = await run_in_threadpool(sign_in, context, token if isinstance(token, str) else "")
+    if isinstance(started, SignInRefused):
+        return _page(request, "signin.html", context, started.status, error=started.message)
+    session_id, _ = started
+    answer = RedirectResponse("/", status_code=303)
+    answer.set_cookie(
+        COOKIE,
+        session_id,
+        max_age=int(LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return answer
+
+
+@router.post("/signout")
+async def signout(request: Request, context: Context) -> Response:
+    seen = await run_in_threadpool(visitor, request, context)
+    if seen is None:
+        return _to_signin()
+    form = await request.form()
+    if not csrf_matches(seen, form.get("csrf")):
+        return _page(request, "message.html", context, 403, seen=seen, message=_CSRF_WORDS)
+    await run_in_threadpool(end_session, context, seen.session_hash)
+    answer = _to_signin()
+    answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return answer
+
+
+_CSRF_WORDS = "This form was not sent from the desk's own page (or is from an old session); open the page again."
+
+
+# --- the queue ---------------------------------------------------------------------------------------------------
+
+
+def _filters(request: Request) -> QueueFilters:
+    return QueueFilters.of(dict(request.query_params.items()))
+
+
+@router.get("/")
+def queue_page(request: Request, context: Context) -> Response:
+    seen = visitor(request, context)
+    if seen is None:
+        return _to_signin()
+    filters = _filters(request)
+    now = context.clock()
+    rows = queue(context.service, filters, seen, now)
+    books = [book.playbook for book in context.service.library.current]
+    return _page(
+        request,
+        "queue.html",
+        context,
+        seen=seen,
+        rows=rows,
+        filters=filters,
+        playbooks=sorted({book.id for book in books}),
+        severities=sorted({level for book in books for level in book.severity.levels}),
+        states=sorted({state for book in books for state in book.states}),
+        roles=sorted({role for book in books for role in book.roles}),
+    )
+
+
+@router.get("/desk/queue-rows")
+def queue_rows(request: Request, context: Context) -> Response:
+    """The queue's rows alone (the table's body), for the live queue page to swap in."""
+    seen = visitor(request, context)
+    if seen is None:
+        return HTMLResponse("", status_code=401)
+    rows = queue(context.service, _filters(request), seen, context.clock())
+    return _page(request, "_queue_rows.html", context, seen=seen, rows=rows)
+
+
+@router.get("/desk/static/{name}")
+def static(name: str) -> Response:
+    if name not in _STATIC:
+        return HTMLResponse("Not found", status_code=404)
+    return FileResponse(_HERE / "static" / name, media_type=_STATIC[name])
+
+
+# --- the incident page and acting --------------------------------------------------------------------------------
+
+
+def _all_forms(details: IncidentDetails, context: ApiContext, roles: frozenset[str]) -> list[ActionForm]:
+    incident = details.row.incident
+    playbook = context.service.library.by_digest(incident.playbook_digest).playbook
+    return action_forms(details.actions, roles, incident, playbook)
+
+
+def _incident_page(  # noqa: PLR0917 - the page's parts, each by name
+    request: Request,
+    context: ApiContext,
+    seen: Visitor,
+    incident_id: str,
+    status: int = 200,
+    refusal: tuple[str, str] | None = None,
+    posted: dict[str, str] | None = None,
+) -> Response:
+    try:
+        details = context.service.incident(incident_id)
+    except NotFound:
+        return _page(request, "message.html", context, 404, seen=seen, message=f"There is no incident {incident_id}.")
+    now: datetime = context.clock()
+    incident = details.row.incident
+    clocks = [
+        {
+            "name": clock.name,
+            "due_at": clock.due_at,
+            "timezone": details.zones.get(clock.name, "UTC"),
+            "used": clock_used(clock, now),
+            "breached": clock.name in incident.breached,
+            "next_step_at": None if clock.next is None else clock.next.at,
+        }
+        for clock in incident.clocks
+    ]
+    return _page(
+        request,
+        "incident.html",
+        context,
+        status,
+        seen=seen,
+        incident=incident,
+        final=details.row.final,
+        waiting_on=details.row.waiting_on,
+        posts=[post_view(post) for post in details.mentions],
+        clocks=clocks,
+        history=[entry for event in details.events for entry in event.history],
+        forms=_all_forms(details, context, seen.roles),
+        refusal=refusal,
+        posted=posted or {},
+    )
+
+
+@router.get("/incidents/{incident_id}")
+def incident_page(incident_id: str, request: Request, context: Context) -> Response:
+    seen = visitor(request, context)
+    if seen is None:
+        return _to_signin()
+    return _incident_page(request, context, seen, incident_id)
+
+
+def _refusal_words(refused: Refused, current: int | None) -> str:
+    if refused.reason is RefusalReason.STALE:
+        return (
+            "Someone else acted on this incident first, so nothing was done. The page now shows where it stands"
+            + (f" (revision {current})" if current is not None else "")
+            + "; decide again."
+        )
+    return refused.message
+
+
+def _act(context: ApiContext, seen: Visitor, incident_id: str, trigger: str, posted: dict[str, str]) -> Any:
+    """The action taken through the service, or (status, words) when it is refused or cannot be sent."""
+    try:
+        details = context.service.incident(incident_id)
+    except NotFound:
+        return 404, f"There is no incident {incident_id}."
+    everyone = frozenset(role for action in details.actions for role in action["by"])
+    form = next((form for form in _all_forms(details, context, everyone) if form.trigger == trigger), None)
+    revision = posted.get("revision", "")
+    if not revision.isascii() or not revision.isdigit():
+        return 422, "The form lost the incident's revision; open the page again."
+    fields: dict[str, Any] = {}
+    if form is not None:
+        if form.reply_channel is not None and posted.get("confirm_public") != "yes":
+            return 422, f"Tick “Post this reply in public on {form.reply_channel}” to send it; nothing was sent."
+        playbook = context.service.library.by_digest(details.row.incident.playbook_digest).playbook
+        fields = fields_from_form(form, posted, playbook)
+    result = context.service.act(
+        incident_id, trigger, person=seen.person, roles=seen.roles, fields=fields, version=int(revision)
+    )
+    if result.refused is not None:
+        status = _STATUS.get(result.refused.reason, 422)
+        return status, _refusal_words(result.refused, result.incident.revision)
+    context.wake()
+    return None
+
+
+@router.post("/incidents/{incident_id}/actions/{trigger}")
+async def act(incident_id: str, trigger: str, request: Request, context: Context) -> Response:
+    seen = await run_in_threadpool(visitor, request, context)
+    if seen is None:
+        return _to_signin()
+    form = await request.form()
+    posted = {name: value for name, value in form.items() if isinstance(value, str)}
+    if not csrf_matches(seen, posted.get("csrf")):
+        return _page(request, "message.html", context, 403, seen=seen, message=_CSRF_WORDS)
+    refused = await run_in_threadpool(_act, context, seen, incident_id, trigger, posted)
+    if refused is None:
+        return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+    status, words = refused
+    return await run_in_threadpool(
+        _incident_page, request, context, seen, incident_id, status, (trigger, words), posted
+    )

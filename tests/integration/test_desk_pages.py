@@ -1,0 +1,331 @@
+"""The desk's pages, in process, over a real SQLite store on a simulated clock: signing in and out, the queue,
+the incident page and acting from its forms, as a person in the example roster drives them with a browser.
+
+Each test reads the pages' HTML as the browser gets it; what an action changed is read back from the store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import secrets
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from intake_support import mention
+from starlette.exceptions import StarletteDeprecationWarning
+
+from engine.api import create_app
+from engine.daemon import Config, Daemon, build
+from engine.service import TOKEN_PREFIX, TokenScope, issue_token
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)  # it nudges towards httpx2; calmly ships httpx
+    from fastapi.testclient import TestClient
+
+ROOT = Path(__file__).resolve().parents[2]
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, in office hours
+
+
+class Browser:
+    """One person's browser on the daemon's app: its own cookies, following no redirect by itself."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.http = TestClient(create_app(daemon.context), follow_redirects=False)
+
+    def sign_in(self, person: str) -> httpx.Response:
+        token = issue_token(self.daemon.store, person, START)
+        answer = self.http.post("/signin", data={"token": token})
+        assert answer.status_code == 303, answer.text
+        return answer
+
+    def page(self, path: str) -> httpx.Response:
+        return self.http.get(path)
+
+    def csrf(self, path: str = "/") -> str:
+        found = re.search(r'name="csrf" value="([^"]+)"', self.page(path).text)
+        assert found is not None
+        return found.group(1)
+
+    def act(self, incident_id: str, trigger: str, **form: str | int) -> httpx.Response:
+        data = {"csrf": self.csrf(f"/incidents/{incident_id}"), **{key: str(value) for key, value in form.items()}}
+        return self.http.post(f"/incidents/{incident_id}/actions/{trigger}", data=data)
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    config = Config(data=tmp_path, playbooks=(ROOT / "playbooks",), roster=ROOT / "examples" / "roster.yaml")
+    built = build(config, START)
+    yield built
+    built.store.close()
+
+
+def _open(daemon: Daemon, *mentions: dict[str, object]) -> list[str]:
+    results = daemon.context.service.ingest(list(mentions))
+    return [str(result.incident_id) for result in results]
+
+
+def _revision(daemon: Daemon, incident_id: str) -> int:
+    row = daemon.store.incident(incident_id)
+    assert row is not None
+    return row.incident.revision
+
+
+def _state(daemon: Daemon, incident_id: str) -> str:
+    row = daemon.store.incident(incident_id)
+    assert row is not None
+    return row.incident.state
+
+
+# --- signing in and out ------------------------------------------------------------------------------------------
+
+
+def test_signs_in_with_a_token_and_keeps_the_session_in_a_strict_http_only_cookie(daemon: Daemon) -> None:
+    browser = Browser(daemon)
+    form = browser.page("/signin")
+    assert form.status_code == 200
+    assert '<label for="token">Your token</label>' in form.text
+
+    answer = browser.sign_in("alice")
+
+    assert answer.headers["location"] == "/"
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith("calmly_session=")
+    flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+    assert {"httponly", "samesite=strict", "path=/", "max-age=43200"} <= flags
+    assert "calmly_" not in cookie.split(";")[0].removeprefix("calmly_session=")  # an opaque id, not the token
+    queue = browser.page("/")
+    assert queue.status_code == 200
+    assert "Signed in as Alice Moreau" in queue.text
+
+
+def test_a_wrong_token_shows_the_form_again_with_what_to_do(daemon: Daemon) -> None:
+    browser = Browser(daemon)
+
+    answer = browser.http.post("/signin", data={"token": TOKEN_PREFIX + secrets.token_urlsafe(32)})
+
+    assert answer.status_code == 401
+    assert "That token is not known here. Ask your social lead for a new one." in answer.text
+    assert "set-cookie" not in answer.headers
+
+
+def test_an_intake_only_token_cannot_sign_in(daemon: Daemon) -> None:
+    token = issue_token(daemon.store, "alice", START, scope=TokenScope.INTAKE)
+
+    answer = Browser(daemon).http.post("/signin", data={"token": token})
+
+    assert answer.status_code == 403
+    assert "only lets a listening tool send mentions" in answer.text
+
+
+def test_every_page_sends_a_visitor_without_a_session_to_sign_in(daemon: Daemon) -> None:
+    [incident_id] = _open(daemon, mention("1"))
+    browser = Browser(daemon)
+
+    for path in ("/", f"/incidents/{incident_id}"):
+        answer = browser.page(path)
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/signin"
+    assert browser.page("/desk/queue-rows").status_code == 401
+
+
+def test_a_person_taken_off_the_roster_is_signed_out_at_the_next_request(daemon: Daemon) -> None:
+    browser = Browser(daemon)
+    browser.sign_in("alice")
+    roster = daemon.context.roster
+    people = {person: member for person, member in roster.people.items() if person != "alice"}
+    daemon.context.roster = dataclasses.replace(roster, people=people)
+
+    answer = browser.page("/")
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/signin"
+    daemon.context.roster = roster  # back on the roster: the ended session does not come back
+    assert browser.page("/").status_code == 303
+
+
+def test_signing_out_ends_the_session(daemon: Daemon) -> None:
+    browser = Browser(daemon)
+    browser.sign_in("alice")
+
+    answer = browser.http.post("/signout", data={"csrf": browser.csrf()})
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/signin"
+    assert browser.page("/").status_code == 303
+
+
+# --- the queue ---------------------------------------------------------------------------------------------------
+
+
+def test_the_queue_puts_the_incident_whose_clock_runs_out_first_at_the_top(daemon: Daemon) -> None:
+    everyday, safety = _open(
+        daemon, mention("1", "My order arrived broken", "@ann"), mention("2", "I was injured by your kettle", "@bo")
+    )
+    browser = Browser(daemon)
+    browser.sign_in("alice")
+
+    page = browser.page("/").text
+
+    assert page.index(f'data-incident="{safety}"') < page.index(f'data-incident="{everyday}"')
+    assert "I was injured by your kettle" in page
+    assert re.search(r'data-due-at="2026-11-23T\d\d:\d\d:\d\d\+00:00"', page)
+    assert 'data-now="2026-11-23T09:00:00+00:00"' in page
+
+
+def test_the_queue_keeps_only_what_its_filters_in_the_url_ask_for(daemon: Daemon) -> None:
+    everyday, safety = _open(
+        daemon, mention("1", "My order arrived broken", "@ann"), mention("2", "I was injured by your kettle", "@bo")
+    )
+    browser = Browser(daemon)
+    browser.sign_in("alice")
+
+    by_severity = browser.page("/?severity=high").text
+    by_handle = browser.page("/?q=ann").text
+    by_text = browser.page("/?q=kettle").text
+    rows = browser.page("/desk/queue-rows?severity=high").text
+
+    assert f'data-incident="{safety}"' in by_severity
+    assert f'data-incident="{everyday}"' not in by_severity
+    assert f'data-incident="{everyday}"' in by_handle
+    assert f'data-incident="{safety}"' not in by_handle
+    assert f'data-incident="{safety}"' in by_text
+    assert f'data-incident="{everyday}"' not in by_text
+    assert '<option value="high" selected>' in by_severity  # the form shows the filter it came with
+    assert f'data-incident="{safety}"' in rows
+    assert f'data-incident="{everyday}"' not in rows
+    assert "<html" not in rows
+
+
+# --- the incident page and acting --------------------------------------------------------------------------------
+
+
+def test_the_incident_page_shows_its_posts_and_only_the_actions_the_persons_roles_allow(daemon: Daemon) -> None:
+    [incident_id] = _open(daemon, mention("1", "My order arrived broken", "@ann"))
+    alice, carol, bob = Browser(daemon), Browser(daemon), Browser(daemon)
+    alice.sign_in("alice")
+    carol.sign_in("carol")
+    bob.sign_in("bob")
+
+    seen_by_alice = alice.page(f"/incidents/{incident_id}").text
+    seen_by_carol = carol.page(f"/incidents/{incident_id}").text
+    seen_by_bob = bob.page(f"/incidents/{incident_id}").text
+
+    assert "My order arrived broken" in seen_by_alice
+    assert "ann (10 followers) on twitter" in seen_by_alice
+    assert f'action="/incidents/{incident_id}/actions/assess"' in seen_by_alice
+    assert "/actions/do_not_engage" not in seen_by_alice
+    assert '<select id="assess-severity" name="severity">' in seen_by_alice
+    assert "/actions/" not in seen_by_carol
+    assert "None of your roles (customer_care) can act on it in this state." in seen_by_carol
+    assert "/actions/assess" in seen_by_bob
+    assert "/actions/do_not_engage" in seen_by_bob
+
+
+def test_acting_from_the_form_moves_the_incident_and_comes_back_to_its_page(daemon: Daemon) -> None:
+    [incident_id] = _open(daemon, mention("1"))
+    browser = Browser(daemon)
+    browser.sign_in("alice")
+
+    answer = browser.act(incident_id, "assess", revision=_revision(daemon, incident_id), severity="medium")
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/incidents/{incident_id}"
+    assert _state(daemon, incident_id) == "assessed"
+    page = browser.page(f"/incidents/{incident_id}").text
+    assert "/actions/acknowledge" in page
+    assert "Post this reply in public on twitter" in page
+    assert "Hi @ann, thank you for telling us." in page  # the approved reply, its {author} filled in
+    assert "alice" in page.split('id="history-title"')[1]
+
+
+def test_a_reply_the_house_rules_forbid_is_refused_in_the_rules_words_and_changes_nothing(daemon: Daemon) -> None:
+    [incident_id] = _open(daemon, mention("1"))
+    browser = Browser(daemon)
+    browser.sign_in("alice")
+    browser.act(incident_id, "assess", revision=_revision(daemon, incident_id), severity="medium")
+    before = _revision(daemon, incident_id)
+
+    answer = browser.act(
+        incident_id, "acknowledge", revision=before, public_reply="Please calm down.", confirm_public="yes"
+    )
+
+    assert answer.status_code == 422
+    assert "which the house rules forbid" in answer.text
+    assert "Please calm down." in answer.text  # the draft is kept, to rephrase
+    assert _revision(daemon, incident_id) == before
+    assert _state(daemon, incident_id) == "assessed"
+
+
+def test_a_public_reply_is_not_sent_without_its_confirmation(daemon: Daemon) -> None:
+    [incident_id] = _open(daemon, mention("1"))
+    browser = Browser(daemon)
+    browser.sign_in("alice")
+    browser.act(incident_id, "assess", revision=_revision(daemon, incident_id), severity="medium")
+    before = _revision(daemon, incident_id)
+
+    answer = browser.act(incident_id, "acknowledge", revision=before, public_reply="Sorry, we are on it.")
+
+    assert answer.status_code == 422
+    assert "nothing was sent" in answer.text
+    assert _revision(daemon, incident_id) == before
+
+
+def test_an_action_by_a_role_the_playbook_does_not_allow_is_refused_by_the_service(daemon: Daemon) -> None:
+    [incident_id] = _open(daemon, mention("1"))
+    browser = Browser(daemon)
+    browser.sign_in("carol")
+
+    answer = browser.act(incident_id, "assess", revision=_revision(daemon, incident_id), severity="medium")
+
+    assert answer.status_code == 403
+    assert 'role="alert"' in answer.text
+    assert _state(daemon, incident_id) == "detected"
+
+
+def test_when_someone_else_acted_first_the_page_says_so_and_shows_the_new_state(daemon: Daemon) -> None:
+    [incident_id] = _open(daemon, mention("1"))
+    alice, bob = Browser(daemon), Browser(daemon)
+    alice.sign_in("alice")
+    bob.sign_in("bob")
+    seen = _revision(daemon, incident_id)
+    bob.act(incident_id, "assess", revision=seen, severity="high")
+
+    answer = alice.act(incident_id, "assess", revision=seen, severity="low")
+
+    assert answer.status_code == 409
+    assert "Someone else acted on this incident first, so nothing was done." in answer.text
+    assert f"<h1>{incident_id} · assessed</h1>" in answer.text
+    row = daemon.store.incident(incident_id)
+    assert row is not None
+    assert row.incident.severity == "high"
+
+
+def test_a_form_posted_without_the_sessions_form_token_changes_nothing(daemon: Daemon) -> None:
+    [incident_id] = _open(daemon, mention("1"))
+    browser = Browser(daemon)
+    browser.sign_in("alice")
+    seen = _revision(daemon, incident_id)
+
+    answer = browser.http.post(
+        f"/incidents/{incident_id}/actions/assess", data={"revision": str(seen), "severity": "medium"}
+    )
+    signout = browser.http.post("/signout", data={"csrf": "forged"})
+
+    assert answer.status_code == 403
+    assert "This form was not sent from the desk" in answer.text
+    assert signout.status_code == 403
+    assert _revision(daemon, incident_id) == seen
+    assert browser.page("/").status_code == 200  # still signed in
+
+
+def test_the_desk_is_not_part_of_the_json_apis_document(daemon: Daemon) -> None:
+    paths = Browser(daemon).http.get("/openapi.json").json()["paths"]
+
+    assert not [path for path in paths if not path.startswith("/v1/") and path.startswith(("/signin", "/incidents"))]
+    assert "/" not in paths
