@@ -329,3 +329,85 @@ def test_the_desk_is_not_part_of_the_json_apis_document(daemon: Daemon) -> None:
 
     assert not [path for path in paths if not path.startswith("/v1/") and path.startswith(("/signin", "/incidents"))]
     assert "/" not in paths
+
+
+def test_a_session_ends_when_its_twelve_hours_are_up(daemon: Daemon) -> None:
+    browser = Browser(daemon)
+    browser.sign_in("alice")
+    clock = daemon.context.simulated
+    assert clock is not None
+
+    clock.advance("11h59m")
+    still = browser.page("/")
+    clock.advance("1m")
+    ended = browser.page("/")
+
+    assert still.status_code == 200
+    assert ended.status_code == 303
+    assert ended.headers["location"] == "/signin"
+
+
+def test_an_incident_that_does_not_exist_is_a_page_saying_so(daemon: Daemon) -> None:
+    browser = Browser(daemon)
+    browser.sign_in("alice")
+
+    answer = browser.page("/incidents/inc-404")
+
+    assert answer.status_code == 404
+    assert "There is no incident inc-404." in answer.text
+
+
+def test_works_an_incident_from_the_queue_to_its_review_with_the_forms_alone(daemon: Daemon) -> None:
+    [incident_id] = _open(daemon, mention("1"))
+    alice, carol, bob = Browser(daemon), Browser(daemon), Browser(daemon)
+    alice.sign_in("alice")
+    carol.sign_in("carol")
+    bob.sign_in("bob")
+
+    steps = [
+        (alice, "assess", {"severity": "medium"}),
+        (alice, "acknowledge", {"public_reply": "Hi @ann, we are sorry. We are on it.", "confirm_public": "yes"}),
+        (carol, "offer_resolution", {"offer": "a replacement kettle", "contact_route": "dm"}),
+        (carol, "resolve", {"outcome": "Sent a replacement; she confirmed it works."}),
+        (
+            bob,
+            "review",
+            {"review.avoidable": "yes", "review.missed_opportunity": "none", "review.root_cause": "delivery"},
+        ),
+    ]
+    for browser, trigger, form in steps:
+        answer = browser.act(incident_id, trigger, revision=_revision(daemon, incident_id), **form)
+        assert answer.status_code == 303, (trigger, answer.text)
+
+    assert _state(daemon, incident_id) == "reviewed"
+    row = daemon.store.incident(incident_id)
+    assert row is not None
+    assert row.incident.facts["review"] == {"avoidable": "yes", "missed_opportunity": "none", "root_cause": "delivery"}
+    assert "This incident is closed." in bob.page(f"/incidents/{incident_id}").text
+    assert f'data-incident="{incident_id}"' not in bob.page("/").text
+
+
+def test_a_review_left_half_answered_is_refused_with_the_question_it_leaves(daemon: Daemon) -> None:
+    [incident_id] = _open(daemon, mention("1"))
+    alice, carol, bob = Browser(daemon), Browser(daemon), Browser(daemon)
+    alice.sign_in("alice")
+    carol.sign_in("carol")
+    bob.sign_in("bob")
+    alice.act(incident_id, "assess", revision=_revision(daemon, incident_id), severity="medium")
+    alice.act(
+        incident_id,
+        "acknowledge",
+        revision=_revision(daemon, incident_id),
+        public_reply="Sorry, we are on it.",
+        confirm_public="yes",
+    )
+    carol.act(
+        incident_id, "offer_resolution", revision=_revision(daemon, incident_id), offer="a refund", contact_route="dm"
+    )
+    carol.act(incident_id, "resolve", revision=_revision(daemon, incident_id), outcome="Refunded.")
+
+    answer = bob.act(incident_id, "review", revision=_revision(daemon, incident_id), **{"review.avoidable": "no"})
+
+    assert answer.status_code == 422
+    assert "review leaves &#39;missed_opportunity&#39; unanswered (Is there a missed opportunity?)" in answer.text
+    assert _state(daemon, incident_id) == "resolved"
