@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -24,6 +25,7 @@ from engine.desk._session import COOKIE, LIFETIME, SignInRefused, Visitor, csrf_
 from engine.errors import NotFound
 from engine.incident import RefusalReason, Refused
 from engine.service import IncidentDetails, post_view
+from engine.store import MentionBody
 
 __all__ = ["router"]
 
@@ -46,6 +48,30 @@ def _to_signin() -> RedirectResponse:
     return RedirectResponse("/signin", status_code=303)
 
 
+async def _posted(request: Request, context: ApiContext) -> dict[str, str] | None:
+    """The form's text fields; None when the body is over the daemon's cap or its length is not declared (a
+    browser always declares it, and the server reads no further than it)."""
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > context.max_body_bytes:
+        return None
+    form = await request.form()
+    return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+def _too_large(request: Request, context: ApiContext, seen: Visitor | None) -> Response:
+    words = f"That form is over {context.max_body_bytes:,} bytes; send less at once."
+    return _page(request, "message.html", context, 413, seen=seen, message=words)
+
+
+def _post(record: MentionBody) -> dict[str, Any]:
+    """A post as the page shows it; its link only when it is a web address (a ``javascript:`` one in a mention
+    must not become a link)."""
+    view = post_view(record)
+    url = view.get("url")
+    web = isinstance(url, str) and urlsplit(url).scheme.lower() in ("http", "https")
+    return {**view, "url": url if web else None}
+
+
 def _client(request: Request) -> str:
     return f"address:{request.client.host if request.client else 'unknown'}"
 
@@ -62,9 +88,10 @@ def signin_form(request: Request, context: Context) -> Response:
 async def signin(request: Request, context: Context) -> Response:
     if context.limiter.take(_client(request)) is not None:
         return _page(request, "signin.html", context, 429, error="Too many tries from here; wait a minute.")
-    form = await request.form()
-    token = form.get("token")
-    started = await run_in_threadpool(sign_in, context, token if isinstance(token, str) else "")
+    form = await _posted(request, context)
+    if form is None:
+        return _too_large(request, context, None)
+    started = await run_in_threadpool(sign_in, context, form.get("token", ""))
     if isinstance(started, SignInRefused):
         return _page(request, "signin.html", context, started.status, error=started.message)
     session_id, _ = started
@@ -86,7 +113,9 @@ async def signout(request: Request, context: Context) -> Response:
     seen = await run_in_threadpool(visitor, request, context)
     if seen is None:
         return _to_signin()
-    form = await request.form()
+    form = await _posted(request, context)
+    if form is None:
+        return _too_large(request, context, seen)
     if not csrf_matches(seen, form.get("csrf")):
         return _page(request, "message.html", context, 403, seen=seen, message=_CSRF_WORDS)
     await run_in_threadpool(end_session, context, seen.session_hash)
@@ -189,7 +218,7 @@ def _incident_page(  # noqa: PLR0917 - the page's parts, each by name
         incident=incident,
         final=details.row.final,
         waiting_on=details.row.waiting_on,
-        posts=[post_view(post) for post in details.mentions],
+        posts=[_post(post) for post in details.mentions],
         clocks=clocks,
         history=[entry for event in details.events for entry in event.history],
         forms=_all_forms(details, context, seen.roles),
@@ -248,8 +277,9 @@ async def act(incident_id: str, trigger: str, request: Request, context: Context
     seen = await run_in_threadpool(visitor, request, context)
     if seen is None:
         return _to_signin()
-    form = await request.form()
-    posted = {name: value for name, value in form.items() if isinstance(value, str)}
+    posted = await _posted(request, context)
+    if posted is None:
+        return _too_large(request, context, seen)
     if not csrf_matches(seen, posted.get("csrf")):
         return _page(request, "message.html", context, 403, seen=seen, message=_CSRF_WORDS)
     refused = await run_in_threadpool(_act, context, seen, incident_id, trigger, posted)

@@ -411,3 +411,37 @@ def test_a_review_left_half_answered_is_refused_with_the_question_it_leaves(daem
     assert answer.status_code == 422
     assert "review leaves &#39;missed_opportunity&#39; unanswered (Is there a missed opportunity?)" in answer.text
     assert _state(daemon, incident_id) == "resolved"
+
+
+def test_a_posts_words_are_shown_as_text_and_only_a_web_address_becomes_a_link(daemon: Daemon) -> None:
+    [script, web] = _open(
+        daemon,
+        mention("1", "<script>alert('hi')</script> broken", "@ann", url="javascript:alert(1)"),
+        mention("2", "Still broken", "@bo", url="https://twitter.com/bo/status/2"),
+    )
+    browser = Browser(daemon)
+    browser.sign_in("alice")
+
+    hostile = browser.page(f"/incidents/{script}").text
+    plain = browser.page(f"/incidents/{web}").text
+
+    assert "<script>alert" not in hostile
+    assert "&lt;script&gt;alert(&#39;hi&#39;)&lt;/script&gt; broken" in hostile
+    assert "javascript:" not in hostile
+    assert '<a href="https://twitter.com/bo/status/2" rel="noopener noreferrer">the original post</a>' in plain
+
+
+def test_a_form_over_the_daemons_body_cap_is_refused_unread(tmp_path: Path) -> None:
+    config = Config(
+        data=tmp_path, playbooks=(ROOT / "playbooks",), roster=ROOT / "examples" / "roster.yaml", max_body_bytes=1024
+    )
+    daemon = build(config, START)
+    try:
+        browser = Browser(daemon)
+
+        answer = browser.http.post("/signin", data={"token": "x" * 2000})
+
+        assert answer.status_code == 413
+        assert "That form is over 1,024 bytes; send less at once." in answer.text
+    finally:
+        daemon.store.close()
