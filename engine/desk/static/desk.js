@@ -25,8 +25,7 @@
     var parts = [];
     if (days) parts.push(days + "d");
     if (days || hours) parts.push(hours + "h");
-    if (!days) parts.push(minutes + "m");
-    if (!days && !hours) parts.push(rest + "s");
+    if (!days) parts.push(minutes + "m", rest + "s"); // seconds too: a clock visibly running is a live one
     return parts.join(" ");
   }
 

@@ -261,3 +261,20 @@ def test_the_queue_follows_the_clock_when_it_moves_on(page: Any, daemon: Daemon)
 
     expect(row).to_have_class(re.compile(r"\bbreached\b"))
     assert page.evaluate("window.loadedOnce") is True, "the queue reloaded instead of updating in place"
+
+
+def test_the_queue_says_when_it_is_not_live_and_reconnects_by_itself(page: Any, daemon: Daemon) -> None:
+    # As a proxy that cuts quiet streams would: each connection answered, then closed at once.
+    def cut(route: Any) -> None:
+        route.fulfill(status=200, headers={"content-type": "text/event-stream"}, body=": live\n\n")
+
+    page.route("**/desk/events", cut)
+    _sign_in(page, daemon, "alice")
+    banner = page.get_by_role("status")
+    expect(banner).to_have_text("Not live: reconnecting…")
+
+    page.unroute("**/desk/events", cut)
+
+    opened = daemon.mention("desk-3", "Never again, the parcel was broken", "@cal")
+    expect(page.locator(f'#queue-rows tr[data-incident="{opened}"]')).to_be_visible(timeout=10_000)
+    expect(banner).to_be_hidden()
