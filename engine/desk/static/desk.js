@@ -82,7 +82,9 @@
             window.location.assign("/signin"); // the session ended (signed out, or taken off the roster)
             return null;
           }
-          return answer.ok ? answer.text() : null;
+          if (!answer.ok) return null;
+          syncClock(answer.headers.get("X-Calmly-Now"));
+          return answer.text();
         })
         .then(function (html) {
           if (html !== null && html !== undefined) {
