@@ -20,7 +20,8 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.api._context import ApiContext, Context
 from engine.desk._forms import ActionForm, action_forms, fields_from_form
-from engine.desk._queue import QueueFilters, clock_used, queue
+from engine.desk._gauge import gauge
+from engine.desk._queue import QueueFilters, queue
 from engine.desk._session import COOKIE, LIFETIME, SignInRefused, Visitor, csrf_matches, end_session, sign_in, visitor
 from engine.errors import NotFound
 from engine.incident import RefusalReason, Refused
@@ -198,12 +199,13 @@ def _incident_page(  # noqa: PLR0917 - the page's parts, each by name
         return _page(request, "message.html", context, 404, seen=seen, message=f"There is no incident {incident_id}.")
     now: datetime = context.clock()
     incident = details.row.incident
+    book = context.service.library.by_digest(incident.playbook_digest)
     clocks = [
         {
             "name": clock.name,
             "due_at": clock.due_at,
             "timezone": details.zones.get(clock.name, "UTC"),
-            "used": clock_used(clock, now),
+            "gauge": gauge(clock, incident, book, now),
             "breached": clock.name in incident.breached,
             "next_step_at": None if clock.next is None else clock.next.at,
         }

@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from engine.desk._gauge import Gauge, gauge
 from engine.desk._session import Visitor
 from engine.incident import ClockState
 from engine.service import Service, post_view
 from engine.store import IncidentFilter, IncidentRow
 
-__all__ = ["QUEUE_FILTERS", "QueueFilters", "QueueRow", "clock_used", "queue"]
+__all__ = ["QUEUE_FILTERS", "QueueFilters", "QueueRow", "queue"]
 
 #: The query parameters the queue reads; the live fragment takes the same ones.
 QUEUE_FILTERS = ("severity", "state", "playbook", "channel", "waiting_on", "mine", "breached", "q")
@@ -73,7 +74,7 @@ class QueueFilters:
 
 @dataclass(frozen=True, slots=True)
 class QueueRow:
-    """One incident as the queue shows it. ``used`` is the share of its first clock's limit gone, 0 to 1."""
+    """One incident as the queue shows it; ``gauge`` is its first clock's (None: no clock running)."""
 
     id: str
     playbook: str
@@ -86,17 +87,9 @@ class QueueRow:
     waiting_on: tuple[str, ...]
     clock: str | None
     due_at: datetime | None
-    used: float
+    gauge: Gauge | None
     breached: bool
     roles_mine: bool = field(default=False)
-
-
-def clock_used(clock: ClockState, now: datetime) -> float:
-    """How much of the clock's limit is gone by ``now``, from 0 to 1 (1 once it ran out)."""
-    span = (clock.due_at - clock.started_at).total_seconds()
-    if span <= 0:
-        return 1.0
-    return min(1.0, max(0.0, (now - clock.started_at).total_seconds() / span))
 
 
 def _latest(service: Service, incident_id: str) -> str:
@@ -162,7 +155,7 @@ def queue(service: Service, filters: QueueFilters, seen: Visitor, now: datetime)
                 tuple(row.waiting_on),
                 first.name if first else None,
                 first.due_at if first else None,
-                clock_used(first, now) if first else 0.0,
+                gauge(first, incident, service.library.by_digest(incident.playbook_digest), now) if first else None,
                 bool(incident.breached),
                 bool(seen.roles & set(row.waiting_on)),
             )

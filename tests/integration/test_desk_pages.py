@@ -445,3 +445,31 @@ def test_a_form_over_the_daemons_body_cap_is_refused_unread(tmp_path: Path) -> N
         assert "That form is over 1,024 bytes; send less at once." in answer.text
     finally:
         daemon.store.close()
+
+
+def _gauge_of(page: str, clock: str) -> str:
+    """The clock's paragraph on the incident page: its countdown and its gauge."""
+    found = re.search(rf'<p class="clock[^"]*">\s*{re.escape(clock)}.*?</p>', page, re.DOTALL)
+    assert found is not None, clock
+    return found.group(0)
+
+
+def test_a_clocks_bar_counts_office_hours_and_turns_at_the_playbooks_escalation_steps(daemon: Daemon) -> None:
+    [incident_id] = _open(daemon, mention("1"))
+    clock = daemon.context.simulated
+    assert clock is not None
+    browser = Browser(daemon)
+    browser.sign_in("alice")
+    clock.advance("8h")  # Monday 17:00: one office hour left today
+    browser.act(incident_id, "assess", revision=_revision(daemon, incident_id), severity="medium")
+
+    clock.advance("15h")  # Tuesday 08:00: 1 of the 4 office hours used, though 15 of 19 hours went by
+    browser.sign_in("alice")  # the next morning: yesterday's session is over
+    overnight = _gauge_of(browser.page(f"/incidents/{incident_id}").text, "limit:assessed")
+    clock.advance("3h")  # Tuesday 11:00: 3 of 4, the warning step at 75%
+    warned = _gauge_of(browser.page(f"/incidents/{incident_id}").text, "limit:assessed")
+
+    assert 'class="stage-calm" max="100" value="25"' in overnight
+    assert "0 of 3 escalation steps passed" in overnight
+    assert 'class="stage-escalated" max="100" value="75"' in warned
+    assert "1 of 3 escalation steps passed" in warned
