@@ -89,7 +89,7 @@ class Daemon:
                 self.stop()
                 pytest.fail(f"calmly serve did not start:\n{self.log.read_text()}")
             time.sleep(0.05)
-        self.tokens = {person: self._issue(person) for person in ("alice", "bob")}
+        self.tokens = {person: self._issue(person) for person in ("alice", "bob", "carol")}
 
     def _ready(self) -> bool:
         try:
@@ -246,6 +246,56 @@ def test_a_community_manager_works_a_new_complaint_from_the_queue(page: Any, dae
     expect(page.get_by_label("Your token")).to_be_visible()
     page.goto(daemon.url + "/")
     expect(page.get_by_label("Your token")).to_be_visible()
+
+
+def _form(page: Any, action: str) -> Any:
+    return page.locator("form.action", has=page.get_by_role("button", name=action, exact=True))
+
+
+def _sign_out(page: Any) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("Your token")).to_be_visible()
+
+
+def test_the_team_works_a_complaint_from_the_queue_to_the_review(page: Any, daemon: Daemon) -> None:
+    opened = daemon.mention("desk-4", "The blender I ordered arrived broken", "@dev")
+    heading = page.get_by_role("heading", level=1)
+
+    _sign_in(page, daemon, "alice")
+    page.get_by_role("link", name=opened, exact=True).click()
+    _form(page, "Assess").get_by_label("Severity").select_option("medium")
+    _form(page, "Assess").get_by_role("button", name="Assess").click()
+    expect(heading).to_contain_text("assessed")
+    acknowledge = _form(page, "Acknowledge")
+    acknowledge.get_by_role("button", name="Use the approved reply").first.click()
+    acknowledge.get_by_label("Post this reply in public on twitter").check()
+    acknowledge.get_by_role("button", name="Acknowledge").click()
+    expect(heading).to_contain_text("acknowledged")
+    offer = _form(page, "Offer resolution")
+    offer.get_by_label("What is offered").fill("A replacement blender, sent today")
+    offer.get_by_label("Private route to continue").select_option("dm")
+    offer.get_by_role("button", name="Offer resolution").click()
+    expect(heading).to_contain_text("resolution_offered")
+    _sign_out(page)
+
+    _sign_in(page, daemon, "carol")
+    page.goto(f"{daemon.url}/incidents/{opened}")
+    _form(page, "Resolve").get_by_label("What was done to resolve it").fill("The replacement was delivered")
+    _form(page, "Resolve").get_by_role("button", name="Resolve").click()
+    expect(heading).to_contain_text("resolved")
+    _sign_out(page)
+
+    _sign_in(page, daemon, "bob")
+    page.goto(f"{daemon.url}/incidents/{opened}")
+    review = _form(page, "Review")
+    review.get_by_label("Was it avoidable?").select_option("yes")
+    review.get_by_label("Is there a missed opportunity?").fill("Pack blenders in more foam")
+    review.get_by_label("Where did it start?").select_option("delivery")
+    review.get_by_role("button", name="Review").click()
+
+    expect(heading).to_contain_text("reviewed")
+    expect(page.get_by_text("This incident is closed.")).to_be_visible()
+    _sign_out(page)
 
 
 def test_the_queue_follows_the_clock_when_it_moves_on(page: Any, daemon: Daemon) -> None:
