@@ -22,7 +22,17 @@ from engine.api._context import ApiContext, Context
 from engine.desk._forms import ActionForm, action_forms, fields_from_form
 from engine.desk._gauge import gauge
 from engine.desk._queue import QueueFilters, queue
-from engine.desk._session import COOKIE, LIFETIME, SignInRefused, Visitor, csrf_matches, end_session, sign_in, visitor
+from engine.desk._session import (
+    COOKIE,
+    LIFETIME,
+    SignInRefused,
+    Visitor,
+    csrf_matches,
+    end_session,
+    sign_in,
+    sign_in_with_link,
+    visitor,
+)
 from engine.errors import NotFound
 from engine.incident import RefusalReason, Refused
 from engine.service import IncidentDetails, post_view
@@ -95,7 +105,32 @@ async def signin(request: Request, context: Context) -> Response:
     started = await run_in_threadpool(sign_in, context, form.get("token", ""))
     if isinstance(started, SignInRefused):
         return _page(request, "signin.html", context, started.status, error=started.message)
-    session_id, _ = started
+    return _session_started(request, started[0])
+
+
+@router.get("/signin/link")
+def signin_link_form(request: Request, context: Context) -> Response:
+    """The page a sign-in link opens: a button that spends its code. Opening the link spends nothing, so a mail
+    scanner that follows links does not use it up; and the session starts from the desk's own page."""
+    code = request.query_params.get("code", "")
+    return _page(request, "signin_link.html", context, code=code)
+
+
+@router.post("/signin/link")
+async def signin_link(request: Request, context: Context) -> Response:
+    if context.limiter.take(_client(request)) is not None:
+        return _page(request, "signin.html", context, 429, error="Too many tries from here; wait a minute.")
+    form = await _posted(request, context)
+    if form is None:
+        return _too_large(request, context, None)
+    started = await run_in_threadpool(sign_in_with_link, context, form.get("code", ""))
+    if isinstance(started, SignInRefused):
+        return _page(request, "signin.html", context, started.status, error=started.message)
+    return _session_started(request, started[0])
+
+
+def _session_started(request: Request, session_id: str) -> Response:
+    """To the queue, with the new session's cookie."""
     answer = RedirectResponse("/", status_code=303)
     answer.set_cookie(
         COOKIE,
@@ -164,8 +199,12 @@ def queue_rows(request: Request, context: Context) -> Response:
     seen = visitor(request, context)
     if seen is None:
         return HTMLResponse("", status_code=401)
-    rows = queue(context.service, _filters(request), seen, context.clock())
-    return _page(request, "_queue_rows.html", context, seen=seen, rows=rows)
+    now = context.clock()
+    rows = queue(context.service, _filters(request), seen, now)
+    page = _page(request, "_queue_rows.html", context, seen=seen, rows=rows, now=now)
+    # The page counts down from the server's time; on a simulated clock that moves, this keeps it the server's.
+    page.headers["X-Calmly-Now"] = now.isoformat()
+    return page
 
 
 @router.get("/desk/static/{name}")

@@ -310,6 +310,7 @@ def test_the_queue_follows_the_clock_when_it_moves_on(page: Any, daemon: Daemon)
     daemon.post("/v1/admin/clock", "bob", {"advance": "5h"})  # past its 4h limit: the deadline fires
 
     expect(row).to_have_class(re.compile(r"\bbreached\b"))
+    expect(row.locator(".countdown")).to_contain_text("overdue by 1h")  # counted from the server's time now
     assert page.evaluate("window.loadedOnce") is True, "the queue reloaded instead of updating in place"
 
 
