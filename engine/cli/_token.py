@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from engine.cli._failure import fail
-from engine.cli._options import data_option
+from engine.cli._options import data_option, url_option
 from engine.cli._store import store_in
 
 __all__ = ["token"]
@@ -36,12 +36,26 @@ def token() -> None:
     is_flag=True,
     help="A token that can send mentions and nothing else: the one to give a listening tool.",
 )
+@click.option(
+    "--link",
+    is_flag=True,
+    help="Print a one-time link that signs PERSON in to the desk (good for 15 minutes) instead of a token.",
+)
+@url_option
 def token_issue(  # noqa: PLR0917 - click passes each option by name
-    person: str, data: str, roster: str, expires: str | None, label: str | None, intake_only: bool
+    person: str,
+    data: str,
+    roster: str,
+    expires: str | None,
+    label: str | None,
+    intake_only: bool,
+    link: bool,
+    url: str,
 ) -> None:
     """Print a new token for PERSON, once: only its hash is kept. The person's roles come from the roster.
 
     A listening tool gets --intake-only: if its token leaks, it sends mentions and cannot read or act on anything.
+    With --link, a one-time sign-in link to the desk at --url is printed instead, to send to the person.
     """
     from engine.playbook import Failed, parse_duration  # noqa: PLC0415
     from engine.service import (  # noqa: PLC0415
@@ -61,6 +75,13 @@ def token_issue(  # noqa: PLR0917 - click passes each option by name
         lifetime = None if expires is None else parse_duration(expires)
     except ValueError:
         raise click.BadParameter("write a duration such as 90d or 12h, at most 52w", param_hint="--expires") from None
+    if link:
+        if intake_only or expires is not None or label is not None:
+            raise click.UsageError(
+                "--link makes a sign-in link for a person; leave out --intake-only, --expires and --label"
+            )
+        _print_link(data, person, url)
+        return
     scope = TokenScope.INTAKE if intake_only else TokenScope.FULL
     with store_in(data, create=True) as store:
         issued = issue_token(store, person, datetime.now(UTC), expires_in=lifetime, label=label, scope=scope)
@@ -70,6 +91,18 @@ def token_issue(  # noqa: PLR0917 - click passes each option by name
     else:
         what = f"a token for {person} ({', '.join(sorted(member.roles))})"
     click.echo(f"{what}; it is shown this once: keep it somewhere safe", err=True)
+
+
+def _print_link(data: str, person: str, url: str) -> None:
+    from urllib.parse import urlencode  # noqa: PLC0415
+
+    from engine.service import SIGN_IN_LINK_LIFETIME, issue_sign_in_code  # noqa: PLC0415
+
+    with store_in(data, create=True) as store:
+        code = issue_sign_in_code(store, person, datetime.now(UTC))
+    click.echo(f"{url.rstrip('/')}/signin/link?{urlencode({'code': code})}")
+    minutes = int(SIGN_IN_LINK_LIFETIME.total_seconds() // 60)
+    click.echo(f"a sign-in link for {person}: it works once, within {minutes} minutes; send it to them alone", err=True)
 
 
 @token.command("revoke")

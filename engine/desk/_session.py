@@ -17,7 +17,7 @@ from fastapi import Request
 
 from engine.api._context import ApiContext, Context
 from engine.errors import Unauthorized
-from engine.service import TokenProblem, TokenScope
+from engine.service import TokenProblem, TokenScope, spend_sign_in_code
 from engine.store import DeskSession
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "csrf_matches",
     "end_session",
     "sign_in",
+    "sign_in_with_link",
     "signed_in",
     "visitor",
 ]
@@ -69,8 +70,7 @@ class SignInRefused:
 
 def sign_in(context: ApiContext, token: str) -> tuple[str, DeskSession] | SignInRefused:
     """A new session for the token's person (its cookie value and record), or why not."""
-    now = context.clock()
-    found = context.service.verify_token(token.strip() or None, now)
+    found = context.service.verify_token(token.strip() or None, context.clock())
     if isinstance(found, TokenProblem):
         return SignInRefused(_WORDS[found], 401)
     if context.roster.person(found.person) is None:
@@ -79,8 +79,27 @@ def sign_in(context: ApiContext, token: str) -> tuple[str, DeskSession] | SignIn
         return SignInRefused(
             "This token only lets a listening tool send mentions; sign in with a token of your own.", 403
         )
+    return _start(context, found.person)
+
+
+def sign_in_with_link(context: ApiContext, code: str) -> tuple[str, DeskSession] | SignInRefused:
+    """A new session for the person a one-time sign-in code was issued to (the code is spent), or why not."""
+    person = spend_sign_in_code(context.service.store, code.strip(), context.clock())
+    if person is None:
+        return SignInRefused(
+            "This sign-in link was used already or has expired (links last 15 minutes). Sign in with your token, "
+            "or ask for a new link.",
+            401,
+        )
+    if context.roster.person(person) is None:
+        return SignInRefused(f"{person} is not in the team's roster, so this link gives no access.", 403)
+    return _start(context, person)
+
+
+def _start(context: ApiContext, person: str) -> tuple[str, DeskSession]:
+    now = context.clock()
     session_id = secrets.token_urlsafe(32)
-    record = DeskSession(_hash(session_id), found.person, secrets.token_urlsafe(32), now + LIFETIME)
+    record = DeskSession(_hash(session_id), person, secrets.token_urlsafe(32), now + LIFETIME)
     with context.service.store.write() as tx:
         tx.sessions.forget_expired(now)
         tx.sessions.add(record)

@@ -23,6 +23,7 @@ from engine.service._outcomes import ActResult, Change, FiredDeadline, IncidentD
 from engine.service._posts import NOTICE_LENGTH, draft_texts, latest_post, post_view, shorten
 from engine.service._roster import Destination, Person, Roster, Smtp, load_roster
 from engine.service._service import Service
+from engine.service._signin_links import SIGN_IN_LINK_LIFETIME, issue_sign_in_code, spend_sign_in_code
 from engine.service._signing import (
     SECRET_PREFIX,
     TOLERANCE,
@@ -47,6 +48,7 @@ __all__ = [
     "MAX_INTEGER",
     "NOTICE_LENGTH",
     "SECRET_PREFIX",
+    "SIGN_IN_LINK_LIFETIME",
     "TOKEN_PREFIX",
     "TOLERANCE",
     "ActResult",
@@ -77,6 +79,7 @@ __all__ = [
     "draft_texts",
     "due_phrase",
     "hash_token",
+    "issue_sign_in_code",
     "issue_token",
     "latest_post",
     "load_roster",
@@ -90,6 +93,7 @@ __all__ = [
     "sign",
     "signature_headers",
     "since_phrase",
+    "spend_sign_in_code",
     "verify",
     "verify_token",
     "waiting_on",

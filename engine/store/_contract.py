@@ -178,7 +178,15 @@ class SessionRepository(Protocol):
         ...
 
     def forget_expired(self, now: datetime) -> int:
-        """Forget the sessions expired by ``now``; returns how many."""
+        """Forget the sessions (and sign-in links) expired by ``now``; returns how many sessions."""
+        ...
+
+    def add_link(self, code_hash: str, person: str, expires_at: datetime) -> None:
+        """Keep a one-time sign-in code for ``person``."""
+        ...
+
+    def spend_link(self, code_hash: str, now: datetime) -> str | None:
+        """The person of a sign-in code not yet used nor expired, which is then spent; None otherwise."""
         ...
 
 

@@ -171,4 +171,15 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX desk_sessions_by_expiry ON desk_sessions (expires_at)",
         ),
     ),
+    (
+        8,
+        "desk sign-in links: one-time codes, kept by their hash, spent when used",
+        (
+            """CREATE TABLE desk_links (
+                code_hash   TEXT PRIMARY KEY,
+                person      TEXT NOT NULL,
+                expires_at  TEXT NOT NULL
+            )""",
+        ),
+    ),
 )

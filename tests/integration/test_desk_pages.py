@@ -21,7 +21,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from engine.api import create_app
 from engine.daemon import Config, Daemon, build
-from engine.service import TOKEN_PREFIX, TokenScope, issue_token
+from engine.service import TOKEN_PREFIX, TokenScope, issue_sign_in_code, issue_token
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)  # it nudges towards httpx2; calmly ships httpx
@@ -473,3 +473,38 @@ def test_a_clocks_bar_counts_office_hours_and_turns_at_the_playbooks_escalation_
     assert "0 of 3 escalation steps passed" in overnight
     assert 'class="stage-escalated" max="100" value="75"' in warned
     assert "1 of 3 escalation steps passed" in warned
+
+
+# --- sign-in links -----------------------------------------------------------------------------------------------
+
+
+def test_a_sign_in_link_signs_in_once_and_opening_it_spends_nothing(daemon: Daemon) -> None:
+    code = issue_sign_in_code(daemon.store, "carol", START)
+    browser, again = Browser(daemon), Browser(daemon)
+
+    opened = browser.page(f"/signin/link?code={code}")
+    opened_twice = browser.page(f"/signin/link?code={code}")  # a mail scanner following the link first
+    used = browser.http.post("/signin/link", data={"code": code})
+    reused = again.http.post("/signin/link", data={"code": code})
+
+    assert opened.status_code == opened_twice.status_code == 200
+    assert 'action="/signin/link"' in opened.text
+    assert used.status_code == 303
+    assert used.headers["location"] == "/"
+    assert code not in used.headers["location"]
+    assert "Signed in as Carol Lindqvist" in browser.page("/").text
+    assert reused.status_code == 401
+    assert "This sign-in link was used already or has expired" in reused.text
+    assert again.page("/").status_code == 303
+
+
+def test_a_sign_in_link_stops_working_after_fifteen_minutes(daemon: Daemon) -> None:
+    code = issue_sign_in_code(daemon.store, "carol", START)
+    clock = daemon.context.simulated
+    assert clock is not None
+    clock.advance("15m")
+
+    answer = Browser(daemon).http.post("/signin/link", data={"code": code})
+
+    assert answer.status_code == 401
+    assert "links last 15 minutes" in answer.text

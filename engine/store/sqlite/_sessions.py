@@ -1,4 +1,5 @@
-"""Desk sessions in SQLite: kept by the hash of their cookie only, with their person, form token and expiry."""
+"""Desk sessions in SQLite: kept by the hash of their cookie only, with their person, form token and expiry; and
+the one-time sign-in codes that start them, kept by their hash."""
 
 from __future__ import annotations
 
@@ -27,7 +28,24 @@ class SQLiteSessions:
         self._db.execute("DELETE FROM desk_sessions WHERE id_hash = ?", (id_hash,))
 
     def forget_expired(self, now: datetime) -> int:
+        self._db.execute("DELETE FROM desk_links WHERE expires_at <= ?", (moment(now),))
         return self._db.execute("DELETE FROM desk_sessions WHERE expires_at <= ?", (moment(now),)).rowcount
+
+    def add_link(self, code_hash: str, person: str, expires_at: datetime) -> None:
+        self._db.execute(
+            "INSERT INTO desk_links (code_hash, person, expires_at) VALUES (?, ?, ?)",
+            (code_hash, person, moment(expires_at)),
+        )
+
+    def spend_link(self, code_hash: str, now: datetime) -> str | None:
+        # Deleted whether it is still good or not: a code is tried once; an expired one is of no more use.
+        row = self._db.execute(
+            "DELETE FROM desk_links WHERE code_hash = ? RETURNING person, expires_at", (code_hash,)
+        ).fetchone()
+        if row is None or parse_moment(row[1]) <= now:
+            return None
+        person: str = row[0]
+        return person
 
 
 def session(db: sqlite3.Connection, id_hash: str) -> DeskSession | None:
