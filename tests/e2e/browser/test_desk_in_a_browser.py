@@ -34,11 +34,16 @@ if CHROMIUM is None:
         "the desk's browser tests need Debian's Chromium on PATH: apt-get install chromium (CI's .ci/run does)",
         allow_module_level=True,
     )
+# ImportError, not only a missing module: a Playwright whose compiled parts do not load is as good as none here.
 sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="the desk's browser tests need Playwright: .venv/bin/pip install -e '.[dev]'"
+    "playwright.sync_api",
+    reason="the desk's browser tests need Playwright: .venv/bin/pip install -e '.[dev]'",
+    exc_type=ImportError,
 )
 axe_playwright = pytest.importorskip(
-    "axe_playwright_python.sync_playwright", reason="the desk's browser tests need axe-playwright-python ('.[dev]')"
+    "axe_playwright_python.sync_playwright",
+    reason="the desk's browser tests need axe-playwright-python: .venv/bin/pip install -e '.[dev]'",
+    exc_type=ImportError,
 )
 expect = sync_api.expect
 SCREENSHOTS = ROOT / "docs" / "images" if os.environ.get("CALMLY_DESK_SCREENSHOTS") == "1" else None
