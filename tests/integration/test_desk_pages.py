@@ -508,3 +508,22 @@ def test_a_sign_in_link_stops_working_after_fifteen_minutes(daemon: Daemon) -> N
 
     assert answer.status_code == 401
     assert "links last 15 minutes" in answer.text
+
+
+def test_the_queue_orders_every_open_incident_not_only_the_first_page_the_store_lists(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("engine.desk._queue._SCAN", 2)  # pages of two: the soonest due is on the second
+    first, second, soonest = _open(
+        daemon,
+        mention("1", "My order arrived broken", "@ann"),
+        mention("2", "Still broken", "@bo"),
+        mention("3", "I was injured by your kettle", "@cy"),
+    )
+    browser = Browser(daemon)
+    browser.sign_in("alice")
+
+    page = browser.page("/").text
+
+    assert page.index(f'data-incident="{soonest}"') < page.index(f'data-incident="{first}"')
+    assert f'data-incident="{second}"' in page
