@@ -60,3 +60,16 @@ def test_drops_a_listener_that_stops_reading_without_holding_up_the_others() -> 
     assert dropped
     assert left == []  # its stream simply ends: the page reconnects and reads the queue afresh
     assert listening == 0
+
+
+def test_forgets_a_listener_whose_event_loop_has_ended_without_closing_it() -> None:
+    feed = LocalFeed()
+
+    async def open_and_leave() -> None:
+        feed.subscribe()  # a page whose connection died before its stream could close the listener
+
+    asyncio.run(open_and_leave())
+
+    feed.publish(_change(1))  # raises nothing: publishing never fails for a listener's sake
+
+    assert feed.listening == 0
