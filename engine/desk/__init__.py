@@ -3,6 +3,7 @@ live channel that keeps them up to date."""
 
 from fastapi import APIRouter
 
+from engine.desk._drafts import router as drafts_router
 from engine.desk._live import HEARTBEAT_SECONDS, LocalFeed, live_router
 from engine.desk._pages import router as pages_router
 from engine.desk._session import signed_in
@@ -11,5 +12,6 @@ __all__ = ["HEARTBEAT_SECONDS", "LocalFeed", "desk_routers", "live_router", "pag
 
 
 def desk_routers() -> list[APIRouter]:
-    """The desk's routers, for the app to include: its pages and its live channel."""
-    return [pages_router, live_router(signed_in)]
+    """The desk's routers, for the app to include: its pages, its drafts checked as they are typed, and its live
+    channel."""
+    return [pages_router, drafts_router, live_router(signed_in)]

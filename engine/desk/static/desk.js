@@ -5,6 +5,7 @@
 //   the same filters (/desk/queue-rows?...). When the stream drops it says so ("Not live: reconnecting…") and
 //   reconnects by itself; after a reconnect it reads the rows afresh, since events may have been missed.
 // - An approved reply's button puts the reply in its textarea (kept apart from any draft already typed).
+// - A public reply is checked against the house rules as it is typed, by the server's own checker.
 // - Keys on the queue: j / k move between incidents, Enter opens the one chosen; never while typing in a field.
 "use strict";
 
@@ -190,11 +191,47 @@
     field.focus();
   }
 
+  // --- house rules as you type ------------------------------------------------------------------------------
+
+  // The draft goes to the server's own checker (nothing is sent or saved); its words appear under the field.
+  function checkDrafts() {
+    var fields = document.querySelectorAll("form.action textarea[name='public_reply']");
+    Array.prototype.forEach.call(fields, function (field) {
+      var form = field.form;
+      var note = document.createElement("p");
+      note.className = "draft-problem";
+      note.id = field.id + "-problem";
+      note.setAttribute("aria-live", "polite");
+      field.insertAdjacentElement("afterend", note);
+      field.setAttribute("aria-describedby", note.id);
+      var waiting = null;
+      var asked = 0;
+      field.addEventListener("input", function () {
+        window.clearTimeout(waiting);
+        waiting = window.setTimeout(function () {
+          var mine = ++asked;
+          fetch(form.action + "/check", { method: "POST", body: new FormData(form), credentials: "same-origin" })
+            .then(function (answer) {
+              return answer.ok ? answer.json() : { problem: null };
+            })
+            .then(function (found) {
+              if (mine !== asked) return; // an answer to an older draft
+              note.textContent = found.problem || "";
+              if (found.problem) field.setAttribute("aria-invalid", "true");
+              else field.removeAttribute("aria-invalid");
+            })
+            .catch(function () {}); // checking is a help; the send is checked anyway
+        }, 250);
+      });
+    });
+  }
+
   function start() {
     syncClock(document.body.dataset.now);
     tick();
     window.setInterval(tick, 1000);
     document.addEventListener("click", useReply);
+    checkDrafts();
     var rows = document.getElementById("queue-rows");
     if (rows) {
       document.addEventListener("keydown", keys);

@@ -229,6 +229,8 @@ def test_a_community_manager_works_a_new_complaint_from_the_queue(page: Any, dae
     acknowledge = page.locator("form.action", has=page.get_by_role("button", name="Acknowledge"))
     reply = acknowledge.locator("textarea")
     reply.fill("Please calm down, we will look at it")
+    expect(acknowledge.locator(".draft-problem")).to_contain_text("calm down")  # flagged before it is sent
+    expect(reply).to_have_attribute("aria-invalid", "true")
     acknowledge.get_by_label("Post this reply in public on twitter").check()
     acknowledge.get_by_role("button", name="Acknowledge").click()
     expect(page.get_by_role("alert")).to_contain_text("calm down")
@@ -238,6 +240,7 @@ def test_a_community_manager_works_a_new_complaint_from_the_queue(page: Any, dae
     expect(acknowledge.locator("textarea")).to_have_value("Please calm down, we will look at it")  # kept to mend
     acknowledge.locator("textarea").fill("")
     acknowledge.get_by_role("button", name="Use the approved reply").first.click()
+    expect(acknowledge.locator(".draft-problem")).to_have_text("")  # the approved wording breaks no house rule
     expect(acknowledge.locator("textarea")).to_have_value(
         "Hi @ann, thank you for telling us. We're sorry, and we're looking into it now."
     )
