@@ -118,8 +118,10 @@
         showNotLive();
         rows.dataset.reconnected = "1";
         if (source.readyState === EventSource.CLOSED) {
-          // The browser gave up (an answer that was not a stream): try again ourselves, a little later.
+          // The browser gave up (an answer that was not a stream): try again ourselves, a little later. Reading
+          // the rows tells a page whose session ended to sign in again.
           source.close();
+          refresh();
           window.setTimeout(connect, 3000);
         }
       };

@@ -1,8 +1,10 @@
 """The desk in a real browser: Debian's Chromium driven by Playwright, against ``calmly serve`` on a simulated clock.
 
 A community manager signs in with her token, sees a new mention appear in the queue without reloading, opens it
-from the keyboard, assesses it, picks the approved reply, has a reply with "calm down" refused in the house rule's
-words, acknowledges, watches the countdown, and signs out. axe-core checks the sign-in, queue and incident pages.
+from the keyboard, assesses it, has "calm down" flagged as she types and refused on sending in the house rule's
+words, picks the approved reply, acknowledges, watches the countdown, and signs out; the team takes a complaint on
+to its review; the queue says when it is not live, follows the clock, and asks for a sign-in once the session has
+ended. axe-core checks the sign-in, queue and incident pages.
 
 Without Chromium (``apt-get install chromium``) or Playwright (``pip install -e '.[dev]'``) these tests skip and say
 so. With ``CALMLY_DESK_SCREENSHOTS=1`` they also save the queue and an incident page to docs/images/.
@@ -337,3 +339,15 @@ def test_the_queue_says_when_it_is_not_live_and_reconnects_by_itself(page: Any, 
     opened = daemon.mention("desk-3", "Never again, the parcel was broken", "@cal")
     expect(page.locator(f'#queue-rows tr[data-incident="{opened}"]')).to_be_visible(timeout=10_000)
     expect(banner).to_be_hidden()
+
+
+def test_a_queue_left_open_after_signing_out_elsewhere_asks_to_sign_in_again(page: Any, daemon: Daemon) -> None:
+    _sign_in(page, daemon, "alice")
+    expect(page.locator("body")).to_have_attribute("data-live", "yes")
+    other = page.context.new_page()  # another tab of the same browser, sharing the session
+    other.goto(f"{daemon.url}/")
+    _sign_out(other)
+
+    daemon.mention("desk-5", "Still waiting on my refund, again", "@eve")
+
+    expect(page.get_by_label("Your token")).to_be_visible()
