@@ -9,9 +9,10 @@ Answers come after the commit: a mention acknowledged with 200 is in the store. 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from engine.api import _admin, _incidents, _intake, _operations
@@ -23,9 +24,10 @@ from engine.api._timing import Timing
 __all__ = ["ApiContext", "ReloadOutcome", "create_app"]
 
 
-def create_app(context: ApiContext) -> FastAPI:
+def create_app(context: ApiContext, *, pages: Sequence[APIRouter] = ()) -> FastAPI:
     """The app over ``context``: its routers (the admin ones where the daemon has what they drive), the error
-    handlers, and the OpenAPI document with its security schemes."""
+    handlers, and the OpenAPI document with its security schemes; ``pages`` are more routers on the same app (the
+    desk's: :func:`engine.desk.create_web_app` builds the daemon's whole app)."""
     # FastAPIOffline serves /docs and /redoc with the Swagger UI and ReDoc files installed with it, not from a CDN:
     # the pages work on a daemon with no way out to the internet, and load nothing from elsewhere.
     app = FastAPIOffline(
@@ -46,10 +48,7 @@ def create_app(context: ApiContext) -> FastAPI:
         app.include_router(_admin.reload_router)
     if context.simulated is not None:
         app.include_router(_admin.clock_router)
-    # The desk's pages sit on the same app and service; imported here, as the desk builds on this package.
-    from engine.desk import desk_routers  # noqa: PLC0415
-
-    for router in desk_routers():
+    for router in pages:  # the desk's, which builds on this package and so is handed in rather than imported
         app.include_router(router)
 
     plain = app.openapi

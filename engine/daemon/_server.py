@@ -16,10 +16,10 @@ from typing import Any
 
 import structlog
 
-from engine.api import create_app
 from engine.daemon._bootstrap import StartupError, build
 from engine.daemon._config import Config
 from engine.daemon._folderlock import FolderInUse, FolderLock
+from engine.desk import create_web_app
 
 __all__ = ["serve"]
 
@@ -85,7 +85,7 @@ def serve(config: Config, simulated_start: datetime | None = None) -> int:
     except BaseException:
         lock.release()
         raise
-    app = create_app(daemon.context)
+    app = create_web_app(daemon.context)
     gc.collect()
     gc.freeze()  # what start-up built lives as long as the process: keep the collector from walking it again
 

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.exceptions import StarletteDeprecationWarning
 
-from engine.api import create_app
 from engine.daemon import Config, build
+from engine.desk import create_web_app
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)  # it nudges towards httpx2; calmly ships httpx
@@ -48,7 +48,7 @@ def test_prints_a_one_time_link_to_the_desk_that_signs_the_person_in(tmp_path: P
     # The daemon the link points at, over the same data folder, on a clock that reads now.
     daemon = build(Config(data=tmp_path, playbooks=(ROOT / "playbooks",), roster=ROSTER), datetime.now(UTC))
     try:
-        browser = TestClient(create_app(daemon.context), follow_redirects=False)
+        browser = TestClient(create_web_app(daemon.context), follow_redirects=False)
         assert browser.get(f"/signin/link?{link.query}").status_code == 200
         signed_in = browser.post("/signin/link", data={"code": code})
         assert signed_in.status_code == 303

@@ -13,8 +13,8 @@ import pytest
 from intake_support import mention
 from starlette.exceptions import StarletteDeprecationWarning
 
-from engine.api import create_app
 from engine.daemon import Config, Daemon, build
+from engine.desk import create_web_app
 from engine.service import issue_token
 
 with warnings.catch_warnings():
@@ -46,7 +46,7 @@ def assessed(daemon: Daemon) -> str:
 
 
 def _signed_in(daemon: Daemon, person: str) -> tuple[TestClient, str]:
-    client = TestClient(create_app(daemon.context), follow_redirects=False)
+    client = TestClient(create_web_app(daemon.context), follow_redirects=False)
     answer = client.post("/signin", data={"token": issue_token(daemon.store, person, START)})
     assert answer.status_code == 303, answer.text
     found = re.search(r'name="csrf" value="([^"]+)"', client.get("/").text)
@@ -88,7 +88,7 @@ def test_says_nothing_of_a_reply_that_breaks_no_house_rule(daemon: Daemon, asses
 
 def test_checks_a_draft_only_for_a_signed_in_page_of_the_desk(daemon: Daemon, assessed: str) -> None:
     client, _ = _signed_in(daemon, "alice")
-    stranger = TestClient(create_app(daemon.context), follow_redirects=False)
+    stranger = TestClient(create_web_app(daemon.context), follow_redirects=False)
     path = f"/incidents/{assessed}/actions/acknowledge/check"
 
     assert client.post(path, data={"csrf": "forged", "public_reply": "calm down"}).status_code == 403

@@ -19,8 +19,8 @@ import pytest
 from intake_support import mention
 from starlette.exceptions import StarletteDeprecationWarning
 
-from engine.api import create_app
 from engine.daemon import Config, Daemon, build
+from engine.desk import create_web_app
 from engine.service import TOKEN_PREFIX, TokenScope, issue_sign_in_code, issue_token
 
 with warnings.catch_warnings():
@@ -36,7 +36,7 @@ class Browser:
 
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
-        self.http = TestClient(create_app(daemon.context), follow_redirects=False)
+        self.http = TestClient(create_web_app(daemon.context), follow_redirects=False)
 
     def sign_in(self, person: str) -> httpx.Response:
         token = issue_token(self.daemon.store, person, START)

@@ -118,13 +118,14 @@ def test_importing_the_playbook_package_does_not_import_io_frameworks() -> None:
 
 #: engine's folders from the bottom up. A module may import its own layer and the layers below, never one above:
 #: the core decides, files and the store keep, the service applies, notifications and authoring use the service,
-#: the API serves it, the daemon wires it all, and the command line drives everything.
+#: the API serves it, the desk puts pages on it, the daemon wires it all, and the command line drives everything.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"playbook", "incident"}),
     frozenset({"files", "store"}),
     frozenset({"service"}),
     frozenset({"notify", "authoring"}),
-    frozenset({"api", "desk"}),  # the desk (pages) sits beside the JSON API, over the same service
+    frozenset({"api"}),
+    frozenset({"desk"}),  # the pages, on the JSON API's app, its caller and its service
     frozenset({"daemon"}),
     frozenset({"cli"}),
 )
