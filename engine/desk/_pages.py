@@ -35,7 +35,7 @@ from engine.desk._session import (
 )
 from engine.errors import NotFound
 from engine.incident import RefusalReason, Refused
-from engine.service import IncidentDetails, post_view
+from engine.service import IncidentDetails, clock_time, post_view, since_phrase, zone
 from engine.store import MentionBody
 
 __all__ = ["router"]
@@ -45,6 +45,21 @@ _STATIC = {"desk.css": "text/css", "desk.js": "text/javascript"}
 _STATUS = {RefusalReason.STALE: 409, RefusalReason.ROLE_NOT_ALLOWED: 403, RefusalReason.UNKNOWN_ACTION: 404}
 
 templates = Jinja2Templates(directory=str(_HERE / "templates"))
+
+
+def _at(moment: datetime | str, now: datetime) -> str:
+    """A recorded moment as people read it, against the server's now: ``09:00 UTC``, ``Mon 23 Nov 09:00 UTC``."""
+    found = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return clock_time(found, zone("UTC"), now)
+
+
+def _ago(moment: datetime | str, now: datetime) -> str:
+    """``3h ago (09:00 UTC)``: how long ago a post was written, and when."""
+    found = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return since_phrase(found, now)
+
+
+templates.env.globals.update(at=_at, ago=_ago)
 router = APIRouter(include_in_schema=False)
 
 

@@ -527,3 +527,15 @@ def test_the_queue_orders_every_open_incident_not_only_the_first_page_the_store_
 
     assert page.index(f'data-incident="{soonest}"') < page.index(f'data-incident="{first}"')
     assert f'data-incident="{second}"' in page
+
+
+def test_the_incident_page_reads_its_times_as_people_do_not_as_iso_stamps(daemon: Daemon) -> None:
+    (everyday,) = _open(daemon, mention("1", "My order arrived broken", "@ann"))
+    browser = Browser(daemon)
+    browser.sign_in("alice")
+
+    page = browser.page(f"/incidents/{everyday}").text
+
+    assert re.search(r">\d+\w* ago \(\d\d:\d\d UTC\)</time>|>just now \(\d\d:\d\d UTC\)</time>", page)  # the post
+    assert ">09:00 UTC</time>" in page  # the history, against the server's now
+    assert not re.search(r">\d{4}-\d\d-\d\dT[^<]*</time>", page)
