@@ -17,7 +17,7 @@ from engine.api._context import ApiContext, Context
 from engine.errors import Forbidden, RateLimited, Unauthorized
 from engine.service import SignatureProblem, TokenProblem, TokenScope, hash_token, verify
 
-__all__ = ["Caller", "Person", "admin", "current_person", "intake_person", "signed_intake"]
+__all__ = ["Caller", "Person", "admin", "client_key", "current_person", "intake_person", "signed_intake"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,8 @@ def _limit(context: ApiContext, key: str) -> None:
         raise RateLimited(context.limiter.per_minute, max(1, int(wait + 0.999)))
 
 
-def _client(request: Request) -> str:
+def client_key(request: Request) -> str:
+    """The rate limiter's key for a request with no good token: its client address."""
     return f"address:{request.client.host if request.client else 'unknown'}"
 
 
@@ -46,7 +47,7 @@ def _caller(request: Request, context: ApiContext, *, intake: bool) -> Caller:
     presented = token.strip() if scheme.lower() == "bearer" else None
     found = context.service.verify_token(presented or None, context.clock())
     if isinstance(found, TokenProblem):
-        _limit(context, _client(request))
+        _limit(context, client_key(request))
         raise Unauthorized(found.message, code=found.value)
     _limit(context, "token:" + hash_token(presented or ""))
     member = context.roster.person(found.person)
@@ -90,7 +91,7 @@ def admin(doing: str) -> Callable[[Caller, ApiContext], Caller]:
 
 def signed_intake(request: Request, context: ApiContext, body: bytes) -> str:
     """The ``webhook-id`` of a request signed with one of the intake secrets, within the tolerance of now."""
-    _limit(context, _client(request))
+    _limit(context, client_key(request))
     found = verify(context.intake_secrets, request.headers, body, context.wall_clock())
     if isinstance(found, SignatureProblem):
         raise Unauthorized(found.message, code=found.value)

@@ -8,6 +8,7 @@ None of these routes is part of the JSON API's document.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from engine.api._access import client_key
 from engine.api._context import ApiContext, Context
 from engine.desk._forms import ActionForm, action_forms, fields_from_form
 from engine.desk._gauge import gauge
@@ -36,7 +38,7 @@ from engine.desk._session import (
 from engine.errors import NotFound
 from engine.incident import RefusalReason, Refused
 from engine.service import IncidentDetails, clock_time, post_view, since_phrase, zone
-from engine.store import MentionBody
+from engine.store import DeskSession, MentionBody
 
 __all__ = ["router"]
 
@@ -98,10 +100,6 @@ def _post(record: MentionBody) -> dict[str, Any]:
     return {**view, "url": url if web else None}
 
 
-def _client(request: Request) -> str:
-    return f"address:{request.client.host if request.client else 'unknown'}"
-
-
 # --- signing in and out ------------------------------------------------------------------------------------------
 
 
@@ -112,15 +110,7 @@ def signin_form(request: Request, context: Context) -> Response:
 
 @router.post("/signin")
 async def signin(request: Request, context: Context) -> Response:
-    if context.limiter.take(_client(request)) is not None:
-        return _page(request, "signin.html", context, 429, error="Too many tries from here; wait a minute.")
-    form = await _posted(request, context)
-    if form is None:
-        return _too_large(request, context, None)
-    started = await run_in_threadpool(sign_in, context, form.get("token", ""))
-    if isinstance(started, SignInRefused):
-        return _page(request, "signin.html", context, started.status, error=started.message)
-    return _session_started(request, started[0])
+    return await _start_session(request, context, "token", sign_in)
 
 
 @router.get("/signin/link")
@@ -133,12 +123,23 @@ def signin_link_form(request: Request, context: Context) -> Response:
 
 @router.post("/signin/link")
 async def signin_link(request: Request, context: Context) -> Response:
-    if context.limiter.take(_client(request)) is not None:
+    return await _start_session(request, context, "code", sign_in_with_link)
+
+
+async def _start_session(
+    request: Request,
+    context: ApiContext,
+    field: str,
+    starter: Callable[[ApiContext, str], tuple[str, DeskSession] | SignInRefused],
+) -> Response:
+    """Sign in with what the form's ``field`` holds (a token or a link's code): the budget of the client's address
+    first, so guessing is limited, then the session and its cookie, or the sign-in page with the reason."""
+    if context.limiter.take(client_key(request)) is not None:
         return _page(request, "signin.html", context, 429, error="Too many tries from here; wait a minute.")
     form = await _posted(request, context)
     if form is None:
         return _too_large(request, context, None)
-    started = await run_in_threadpool(sign_in_with_link, context, form.get("code", ""))
+    started = await run_in_threadpool(starter, context, form.get(field, ""))
     if isinstance(started, SignInRefused):
         return _page(request, "signin.html", context, started.status, error=started.message)
     return _session_started(request, started[0])
