@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from engine.cli._options import output_format
+
 __all__ = ["check"]
 
 
@@ -36,14 +38,7 @@ __all__ = ["check"]
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The roster file [default: as the daemon: roster.yaml; env CALMLY_ROSTER].",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people; json for scripts.",
-)
+@output_format(("text", "json"), "text for people; json for scripts.")
 @click.option("--strict", is_flag=True, help="Warnings (unset secrets, an SMTP name that does not resolve) fail too.")
 def check(config_file: Path | None, playbooks: tuple[Path, ...], roster: Path | None, fmt: str, strict: bool) -> None:
     """Check the set-up the daemon would run: config, roster and playbooks, together.

@@ -15,6 +15,7 @@ import click
 from engine import __version__
 from engine.authoring.diagnostics import Format, failed, render
 from engine.cli._group import CalmlyGroup
+from engine.cli._options import output_format
 from engine.files import load_file, load_paths
 from engine.playbook import Failed, Playbook, Problem
 
@@ -91,14 +92,7 @@ def _problems_or_exit(problems: list[Problem]) -> None:
 @main.command()
 @click.argument("playbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("timeline", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text tells the story line by line; json gives the same lines for scripts.",
-)
+@output_format(("text", "json"), "text tells the story line by line; json gives the same lines for scripts.")
 def simulate(playbook: Path, timeline: Path, fmt: str) -> None:
     """Play a TIMELINE of mentions and actions against a PLAYBOOK on a simulated clock.
 
@@ -126,14 +120,7 @@ def simulate(playbook: Path, timeline: Path, fmt: str) -> None:
 
 @main.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people; json for scripts.",
-)
+@output_format(("text", "json"), "text for people; json for scripts.")
 def test_command(paths: tuple[Path, ...], fmt: str) -> None:
     """Run playbook tests: timelines on a simulated clock, with expectations at given times.
 
@@ -159,14 +146,7 @@ def test_command(paths: tuple[Path, ...], fmt: str) -> None:
 
 @main.command()
 @click.argument("playbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["mermaid", "dot"]),
-    default="mermaid",
-    show_default=True,
-    help="mermaid renders in GitHub pull requests and Markdown; dot is for Graphviz.",
-)
+@output_format(("mermaid", "dot"), "mermaid renders in GitHub pull requests and Markdown; dot is for Graphviz.")
 def graph(playbook: Path, fmt: str) -> None:
     """Draw a playbook's state machine: states, actions, the roles allowed to take them, final states marked.
 

@@ -1,11 +1,14 @@
-"""The options the commands that reach the daemon or its data folder share: the address, the token, the output
-format and the data folder, each spelled (and documented) once."""
+"""The options the commands share: the address, the token, the output format and the data folder, each spelled
+(and documented) once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
-__all__ = ["data_option", "format_option", "token_option", "url_option"]
+__all__ = ["data_option", "format_option", "output_format", "token_option", "url_option"]
 
 _URL = "http://127.0.0.1:8642"
 
@@ -15,9 +18,16 @@ url_option = click.option(
 token_option = click.option(
     "--token", envvar="CALMLY_TOKEN", help="Your token from `calmly token issue` (env CALMLY_TOKEN)."
 )
-format_option = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="json for scripts."
-)
+
+
+def output_format(choices: tuple[str, ...], help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--format`` (the parameter ``fmt``) choosing among ``choices``, the first the default."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(list(choices)), default=choices[0], show_default=True, help=help_text
+    )
+
+
+format_option = output_format(("text", "json"), "json for scripts.")
 data_option = click.option(
     "--data",
     envvar="CALMLY_DATA",
