@@ -13,13 +13,13 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from test_daemon_commands import CALMLY, PLAYBOOKS, ROSTER, START, calmly, environment, free_port
+from serving import START, ServedDaemon, free_port
+from test_daemon_commands import PLAYBOOKS, ROSTER, calmly
 
 MINIMAL = Path(__file__).resolve().parents[1] / "fixtures" / "playbooks" / "good" / "minimal.good.yaml"
 
@@ -32,7 +32,7 @@ HOSTILE = {
 }
 
 
-class Served:
+class Served(ServedDaemon):
     """``calmly serve`` over copies of the shipped playbooks and the example roster, logging JSON lines."""
 
     def __init__(self, folder: Path) -> None:
@@ -40,41 +40,9 @@ class Served:
         shutil.copytree(PLAYBOOKS, self.playbooks)
         self.roster = folder / "roster.yaml"
         shutil.copy(ROSTER, self.roster)
-        self.data = folder / "data"
-        self.url = f"http://127.0.0.1:{free_port()}"
-        self.log = folder / "daemon.log"
-        self.env = environment(
-            CALMLY_DATA=str(self.data),
-            CALMLY_PLAYBOOKS=str(self.playbooks),
-            CALMLY_ROSTER=str(self.roster),
-            CALMLY_LISTEN=self.url.removeprefix("http://"),
-            CALMLY_LOG_FORMAT="json",
-        )
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                [str(CALMLY), "serve", "--simulated-clock", START],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-                cwd=folder,
-            )
-        deadline = time.monotonic() + 20
-        while True:
-            assert self.process.poll() is None, self.log.read_text()
-            assert time.monotonic() < deadline, self.log.read_text()
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        self.bob = self.issue("bob")  # a social lead: may reload
-        self.alice = self.issue("alice")
-
-    def issue(self, person: str) -> str:
-        issued = calmly("token", "issue", person, env=self.env)
-        assert issued.returncode == 0, issued.stderr
-        return issued.stdout.strip()
+        super().__init__(folder, playbooks=self.playbooks, roster=self.roster, people=("bob", "alice"))
+        self.bob = self.tokens["bob"]  # a social lead: may reload
+        self.alice = self.tokens["alice"]
 
     def ingest(self, source: Path) -> subprocess.CompletedProcess[str]:
         return calmly("ingest", str(source), env={**self.env, "CALMLY_URL": self.url, "CALMLY_TOKEN": self.alice})
@@ -82,25 +50,12 @@ class Served:
     def reload(self) -> httpx.Response:
         return httpx.post(f"{self.url}/v1/admin/reload", headers={"Authorization": f"Bearer {self.bob}"}, timeout=10)
 
-    def entries(self) -> list[dict[str, object]]:
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
-
-    def wait_for_log(self, event: str, after: int) -> dict[str, object]:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            for entry in self.entries()[after:]:
-                if entry.get("event") == event:
-                    return entry
-            time.sleep(0.05)
-        pytest.fail(f"no {event!r} in the log:\n{self.log.read_text()}")
-
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     daemon = Served(tmp_path_factory.mktemp("served"))
     yield daemon
-    daemon.process.send_signal(signal.SIGTERM)
-    daemon.process.wait(timeout=30)
+    daemon.stop()
 
 
 def _line(external_id: str, **extra: object) -> str:

@@ -8,12 +8,9 @@ the test drives intake, actions, refusals, reloads and deliveries through it, th
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +23,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from serving import CALMLY, START, ServedDaemon, free_port
 
 from engine.service import signature_headers
 
@@ -33,8 +31,6 @@ from engine.service import signature_headers
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 ROOT = Path(__file__).resolve().parents[2]
-CALMLY = Path(sys.executable).with_name("calmly")
-START = "2026-11-23T09:00:00Z"
 SECRETS = ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24=")
 # The notification secrets, each distinct enough that any trace of one in the log is found.
 SLACK_PATH = "/services/T0CALMLY1/B0CALMLY2/slackPathSecretX7q9Zr2mKw"
@@ -43,18 +39,6 @@ HOOK_PASSWORD = "urlPasswordQ4v8Lm2x"
 HOOK_TOKEN = "queryTokenR7k3Wp9s"
 SMTP_USER = "mailerUserJ5d2Hn8c"
 SMTP_PASSWORD = "smtpPasswordT6f1Bq4z"
-
-
-def environment(**extra: str) -> dict[str, str]:
-    clean = {name: value for name, value in os.environ.items() if not name.startswith("CALMLY_")}
-    return {**clean, **extra}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def calmly(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -149,83 +133,36 @@ smtp:
     )
 
 
-class Operated:
+class Operated(ServedDaemon):
     """A daemon run with signed intake (two secrets, as while rotating), debug logs, notifications delivered for
     real, and copies of the playbooks and roster it may reload."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
         self.playbooks = folder / "playbooks"
         shutil.copytree(ROOT / "playbooks", self.playbooks)
         self.receiver = Receiver()
         self.mailbox = Mailbox()
         self.roster = folder / "roster.yaml"
         self.roster.write_text(notifying_roster(self.receiver, self.mailbox))
-        self.data = folder / "data"
-        self.url = f"http://127.0.0.1:{free_port()}"
-        self.log = folder / "daemon.log"
-        self.env = environment(
+        super().__init__(
+            folder,
+            playbooks=self.playbooks,
+            roster=self.roster,
+            people=("alice", "bob", "carol"),
             SLACK_URL=f"http://127.0.0.1:{self.receiver.port}{SLACK_PATH}",
             HOOK_SECRET=HOOK_SECRET,
             SMTP_USER=SMTP_USER,
             SMTP_PASSWORD=SMTP_PASSWORD,
             CALMLY_INTAKE_SECRETS=",".join(SECRETS),
-            CALMLY_DATA=str(self.data),
-            CALMLY_PLAYBOOKS=str(self.playbooks),
-            CALMLY_ROSTER=str(self.roster),
-            CALMLY_LISTEN=self.url.removeprefix("http://"),
             CALMLY_LOG_LEVEL="debug",
-            CALMLY_LOG_FORMAT="json",
         )
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                [str(CALMLY), "serve", "--simulated-clock", START],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-                cwd=folder,
-            )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"calmly serve exited:\n{self.log.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        self.tokens = {person: self.issue(person) for person in ("alice", "bob", "carol")}
-
-    def issue(self, person: str) -> str:
-        issued = calmly("token", "issue", person, env=self.env)
-        assert issued.returncode == 0, issued.stderr
-        return issued.stdout.strip()
-
-    def auth(self, person: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[person]}"}
 
     def signed(self, body: bytes, message_id: str, secret: str) -> httpx.Response:
         headers = {"content-type": "application/json", **signature_headers(secret, message_id, datetime.now(UTC), body)}
         return httpx.post(f"{self.url}/v1/mentions", content=body, headers=headers)
 
-    def wait_for_log(self, event: str, after: int) -> dict[str, object]:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            for entry in self.entries()[after:]:
-                if entry.get("event") == event:
-                    return entry
-            time.sleep(0.05)
-        pytest.fail(f"no {event!r} in the log:\n{self.log.read_text()}")
-
-    def entries(self) -> list[dict[str, object]]:
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
-
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=30)
+        code = super().stop()
         self.receiver.close()
         self.mailbox.controller.stop()
         return code

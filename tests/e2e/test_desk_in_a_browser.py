@@ -15,21 +15,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from serving import START, ServedDaemon
 
-ROOT = Path(__file__).resolve().parents[3]
-CALMLY = Path(sys.executable).with_name("calmly")
-START = "2026-11-23T09:00:00Z"  # a Monday, in office hours
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium")
 if CHROMIUM is None:
     pytest.skip(
@@ -60,56 +54,16 @@ LAUNCH_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-class Daemon:
+class Daemon(ServedDaemon):
     """``calmly serve`` on a free loopback port, a temporary data folder and a simulated clock."""
 
     def __init__(self, folder: Path) -> None:
-        self.url = f"http://127.0.0.1:{_free_port()}"
-        self.log = folder / "daemon.log"
-        clean = {name: value for name, value in os.environ.items() if not name.startswith("CALMLY_")}
-        self.env = {
-            **clean,
-            "CALMLY_DATA": str(folder / "data"),
-            "CALMLY_PLAYBOOKS": str(ROOT / "playbooks"),
-            "CALMLY_ROSTER": str(ROOT / "examples" / "roster.yaml"),
-            "CALMLY_LISTEN": self.url.removeprefix("http://"),
-        }
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                [str(CALMLY), "serve", "--simulated-clock", START],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-                cwd=folder,
-            )
-        deadline = time.monotonic() + 20
-        while not self._ready():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"calmly serve did not start:\n{self.log.read_text()}")
-            time.sleep(0.05)
-        self.tokens = {person: self._issue(person) for person in ("alice", "bob", "carol")}
-
-    def _ready(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def _issue(self, person: str) -> str:
-        issued = subprocess.run(
-            [str(CALMLY), "token", "issue", person], env=self.env, capture_output=True, text=True, check=False
+        super().__init__(
+            folder,
+            playbooks=ROOT / "playbooks",
+            roster=ROOT / "examples" / "roster.yaml",
+            people=("alice", "bob", "carol"),
         )
-        assert issued.returncode == 0, issued.stderr
-        return issued.stdout.strip()
 
     def post(self, path: str, person: str, body: dict[str, Any]) -> dict[str, Any]:
         answer = httpx.post(
@@ -131,11 +85,6 @@ class Daemon:
         (result,) = self.post("/v1/mentions", "alice", {"mentions": [post]})["results"]
         incident: str = result["incident"]
         return incident
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
