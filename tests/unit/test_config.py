@@ -118,7 +118,7 @@ def test_an_empty_environment_variable_counts_as_not_set(tmp_path: Path) -> None
 def test_relative_paths_in_the_file_are_relative_to_its_folder(tmp_path: Path) -> None:
     file = config_file(
         tmp_path / "etc" / "calmly",
-        "data: store\nroster: team/roster.yaml\nplaybooks: [playbooks, ../shared/playbooks]\n",
+        "data: store\nroster: team/roster.yaml\nplaybooks: [playbooks, ../common/playbooks]\n",
     )
 
     config = load_config(file, {}, NO_FLAGS)
@@ -126,7 +126,7 @@ def test_relative_paths_in_the_file_are_relative_to_its_folder(tmp_path: Path) -
     folder = tmp_path / "etc" / "calmly"
     assert config.data == folder / "store"
     assert config.roster == folder / "team" / "roster.yaml"
-    assert config.playbooks == (folder / "playbooks", folder / "../shared/playbooks")
+    assert config.playbooks == (folder / "playbooks", folder / "../common/playbooks")
 
 
 def test_a_single_playbooks_path_in_the_file_is_a_list_of_one(tmp_path: Path) -> None:
