@@ -24,7 +24,7 @@ from engine.incident import RefusalReason, Refused
 from engine.service import lone_surrogate_at
 from engine.store import IncidentFilter
 
-__all__ = ["MAX_PAGE", "router"]
+__all__ = ["MAX_PAGE", "refusal", "router"]
 
 _log = structlog.get_logger("calmly.api")
 
@@ -33,6 +33,7 @@ _STATUS = {
     RefusalReason.STALE: 409,
     RefusalReason.ROLE_NOT_ALLOWED: 403,
     RefusalReason.UNKNOWN_ACTION: 404,
+    RefusalReason.TAKEN: 409,
 }
 #: The keys an action's body may hold: ``version`` is the deprecated name of ``revision``.
 _ACTION_KEYS = frozenset({"revision", "version", "fields"})
@@ -41,7 +42,7 @@ _ACTION_SHAPE = 'send {"revision": N, "fields": {...}}; N is the revision of the
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 
 
-def _filter(request: Request) -> IncidentFilter:
+def _filter(request: Request, caller: str) -> IncidentFilter:
     query = request.query_params
 
     def many(name: str) -> tuple[str, ...]:
@@ -53,6 +54,12 @@ def _filter(request: Request) -> IncidentFilter:
     open_only = query.get("open")
     if open_only not in (None, "true", "false"):
         raise BadQuery("open must be true or false")
+    mine = query.get("mine")
+    if mine not in (None, "true", "false"):
+        raise BadQuery("mine must be true or false")
+    owner = query.get("owner") or None
+    if mine == "true" and owner not in (None, caller):
+        raise BadQuery(f"mine=true lists {caller}'s incidents; leave out owner={owner}, or mine")
     limit_text = query.get("limit", "50")
     if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= MAX_PAGE:
         raise BadQuery(f"limit must be a whole number from 1 to {MAX_PAGE}")
@@ -63,6 +70,8 @@ def _filter(request: Request) -> IncidentFilter:
         breached=None if breached is None else breached == "true",
         open_only=open_only == "true",
         waiting_on=query.get("waiting_on") or None,
+        channels=many("channel"),
+        owner=caller if mine == "true" else owner,
         after=query.get("after") or None,
         limit=int(limit_text),
     )
@@ -78,6 +87,9 @@ def _query_parameters() -> list[dict[str, Any]]:
             ("breached", {"enum": ["true", "false"]}, "Only incidents with (or without) a breached clock."),
             ("open", {"enum": ["true", "false"]}, "Only open incidents."),
             ("waiting_on", {"type": "string"}, "Incidents a person with this role can act on now."),
+            ("channel", {"type": "string"}, "Channels, comma-separated."),
+            ("owner", {"type": "string"}, "Only the incidents this person has (took or was assigned)."),
+            ("mine", {"enum": ["true", "false"]}, "Only the incidents the token's person has."),
             ("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "Page size."),
             ("after", {"type": "string"}, "The next of the previous page."),
         )
@@ -89,9 +101,10 @@ def _query_parameters() -> list[dict[str, Any]]:
     responses=doc.answers(doc.INCIDENT_LIST, "A page of incidents, and the next page's after.", 401, 422, 429),
     openapi_extra={"parameters": _query_parameters()},
 )
-async def list_incidents(request: Request, _: Person, context: Context, service: Served) -> JSONResponse:
-    """Incidents, oldest first; filter by state, severity, playbook, breached, open, waiting_on (a role)."""
-    where = _filter(request)
+async def list_incidents(request: Request, caller: Person, context: Context, service: Served) -> JSONResponse:
+    """Incidents, oldest first; filter by state, severity, playbook, channel, breached, open, waiting_on (a role),
+    owner (a person) or mine (the token's person)."""
+    where = _filter(request, caller.person)
     rows = await run_in_threadpool(service.incidents, where)
     following = rows[-1].incident.id if len(rows) == where.limit else None
     listed = [summary_view(row, service.clock_zones(row.incident)) for row in rows]
@@ -121,7 +134,8 @@ def _seen_revision(body: dict[str, Any]) -> int:
     return revision
 
 
-def _refusal(refused: Refused) -> ActionRefused:
+def refusal(refused: Refused) -> ActionRefused:
+    """The runtime's refusal as the API's error: its reason the code, its words the message."""
     code = "unknown_action" if refused.reason is RefusalReason.UNKNOWN_ACTION else refused.reason.value
     details = {"field": refused.field} if refused.field else None
     return ActionRefused(refused.message, code=code, status=_STATUS.get(refused.reason, 422), details=details)
@@ -161,7 +175,7 @@ async def act(  # noqa: PLR0917 - the path's parts and the dependencies, each by
     )
     if result.refused is not None:
         log.info("action refused", reason=result.refused.reason.value)
-        raise _refusal(result.refused)
+        raise refusal(result.refused)
     context.wake()
     log.info("action", state=result.incident.state, revision=result.incident.revision)
     row = await run_in_threadpool(service.incident_row, incident_id)

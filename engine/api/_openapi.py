@@ -11,6 +11,8 @@ import json
 from pkgutil import get_data
 from typing import Any
 
+from engine.incident import NOTE_LIMIT
+
 __all__ = [
     "ACTED",
     "ACTION_BODY",
@@ -139,6 +141,31 @@ ACTION_BODY: dict[str, Any] = {
     },
 }
 
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+ASSIGN_BODY = _body(
+    {
+        "type": "object",
+        "required": ["owner"],
+        "additionalProperties": False,
+        "properties": {"owner": {"type": "string", "description": "The person's id in the roster."}},
+    }
+)
+
+NOTE_BODY = _body(
+    {
+        "type": "object",
+        "required": ["text"],
+        "additionalProperties": False,
+        "properties": {
+            "text": {"type": "string", "maxLength": NOTE_LIMIT, "description": "For the team; never public."}
+        },
+    }
+)
+
 CLOCK_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -181,6 +208,7 @@ SUMMARY: dict[str, Any] = {
         "final": {"type": "boolean"},
         "breached": {"type": "array", "items": {"type": "string"}},
         "waiting_on": {"type": "array", "items": {"type": "string"}},
+        "owner": {"type": ["string", "null"], "description": "The person who has it (took it or was assigned it)."},
         "opened_at": {"type": "string"},
         "updated_at": {"type": "string"},
         "next_due": {

@@ -40,6 +40,7 @@ def summary_view(row: IncidentRow, zones: Mapping[str, str] | None = None) -> di
         "final": row.final,
         "breached": sorted(incident.breached),
         "waiting_on": list(row.waiting_on),
+        "owner": incident.owner,
         "opened_at": incident.opened_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),
         "next_due": _next_due(incident, zones or {}),

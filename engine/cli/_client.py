@@ -66,5 +66,10 @@ class Client:
         done: dict[str, Any] = self._call("POST", f"/v1/incidents/{incident_id}/actions/{trigger}", json=body)
         return done
 
+    def keep(self, incident_id: str, what: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Take, assign or release an incident, or note on it (``what``: take, assign, release, notes)."""
+        done: dict[str, Any] = self._call("POST", f"/v1/incidents/{incident_id}/{what}", json=body)
+        return done
+
     def close(self) -> None:
         self._http.close()

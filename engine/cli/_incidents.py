@@ -49,6 +49,9 @@ def _call(work: Callable[[], _T]) -> _T:
 @click.option("--breached/--not-breached", default=None, help="Only incidents with (or without) a breached clock.")
 @click.option("--open", "open_only", is_flag=True, help="Only incidents not yet closed.")
 @click.option("--waiting-on", metavar="ROLE", help="Only incidents a person with ROLE can act on now.")
+@click.option("--channel", multiple=True, help="Only incidents on this channel (repeat for several).")
+@click.option("--mine", is_flag=True, help="Only the incidents you have (took or were assigned).")
+@click.option("--owner", metavar="PERSON", help="Only the incidents PERSON has.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
 @click.option("--after", metavar="ID", help="The page after this incident (the 'next' of the previous page).")
 @url_option
@@ -62,6 +65,9 @@ def incidents_list(
     breached: bool | None,
     open_only: bool,
     waiting_on: str | None,
+    channel: tuple[str, ...],
+    mine: bool,
+    owner: str | None,
     limit: int,
     after: str | None,
     url: str,
@@ -69,10 +75,12 @@ def incidents_list(
     fmt: str,
 ) -> None:
     """Incidents, oldest first."""
+    if mine and owner:
+        raise click.UsageError("--mine lists your own incidents; leave out --owner, or --mine")
     from engine.cli._render import json_text, page_lines  # noqa: PLC0415
 
     query: dict[str, str] = {"limit": str(limit)}
-    for name, values in (("state", state), ("severity", severity), ("playbook", playbook)):
+    for name, values in (("state", state), ("severity", severity), ("playbook", playbook), ("channel", channel)):
         if values:
             query[name] = ",".join(values)
     if breached is not None:
@@ -81,6 +89,10 @@ def incidents_list(
         query["open"] = "true"
     if waiting_on:
         query["waiting_on"] = waiting_on
+    if mine:
+        query["mine"] = "true"
+    if owner:
+        query["owner"] = owner
     if after:
         query["after"] = after
     client = _client(url, token)
@@ -175,3 +187,59 @@ def incidents_act(
         return
     for line in act_lines(done):
         click.echo(line)
+
+
+def _keep(incident_id: str, what: str, body: dict[str, Any] | None, *, url: str, token: str | None, fmt: str) -> None:
+    """Take, assign, release or note on an incident through the daemon, and say what was recorded."""
+    from engine.cli._render import act_lines, json_text  # noqa: PLC0415
+
+    client = _client(url, token)
+    done = _call(lambda: client.keep(incident_id, what, body))
+    client.close()
+    if fmt == "json":
+        click.echo(json_text(done))
+        return
+    for line in act_lines(done):
+        click.echo(line)
+
+
+@incidents.command("take")
+@click.argument("incident_id")
+@url_option
+@token_option
+@format_option
+def incidents_take(incident_id: str, url: str, token: str | None, fmt: str) -> None:
+    """Take an incident: it is yours now (refused when someone else has it; assign it to yourself to take over)."""
+    _keep(incident_id, "take", None, url=url, token=token, fmt=fmt)
+
+
+@incidents.command("assign")
+@click.argument("incident_id")
+@click.argument("person")
+@url_option
+@token_option
+@format_option
+def incidents_assign(incident_id: str, person: str, url: str, token: str | None, fmt: str) -> None:
+    """Assign an incident to PERSON (their id in the roster), taking it over from whoever has it."""
+    _keep(incident_id, "assign", {"owner": person}, url=url, token=token, fmt=fmt)
+
+
+@incidents.command("release")
+@click.argument("incident_id")
+@url_option
+@token_option
+@format_option
+def incidents_release(incident_id: str, url: str, token: str | None, fmt: str) -> None:
+    """Release an incident: nobody has it now."""
+    _keep(incident_id, "release", None, url=url, token=token, fmt=fmt)
+
+
+@incidents.command("note")
+@click.argument("incident_id")
+@click.argument("text")
+@url_option
+@token_option
+@format_option
+def incidents_note(incident_id: str, text: str, url: str, token: str | None, fmt: str) -> None:
+    """Write an internal note on an incident, for the team: never posted anywhere."""
+    _keep(incident_id, "notes", {"text": text}, url=url, token=token, fmt=fmt)

@@ -98,6 +98,7 @@ def incident_lines(found: Mapping[str, Any]) -> list[str]:
     lines = [
         f"{found['id']}  {found['playbook']} v{found['playbook_version']}  revision {_revision(found)}",
         f"  state     {found['state']}  severity {found['severity']}  on {found['channel']} by {found['author']}",
+        f"  owner     {found.get('owner') or 'nobody (calmly incidents take ' + str(found['id']) + ')'}",
     ]
     mentions = found.get("mentions") or []
     if mentions:
@@ -130,7 +131,7 @@ def list_rows(page: Mapping[str, Any]) -> list[tuple[str, ...]]:
     """The table of ``calmly incidents list``: a header, then a row an incident, times against the daemon's now."""
     now = answer_now(page)
     rows: list[tuple[str, ...]] = [
-        ("ID", "STATE", "SEVERITY", "PLAYBOOK", "BREACHED", "WAITING ON", "NEXT DUE", "OPENED")
+        ("ID", "STATE", "SEVERITY", "PLAYBOOK", "OWNER", "BREACHED", "WAITING ON", "NEXT DUE", "OPENED")
     ]
     for item in page["incidents"]:
         upcoming = item.get("next_due")
@@ -145,6 +146,7 @@ def list_rows(page: Mapping[str, Any]) -> list[tuple[str, ...]]:
                 item["state"],
                 item["severity"],
                 item["playbook"],
+                item.get("owner") or "-",
                 ",".join(item["breached"]) or "-",
                 ",".join(item["waiting_on"]) or "-",
                 due,
@@ -165,8 +167,11 @@ def page_lines(page: Mapping[str, Any]) -> list[str]:
 def act_lines(done: Mapping[str, Any]) -> list[str]:
     """``calmly incidents act`` in text: where the incident is now, then what the action recorded."""
     incident = done["incident"]
-    lines = [f"{incident['id']}: {incident['state']} (revision {_revision(incident)})"]
+    owner = f", owner {incident['owner']}" if incident.get("owner") else ""
+    lines = [f"{incident['id']}: {incident['state']} (revision {_revision(incident)}{owner})"]
     lines += [f"  {entry['kind']}: {entry['summary']}" for entry in done["history"]]
+    if not done["history"]:
+        lines.append("  nothing to change: it was so already")
     return lines
 
 

@@ -24,6 +24,7 @@ from engine.incident._mention import (
 from engine.incident._record import (
     Act,
     Actor,
+    AddNote,
     ArmDeadline,
     Audit,
     CancelDeadline,
@@ -40,17 +41,21 @@ from engine.incident._record import (
     Occurrence,
     RefusalReason,
     Refused,
+    SetOwner,
     Stepped,
 )
 from engine.incident._repair import Repair
 from engine.incident._rulebook import Rulebook
 from engine.incident._step import open_incident, step
+from engine.incident._teamwork import NOTE_LIMIT
 
 __all__ = [
     "CONTACT_ROUTES",
     "MAX_AHEAD",
+    "NOTE_LIMIT",
     "Act",
     "Actor",
+    "AddNote",
     "ArmDeadline",
     "AroundTheClock",
     "Audit",
@@ -83,6 +88,7 @@ __all__ = [
     "Repair",
     "Route",
     "Rulebook",
+    "SetOwner",
     "Stepped",
     "TimeCounter",
     "deadline_key",

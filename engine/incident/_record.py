@@ -19,6 +19,7 @@ from engine.incident._mention import Mention
 __all__ = [
     "Act",
     "Actor",
+    "AddNote",
     "ArmDeadline",
     "Audit",
     "CancelDeadline",
@@ -35,6 +36,7 @@ __all__ = [
     "Occurrence",
     "RefusalReason",
     "Refused",
+    "SetOwner",
     "Stepped",
 ]
 
@@ -104,6 +106,8 @@ class Incident:
     facts: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     #: Incidents this one is linked to, as (incident id, :class:`LinkRelation`), in the order the links were made.
     links: tuple[tuple[str, str], ...] = ()
+    #: The person who answers for the incident now (taken or assigned), or nobody.
+    owner: str | None = None
 
     def clock(self, name: str) -> ClockState | None:
         return next((clock for clock in self.clocks if clock.name == name), None)
@@ -175,7 +179,29 @@ class LinkIncident:
     relation: LinkRelation = LinkRelation.FOLLOWED_UP_BY
 
 
-Command = Act | DeadlineReached | JoinMention | LinkIncident
+@dataclass(frozen=True, slots=True)
+class SetOwner:
+    """Take, assign or release the incident: ``owner`` (with the roster's roles) answers for it now, or nobody.
+
+    Recorded in the history, but not a change of state: the revision stays, so nobody's drafted action goes stale
+    because a colleague took the case. ``take_over`` False is a *take*: refused when someone else has it already,
+    so two people pressing "take" at once do not both think it theirs.
+    """
+
+    actor: Actor
+    owner: Actor | None
+    take_over: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AddNote:
+    """An internal note on the incident, for the team only: never posted anywhere. Not a change of state."""
+
+    actor: Actor
+    text: str
+
+
+Command = Act | DeadlineReached | JoinMention | LinkIncident | SetOwner | AddNote
 
 
 # --- effects ------------------------------------------------------------------------------------------------
@@ -247,6 +273,7 @@ class RefusalReason(enum.StrEnum):
     UNEXPECTED_FIELD = "unexpected_field"
     HOUSE_RULE = "house_rule"  # a public reply says what the house rules forbid
     WRONG_CHANNEL = "wrong_channel"  # a public reply not on the incident's own channel
+    TAKEN = "taken"  # someone else has the incident already
 
 
 @dataclass(frozen=True, slots=True)

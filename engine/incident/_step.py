@@ -16,6 +16,7 @@ from engine.incident._keys import DeadlineKey
 from engine.incident._mention import Mention
 from engine.incident._record import (
     Act,
+    AddNote,
     ArmDeadline,
     Audit,
     CancelDeadline,
@@ -31,9 +32,11 @@ from engine.incident._record import (
     NotifyKind,
     RefusalReason,
     Refused,
+    SetOwner,
     Stepped,
 )
 from engine.incident._rulebook import Rulebook
+from engine.incident._teamwork import add_note, set_owner
 from engine.playbook import LIFECYCLE, format_duration
 
 __all__ = ["open_incident", "step"]
@@ -214,6 +217,10 @@ def step(incident: Incident, command: Command, now: datetime, book: Rulebook) ->
         return _join(incident, command, now, book)
     if isinstance(command, LinkIncident):
         return _link(incident, command, now)
+    if isinstance(command, SetOwner):
+        return set_owner(incident, command, now, book)
+    if isinstance(command, AddNote):
+        return add_note(incident, command, now, book)
     return _act(incident, command, now, book)
 
 

@@ -16,7 +16,20 @@ from typing import Any
 import structlog
 
 from engine.errors import NotFound, Replayed
-from engine.incident import Act, Actor, DeadlineReached, Incident, Notify, Refused, Stepped, mend_mention, step
+from engine.incident import (
+    Act,
+    Actor,
+    AddNote,
+    DeadlineReached,
+    Incident,
+    Notify,
+    RefusalReason,
+    Refused,
+    SetOwner,
+    Stepped,
+    mend_mention,
+    step,
+)
 from engine.service import metrics
 from engine.service._applying import apply_step, available_actions
 from engine.service._intake import intake, parse_mentions
@@ -26,12 +39,54 @@ from engine.service._outcomes import ActResult, Change, FiredDeadline, IncidentD
 from engine.service._replay import rebuild
 from engine.service._signing import TOLERANCE as SIGNATURE_TOLERANCE
 from engine.service._tokens import TokenProblem, verify_token
-from engine.store import IncidentFilter, IncidentRow, Store, Tally, TokenRecord, encode_notification
+from engine.store import (
+    AttemptCommand,
+    EventKind,
+    IncidentFilter,
+    IncidentRow,
+    Store,
+    Tally,
+    TokenRecord,
+    UnitOfWork,
+    encode_command,
+    encode_notification,
+    plain,
+)
 
 __all__ = ["Service"]
 
 
 _log = structlog.get_logger("calmly.service")
+
+#: Refusals kept in the incident's history as attempts that changed nothing, so the team can learn from them: the
+#: rules' own verdicts on what someone tried. A stale revision, a field left blank or a mistyped action is not one.
+LEARNED_FROM = frozenset({RefusalReason.HOUSE_RULE, RefusalReason.WRONG_CHANNEL, RefusalReason.ROLE_NOT_ALLOWED})
+
+
+def _record_attempt(tx: UnitOfWork, incident: Incident, command: Act, refused: Refused, now: datetime) -> None:
+    """The refused action in the incident's log and history; the incident's row stays as it was."""
+    attempt = AttemptCommand(command.trigger, command.actor, command.fields, refused.reason.value, refused.message)
+    entry = {
+        "at": now.isoformat(),
+        "kind": "refused",
+        "summary": f"{command.trigger} refused, nothing changed: {refused.message}",
+        "actor": command.actor.person,
+        "details": {
+            "trigger": command.trigger,
+            "reason": refused.reason.value,
+            "field": refused.field,
+            "fields": plain(dict(command.fields)),
+        },
+    }
+    tx.events.append(
+        incident.id,
+        at=now,
+        kind=EventKind.ATTEMPT.value,
+        actor=command.actor.person,
+        playbook_digest=incident.playbook_digest,
+        command=encode_command(attempt),
+        history=(entry,),
+    )
 
 
 def _observe(fired: FiredDeadline) -> None:
@@ -133,9 +188,46 @@ class Service:
             command = Act(trigger, Actor(person, roles), dict(fields), version)
             outcome = step(incident, command, now, book)
             if isinstance(outcome, Refused):
+                if outcome.reason in LEARNED_FROM:
+                    _record_attempt(tx, incident, command, outcome, now)
                 return ActResult(incident, outcome)
             history = apply_step(
                 tx, self.library, outcome, previous=incident, command=command, actor=person, now=now, changes=changes
+            )
+        self._tell(changes)
+        return ActResult(outcome.incident, None, history)
+
+    # --- the team's own records: ownership and notes -----------------------------------------------------------
+
+    def set_owner(self, incident_id: str, command: SetOwner) -> ActResult:
+        """Take, assign or release an incident: recorded in its history, not a change of state."""
+        return self._keep(incident_id, command)
+
+    def add_note(self, incident_id: str, command: AddNote) -> ActResult:
+        """An internal note in the incident's history, for the team alone."""
+        return self._keep(incident_id, command)
+
+    def _keep(self, incident_id: str, command: SetOwner | AddNote) -> ActResult:
+        now = self.clock()
+        changes: list[Change] = []
+        with self.store.write() as tx:
+            incident = tx.incidents.get(incident_id)
+            if incident is None:
+                raise NotFound(f"there is no incident {incident_id}")
+            outcome = step(incident, command, now, self.library.by_digest(incident.playbook_digest))
+            if isinstance(outcome, Refused):
+                return ActResult(incident, outcome)
+            if not outcome.effects:  # already so: nothing to write
+                return ActResult(incident)
+            history = apply_step(
+                tx,
+                self.library,
+                outcome,
+                previous=incident,
+                command=command,
+                actor=command.actor.person,
+                now=now,
+                changes=changes,
             )
         self._tell(changes)
         return ActResult(outcome.incident, None, history)

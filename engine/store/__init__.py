@@ -8,6 +8,7 @@ store's views, grouped by concern (:class:`IncidentViews`, :class:`DeliveryViews
 """
 
 from engine.store._codec import (
+    AttemptCommand,
     JoinCommand,
     LoggedCommand,
     OpenCommand,
@@ -67,6 +68,7 @@ from engine.store._records import (
 from engine.store.sqlite import SQLiteStore
 
 __all__ = [
+    "AttemptCommand",
     "Conflict",
     "DeadlineRepository",
     "DeadlineViews",

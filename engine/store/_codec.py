@@ -18,6 +18,7 @@ from typing import Any
 from engine.incident import (
     Act,
     Actor,
+    AddNote,
     Audit,
     ClockState,
     DeadlineReached,
@@ -25,10 +26,12 @@ from engine.incident import (
     LinkIncident,
     Notify,
     Occurrence,
+    SetOwner,
 )
 from engine.store._records import EventKind
 
 __all__ = [
+    "AttemptCommand",
     "JoinCommand",
     "LoggedCommand",
     "OpenCommand",
@@ -143,6 +146,7 @@ def encode_incident(incident: Incident) -> dict[str, Any]:
         "mentions": [list(key) for key in incident.mentions],
         "facts": dict(incident.facts),
         "links": [list(link) for link in incident.links],
+        **({} if incident.owner is None else {"owner": incident.owner}),
     }
 
 
@@ -177,6 +181,7 @@ def decode_incident(data: dict[str, Any]) -> Incident:
         mentions=tuple((channel, external_id) for channel, external_id in data["mentions"]),
         facts=MappingProxyType(dict(data["facts"])),
         links=tuple((incident_id, relation) for incident_id, relation in data.get("links", ())),  # none before links
+        owner=data.get("owner"),
     )
 
 
@@ -236,8 +241,20 @@ class JoinCommand:
     mention: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptCommand:
+    """An action the rules refused (a reply a house rule stopped, a role that may not take it), kept so the team can
+    learn from it. It changed nothing, so a rebuild passes over it."""
+
+    trigger: str
+    actor: Actor
+    fields: Mapping[str, Any]
+    reason: str
+    message: str
+
+
 #: What an event of the log holds: enough to replay the change through the runtime.
-LoggedCommand = OpenCommand | JoinCommand | Act | DeadlineReached | LinkIncident
+LoggedCommand = OpenCommand | JoinCommand | Act | DeadlineReached | LinkIncident | SetOwner | AddNote | AttemptCommand
 
 
 def command_kind(command: LoggedCommand) -> EventKind:
@@ -249,7 +266,21 @@ def command_kind(command: LoggedCommand) -> EventKind:
         return EventKind.ACT
     if isinstance(command, DeadlineReached):
         return EventKind.DEADLINE
+    if isinstance(command, SetOwner):
+        return EventKind.OWNER
+    if isinstance(command, AddNote):
+        return EventKind.NOTE
+    if isinstance(command, AttemptCommand):
+        return EventKind.ATTEMPT
     return EventKind.LINK
+
+
+def _person(actor: Actor) -> dict[str, Any]:
+    return {"person": actor.person, "roles": sorted(actor.roles)}
+
+
+def _read_person(data: Mapping[str, Any]) -> Actor:
+    return Actor(str(data["person"]), frozenset(data["roles"]))
 
 
 def encode_command(command: LoggedCommand) -> dict[str, Any]:
@@ -273,6 +304,20 @@ def encode_command(command: LoggedCommand) -> dict[str, Any]:
         }
     if isinstance(command, DeadlineReached):
         return {"type": kind.value, "key": command.key}
+    if isinstance(command, SetOwner):
+        owner = None if command.owner is None else _person(command.owner)
+        return {"type": kind.value, **_person(command.actor), "owner": owner, "take_over": command.take_over}
+    if isinstance(command, AddNote):
+        return {"type": kind.value, **_person(command.actor), "text": command.text}
+    if isinstance(command, AttemptCommand):
+        return {
+            "type": kind.value,
+            **_person(command.actor),
+            "trigger": command.trigger,
+            "fields": dict(command.fields),
+            "reason": command.reason,
+            "message": command.message,
+        }
     return {"type": kind.value, "incident": command.incident, "playbook": command.playbook}
 
 
@@ -292,4 +337,13 @@ def decode_command(data: Mapping[str, Any]) -> LoggedCommand:
         return DeadlineReached(str(data["key"]))
     if kind == EventKind.LINK:
         return LinkIncident(str(data["incident"]), str(data["playbook"]))
+    if kind == EventKind.OWNER:
+        owner = data["owner"]
+        return SetOwner(_read_person(data), None if owner is None else _read_person(owner), bool(data["take_over"]))
+    if kind == EventKind.NOTE:
+        return AddNote(_read_person(data), str(data["text"]))
+    if kind == EventKind.ATTEMPT:
+        return AttemptCommand(
+            str(data["trigger"]), _read_person(data), dict(data["fields"]), str(data["reason"]), str(data["message"])
+        )
     raise ValueError(f"unknown event type {kind!r}")

@@ -182,4 +182,17 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        9,
+        "incidents by owner and by the time their next clock runs out: the desk's queue and 'mine' without a walk",
+        (
+            "ALTER TABLE incidents ADD COLUMN owner TEXT",
+            "ALTER TABLE incidents ADD COLUMN next_due TEXT",
+            # SQLite's JSON functions: the earliest due time of the running clocks each open incident holds.
+            "UPDATE incidents SET next_due = (SELECT min(json_extract(clock.value, '$.due_at')) "
+            "FROM json_each(incidents.body, '$.clocks') AS clock) WHERE final = 0",
+            "CREATE INDEX incidents_by_next_due ON incidents (next_due, seq) WHERE final = 0",
+            "CREATE INDEX incidents_by_owner ON incidents (owner, next_due) WHERE final = 0",
+        ),
+    ),
 )

@@ -45,6 +45,9 @@ class EventKind(enum.StrEnum):
     ACT = "act"
     DEADLINE = "deadline"
     LINK = "link"
+    OWNER = "owner"  # taken, assigned or released: not a change of state
+    NOTE = "note"  # an internal note: not a change of state
+    ATTEMPT = "attempt"  # an action the rules refused: it changed nothing
 
 
 class OutboxState(enum.StrEnum):
@@ -187,8 +190,13 @@ class IncidentFilter:
     breached: bool | None = None
     open_only: bool = False
     waiting_on: str | None = None  # a role that may take one of the actions open to the incident now
+    channels: tuple[str, ...] = ()
+    owner: str | None = None  # the person who has the incident
     after: str | None = None
     limit: int = 50
+    #: ``opened`` (the order of opening, paged with ``after``) or ``due`` (the one whose next clock runs out first;
+    #: incidents with no clock running last; one page, ``after`` is not taken).
+    order: str = "opened"
 
 
 class Tally(NamedTuple):

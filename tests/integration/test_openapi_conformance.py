@@ -68,6 +68,10 @@ OPERATIONS = [
     "GET /v1/incidents",
     "GET /v1/incidents/{incident_id}",
     "POST /v1/incidents/{incident_id}/actions/{trigger}",
+    "POST /v1/incidents/{incident_id}/take",
+    "POST /v1/incidents/{incident_id}/assign",
+    "POST /v1/incidents/{incident_id}/release",
+    "POST /v1/incidents/{incident_id}/notes",
     "POST /v1/admin/reload",
     "POST /v1/admin/clock",
 ]

@@ -78,6 +78,9 @@ class SQLiteIncidents:
             "breached": int(bool(incident.breached)),
             "waiting_on": "|" + "|".join(waiting_on) + "|",
             "revision": incident.revision,
+            "owner": incident.owner,
+            # The queue's order: when the first of the running clocks runs out (none for a closed incident).
+            "next_due": None if final or not incident.clocks else moment(min(c.due_at for c in incident.clocks)),
             "opened_at": moment(incident.opened_at),
             "updated_at": moment(at),
             "body": canonical_json(encode_incident(incident)),
@@ -148,23 +151,47 @@ def incident_row(db: sqlite3.Connection, incident_id: str) -> IncidentRow | None
 def incident_rows(db: sqlite3.Connection, where: IncidentFilter) -> list[IncidentRow]:
     clauses: list[str] = []
     values: list[Any] = []
-    for column, chosen in (("state", where.states), ("severity", where.severities), ("playbook", where.playbooks)):
+    for column, chosen in (
+        ("state", where.states),
+        ("severity", where.severities),
+        ("playbook", where.playbooks),
+        ("channel", where.channels),
+    ):
         if chosen:
             clauses.append(f"{column} IN ({', '.join('?' for _ in chosen)})")
             values.extend(chosen)
     if where.breached is not None:
         clauses.append("breached = ?")
         values.append(int(where.breached))
-    if where.open_only:
+    if where.open_only or where.order == "due":
         clauses.append("final = 0")
     if where.waiting_on:
         clauses.append("instr(waiting_on, ?) > 0")
         values.append(f"|{where.waiting_on}|")
+    if where.owner is not None:
+        clauses.append("owner = ?")
+        values.append(where.owner)
+    if where.order == "due":
+        return _by_due(db, clauses, values, where.limit)
     if where.after is not None:
         clauses.append("seq > COALESCE((SELECT seq FROM incidents WHERE id = ?), 0)")
         values.append(where.after)
     condition = " AND ".join(clauses) or "1 = 1"
     rows = db.execute(f"{_ROW} WHERE {condition} ORDER BY seq LIMIT ?", (*values, where.limit)).fetchall()
+    return [_incident_row(row) for row in rows]
+
+
+def _by_due(db: sqlite3.Connection, clauses: list[str], values: list[Any], limit: int) -> list[IncidentRow]:
+    """Open incidents by when their next clock runs out, then those with none running: two walks of the
+    ``next_due`` index rather than one sort of every open incident."""
+    condition = " AND ".join(clauses)
+    rows = db.execute(
+        f"{_ROW} WHERE {condition} AND next_due IS NOT NULL ORDER BY next_due, seq LIMIT ?", (*values, limit)
+    ).fetchall()
+    if len(rows) < limit:
+        rows += db.execute(
+            f"{_ROW} WHERE {condition} AND next_due IS NULL ORDER BY seq LIMIT ?", (*values, limit - len(rows))
+        ).fetchall()
     return [_incident_row(row) for row in rows]
 
 
