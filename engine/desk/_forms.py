@@ -9,14 +9,15 @@ do-not-engage reasons, review answers) so a person picks rather than types them.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engine.incident import CONTACT_ROUTES, Incident
 from engine.playbook import AnswerKind, Playbook
+from engine.service import Person
 
-__all__ = ["ActionForm", "Control", "action_forms", "fields_from_form", "fill_reply"]
+__all__ = ["ActionForm", "Control", "action_forms", "assignees", "fields_from_form", "fill_reply"]
 
 _LABELS = {
     "severity": "Severity",
@@ -150,3 +151,14 @@ def fields_from_form(form: ActionForm, posted: Mapping[str, str], playbook: Play
     if any(control.name.startswith("review.") for control in form.controls):
         fields["review"] = review
     return fields
+
+
+def assignees(people: Iterable[Person], playbook: Playbook) -> list[tuple[str, str]]:
+    """(id, name) of each person with one of the playbook's roles, by name: whom its incidents can be assigned to
+    (someone without one could not act on them)."""
+    team = frozenset(playbook.roles)
+    return sorted(((person.id, person.name or person.id) for person in people if person.roles & team), key=_by_name)
+
+
+def _by_name(entry: tuple[str, str]) -> tuple[str, str]:
+    return entry[1].casefold(), entry[0]

@@ -21,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.api._access import client_key
 from engine.api._context import ApiContext, Context
-from engine.desk._forms import ActionForm, action_forms, fields_from_form
+from engine.desk._approval import approval
+from engine.desk._forms import ActionForm, action_forms, assignees, fields_from_form
 from engine.desk._gauge import gauge
 from engine.desk._queue import QueueFilters, queue
 from engine.desk._session import (
@@ -40,7 +41,7 @@ from engine.incident import RefusalReason, Refused
 from engine.service import IncidentDetails, clock_time, post_view, since_phrase, zone
 from engine.store import DeskSession, MentionBody
 
-__all__ = ["router"]
+__all__ = ["CSRF_WORDS", "incident_page_for", "page", "posted_form", "router", "to_signin", "too_large"]
 
 _HERE = Path(__file__).parent
 _STATIC = {"desk.css": "text/css", "desk.js": "text/javascript"}
@@ -65,18 +66,18 @@ templates.env.globals.update(at=_at, ago=_ago)
 router = APIRouter(include_in_schema=False)
 
 
-def _page(request: Request, name: str, context: ApiContext, status: int = 200, **values: Any) -> HTMLResponse:
+def page(request: Request, name: str, context: ApiContext, status: int = 200, **values: Any) -> HTMLResponse:
     values.setdefault("seen", None)
     return templates.TemplateResponse(
         request, name, {"now": context.clock(), **values}, status_code=status, headers={"Cache-Control": "no-store"}
     )
 
 
-def _to_signin() -> RedirectResponse:
+def to_signin() -> RedirectResponse:
     return RedirectResponse("/signin", status_code=303)
 
 
-async def _posted(request: Request, context: ApiContext) -> dict[str, str] | None:
+async def posted_form(request: Request, context: ApiContext) -> dict[str, str] | None:
     """The form's text fields; None when the body is over the daemon's cap or its length is not declared (a
     browser always declares it, and the server reads no further than it)."""
     declared = request.headers.get("content-length", "")
@@ -86,9 +87,9 @@ async def _posted(request: Request, context: ApiContext) -> dict[str, str] | Non
     return {name: value for name, value in form.items() if isinstance(value, str)}
 
 
-def _too_large(request: Request, context: ApiContext, seen: Visitor | None) -> Response:
+def too_large(request: Request, context: ApiContext, seen: Visitor | None) -> Response:
     words = f"That form is over {context.max_body_bytes:,} bytes; send less at once."
-    return _page(request, "message.html", context, 413, seen=seen, message=words)
+    return page(request, "message.html", context, 413, seen=seen, message=words)
 
 
 def _post(record: MentionBody) -> dict[str, Any]:
@@ -105,7 +106,7 @@ def _post(record: MentionBody) -> dict[str, Any]:
 
 @router.get("/signin")
 def signin_form(request: Request, context: Context) -> Response:
-    return _page(request, "signin.html", context)
+    return page(request, "signin.html", context)
 
 
 @router.post("/signin")
@@ -118,7 +119,7 @@ def signin_link_form(request: Request, context: Context) -> Response:
     """The page a sign-in link opens: a button that spends its code. Opening the link spends nothing, so a mail
     scanner that follows links does not use it up; and the session starts from the desk's own page."""
     code = request.query_params.get("code", "")
-    return _page(request, "signin_link.html", context, code=code)
+    return page(request, "signin_link.html", context, code=code)
 
 
 @router.post("/signin/link")
@@ -135,13 +136,13 @@ async def _start_session(
     """Sign in with what the form's ``field`` holds (a token or a link's code): the budget of the client's address
     first, so guessing is limited, then the session and its cookie, or the sign-in page with the reason."""
     if context.limiter.take(client_key(request)) is not None:
-        return _page(request, "signin.html", context, 429, error="Too many tries from here; wait a minute.")
-    form = await _posted(request, context)
+        return page(request, "signin.html", context, 429, error="Too many tries from here; wait a minute.")
+    form = await posted_form(request, context)
     if form is None:
-        return _too_large(request, context, None)
+        return too_large(request, context, None)
     started = await run_in_threadpool(starter, context, form.get(field, ""))
     if isinstance(started, SignInRefused):
-        return _page(request, "signin.html", context, started.status, error=started.message)
+        return page(request, "signin.html", context, started.status, error=started.message)
     return _session_started(request, started[0])
 
 
@@ -164,19 +165,19 @@ def _session_started(request: Request, session_id: str) -> Response:
 async def signout(request: Request, context: Context) -> Response:
     seen = await run_in_threadpool(visitor, request, context)
     if seen is None:
-        return _to_signin()
-    form = await _posted(request, context)
+        return to_signin()
+    form = await posted_form(request, context)
     if form is None:
-        return _too_large(request, context, seen)
+        return too_large(request, context, seen)
     if not csrf_matches(seen, form.get("csrf")):
-        return _page(request, "message.html", context, 403, seen=seen, message=_CSRF_WORDS)
+        return page(request, "message.html", context, 403, seen=seen, message=CSRF_WORDS)
     await run_in_threadpool(end_session, context, seen.session_hash)
-    answer = _to_signin()
+    answer = to_signin()
     answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return answer
 
 
-_CSRF_WORDS = "This form was not sent from the desk's own page (or is from an old session); open the page again."
+CSRF_WORDS = "This form was not sent from the desk's own page (or is from an old session); open the page again."
 
 
 # --- the queue ---------------------------------------------------------------------------------------------------
@@ -190,12 +191,12 @@ def _filters(request: Request) -> QueueFilters:
 def queue_page(request: Request, context: Context) -> Response:
     seen = visitor(request, context)
     if seen is None:
-        return _to_signin()
+        return to_signin()
     filters = _filters(request)
     now = context.clock()
     rows = queue(context.service, filters, seen, now)
     books = [book.playbook for book in context.service.library.current]
-    return _page(
+    return page(
         request,
         "queue.html",
         context,
@@ -217,10 +218,10 @@ def queue_rows(request: Request, context: Context) -> Response:
         return HTMLResponse("", status_code=401)
     now = context.clock()
     rows = queue(context.service, _filters(request), seen, now)
-    page = _page(request, "_queue_rows.html", context, seen=seen, rows=rows, now=now)
+    rows_page = page(request, "_queue_rows.html", context, seen=seen, rows=rows, now=now)
     # The page counts down from the server's time; on a simulated clock that moves, this keeps it the server's.
-    page.headers["X-Calmly-Now"] = now.isoformat()
-    return page
+    rows_page.headers["X-Calmly-Now"] = now.isoformat()
+    return rows_page
 
 
 @router.get("/desk/static/{name}")
@@ -239,7 +240,7 @@ def _all_forms(details: IncidentDetails, context: ApiContext, roles: frozenset[s
     return action_forms(details.actions, roles, incident, playbook)
 
 
-def _incident_page(  # noqa: PLR0917 - the page's parts, each by name
+def incident_page_for(  # noqa: PLR0917 - the page's parts, each by name
     request: Request,
     context: ApiContext,
     seen: Visitor,
@@ -251,7 +252,7 @@ def _incident_page(  # noqa: PLR0917 - the page's parts, each by name
     try:
         details = context.service.incident(incident_id)
     except NotFound:
-        return _page(request, "message.html", context, 404, seen=seen, message=f"There is no incident {incident_id}.")
+        return page(request, "message.html", context, 404, seen=seen, message=f"There is no incident {incident_id}.")
     now: datetime = context.clock()
     incident = details.row.incident
     book = context.service.library.by_digest(incident.playbook_digest)
@@ -266,13 +267,17 @@ def _incident_page(  # noqa: PLR0917 - the page's parts, each by name
         }
         for clock in incident.clocks
     ]
-    return _page(
+    playbook = book.playbook
+    return page(
         request,
         "incident.html",
         context,
         status,
         seen=seen,
         incident=incident,
+        in_team=bool(seen.roles & frozenset(playbook.roles)),
+        people=assignees(context.roster.people.values(), playbook),
+        approval=approval(incident, details.events, playbook),
         final=details.row.final,
         waiting_on=details.row.waiting_on,
         posts=[_post(post) for post in details.mentions],
@@ -288,8 +293,8 @@ def _incident_page(  # noqa: PLR0917 - the page's parts, each by name
 def incident_page(incident_id: str, request: Request, context: Context) -> Response:
     seen = visitor(request, context)
     if seen is None:
-        return _to_signin()
-    return _incident_page(request, context, seen, incident_id)
+        return to_signin()
+    return incident_page_for(request, context, seen, incident_id)
 
 
 def _refusal_words(refused: Refused, current: int | None) -> str:
@@ -333,16 +338,16 @@ def _act(context: ApiContext, seen: Visitor, incident_id: str, trigger: str, pos
 async def act(incident_id: str, trigger: str, request: Request, context: Context) -> Response:
     seen = await run_in_threadpool(visitor, request, context)
     if seen is None:
-        return _to_signin()
-    posted = await _posted(request, context)
+        return to_signin()
+    posted = await posted_form(request, context)
     if posted is None:
-        return _too_large(request, context, seen)
+        return too_large(request, context, seen)
     if not csrf_matches(seen, posted.get("csrf")):
-        return _page(request, "message.html", context, 403, seen=seen, message=_CSRF_WORDS)
+        return page(request, "message.html", context, 403, seen=seen, message=CSRF_WORDS)
     refused = await run_in_threadpool(_act, context, seen, incident_id, trigger, posted)
     if refused is None:
         return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
     status, words = refused
     return await run_in_threadpool(
-        _incident_page, request, context, seen, incident_id, status, (trigger, words), posted
+        incident_page_for, request, context, seen, incident_id, status, (trigger, words), posted
     )

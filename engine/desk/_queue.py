@@ -2,14 +2,13 @@
 a person needs to pick the next one (the start of its latest post, who it waits on, how much of its limit is used).
 
 The filters are the query string's (``severity``, ``state``, ``playbook``, ``channel``, ``waiting_on``, ``mine``,
-``breached``, ``q``), so a view can be bookmarked and shared. The deadlines are the server's: the page only counts
-down to them.
+``my_roles``, ``breached``, ``q``), so a view can be bookmarked and shared. The deadlines are the server's: the page
+only counts down to them.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,17 +21,16 @@ from engine.store import IncidentFilter, IncidentRow
 __all__ = ["QUEUE_FILTERS", "QueueFilters", "QueueRow", "queue"]
 
 #: The query parameters the queue reads; the live fragment takes the same ones.
-QUEUE_FILTERS = ("severity", "state", "playbook", "channel", "waiting_on", "mine", "breached", "q")
-#: The page size the queue reads the open incidents in: the store lists them by opening, not by deadline, so the
-#: queue reads them all to order them (a store ordered by next deadline is the way to a faster queue).
-_SCAN = 500
+QUEUE_FILTERS = ("severity", "state", "playbook", "channel", "waiting_on", "mine", "my_roles", "breached", "q")
+#: The rows shown: the store reads them straight from its index of open incidents by next deadline.
 _SHOWN = 50
 _PREVIEW = 140
 
 
 @dataclass(frozen=True, slots=True)
 class QueueFilters:
-    """The queue's filters as the URL gives them (blank: not filtered)."""
+    """The queue's filters as the URL gives them (blank: not filtered). ``mine``: the incidents the person has;
+    ``my_roles``: those waiting on one of their roles."""
 
     severity: str = ""
     state: str = ""
@@ -40,6 +38,7 @@ class QueueFilters:
     channel: str = ""
     waiting_on: str = ""
     mine: bool = False
+    my_roles: bool = False
     breached: bool = False
     q: str = ""
 
@@ -48,14 +47,18 @@ class QueueFilters:
         def text(name: str) -> str:
             return query.get(name, "").strip()
 
+        def ticked(name: str) -> bool:
+            return text(name) in ("1", "true", "on")
+
         return cls(
             text("severity"),
             text("state"),
             text("playbook"),
             text("channel"),
             text("waiting_on"),
-            text("mine") in ("1", "true", "on"),
-            text("breached") in ("1", "true", "on"),
+            ticked("mine"),
+            ticked("my_roles"),
+            ticked("breached"),
             text("q"),
         )
 
@@ -68,6 +71,7 @@ class QueueFilters:
             "channel": self.channel,
             "waiting_on": self.waiting_on,
             "mine": "1" if self.mine else "",
+            "my_roles": "1" if self.my_roles else "",
             "breached": "true" if self.breached else "",
             "q": self.q,
         }
@@ -92,6 +96,8 @@ class QueueRow:
     gauge: Gauge | None
     breached: bool
     roles_mine: bool = field(default=False)
+    owner: str | None = None
+    team_mine: bool = False  # the person has one of the playbook's roles, so may take it
 
 
 def _latest(service: Service, incident_id: str) -> str:
@@ -102,33 +108,6 @@ def _latest(service: Service, incident_id: str) -> str:
     return text if len(text) <= _PREVIEW else text[: _PREVIEW - 1] + "…"
 
 
-def _matches(row: IncidentRow, filters: QueueFilters, seen: Visitor) -> bool:
-    incident = row.incident
-    if filters.channel and incident.channel != filters.channel:
-        return False
-    return not (filters.mine and not seen.roles & set(row.waiting_on))
-
-
-def _searched(service: Service, row: IncidentRow, words: str) -> bool:
-    needle = words.casefold().lstrip("@")
-    incident = row.incident
-    if needle in incident.id.casefold() or needle in incident.author.casefold():
-        return True
-    return any(
-        needle in str(post_view(post).get("text", "")).casefold() for post in service.store.mentions_of(incident.id)
-    )
-
-
-def _every(service: Service, where: IncidentFilter) -> Iterator[IncidentRow]:
-    """Every incident ``where`` keeps, page by page."""
-    while True:
-        page = service.incidents(where)
-        yield from page
-        if len(page) < where.limit:
-            return
-        where = dataclasses.replace(where, after=page[-1].incident.id)
-
-
 def _first_due(row: IncidentRow) -> ClockState | None:
     return min(row.incident.clocks, key=lambda clock: clock.due_at) if row.incident.clocks else None
 
@@ -136,24 +115,27 @@ def _first_due(row: IncidentRow) -> ClockState | None:
 def queue(service: Service, filters: QueueFilters, seen: Visitor, now: datetime) -> list[QueueRow]:
     """The open incidents the filters keep, the one whose clock runs out first at the top (those with no clock
     running last)."""
+    if filters.my_roles and not seen.roles:
+        return []  # nothing waits on a person with no role
     where = IncidentFilter(
         states=(filters.state,) if filters.state else (),
         severities=(filters.severity,) if filters.severity else (),
         playbooks=(filters.playbook,) if filters.playbook else (),
+        channels=(filters.channel,) if filters.channel else (),
         breached=True if filters.breached else None,
         open_only=True,
         waiting_on=filters.waiting_on or None,
-        limit=_SCAN,
+        waiting_on_any=tuple(sorted(seen.roles)) if filters.my_roles else (),
+        owner=seen.person if filters.mine else None,
+        text=filters.q or None,
+        order="due",
+        limit=_SHOWN,
     )
-    rows = [row for row in _every(service, where) if _matches(row, filters, seen)]
-    if filters.q:
-        rows = [row for row in rows if _searched(service, row, filters.q)]
-    far = datetime.max.replace(tzinfo=now.tzinfo)
-    rows.sort(key=lambda row: (first.due_at if (first := _first_due(row)) else far, row.incident.id))
     shown = []
-    for row in rows[:_SHOWN]:
+    for row in service.incidents(where):
         incident = row.incident
         first = _first_due(row)
+        book = service.library.by_digest(incident.playbook_digest)
         shown.append(
             QueueRow(
                 incident.id,
@@ -167,9 +149,11 @@ def queue(service: Service, filters: QueueFilters, seen: Visitor, now: datetime)
                 tuple(row.waiting_on),
                 first.name if first else None,
                 first.due_at if first else None,
-                gauge(first, incident, service.library.by_digest(incident.playbook_digest), now) if first else None,
+                gauge(first, incident, book, now) if first else None,
                 bool(incident.breached),
                 bool(seen.roles & set(row.waiting_on)),
+                incident.owner,
+                bool(seen.roles & book.playbook.roles.keys()),
             )
         )
     return shown

@@ -190,8 +190,11 @@ class IncidentFilter:
     breached: bool | None = None
     open_only: bool = False
     waiting_on: str | None = None  # a role that may take one of the actions open to the incident now
+    waiting_on_any: tuple[str, ...] = ()  # roles, any of which may act on the incident now
     channels: tuple[str, ...] = ()
     owner: str | None = None  # the person who has the incident
+    #: Words in its id, its author's handle or the text of one of its posts (case ignored; a leading @ too).
+    text: str | None = None
     after: str | None = None
     limit: int = 50
     #: ``opened`` (the order of opening, paged with ``after``) or ``due`` (the one whose next clock runs out first;

@@ -176,6 +176,23 @@
     } else if (event.key === "Enter" && at >= 0 && event.target === document.body) {
       var open = all[at].querySelector("a");
       if (open) window.location.assign(open.href);
+    } else if (event.key === "t" && at >= 0) {
+      var take = all[at].querySelector("form.take");
+      if (take) {
+        take.submit(); // the row's own Take form: its form token and the way back to this view
+        event.preventDefault();
+      }
+    }
+  }
+
+  function takeKey(event) {
+    // On an incident page, t presses "Take it" (never while typing in a field).
+    if (event.key !== "t" || event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (typing(event.target)) return;
+    var take = document.getElementById("take");
+    if (take) {
+      take.click();
+      event.preventDefault();
     }
   }
 
@@ -238,6 +255,8 @@
     if (rows) {
       document.addEventListener("keydown", keys);
       liveQueue(rows);
+    } else {
+      document.addEventListener("keydown", takeKey);
     }
   }
 

@@ -168,9 +168,19 @@ def incident_rows(db: sqlite3.Connection, where: IncidentFilter) -> list[Inciden
     if where.waiting_on:
         clauses.append("instr(waiting_on, ?) > 0")
         values.append(f"|{where.waiting_on}|")
+    if where.waiting_on_any:
+        clauses.append("(" + " OR ".join("instr(waiting_on, ?) > 0" for _ in where.waiting_on_any) + ")")
+        values.extend(f"|{role}|" for role in where.waiting_on_any)
     if where.owner is not None:
         clauses.append("owner = ?")
         values.append(where.owner)
+    if where.text:
+        # casefold() is the store's own function (see the store's connection): case ignored beyond ASCII too.
+        clauses.append(
+            "(instr(casefold(id), ?) > 0 OR instr(casefold(author), ?) > 0 OR id IN (SELECT incident_id FROM "
+            "mentions WHERE incident_id IS NOT NULL AND instr(casefold(json_extract(body, '$.text')), ?) > 0))"
+        )
+        values.extend([where.text.strip().casefold().lstrip("@")] * 3)
     if where.order == "due":
         return _by_due(db, clauses, values, where.limit)
     if where.after is not None:

@@ -83,6 +83,12 @@ class _Unit:
         )
 
 
+def _casefold(text: object) -> str | None:
+    """Text with case ignored as Python ignores it (``ß`` is ``ss``, ``É`` is ``é``): SQLite's own ``lower`` folds
+    ASCII letters only."""
+    return text.casefold() if isinstance(text, str) else None
+
+
 class SQLiteStore:
     """The store in ``folder/calmly.sqlite3`` (created with its schema on first use).
 
@@ -118,6 +124,7 @@ class SQLiteStore:
         try:
             db = sqlite3.connect(target, isolation_level=None, check_same_thread=False, timeout=_BUSY_TIMEOUT_MS / 1000)
             db.row_factory = sqlite3.Row
+            db.create_function("casefold", 1, _casefold, deterministic=True)
             db.execute("PRAGMA journal_mode = WAL")
             # FULL syncs the WAL at each commit, so what was acknowledged survives a power loss; NORMAL syncs only
             # at checkpoints: never corrupt, and safe through a crash of the process, but the last commits may be
