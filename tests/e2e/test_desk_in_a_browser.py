@@ -62,7 +62,7 @@ class Daemon(ServedDaemon):
             folder,
             playbooks=ROOT / "playbooks",
             roster=ROOT / "examples" / "roster.yaml",
-            people=("alice", "bob", "carol"),
+            people=("alice", "bob", "carol", "grace"),
         )
 
     def post(self, path: str, person: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -254,6 +254,66 @@ def test_the_team_works_a_complaint_from_the_queue_to_the_review(page: Any, daem
 
     expect(heading).to_contain_text("reviewed")
     expect(page.get_by_text("This incident is closed.")).to_be_visible()
+    _sign_out(page)
+
+
+def _choose_by_keyboard(page: Any, row: Any) -> None:
+    """Press j until ``row`` is the chosen one (the queue holds the other tests' incidents too)."""
+    for _ in range(page.locator("#queue-rows tr.incident-row").count()):
+        page.keyboard.press("j")
+        if re.search(r"\bselected\b", row.get_attribute("class") or ""):
+            return
+    raise AssertionError("j never reached the row")
+
+
+def test_a_safety_reply_is_taken_noted_drafted_approved_by_legal_and_posted_word_for_word(
+    page: Any, daemon: Daemon
+) -> None:
+    opened = daemon.mention("desk-7", "I was injured by your kettle", "@kim")
+    heading = page.get_by_role("heading", level=1)
+
+    _sign_in(page, daemon, "alice")
+    row = page.locator(f'#queue-rows tr[data-incident="{opened}"]')
+    expect(row).to_be_visible()
+    _choose_by_keyboard(page, row)
+    page.keyboard.press("t")  # take the chosen incident
+    expect(row.locator("td.owner")).to_have_text("you")
+    row.get_by_role("link", name=opened, exact=True).click()
+    expect(page.locator("#owner")).to_have_text("you")
+    page.get_by_label("A note for the team").fill("Kim posted a photo of the burn; keep the photo out of replies.")
+    page.get_by_role("button", name="Add internal note").click()
+    expect(page.locator(".timeline")).to_contain_text("Internal note Kim posted a photo of the burn")
+    _form(page, "Assess").get_by_label("Severity").select_option("high")
+    _form(page, "Assess").get_by_role("button", name="Assess").click()
+    expect(heading).to_contain_text("assessed")
+    draft = _form(page, "Draft reply")
+    draft.get_by_role("button", name="Use the approved reply").first.click()
+    drafted = draft.locator("textarea").input_value()
+    assert drafted
+    draft.get_by_label("Post this reply in public on twitter").check()
+    draft.get_by_role("button", name="Draft reply").click()
+    expect(heading).to_contain_text("reply_pending_approval")
+    _sign_out(page)
+
+    _sign_in(page, daemon, "grace")
+    page.goto(f"{daemon.url}/incidents/{opened}")
+    expect(page.get_by_role("heading", name="Draft reply waiting for approval")).to_be_visible()
+    expect(page.locator("#approval-draft")).to_have_text(drafted)
+    expect(page.locator(".approval")).to_contain_text("I was injured by your kettle")
+    _no_serious_violations(page, "approval")
+    if SCREENSHOTS is not None:
+        page.screenshot(path=str(SCREENSHOTS / "desk-approval.png"), full_page=True)
+    _form(page, "Approve reply").get_by_role("button", name="Approve reply").click()
+    expect(heading).to_contain_text("reply_approved")
+    _sign_out(page)
+
+    _sign_in(page, daemon, "alice")
+    page.goto(f"{daemon.url}/incidents/{opened}")
+    acknowledge = _form(page, "Acknowledge")
+    expect(acknowledge.locator("textarea")).to_have_value(drafted)  # the approved words, as they were approved
+    acknowledge.get_by_label("Post this reply in public on twitter").check()
+    acknowledge.get_by_role("button", name="Acknowledge").click()
+    expect(heading).to_contain_text("acknowledged")
     _sign_out(page)
 
 
