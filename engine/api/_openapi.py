@@ -291,6 +291,12 @@ INCIDENT: dict[str, Any] = {
         "deadlines": {"type": "array", "items": {"type": "object"}},
         "actions": {"type": "array", "items": {"type": "object"}},
         "history": {"type": "array", "items": {"type": "object"}},
+        "notifications": {
+            "type": "array",
+            "description": "Each notification at each destination: its kind, clock and roles, to whom (an email "
+            "address, or the channel), its state (pending, delivered, dead), attempts and when it was delivered.",
+            "items": {"type": "object"},
+        },
     },
 }
 

@@ -5,15 +5,15 @@ is its old name, still shown beside it for the scripts that read it; ``playbook_
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from engine.incident import Incident
 from engine.service import IncidentDetails, IntakeResult, draft_texts, post_view
-from engine.store import IncidentRow
+from engine.store import Delivery, IncidentRow
 
-__all__ = ["details_view", "intake_view", "summary_view"]
+__all__ = ["details_view", "intake_view", "notification_views", "summary_view"]
 
 
 def _next_due(incident: Incident, zones: Mapping[str, str]) -> dict[str, Any] | None:
@@ -70,6 +70,34 @@ def _mentions(details: IncidentDetails) -> list[dict[str, Any]]:
     ]
 
 
+def _recipient(delivery: Delivery) -> str:
+    """Who a delivery went to, as the team reads it: an address, or the channel (a Slack or webhook address is a
+    secret of the roster's, never shown)."""
+    if delivery.channel == "email":
+        return delivery.destination.removeprefix("email:")
+    if delivery.channel == "log":
+        return f"the daemon's log ({delivery.destination.removeprefix('log:')})"
+    return delivery.channel.capitalize() if delivery.channel == "slack" else "a webhook"
+
+
+def notification_views(deliveries: Sequence[Delivery]) -> list[dict[str, Any]]:
+    """Each notification of an incident at each destination: which step, which roles, to whom, and how it went."""
+    return [
+        {
+            "key": delivery.outbox_key,
+            "kind": delivery.body.get("kind"),
+            "clock": delivery.body.get("clock"),
+            "roles": list(delivery.body.get("roles", ())),
+            "to": _recipient(delivery),
+            "channel": delivery.channel,
+            "state": delivery.state,
+            "attempts": delivery.attempts,
+            "delivered_at": None if delivery.delivered_at is None else delivery.delivered_at.isoformat(),
+        }
+        for delivery in deliveries
+    ]
+
+
 def details_view(details: IncidentDetails, now: datetime) -> dict[str, Any]:
     """The incident in full, and the daemon's ``now`` (a simulated clock's, when it runs on one): what its
     clients measure "due in" and "ago" against."""
@@ -92,6 +120,7 @@ def details_view(details: IncidentDetails, now: datetime) -> dict[str, Any]:
         ],
         "actions": [dict(action) for action in details.actions],
         "history": [{**dict(entry), "event": event.seq} for event in details.events for entry in event.history],
+        "notifications": notification_views(details.deliveries),
     }
 
 

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.api._access import client_key
 from engine.api._context import ApiContext, Context
+from engine.api._views import notification_views
 from engine.desk._approval import approval
 from engine.desk._forms import ActionForm, action_forms, assignees, fields_from_form
 from engine.desk._gauge import gauge
@@ -278,6 +279,7 @@ def incident_page_for(  # noqa: PLR0917 - the page's parts, each by name
         in_team=bool(seen.roles & frozenset(playbook.roles)),
         people=assignees(context.roster.people.values(), playbook),
         approval=approval(incident, details.events, playbook),
+        told=_told(details),
         final=details.row.final,
         waiting_on=details.row.waiting_on,
         posts=[_post(post) for post in details.mentions],
@@ -287,6 +289,14 @@ def incident_page_for(  # noqa: PLR0917 - the page's parts, each by name
         refusal=refusal,
         posted=posted or {},
     )
+
+
+def _told(details: IncidentDetails) -> dict[str, list[dict[str, Any]]]:
+    """Each notification's deliveries by its key, for the history entry that sent it: who was told, and how."""
+    told: dict[str, list[dict[str, Any]]] = {}
+    for view in notification_views(details.deliveries):
+        told.setdefault(str(view["key"]), []).append(view)
+    return told
 
 
 @router.get("/incidents/{incident_id}")

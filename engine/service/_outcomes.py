@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.incident import Incident, Refused, Stepped
-from engine.store import DueDeadline, Event, IncidentRow, MentionBody
+from engine.store import Delivery, DueDeadline, Event, IncidentRow, MentionBody
 
 __all__ = ["ActResult", "Change", "FiredDeadline", "IncidentDetails", "IntakeResult", "IntakeStatus"]
 
@@ -77,6 +77,8 @@ class IncidentDetails:
     mentions: tuple[MentionBody, ...] = ()
     #: The time zone each running clock is kept in (its calendar's, else UTC): how its times are shown to people.
     zones: Mapping[str, str] = field(default_factory=dict)
+    #: Each of its notifications at each destination: who was told, when, and whether it got there.
+    deliveries: tuple[Delivery, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

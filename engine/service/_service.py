@@ -293,6 +293,7 @@ class Service:
             actions,
             tuple(self.store.mentions_of(incident_id)),
             self.clock_zones(row.incident),
+            tuple(self.store.deliveries_of(incident_id)),
         )
 
     def clock_zones(self, incident: Incident) -> dict[str, str]:

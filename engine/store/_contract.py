@@ -269,6 +269,10 @@ class DeliveryViews(Protocol):
 
     def deliveries(self, state: str | None, limit: int) -> list[Delivery]: ...
 
+    def deliveries_of(self, incident_id: str) -> list[Delivery]:
+        """Every delivery of the incident's notifications, in the order they were due: who was told, and how it went."""
+        ...
+
     def earliest_delivery(self) -> datetime | None: ...
 
 

@@ -184,7 +184,7 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     ),
     (
         9,
-        "incidents by owner and by the time their next clock runs out: the desk's queue and 'mine' without a walk",
+        "incidents by owner and by next deadline, notifications by incident: the desk's queue, 'mine' and its timeline",
         (
             "ALTER TABLE incidents ADD COLUMN owner TEXT",
             "ALTER TABLE incidents ADD COLUMN next_due TEXT",
@@ -193,6 +193,8 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "FROM json_each(incidents.body, '$.clocks') AS clock) WHERE final = 0",
             "CREATE INDEX incidents_by_next_due ON incidents (next_due, seq) WHERE final = 0",
             "CREATE INDEX incidents_by_owner ON incidents (owner, next_due) WHERE final = 0",
+            # An incident's page lists who each of its notifications went to.
+            "CREATE INDEX outbox_by_incident ON outbox (incident_id)",
         ),
     ),
 )

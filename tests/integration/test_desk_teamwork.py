@@ -5,9 +5,12 @@ public replies, refused attempts in the history, the approver's view of a draft,
 from __future__ import annotations
 
 import re
+import time
 
 from intake_support import mention
 from test_desk_pages import Browser, Daemon, _open, _revision, _state, daemon
+
+from engine.service import issue_token
 
 __all__ = ["daemon"]  # the fixture, shared with the desk's page tests
 
@@ -293,3 +296,34 @@ def test_the_queue_search_finds_words_of_a_post_whatever_their_case_and_a_handle
     assert f'data-incident="{safety}"' not in by_words
     assert f'data-incident="{everyday}"' in by_handle
     assert f'data-incident="{safety}"' in by_id
+
+
+def test_the_history_says_whom_an_escalation_went_to_and_that_it_arrived(daemon: Daemon) -> None:
+    [incident_id] = _open(daemon, mention("1", "I was injured by your kettle", "@kim"))
+    assert daemon.context.simulated is not None
+    daemon.context.simulated.advance("10m")  # past detected's limit: the social lead and legal are told
+    assert daemon.context.service.fire_due()
+    assert daemon.courier is not None
+    daemon.courier.start()
+    try:
+        for _ in range(200):  # the courier's thread delivers to the log channel at once; wait for it, not a clock
+            sent = daemon.store.deliveries_of(incident_id)
+            if sent and all(delivery.state == "delivered" for delivery in sent):
+                break
+            time.sleep(0.02)
+    finally:
+        daemon.courier.stop()
+    browser = Browser(daemon)
+    browser.sign_in("bob")
+
+    page = browser.page(f"/incidents/{incident_id}").text
+
+    told = page[page.index('<ul class="told">') :]
+    told = told[: told.index("</ul>")]
+    assert re.search(r"to the daemon&#39;s log \(\w+\): delivered at <time", told)
+    shown = browser.http.get(
+        f"/v1/incidents/{incident_id}",
+        headers={"Authorization": f"Bearer {issue_token(daemon.store, 'bob', daemon.context.clock())}"},
+    ).json()
+    assert {item["state"] for item in shown["notifications"]} == {"delivered"}
+    assert all(item["to"].startswith("the daemon's log") for item in shown["notifications"])

@@ -95,6 +95,11 @@ def deliveries(db: sqlite3.Connection, state: str | None, limit: int) -> list[De
     return _deliveries(db, "d.state = ?", (state,), limit)
 
 
+def deliveries_of(db: sqlite3.Connection, incident_id: str) -> list[Delivery]:
+    #: An incident's notifications are few (a handful of escalation steps); no page of them is needed.
+    return _deliveries(db, "o.incident_id = ?", (incident_id,), 10_000)
+
+
 def due_deliveries(db: sqlite3.Connection, now: datetime, limit: int) -> list[Delivery]:
     return _deliveries(db, "d.state = 'pending' AND d.next_attempt_at <= ?", (moment(now),), limit)
 

@@ -257,6 +257,10 @@ class SQLiteStore:
         with self._lock:
             return _outbox.deliveries(self._db, state, limit)
 
+    def deliveries_of(self, incident_id: str) -> list[Delivery]:
+        with self._lock:
+            return _outbox.deliveries_of(self._db, incident_id)
+
     def earliest_delivery(self) -> datetime | None:
         with self._lock:
             return _outbox.earliest_delivery(self._db)
