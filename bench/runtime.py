@@ -278,7 +278,7 @@ def _incident(row: dict[str, Any], book: Rulebook) -> Incident:
         entered_at=opened,
         last_mention_at=opened,
         clocks=clocks,
-        mentions=(("twitter", row["external_id"]),),
+        mention_count=1,
     )
 
 

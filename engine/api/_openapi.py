@@ -209,6 +209,7 @@ SUMMARY: dict[str, Any] = {
         "breached": {"type": "array", "items": {"type": "string"}},
         "waiting_on": {"type": "array", "items": {"type": "string"}},
         "owner": {"type": ["string", "null"], "description": "The person who has it (took it or was assigned it)."},
+        "mention_count": {"type": "integer", "description": "How many mentions it holds, the opening one included."},
         "opened_at": {"type": "string"},
         "updated_at": {"type": "string"},
         "next_due": {

@@ -37,6 +37,7 @@ def summary_view(row: IncidentRow, zones: Mapping[str, str] | None = None) -> di
         "author": incident.author,
         "revision": incident.revision,
         "version": incident.revision,  # deprecated: the old name of revision
+        "mention_count": incident.mention_count,
         "final": row.final,
         "breached": sorted(incident.breached),
         "waiting_on": list(row.waiting_on),
@@ -62,12 +63,8 @@ def _clocks(incident: Incident, zones: Mapping[str, str]) -> list[dict[str, Any]
 
 
 def _mentions(details: IncidentDetails) -> list[dict[str, Any]]:
-    """Each of the incident's mentions with what it says; one the store has no body for keeps its key alone."""
-    stored = {(record.channel, record.external_id): post_view(record) for record in details.mentions}
-    return [
-        stored.get((channel, external_id), {"channel": channel, "external_id": external_id})
-        for channel, external_id in details.row.incident.mentions
-    ]
+    """Each of the incident's mentions with what it says, in the order they came."""
+    return [post_view(record) for record in details.mentions]
 
 
 def _recipient(delivery: Delivery) -> str:

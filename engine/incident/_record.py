@@ -102,7 +102,10 @@ class Incident:
     clocks: tuple[ClockState, ...] = ()
     finished_clocks: frozenset[str] = frozenset()
     breached: frozenset[str] = frozenset()
-    mentions: tuple[tuple[str, str], ...] = ()
+    #: How many mentions it holds (the opening one included). Which ones is the store's to keep (its mentions
+    #: table): an incident that grew with every post would cost more to save at each, and 10,000 replies in one
+    #: thread cost quadratically more than the first.
+    mention_count: int = 1
     facts: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     #: Incidents this one is linked to, as (incident id, :class:`LinkRelation`), in the order the links were made.
     links: tuple[tuple[str, str], ...] = ()

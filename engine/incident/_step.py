@@ -179,7 +179,7 @@ def open_incident(
         opened_at=now,
         entered_at=now,
         last_mention_at=mention.posted_at,
-        mentions=(mention.key,),
+        mention_count=1,
         links=() if follows is None else ((follows[0], LinkRelation.FOLLOW_UP_OF.value),),
     )
     opened = Audit(
@@ -314,10 +314,9 @@ def _join(incident: Incident, join: JoinMention, now: datetime, book: Rulebook) 
     mention = join.mention
     if book.is_final(incident.state):
         return Refused(RefusalReason.CLOSED, f"the incident is closed ({incident.state}); open a new one")
-    if mention.key in incident.mentions:
-        return Stepped(incident, ())
+    # A mention already received never gets here: intake finds it in the store's mentions, under the same lock.
     changed = incident.evolve(
-        mentions=(*incident.mentions, mention.key),
+        mention_count=incident.mention_count + 1,
         last_mention_at=max(incident.last_mention_at, mention.posted_at),
         revision=incident.revision + 1,
     )

@@ -143,7 +143,7 @@ def encode_incident(incident: Incident) -> dict[str, Any]:
         ],
         "finished_clocks": sorted(incident.finished_clocks),
         "breached": sorted(incident.breached),
-        "mentions": [list(key) for key in incident.mentions],
+        "mention_count": incident.mention_count,
         "facts": dict(incident.facts),
         "links": [list(link) for link in incident.links],
         **({} if incident.owner is None else {"owner": incident.owner}),
@@ -178,7 +178,8 @@ def decode_incident(data: dict[str, Any]) -> Incident:
         ),
         finished_clocks=frozenset(data["finished_clocks"]),
         breached=frozenset(data["breached"]),
-        mentions=tuple((channel, external_id) for channel, external_id in data["mentions"]),
+        # Bodies written before the count kept every mention's key: their number is the count.
+        mention_count=data["mention_count"] if "mention_count" in data else len(data["mentions"]),
         facts=MappingProxyType(dict(data["facts"])),
         links=tuple((incident_id, relation) for incident_id, relation in data.get("links", ())),  # none before links
         owner=data.get("owner"),

@@ -220,7 +220,10 @@ def test_the_same_post_from_a_second_listening_tool_is_a_duplicate_not_a_second_
     assert desk.store.mention("twitter", "tw-1861") is None
     row = desk.store.incident("inc-1")
     assert row is not None
-    assert row.incident.mentions == (("twitter", "1861"),)
+    assert row.incident.mention_count == 1
+    assert [(post.channel, post.external_id) for post in desk.store.mentions_of(row.incident.id)] == [
+        ("twitter", "1861")
+    ]
 
 
 def test_the_same_post_on_x_and_on_twitter_with_one_id_is_a_duplicate(desk: Desk) -> None:

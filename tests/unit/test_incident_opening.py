@@ -166,7 +166,7 @@ def test_a_new_incident_opens_in_detected_with_the_severity_from_the_rules() -> 
     assert (incident.channel, incident.author, incident.thread_id) == ("instagram", "ann", "t-9")
     assert incident.opened_at == incident.entered_at == T0
     assert incident.revision == 0
-    assert incident.mentions == (("instagram", "m-1"),)
+    assert incident.mention_count == 1
 
 
 def test_an_incident_is_pinned_to_the_playbook_version_and_digest_it_opened_under() -> None:
