@@ -23,6 +23,7 @@ from engine.api._access import client_key
 from engine.api._context import ApiContext, Context
 from engine.desk._forms import ActionForm, action_forms, fields_from_form
 from engine.desk._gauge import gauge
+from engine.desk._presence import others_everywhere, others_on, registry_of
 from engine.desk._queue import QueueFilters, queue
 from engine.desk._session import (
     COOKIE,
@@ -171,6 +172,8 @@ async def signout(request: Request, context: Context) -> Response:
     if not csrf_matches(seen, form.get("csrf")):
         return _page(request, "message.html", context, 403, seen=seen, message=_CSRF_WORDS)
     await run_in_threadpool(end_session, context, seen.session_hash)
+    if (presence := registry_of(request)) is not None:
+        await run_in_threadpool(presence.forget, seen.person)  # signed out: no longer shown on any incident
     answer = _to_signin()
     answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return answer
@@ -206,6 +209,7 @@ def queue_page(request: Request, context: Context) -> Response:
         severities=sorted({level for book in books for level in book.severity.levels}),
         states=sorted({state for book in books for state in book.states}),
         roles=sorted({role for book in books for role in book.roles}),
+        present=others_everywhere(request, context, seen),
     )
 
 
@@ -217,7 +221,8 @@ def queue_rows(request: Request, context: Context) -> Response:
         return HTMLResponse("", status_code=401)
     now = context.clock()
     rows = queue(context.service, _filters(request), seen, now)
-    page = _page(request, "_queue_rows.html", context, seen=seen, rows=rows, now=now)
+    present = others_everywhere(request, context, seen)
+    page = _page(request, "_queue_rows.html", context, seen=seen, rows=rows, now=now, present=present)
     # The page counts down from the server's time; on a simulated clock that moves, this keeps it the server's.
     page.headers["X-Calmly-Now"] = now.isoformat()
     return page
@@ -281,6 +286,7 @@ def _incident_page(  # noqa: PLR0917 - the page's parts, each by name
         forms=_all_forms(details, context, seen.roles),
         refusal=refusal,
         posted=posted or {},
+        present=others_on(request, context, seen, incident_id),
     )
 
 
