@@ -199,8 +199,8 @@ def test_the_queue_row_marks_who_is_viewing_and_drafting_in_words_as_well_as_sig
 
     assert on_the_queue == in_the_rows
     shown = re.sub(r"<[^>]+>", "", on_the_queue)
-    assert shown == "👁 bob is viewing this incident, ✎ carol is drafting: acknowledge"
-    assert '<span aria-hidden="true">👁 </span>bob<span class="visually-hidden"> is viewing' in on_the_queue
+    assert shown == "👁 bob viewing, ✎ carol drafting: acknowledge"  # the action's name for screen readers
+    assert '<span aria-hidden="true">👁 </span>bob viewing' in on_the_queue  # the sign is decoration
     assert "bob" not in bobs_queue
     assert "carol" in bobs_queue
 
