@@ -2,11 +2,12 @@
 
 An incident page says where its person is (``POST /desk/presence``): ``viewing`` when it opens and every
 :data:`BEAT_SECONDS` while it stays open, ``drafting`` with the action's trigger once they type in one of its
-forms, ``left`` when the page goes. The registry keeps each person's last beat on each incident and forgets it
-:data:`EXPIRES_AFTER` later, so a page shut without a word (a laptop closed, a connection lost) stops being shown
-within a minute. Every change of who is on an incident is announced through the change feed; each page's stream
-then reads who is there now, leaving out the person the page is for. Two people about to answer one customer see
-each other before either sends.
+forms, ``left`` when the page goes. Each page load names itself, so the ``left`` of a page that another followed (an
+action sent, the page back with its answer) does not take its person off. The registry keeps each person's last
+beat on each incident and forgets it :data:`EXPIRES_AFTER` later, so a page shut without a word (a laptop closed, a
+connection lost) stops being shown within a minute. Every change of who is on an incident is announced through the
+change feed; each page's stream then reads who is there now, leaving out the person the page is for. Two people
+about to answer one customer see each other before either sends.
 
 The registry is told the time and reads no clock. :class:`MemoryPresence` lives in one daemon's memory; several
 daemons over one database swap it for a registry with the same methods (:class:`PresenceRegistry`) that keeps the
@@ -52,6 +53,7 @@ EXPIRES_AFTER = timedelta(seconds=45)
 #: A beat is a few short fields: anything longer is not one.
 _LONGEST = 4096
 _TRIGGER = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_PAGE = re.compile(r"[A-Za-z0-9_-]{0,64}")
 
 
 class Activity(StrEnum):
@@ -76,8 +78,10 @@ class PresenceRegistry(Protocol):
     """Who is on which incident, from the beats their pages send; an entry lasts :data:`EXPIRES_AFTER` past its
     last beat. Every change of who is on an incident, or of what they do there, is announced (its incident id)."""
 
-    def beat(self, incident: str, presence: Presence, now: datetime) -> None:
-        """A page's beat: the person is there, doing ``presence.activity`` (``left``: no longer there)."""
+    def beat(self, incident: str, presence: Presence, now: datetime, page: str = "") -> None:
+        """A beat of the person's page ``page``: they are there, doing ``presence.activity``. ``left`` takes them
+        off only when ``page`` is the page that beat last (a page that says it left after its next one opened is
+        not heard); a beat without a page always counts."""
         ...
 
     def forget(self, person: str) -> None:
@@ -116,8 +120,8 @@ class MemoryPresence:
         self._announce = announce
         self._expires_after = expires_after
         self._lock = threading.Lock()
-        #: incident -> person -> (what they do, their last beat)
-        self._beats: dict[str, dict[str, tuple[Presence, datetime]]] = {}
+        #: incident -> person -> (what they do, their last beat, the page it came from)
+        self._beats: dict[str, dict[str, tuple[Presence, datetime, str]]] = {}
 
     def _live(self, beaten: datetime, now: datetime) -> bool:
         return now - beaten < self._expires_after
@@ -126,7 +130,7 @@ class MemoryPresence:
         """Under the lock: the old entries dropped; the incidents they were on."""
         changed = set()
         for incident, there in list(self._beats.items()):
-            for person, (_, beaten) in list(there.items()):
+            for person, (_, beaten, _page) in list(there.items()):
                 if not self._live(beaten, now):
                     del there[person]
                     changed.add(incident)
@@ -138,16 +142,17 @@ class MemoryPresence:
         for incident in sorted(incidents):
             self._announce(incident)
 
-    def beat(self, incident: str, presence: Presence, now: datetime) -> None:
+    def beat(self, incident: str, presence: Presence, now: datetime, page: str = "") -> None:
         with self._lock:
             changed = self._expire(now)  # a beat is also a sweep: expiry is noticed whenever anyone is about
             there = self._beats.setdefault(incident, {})
             before = there.get(presence.person)
             if presence.activity is Activity.LEFT:
-                if there.pop(presence.person, None) is not None:
+                if before is not None and (not page or not before[2] or before[2] == page):
+                    del there[presence.person]
                     changed.add(incident)
             else:
-                there[presence.person] = (presence, now)
+                there[presence.person] = (presence, now, page)
                 if before is None or before[0] != presence:
                     changed.add(incident)
             if not there:
@@ -172,7 +177,7 @@ class MemoryPresence:
             return frozenset(
                 person
                 for there in self._beats.values()
-                for person, (_, beaten) in there.items()
+                for person, (_, beaten, _page) in there.items()
                 if self._live(beaten, now)
             )
 
@@ -181,7 +186,7 @@ class MemoryPresence:
             there = dict(self._beats.get(incident, {}))
         return tuple(
             presence
-            for someone, (presence, beaten) in sorted(there.items())
+            for someone, (presence, beaten, _page) in sorted(there.items())
             if someone != person and self._live(beaten, now)
         )
 
@@ -267,8 +272,8 @@ def _doing(posted: Mapping[str, str]) -> tuple[Activity, str | None] | str:
     return Activity.DRAFTING, trigger
 
 
-def _beat(
-    request: Request, context: ApiContext, seen: Visitor, incident: str, doing: tuple[Activity, str | None]
+def _beat(  # noqa: PLR0917 - the beat's parts, each by name
+    request: Request, context: ApiContext, seen: Visitor, incident: str, doing: tuple[Activity, str | None], page: str
 ) -> JSONResponse:
     if context.service.store.incident(incident) is None:
         return _refused(404, f"There is no incident {incident!r}; open one from the queue.")
@@ -276,15 +281,15 @@ def _beat(
     if registry is None:
         return _refused(404, "This desk does not show who else has an incident open.")
     now = context.clock()
-    registry.beat(incident, Presence(seen.person, *doing), now)
+    registry.beat(incident, Presence(seen.person, *doing), now, page)
     tidy(registry, context.roster, now)
     return JSONResponse({"incident": incident, "present": others_on(request, context, seen, incident)})
 
 
 @router.post("/desk/presence")
 async def beat(request: Request, context: Context) -> JSONResponse:
-    """An incident page's beat (form fields ``csrf``, ``incident``, ``activity``, ``trigger``); the answer is who
-    else is on the incident now, as its ``presence`` event would say."""
+    """An incident page's beat (form fields ``csrf``, ``incident``, ``activity``, ``trigger``, ``page``); the
+    answer is who else is on the incident now, as its ``presence`` event would say."""
     seen = await run_in_threadpool(visitor, request, context)
     if seen is None:
         return JSONResponse({"problem": "Sign in to the desk first.", "signed_in": False}, status_code=401)
@@ -301,4 +306,7 @@ async def beat(request: Request, context: Context) -> JSONResponse:
     doing = _doing(posted)
     if isinstance(doing, str):
         return _refused(422, doing)
-    return await run_in_threadpool(_beat, request, context, seen, incident, doing)
+    page = posted.get("page", "")
+    if _PAGE.fullmatch(page) is None:
+        return _refused(422, "That is not a beat of the incident page; open the page again.")
+    return await run_in_threadpool(_beat, request, context, seen, incident, doing, page)

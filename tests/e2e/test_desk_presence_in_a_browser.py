@@ -3,8 +3,9 @@
 
 Two people open the same incident, each in a browser of their own, and each sees the other; one types a public
 reply and the other sees "drafting", as does the queue's row for a third; one goes back to the queue and the other
-stops seeing them. At a phone's width (390 x 844) the queue and an incident page fit the screen with nothing to
-scroll sideways. axe-core checks every page on the way.
+stops seeing them; the reply is sent, and its writer is still shown on the incident. At a phone's width (390 x 844)
+the queue and an incident page fit the screen with nothing to scroll sideways. axe-core checks every page on the
+way.
 
 Without Chromium (``apt-get install chromium``) or Playwright (``pip install -e '.[dev]'``) these tests skip and say
 so. With ``CALMLY_DESK_SCREENSHOTS=1`` they also save the phone's queue and incident page to docs/images/.
@@ -195,6 +196,15 @@ def test_two_people_on_one_incident_see_each_other_and_who_is_drafting(people: P
     expect(row_marker).to_have_text("✎ alice drafting: acknowledge")
     expect(bob.locator(f'#queue-rows tr[data-incident="{incident}"] .presence-marker')).to_contain_text("alice")
     assert alice.evaluate("window.loadedOnce") is True, "the incident page reloaded instead of updating in place"
+
+    _open(bob, daemon, incident)
+    acknowledge = alice.locator("form.action", has=alice.get_by_role("button", name="Acknowledge"))
+    acknowledge.get_by_label("Post this reply in public on twitter").check()
+    acknowledge.get_by_role("button", name="Acknowledge").click()  # sent: her page comes back, and she with it
+
+    expect(alice.get_by_role("heading", level=1)).to_contain_text("acknowledged")
+    expect(bobs_list).to_have_text("👁 Alice Moreau is viewing this incident")
+    expect(row_marker).to_have_text("👁 alice viewing, 👁 bob viewing")
     assert carol.evaluate("window.loadedOnce") is True, "the queue reloaded instead of updating in place"
 
 

@@ -325,6 +325,8 @@
     var incident = section.dataset.incident;
     var list = document.getElementById("presence-list");
     var now = activityNow(null);
+    // This page load's own name: the "left" it sends as it goes does not undo the next page's "viewing".
+    var page = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
 
     function fields(activity, trigger) {
       var data = new FormData();
@@ -332,6 +334,7 @@
       data.append("incident", incident);
       data.append("activity", activity);
       data.append("trigger", trigger);
+      data.append("page", page);
       return data;
     }
 

@@ -90,6 +90,21 @@ def test_leaving_takes_the_person_off_at_once() -> None:
     assert announced.incidents == ["inc-1", "inc-1"]
 
 
+def test_a_page_that_says_it_left_after_the_next_one_opened_does_not_take_its_person_off() -> None:
+    clock = FakeClock()
+    presence = MemoryPresence()
+    presence.beat("inc-1", Presence("alice", DRAFTING, "assess"), clock.now(), page="first")
+    presence.beat("inc-1", Presence("alice", VIEWING), clock.now(), page="second")  # the page after her action
+
+    presence.beat("inc-1", Presence("alice", LEFT), clock.now(), page="first")  # the first page's word, late
+    kept = presence.others("inc-1", "bob", clock.now())
+    presence.beat("inc-1", Presence("alice", LEFT), clock.now(), page="second")
+    gone = presence.others("inc-1", "bob", clock.now())
+
+    assert kept == (Presence("alice", VIEWING),)
+    assert gone == ()
+
+
 def test_announces_a_change_of_who_is_there_or_what_they_do_and_not_every_beat() -> None:
     clock = FakeClock()
     announced = Announced()
