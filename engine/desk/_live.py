@@ -178,13 +178,17 @@ def live_router(
                 return
             notices = aiter(subscription)
             waiting: asyncio.Future[Notice | None] | None = None
+            loop = asyncio.get_running_loop()
+            due = loop.time() + sweep
             try:
                 while True:
                     # The next notice is awaited across sweeps, never cancelled: cancelling would end the listener.
                     waiting = waiting or asyncio.ensure_future(anext(notices, None))
-                    done, _ = await asyncio.wait({waiting}, timeout=sweep)
-                    if not done:
+                    done, _ = await asyncio.wait({waiting}, timeout=max(0.0, due - loop.time()))
+                    if loop.time() >= due:  # on time however busy the feed is
+                        due = loop.time() + sweep
                         await run_in_threadpool(_sweep, request, context)
+                    if not done:
                         continue
                     notice, waiting = waiting.result(), None
                     if notice is None:
