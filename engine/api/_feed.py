@@ -3,7 +3,10 @@
 The service tells each committed change to one callback (``Service(on_change=...)``); a feed turns it into a
 small :class:`IncidentNotice` and hands it to every page listening. The daemon's feed lives in its own memory
 (:class:`engine.desk.LocalFeed`); across several daemons over one database, a feed that publishes through the
-database (PostgreSQL's LISTEN/NOTIFY) fits the same two methods, which is why the notice is plain data.
+database (PostgreSQL's LISTEN/NOTIFY) fits the same methods, which is why the notices are plain data.
+
+Who else has an incident open goes the same way: the desk's presence registry says which incident's company
+changed (:class:`PresenceNotice`), and each page's stream reads who is there now from the registry.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Protocol
 
 from engine.service import Change
 
-__all__ = ["ChangeFeed", "IncidentNotice", "Subscription"]
+__all__ = ["ChangeFeed", "IncidentNotice", "PresenceNotice", "Subscription"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +34,19 @@ class IncidentNotice:
         return cls(incident.id, incident.state, incident.revision)
 
 
+@dataclass(frozen=True, slots=True)
+class PresenceNotice:
+    """Someone came to, started or stopped drafting on, or left an incident: which. Each page's stream reads who
+    is there from the registry, leaving out the person the page is for."""
+
+    incident: str
+
+
 class Subscription(Protocol):
     """One listener's notices, in the order they were published. Iterating ends when the listener is closed or
     was dropped for falling behind (a page then reconnects and reads the state afresh)."""
 
-    def __aiter__(self) -> AsyncIterator[IncidentNotice]: ...
+    def __aiter__(self) -> AsyncIterator[IncidentNotice | PresenceNotice]: ...
 
     def close(self) -> None: ...
 
@@ -45,5 +56,7 @@ class ChangeFeed(Protocol):
     loop that reads them)."""
 
     def publish(self, change: Change) -> None: ...
+
+    def publish_presence(self, incident_id: str) -> None: ...
 
     def subscribe(self) -> Subscription: ...

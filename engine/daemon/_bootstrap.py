@@ -23,7 +23,7 @@ from engine.daemon._findings import setup_findings
 from engine.daemon._loops import Courier, Scheduler
 from engine.daemon._redaction import REDACTOR, roster_secrets
 from engine.daemon._reload import Reloader
-from engine.desk import LocalFeed
+from engine.desk import LocalFeed, MemoryPresence, PresenceRegistry
 from engine.errors import StartupError
 from engine.notify import Dispatcher
 from engine.playbook import Failed
@@ -107,6 +107,8 @@ class Daemon:
     context: ApiContext
     courier: Courier | None = None
     reloader: Reloader | None = None
+    #: Who has which incident open on the desk (its pages' beats), announced through the same feed.
+    presence: PresenceRegistry | None = None
 
 
 def _roster(config: Config) -> Roster:
@@ -147,6 +149,7 @@ def _wire(
     # Every committed change goes to the desk's pages that are listening, in this daemon's memory.
     feed = LocalFeed()
     service = Service(store, library, clock, on_change=feed.publish)
+    presence = MemoryPresence(feed.publish_presence)
     # Delivery reads the roster from the API context at each use, so a reload that swaps it there reaches both.
     channels = channels_for(roster, os.environ, system_clock)
     dispatcher = Dispatcher(store, library, lambda: context.roster, channels, clock)
@@ -187,4 +190,4 @@ def _wire(
         rate_limit_per_minute=config.rate_limit_per_minute,
         **service.counts(),
     )
-    return Daemon(config, store, service, scheduler, context, courier, reloader)
+    return Daemon(config, store, service, scheduler, context, courier, reloader, presence)

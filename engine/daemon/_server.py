@@ -85,7 +85,7 @@ def serve(config: Config, simulated_start: datetime | None = None) -> int:
     except BaseException:
         lock.release()
         raise
-    app = create_web_app(daemon.context)
+    app = create_web_app(daemon.context, daemon.presence)
     gc.collect()
     gc.freeze()  # what start-up built lives as long as the process: keep the collector from walking it again
 

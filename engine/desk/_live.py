@@ -1,11 +1,15 @@
 """The desk's live channel: the daemon's change feed, in its own memory, and the server-sent events a page
-listens to (``GET /desk/events``).
+listens to (``GET /desk/events``): an ``incident`` event when one opens or changes, a ``presence`` event when
+someone comes to, starts drafting on or leaves an incident (who is there now, the page's own person left out).
 
 The service publishes from whatever thread committed (a request's worker, the scheduler); each listener has a
 bounded queue on its event loop, filled with ``call_soon_threadsafe``, so publishing never waits for a page. A
 listener that falls that far behind is dropped: its stream ends, the browser reconnects by itself and reads the
 queue afresh, which costs less than holding notices for a page that is not reading. Several daemons over one
-database swap :class:`LocalFeed` for a feed with the same two methods (:class:`engine.api.ChangeFeed`).
+database swap :class:`LocalFeed` for a feed with the same methods (:class:`engine.api.ChangeFeed`).
+
+While a page listens, its stream also sweeps the presence registry every :data:`SWEEP_SECONDS`, so a person whose
+page closed without a word stops being shown even when nobody else's page is beating.
 """
 
 from __future__ import annotations
@@ -16,17 +20,24 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
 
-from engine.api import ChangeFeed, IncidentNotice
-from engine.api._context import Context
+from engine.api import ChangeFeed, IncidentNotice, PresenceNotice
+from engine.api._context import ApiContext, Context
+from engine.desk._presence import others_on, registry_of, tidy
+from engine.desk._session import Visitor
 from engine.service import Change
 
-__all__ = ["HEARTBEAT_SECONDS", "LocalFeed", "live_router"]
+__all__ = ["HEARTBEAT_SECONDS", "SWEEP_SECONDS", "LocalFeed", "live_router"]
+
+Notice = IncidentNotice | PresenceNotice
 
 #: A comment line this often keeps proxies from closing a quiet stream, and tells the page it is still live.
 HEARTBEAT_SECONDS = 15.0
+#: How often a listening page's stream sweeps out presence whose beats stopped.
+SWEEP_SECONDS = 5.0
 #: Notices a listener may have unread before it is dropped: far more than a page reads between two events.
 BACKLOG = 256
 
@@ -36,19 +47,19 @@ class _Listener:
 
     def __init__(self, loop: asyncio.AbstractEventLoop, capacity: int, gone: Callable[[_Listener], None]) -> None:
         self._loop = loop
-        self._queue: asyncio.Queue[IncidentNotice | None] = asyncio.Queue(capacity)
+        self._queue: asyncio.Queue[Notice | None] = asyncio.Queue(capacity)
         self._gone = gone
         self.dropped = False
         self._closed = False
 
-    def offer(self, notice: IncidentNotice) -> None:
+    def offer(self, notice: Notice) -> None:
         """From any thread: hand the notice to the listener's loop; never waits."""
         try:
             self._loop.call_soon_threadsafe(self._put, notice)
         except RuntimeError:  # the loop has closed: the page is gone
             self._end()
 
-    def _put(self, notice: IncidentNotice) -> None:
+    def _put(self, notice: Notice) -> None:
         if self._closed:
             return
         try:
@@ -81,7 +92,7 @@ class _Listener:
         except RuntimeError:  # the loop has closed: nobody is reading
             self._closed = True
 
-    async def __aiter__(self) -> AsyncIterator[IncidentNotice]:
+    async def __aiter__(self) -> AsyncIterator[Notice]:
         while True:
             notice = await self._queue.get()
             if notice is None:
@@ -98,7 +109,12 @@ class LocalFeed:
         self._listeners: set[_Listener] = set()
 
     def publish(self, change: Change) -> None:
-        notice = IncidentNotice.of(change)
+        self._offer(IncidentNotice.of(change))
+
+    def publish_presence(self, incident_id: str) -> None:
+        self._offer(PresenceNotice(incident_id))
+
+    def _offer(self, notice: Notice) -> None:
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:
@@ -126,13 +142,31 @@ def _event(notice: IncidentNotice) -> ServerSentEvent:
     return ServerSentEvent(data=data, event="incident")
 
 
-def live_router(signed_in: Callable[..., Any], heartbeat: float = HEARTBEAT_SECONDS) -> APIRouter:
+def _presence_event(request: Request, context: ApiContext, seen: Visitor, notice: PresenceNotice) -> ServerSentEvent:
+    """Who is on the incident now, as ``seen`` is shown them (never themselves)."""
+    present = others_on(request, context, seen, notice.incident)
+    return ServerSentEvent(data=json.dumps({"incident": notice.incident, "present": present}), event="presence")
+
+
+def _sweep(request: Request, context: ApiContext) -> None:
+    registry = registry_of(request)
+    if registry is not None:
+        tidy(registry, context.roster, context.clock())
+
+
+def live_router(
+    signed_in: Callable[..., Any], heartbeat: float = HEARTBEAT_SECONDS, sweep: float = SWEEP_SECONDS
+) -> APIRouter:
     """``GET /desk/events`` for the people ``signed_in`` lets through (the desk's session dependency), a heartbeat
-    comment every ``heartbeat`` seconds."""
+    comment every ``heartbeat`` seconds and the presence registry swept every ``sweep`` seconds."""
     router = APIRouter(include_in_schema=False)
 
-    @router.get("/desk/events", dependencies=[Depends(signed_in)])
-    async def events(context: Context) -> EventSourceResponse:
+    # The page's person, for the presence it is shown: a default, since an annotation (a string, read later) could
+    # not name this function's argument.
+    person = Depends(signed_in)
+
+    @router.get("/desk/events")
+    async def events(request: Request, context: Context, seen: Visitor = person) -> EventSourceResponse:
         feed: ChangeFeed | None = context.feed
         subscription = feed.subscribe() if feed is not None else None
 
@@ -142,10 +176,30 @@ def live_router(signed_in: Callable[..., Any], heartbeat: float = HEARTBEAT_SECO
             if subscription is None:  # a daemon without a feed: heartbeats only, never an event
                 await asyncio.Event().wait()
                 return
+            notices = aiter(subscription)
+            waiting: asyncio.Future[Notice | None] | None = None
+            loop = asyncio.get_running_loop()
+            due = loop.time() + sweep
             try:
-                async for notice in subscription:
-                    yield _event(notice)
+                while True:
+                    # The next notice is awaited across sweeps, never cancelled: cancelling would end the listener.
+                    waiting = waiting or asyncio.ensure_future(anext(notices, None))
+                    done, _ = await asyncio.wait({waiting}, timeout=max(0.0, due - loop.time()))
+                    if loop.time() >= due:  # on time however busy the feed is
+                        due = loop.time() + sweep
+                        await run_in_threadpool(_sweep, request, context)
+                    if not done:
+                        continue
+                    notice, waiting = waiting.result(), None
+                    if notice is None:
+                        return
+                    if isinstance(notice, PresenceNotice):
+                        yield await run_in_threadpool(_presence_event, request, context, seen, notice)
+                    else:
+                        yield _event(notice)
             finally:
+                if waiting is not None:
+                    waiting.cancel()
                 subscription.close()
 
         return EventSourceResponse(stream(), ping=heartbeat, headers={"Cache-Control": "no-store"})

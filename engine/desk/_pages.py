@@ -25,6 +25,7 @@ from engine.api._views import notification_views
 from engine.desk._approval import approval
 from engine.desk._forms import ActionForm, action_forms, assignees, fields_from_form
 from engine.desk._gauge import gauge
+from engine.desk._presence import others_everywhere, others_on, registry_of
 from engine.desk._queue import QueueFilters, queue
 from engine.desk._session import (
     COOKIE,
@@ -173,6 +174,8 @@ async def signout(request: Request, context: Context) -> Response:
     if not csrf_matches(seen, form.get("csrf")):
         return page(request, "message.html", context, 403, seen=seen, message=CSRF_WORDS)
     await run_in_threadpool(end_session, context, seen.session_hash)
+    if (presence := registry_of(request)) is not None:
+        await run_in_threadpool(presence.forget, seen.person)  # signed out: no longer shown on any incident
     answer = to_signin()
     answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return answer
@@ -208,6 +211,7 @@ def queue_page(request: Request, context: Context) -> Response:
         severities=sorted({level for book in books for level in book.severity.levels}),
         states=sorted({state for book in books for state in book.states}),
         roles=sorted({role for book in books for role in book.roles}),
+        present=others_everywhere(request, context, seen),
     )
 
 
@@ -219,7 +223,8 @@ def queue_rows(request: Request, context: Context) -> Response:
         return HTMLResponse("", status_code=401)
     now = context.clock()
     rows = queue(context.service, _filters(request), seen, now)
-    rows_page = page(request, "_queue_rows.html", context, seen=seen, rows=rows, now=now)
+    present = others_everywhere(request, context, seen)
+    rows_page = page(request, "_queue_rows.html", context, seen=seen, rows=rows, now=now, present=present)
     # The page counts down from the server's time; on a simulated clock that moves, this keeps it the server's.
     rows_page.headers["X-Calmly-Now"] = now.isoformat()
     return rows_page
@@ -288,6 +293,7 @@ def incident_page_for(  # noqa: PLR0917 - the page's parts, each by name
         forms=_all_forms(details, context, seen.roles),
         refusal=refusal,
         posted=posted or {},
+        present=others_on(request, context, seen, incident_id),
     )
 
 

@@ -7,6 +7,10 @@
 // - An approved reply's button puts the reply in its textarea (kept apart from any draft already typed).
 // - A public reply is checked against the house rules as it is typed, by the server's own checker.
 // - Keys on the queue: j / k move between incidents, Enter opens the one chosen; never while typing in a field.
+// - Who else is here: an incident page tells the daemon it is open (POST /desk/presence: viewing when it opens and
+//   every 20 s, drafting once something is typed in one of its forms, left when it goes); both pages draw who else
+//   is on an incident from the stream's presence events, as _presence.html draws them.
+// - On a phone the queue's rows are cards: each cell is given its column's name, which desk.css shows before it.
 "use strict";
 
 (function () {
@@ -91,6 +95,7 @@
           if (html !== null && html !== undefined) {
             var chosen = selectedId();
             rows.innerHTML = html;
+            labelCells(rows);
             choose(chosen);
             tick();
           }
@@ -114,6 +119,13 @@
         opened = true;
       };
       source.addEventListener("incident", refresh);
+      source.addEventListener("presence", function (event) {
+        var said = JSON.parse(event.data);
+        var found = rows.querySelectorAll("tr.incident-row .presence-marker");
+        for (var i = 0; i < found.length; i++) {
+          if (found[i].closest("tr").dataset.incident === said.incident) presenceMarker(found[i], said.present);
+        }
+      });
       source.onerror = function () {
         showNotLive();
         rows.dataset.reconnected = "1";
@@ -131,6 +143,17 @@
       if (source) source.close();
     });
     connect();
+  }
+
+  function labelCells(rows) {
+    var names = Array.prototype.map.call(rows.closest("table").querySelectorAll("thead th"), function (name) {
+      return name.textContent.trim();
+    });
+    Array.prototype.forEach.call(rows.querySelectorAll("tr.incident-row"), function (row) {
+      Array.prototype.forEach.call(row.children, function (cell, at) {
+        if (names[at]) cell.dataset.label = names[at];
+      });
+    });
   }
 
   // --- keys on the queue ---------------------------------------------------------------------------------------
@@ -245,15 +268,155 @@
     });
   }
 
+  // --- who else is here ---------------------------------------------------------------------------------------
+
+  // The words and signs of _presence.html: change both together. The sign is decoration; the words say it all.
+  function doing(someone) {
+    if (someone.activity !== "drafting") return "is viewing this incident";
+    return "is drafting" + (someone.trigger ? ": " + someone.trigger.replace(/_/g, " ") : "");
+  }
+
+  function sign(someone) {
+    var mark = document.createElement("span");
+    mark.setAttribute("aria-hidden", "true");
+    mark.textContent = (someone.activity === "drafting" ? "\u270e" : "\ud83d\udc41") + " ";
+    return mark;
+  }
+
+  function presenceLine(list, present) {
+    var lines = present.map(function (someone) {
+      var line = document.createElement("li");
+      line.className = "presence-" + someone.activity;
+      line.appendChild(sign(someone));
+      line.appendChild(document.createTextNode(someone.name + " " + doing(someone)));
+      return line;
+    });
+    var words = lines.map(function (line) { return line.textContent; }).join("");
+    if (words === list.textContent) return; // unchanged: a live region redrawn the same is read out again
+    list.textContent = "";
+    lines.forEach(function (line) { list.appendChild(line); });
+  }
+
+  function presenceMarker(marker, present) {
+    marker.textContent = "";
+    present.forEach(function (someone, at) {
+      if (at) marker.appendChild(document.createTextNode(", "));
+      var item = document.createElement("span");
+      item.className = "presence-" + someone.activity;
+      item.title = someone.name + " " + doing(someone);
+      item.appendChild(sign(someone));
+      item.appendChild(document.createTextNode(someone.person + " " + someone.activity));
+      if (someone.trigger) {
+        var action = document.createElement("span");
+        action.className = "visually-hidden";
+        action.textContent = ": " + someone.trigger.replace(/_/g, " ");
+        item.appendChild(action);
+      }
+      marker.appendChild(item);
+    });
+  }
+
+  function triggerOf(form) {
+    return (form.getAttribute("action") || "").split("/actions/")[1] || "";
+  }
+
+  function hasDraft(form) {
+    return Array.prototype.some.call(form.elements, function (field) {
+      var skip = ["hidden", "checkbox", "radio", "submit", "button"].indexOf(field.type) >= 0;
+      return !skip && typeof field.value === "string" && field.value.trim() !== "";
+    });
+  }
+
+  // Drafting the action whose form was typed in last and still holds something, else any form that does (a
+  // refused draft comes back filled in); viewing when every form is empty.
+  function activityNow(typedIn) {
+    var forms = Array.prototype.slice.call(document.querySelectorAll("form.action"));
+    if (typedIn) forms.unshift(typedIn);
+    for (var i = 0; i < forms.length; i++) {
+      if (hasDraft(forms[i])) return { activity: "drafting", trigger: triggerOf(forms[i]) };
+    }
+    return { activity: "viewing", trigger: "" };
+  }
+
+  function presence(section) {
+    var incident = section.dataset.incident;
+    var list = document.getElementById("presence-list");
+    var now = activityNow(null);
+    // This page load's own name: the "left" it sends as it goes does not undo the next page's "viewing".
+    var page = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+
+    function fields(activity, trigger) {
+      var data = new FormData();
+      data.append("csrf", section.dataset.csrf);
+      data.append("incident", incident);
+      data.append("activity", activity);
+      data.append("trigger", trigger);
+      data.append("page", page);
+      return data;
+    }
+
+    function beat() {
+      fetch("/desk/presence", { method: "POST", body: fields(now.activity, now.trigger), credentials: "same-origin" })
+        .then(function (answer) {
+          return answer.ok ? answer.json() : null;
+        })
+        .then(function (said) {
+          if (said) presenceLine(list, said.present);
+        })
+        .catch(function () {}); // the next beat tries again; a draft is never lost to it
+    }
+
+    document.addEventListener("input", function (event) {
+      var form = event.target.form;
+      if (!form || !form.classList.contains("action")) return;
+      var next = activityNow(form);
+      if (next.activity === now.activity && next.trigger === now.trigger) return;
+      now = next;
+      beat();
+    });
+
+    function told(event) {
+      var said = JSON.parse(event.data);
+      if (said.incident === incident) presenceLine(list, said.present);
+    }
+
+    var source = null;
+    function listen() {
+      var opened = false;
+      source = new EventSource("/desk/events");
+      source.onopen = function () {
+        if (opened) beat(); // reconnected: events may have been missed, and the beat's answer says who is here
+        opened = true;
+      };
+      source.addEventListener("presence", told);
+    }
+
+    window.addEventListener("pagehide", function () {
+      navigator.sendBeacon("/desk/presence", fields("left", ""));
+      source.close();
+    });
+    window.addEventListener("pageshow", function (event) {
+      if (!event.persisted) return; // back from the browser's page cache, after saying it left
+      listen();
+      beat();
+    });
+    listen();
+    beat();
+    window.setInterval(beat, 20000);
+  }
+
   function start() {
     syncClock(document.body.dataset.now);
     tick();
     window.setInterval(tick, 1000);
     document.addEventListener("click", useReply);
     checkDrafts();
+    var here = document.querySelector("section.presence[data-incident]");
+    if (here) presence(here);
     var rows = document.getElementById("queue-rows");
     if (rows) {
       document.addEventListener("keydown", keys);
+      labelCells(rows);
       liveQueue(rows);
     } else {
       document.addEventListener("keydown", takeKey);
