@@ -8,6 +8,76 @@ from __future__ import annotations
 
 __all__ = ["MIGRATIONS"]
 
+#: The figures readiness, the logs and ``/metrics`` show, each kept as rows change: the table, and when a row counts.
+_KEPT = (
+    ("incidents", "incidents", "1"),
+    ("open_incidents", "incidents", "{row}.final = 0"),
+    ("pending_deadlines", "deadlines", "{row}.done_at IS NULL"),
+    ("outbox_pending", "outbox", "{row}.state = 'pending'"),
+    ("deliveries_pending", "deliveries", "{row}.state = 'pending'"),
+    ("deliveries_dead", "deliveries", "{row}.state = 'dead'"),
+)
+
+
+def _kept_figures() -> tuple[str, ...]:
+    """The figures table, filled from the rows as they are, and a trigger per table and change that keeps each
+    figure as its rows are written, in the same transaction: reading them costs the same at any size."""
+    statements = [
+        "CREATE TABLE figures (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        *(
+            f"INSERT INTO figures (name, value) SELECT '{name}', COUNT(*) FROM {table} "
+            f"WHERE {counted.format(row=table)}"
+            for name, table, counted in _KEPT
+        ),
+    ]
+    for table in dict.fromkeys(table for _, table, _ in _KEPT):
+        kept = [(name, counted) for name, keeper, counted in _KEPT if keeper == table]
+        for change, gained, lost in (("INSERT", "NEW", None), ("DELETE", None, "OLD"), ("UPDATE", "NEW", "OLD")):
+            steps = []
+            for name, counted in kept:
+                delta = "".join(
+                    f" {sign} ({counted.format(row=row)})" for sign, row in (("+", gained), ("-", lost)) if row
+                )
+                steps.append(f"UPDATE figures SET value = value{delta} WHERE name = '{name}';")
+            statements.append(
+                f"CREATE TRIGGER {table}_figures_{change.lower()} AFTER {change} ON {table} BEGIN "
+                + " ".join(steps)
+                + " END"
+            )
+    return tuple(statements)
+
+
+def _kept_tallies() -> tuple[str, ...]:
+    """Incidents by playbook, state, severity and whether closed, with how many breached, kept the same way."""
+    key = "playbook, state, severity, final"
+
+    def add(row: str, sign: str) -> str:
+        return (
+            f"INSERT INTO tallies ({key}, incidents, breached) VALUES ({row}.playbook, {row}.state, {row}.severity, "
+            f"{row}.final, {sign}1, {sign}{row}.breached) ON CONFLICT ({key}) DO UPDATE SET "
+            f"incidents = incidents + excluded.incidents, breached = breached + excluded.breached;"
+        )
+
+    return (
+        f"""CREATE TABLE tallies (
+            playbook   TEXT NOT NULL,
+            state      TEXT NOT NULL,
+            severity   TEXT NOT NULL,
+            final      INTEGER NOT NULL,
+            incidents  INTEGER NOT NULL,
+            breached   INTEGER NOT NULL,
+            PRIMARY KEY ({key})
+        )""",
+        f"INSERT INTO tallies ({key}, incidents, breached) SELECT {key}, COUNT(*), SUM(breached) FROM incidents "
+        f"GROUP BY {key}",
+        f"CREATE TRIGGER incidents_tallies_insert AFTER INSERT ON incidents BEGIN {add('NEW', '')} END",
+        f"CREATE TRIGGER incidents_tallies_delete AFTER DELETE ON incidents BEGIN {add('OLD', '-')} END",
+        "CREATE TRIGGER incidents_tallies_update AFTER UPDATE ON incidents WHEN OLD.playbook IS NOT NEW.playbook "
+        "OR OLD.state IS NOT NEW.state OR OLD.severity IS NOT NEW.severity OR OLD.final IS NOT NEW.final "
+        f"OR OLD.breached IS NOT NEW.breached BEGIN {add('OLD', '-')} {add('NEW', '')} END",
+    )
+
+
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (
         1,
@@ -196,5 +266,10 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             # An incident's page lists who each of its notifications went to.
             "CREATE INDEX outbox_by_incident ON outbox (incident_id)",
         ),
+    ),
+    (
+        10,
+        "figures and tallies kept as rows change: /metrics, /readyz and the start cost the same at any size",
+        (*_kept_figures(), *_kept_tallies()),
     ),
 )
