@@ -30,7 +30,7 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,7 +91,10 @@ def _server_seconds(client: httpx.Client, method: str, route: str) -> tuple[floa
     return found["sum"], found["count"]
 
 
-def _timed(client: httpx.Client, route: str, params: dict[str, str], check: Any) -> float:
+Check = Callable[[httpx.Response], None]
+
+
+def _timed(client: httpx.Client, route: str, params: dict[str, str], check: Check) -> float:
     """Seconds the daemon spent answering one ``GET route`` (200, and passing ``check``), by its own histogram."""
     before, count = _server_seconds(client, "GET", route)
     answer = client.get(route, params=params)
@@ -104,7 +107,7 @@ def _timed(client: httpx.Client, route: str, params: dict[str, str], check: Any)
     return after - before
 
 
-def _rows_shown(severity: str | None) -> Any:
+def _rows_shown(severity: str | None) -> Check:
     def check(answer: httpx.Response) -> None:
         shown = re.findall(r'<span class="severity severity-([^"]+)">', answer.text)
         if len(shown) != PAGE or (severity is not None and set(shown) != {severity}):
@@ -113,7 +116,7 @@ def _rows_shown(severity: str | None) -> Any:
     return check
 
 
-def _listed(severity: str | None) -> Any:
+def _listed(severity: str | None) -> Check:
     def check(answer: httpx.Response) -> None:
         listed = answer.json()["incidents"]
         if len(listed) != PAGE or (severity is not None and {row["severity"] for row in listed} != {severity}):
@@ -212,6 +215,7 @@ def _listen(url: str, cookies: httpx.Cookies, heard: _Heard) -> None:
     except (httpx.HTTPError, ValueError, KeyError) as error:
         heard.failure.append(f"the queue's event stream failed: {error!r}")
     finally:
+        heard.live.set()  # whatever happened, nobody need wait for the stream to open any longer
         heard.done.set()
 
 
@@ -230,8 +234,8 @@ def event_times(daemon: Daemon, token: str, mentions: int) -> EventTimes:
         cookies = desk.cookies
     listener = threading.Thread(target=_listen, args=(daemon.url, cookies, heard), daemon=True)
     listener.start()
-    if not heard.live.wait(WAIT_S) or heard.failure:
-        raise BenchError(f"the queue's event stream did not open: {heard.failure or 'no line in 10 s'}")
+    if not heard.live.wait(WAIT_S) or heard.failure or heard.done.is_set():
+        raise BenchError(f"the queue's event stream did not open: {heard.failure or 'no line within 10 s'}")
     answered: dict[str, tuple[float, float]] = {}  # incident id: (sent, answered)
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=daemon.url, headers=headers, timeout=30.0) as client:
