@@ -301,12 +301,15 @@ def _bench_playbook(folder: Path) -> Path:
     return path
 
 
-def build_open_incidents(data: Path, count: int, playbooks: Sequence[Path]) -> float:
-    """``count`` open incidents (customer-complaint, deadlines hours ahead) through Service.ingest; seconds taken."""
+def build_open_incidents(
+    data: Path, count: int, playbooks: Sequence[Path], body: Callable[[int], dict[str, Any]] = mention_body
+) -> float:
+    """``count`` open incidents (customer-complaint, deadlines hours ahead) through Service.ingest, the mention
+    numbered N being ``body(N)``; seconds taken."""
     service = open_service(data, system_now, playbooks)
     start = time.perf_counter()
     for first in range(0, count, BATCH):
-        service.ingest([mention_body(number) for number in range(first, min(count, first + BATCH))])
+        service.ingest([body(number) for number in range(first, min(count, first + BATCH))])
     elapsed = time.perf_counter() - start
     counts = service.store.counts()
     service.store.close()

@@ -14,7 +14,12 @@ its baseline, never as a pass or fail:
 * the daemon (``bench/intake.py``, ``bench/daemon.py``): intake through the store beside raw ``sqlite3`` making the
   same statements, HTTP intake and actions beside ``GET /healthz`` on the same ``calmly serve``, and with 100,000
   open incidents (5,000 with ``--quick``) deadline lateness beside an empty store, resident memory beside a bare
-  interpreter, and the time from start to ready beside an empty store.
+  interpreter, and the time from start to ready beside an empty store;
+* the desk (``bench/desk.py``): with 100,000 open incidents (5,000 with ``--quick``) the queue page ``GET /``,
+  unfiltered and filtered to ``severity=high``, beside ``GET /v1/incidents`` with the same filter (server time, from
+  the daemon's request histogram); a mention's ``incident`` event on ``GET /desk/events`` after the
+  ``POST /v1/mentions`` answer, p50 and p99, beside the POST's round trip; and the daemon's resident memory per
+  connected queue client (100; 20 with ``--quick``) beside its idle resident memory.
 
 The variants are generated into a temporary folder from whatever ``playbooks/*.yaml`` holds: each gets a new id and
 version and a different number of extra roles, states, transitions, severity rules and escalation steps (they are
@@ -53,6 +58,7 @@ from engine.playbook import LIFECYCLE, load
 
 from daemon import DaemonRepeats, daemon_figures  # bench/ is on sys.path when this runs as a script
 from deliveries import delivery_figures
+from desk import DeskRepeats, desk_figures
 from durability import durability_figure
 from figure import BenchError, Figure, in_process_median
 from intake import ingest_figure
@@ -78,6 +84,7 @@ class Repeats:
     cold_start: int
     incidents: int  # how many open incidents the memory figure holds
     daemon: DaemonRepeats  # the daemon's figures (bench/daemon.py)
+    desk: DeskRepeats  # the desk's figures (bench/desk.py)
 
 
 FULL = Repeats(
@@ -86,6 +93,7 @@ FULL = Repeats(
     cold_start=15,
     incidents=100_000,
     daemon=DaemonRepeats(mentions=5_000, requests=2_000, open_incidents=100_000, rounds=3),
+    desk=DeskRepeats(open_incidents=100_000, pages=3, mentions=300, clients=100),
 )
 QUICK = Repeats(
     process=2,
@@ -93,6 +101,7 @@ QUICK = Repeats(
     cold_start=5,
     incidents=10_000,
     daemon=DaemonRepeats(mentions=1_000, requests=300, open_incidents=5_000, rounds=2),
+    desk=DeskRepeats(open_incidents=5_000, pages=5, mentions=100, clients=20),
 )
 
 
@@ -438,6 +447,12 @@ def _meta(files: Sequence[Path], repeats: Repeats, quick: bool) -> dict[str, Any
                 "open_incidents": repeats.daemon.open_incidents,
                 "rounds": repeats.daemon.rounds,
             },
+            "desk": {
+                "open_incidents": repeats.desk.open_incidents,
+                "pages": repeats.desk.pages,
+                "mentions": repeats.desk.mentions,
+                "clients": repeats.desk.clients,
+            },
         },
         "statistic": "median",
         "python": platform.python_version(),
@@ -459,6 +474,7 @@ def measure(repeats: Repeats, quick: bool) -> tuple[list[Figure], dict[str, Any]
     figures.append(durability_figure(repeats.daemon))
     figures.extend(daemon_figures(repeats.daemon))
     figures.extend(delivery_figures(quick))
+    figures.extend(desk_figures(repeats.desk))
     return figures, _meta(files, repeats, quick)
 
 

@@ -2,15 +2,21 @@
 
 This guards against the benchmark rotting (a renamed API, a generated variant the language no longer accepts, a
 figure dropped from the report). It asserts nothing about timings: those are noisy and are read by people, as ratios.
-It stays in the default ``pytest`` run; ``--quick`` keeps it to well under a minute on a 2-core machine.
+It stays in the default ``pytest`` run; ``--quick`` keeps it to well under a minute on a 2-core machine, and the
+tests here share one run.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench" / "run.py"
@@ -36,6 +42,11 @@ FIGURES = {
     "delivery_ms_vs_bare_post",
     "due_to_received_p50_ms",
     "due_to_received_p99_ms",
+    "desk_queue_ms_vs_api_list",
+    "desk_queue_high_ms_vs_api_list",
+    "desk_event_after_answer_p50_ms",
+    "desk_event_after_answer_p99_ms",
+    "desk_kb_per_queue_client",
 }
 #: Only a guard against a hung run; the quick benchmark takes well under a minute.
 TIMEOUT_S = 300
@@ -46,19 +57,69 @@ def run_quick_bench(report: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
 
 
-def test_quick_bench_runs_and_reports_every_figure(tmp_path: Path) -> None:
-    report = tmp_path / "bench.json"
+@dataclass(frozen=True)
+class QuickBench:
+    stdout: str
+    report: dict[str, Any]
+
+    def figure(self, key: str) -> dict[str, Any]:
+        found: dict[str, Any] = next(figure for figure in self.report["figures"] if figure["key"] == key)
+        return found
+
+
+@pytest.fixture(scope="module")
+def quick_bench(tmp_path_factory: pytest.TempPathFactory) -> QuickBench:
+    """One quick run, read by every test here."""
+    report = tmp_path_factory.mktemp("bench") / "bench.json"
     result = run_quick_bench(report)
     assert result.returncode == 0, result.stdout + result.stderr
+    return QuickBench(result.stdout, json.loads(report.read_text(encoding="utf-8")))
 
-    data = json.loads(report.read_text(encoding="utf-8"))
+
+def test_quick_bench_runs_and_reports_every_figure(quick_bench: QuickBench) -> None:
+    data = quick_bench.report
     figures = {figure["key"]: figure for figure in data["figures"]}
     assert set(figures) == FIGURES
     for key, figure in figures.items():
         for field in ("value", "baseline", "ratio"):
             assert figure[field] > 0, f"{key}.{field} = {figure[field]!r}"
-        assert figure["name"] in result.stdout, f"{key} is missing from the printed table"
+        assert figure["name"] in quick_bench.stdout, f"{key} is missing from the printed table"
     assert data["meta"]["quick"] is True
     assert data["meta"]["generated_variants"] == 100
     assert data["meta"]["repeats"]["incidents"] == 10_000
     assert data["meta"]["repeats"]["daemon"]["open_incidents"] == 5_000
+    assert data["meta"]["repeats"]["desk"] == {"open_incidents": 5_000, "pages": 5, "mentions": 100, "clients": 20}
+
+
+def test_the_queue_page_is_reported_beside_the_api_list_with_the_same_filter(quick_bench: QuickBench) -> None:
+    unfiltered = quick_bench.figure("desk_queue_ms_vs_api_list")
+    high = quick_bench.figure("desk_queue_high_ms_vs_api_list")
+
+    assert unfiltered["name"] == "queue page GET /, 5,000 open incidents"
+    assert unfiltered["baseline_name"] == "GET /v1/incidents?open=true&limit=50"
+    assert high["name"] == "queue page GET /, severity=high, 5,000 open incidents"
+    assert high["baseline_name"] == "GET /v1/incidents?open=true&severity=high&limit=50"
+    for figure in (unfiltered, high):
+        assert figure["unit"] == "ms"
+        assert figure["target"] == "<= 2.0x"
+        assert isinstance(figure["target_met"], bool)
+
+
+def test_the_queue_event_is_reported_beside_the_mention_round_trip_and_says_how_often_it_came_first(
+    quick_bench: QuickBench,
+) -> None:
+    for label in ("p50", "p99"):
+        figure = quick_bench.figure(f"desk_event_after_answer_{label}_ms")
+        assert figure["name"] == f"mention answered to queue event, {label}"
+        assert figure["baseline_name"] == f"POST /v1/mentions round trip, {label}"
+        assert re.search(r"the event came first for \d+ of 100 ", figure["detail"]), figure["detail"]
+    assert quick_bench.figure("desk_event_after_answer_p99_ms")["target"] == "< 200 ms"
+
+
+def test_memory_per_queue_client_is_reported_beside_the_idle_daemon(quick_bench: QuickBench) -> None:
+    figure = quick_bench.figure("desk_kb_per_queue_client")
+
+    assert figure["name"] == "memory per connected queue client"
+    assert figure["unit"] == "KB"
+    assert figure["baseline_name"] == "the daemon's idle resident memory"
+    assert "with 20 clients on GET /desk/events" in figure["detail"]
