@@ -152,7 +152,7 @@ def queue_figures(daemon: Daemon, token: str, repeats: DeskRepeats) -> list[Figu
         f"calmly serve on loopback with {count:,} open incidents (1 in {HIGH_EVERY} high); server time from the "
         f"daemon's request histogram (/metrics) around each request, median of {repeats.pages} of each, "
         f"alternating, after a warm-up; the queue signed in with a desk session, the API with a bearer token; "
-        f"the queue reads every open incident it keeps to order them by next deadline"
+        f"the queue reads the first {PAGE} by next deadline from the store's index of open incidents"
     )
     views = [
         ("all", "", "desk_queue_ms_vs_api_list", "open=true&limit=50"),

@@ -15,8 +15,8 @@ from datetime import datetime
 from engine.desk._gauge import Gauge, gauge
 from engine.desk._session import Visitor
 from engine.incident import ClockState
-from engine.service import Service, post_view
-from engine.store import IncidentFilter, IncidentRow
+from engine.service import Service
+from engine.store import IncidentFilter, IncidentRow, MentionBody
 
 __all__ = ["QUEUE_FILTERS", "QueueFilters", "QueueRow", "queue"]
 
@@ -100,11 +100,11 @@ class QueueRow:
     team_mine: bool = False  # the person has one of the playbook's roles, so may take it
 
 
-def _latest(service: Service, incident_id: str) -> str:
-    posts = service.store.mentions_of(incident_id)
-    if not posts:
+def _preview(post: MentionBody | None) -> str:
+    """The start of a post's text: as it was stored (mended at intake), not parsed again for a preview."""
+    text = post.body.get("text") if post is not None else None
+    if not isinstance(text, str):
         return ""
-    text = str(post_view(posts[-1]).get("text", ""))
     return text if len(text) <= _PREVIEW else text[: _PREVIEW - 1] + "…"
 
 
@@ -131,8 +131,10 @@ def queue(service: Service, filters: QueueFilters, seen: Visitor, now: datetime)
         order="due",
         limit=_SHOWN,
     )
+    rows = service.incidents(where)
+    latest = service.store.latest_mentions([row.incident.id for row in rows])
     shown = []
-    for row in service.incidents(where):
+    for row in rows:
         incident = row.incident
         first = _first_due(row)
         book = service.library.by_digest(incident.playbook_digest)
@@ -145,7 +147,7 @@ def queue(service: Service, filters: QueueFilters, seen: Visitor, now: datetime)
                 incident.channel,
                 incident.author,
                 incident.revision,
-                _latest(service, incident.id),
+                _preview(latest.get(incident.id)),
                 tuple(row.waiting_on),
                 first.name if first else None,
                 first.due_at if first else None,

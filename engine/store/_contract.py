@@ -247,6 +247,11 @@ class MentionViews(Protocol):
         """The mentions that opened or joined an incident, in the order they came (an index search by incident)."""
         ...
 
+    def latest_mentions(self, incident_ids: Sequence[str]) -> dict[str, MentionBody]:
+        """The latest mention of each of these incidents (by id), read together: a list's previews, however long
+        each incident's thread has grown."""
+        ...
+
 
 class DeadlineViews(Protocol):
     def pending_deadlines(self, incident_id: str) -> list[DueDeadline]: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +57,19 @@ def mention(db: sqlite3.Connection, channel: str, external_id: str) -> MentionRe
     if row is None:
         return None
     return MentionRecord(channel, external_id, row[0], row[1], parse_moment(row[2]))
+
+
+def latest_mentions(db: sqlite3.Connection, incident_ids: Sequence[str]) -> dict[str, MentionBody]:
+    if not incident_ids:
+        return {}
+    marks = ", ".join("?" for _ in incident_ids)
+    rows = db.execute(
+        "SELECT m.incident_id, m.channel, m.external_id, m.outcome, m.received_at, m.body FROM mentions AS m "
+        f"WHERE m.incident_id IN ({marks}) AND m.rowid = (SELECT latest.rowid FROM mentions AS latest "
+        "WHERE latest.incident_id = m.incident_id ORDER BY latest.received_at DESC, latest.rowid DESC LIMIT 1)",
+        tuple(incident_ids),
+    ).fetchall()
+    return {row[0]: MentionBody(row[1], row[2], row[3], parse_moment(row[4]), json.loads(row[5])) for row in rows}
 
 
 def mentions_of(db: sqlite3.Connection, incident_id: str) -> list[MentionBody]:

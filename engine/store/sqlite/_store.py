@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -229,6 +229,10 @@ class SQLiteStore:
     def mentions_of(self, incident_id: str) -> list[MentionBody]:
         with self._lock:
             return _mentions.mentions_of(self._db, incident_id)
+
+    def latest_mentions(self, incident_ids: Sequence[str]) -> dict[str, MentionBody]:
+        with self._lock:
+            return _mentions.latest_mentions(self._db, incident_ids)
 
     def pending_deadlines(self, incident_id: str) -> list[DueDeadline]:
         with self._lock:
