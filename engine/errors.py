@@ -198,10 +198,11 @@ class RateLimited(CalmlyError):
 
     code, status = "rate_limited", 429
 
-    def __init__(self, per_minute: int, retry_after: int) -> None:
+    def __init__(self, per_minute: int, retry_after: int, advice: str = "") -> None:
         super().__init__(
-            f"more than {per_minute} requests a minute; try again in {retry_after}s",
+            f"more than {per_minute:,} requests a minute; try again in {retry_after}s{advice}",
             headers={"Retry-After": str(retry_after)},
+            details={"retry_after_seconds": retry_after, "per_minute": per_minute},
         )
         self.retry_after = retry_after
 

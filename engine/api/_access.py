@@ -28,10 +28,13 @@ class Caller:
     roles: frozenset[str]
 
 
-def _limit(context: ApiContext, key: str) -> None:
-    wait = context.limiter.take(key)
+def _limit(context: ApiContext, key: str, *, intake: bool = False) -> None:
+    """Spend one request of ``key``'s budget: intake's own (a listening tool's burst), or everyone else's."""
+    limiter = context.intake_limiter if intake else context.limiter
+    wait = limiter.take(key)
     if wait is not None:
-        raise RateLimited(context.limiter.per_minute, max(1, int(wait + 0.999)))
+        advice = f"; send mentions in batches (up to {context.max_batch:,} a request)" if intake else ""
+        raise RateLimited(limiter.per_minute, max(1, int(wait + 0.999)), advice)
 
 
 def client_key(request: Request) -> str:
@@ -49,7 +52,7 @@ def _caller(request: Request, context: ApiContext, *, intake: bool) -> Caller:
     if isinstance(found, TokenProblem):
         _limit(context, client_key(request))
         raise Unauthorized(found.message, code=found.value)
-    _limit(context, "token:" + hash_token(presented or ""))
+    _limit(context, "token:" + hash_token(presented or ""), intake=intake)
     member = context.roster.person(found.person)
     if member is None:  # taken off the roster: no reading, no acting, whatever tokens they still hold
         raise Forbidden(
@@ -91,8 +94,9 @@ def admin(doing: str) -> Callable[[Caller, ApiContext], Caller]:
 
 def signed_intake(request: Request, context: ApiContext, body: bytes) -> str:
     """The ``webhook-id`` of a request signed with one of the intake secrets, within the tolerance of now."""
-    _limit(context, client_key(request))
+    _limit(context, client_key(request), intake=True)
     found = verify(context.intake_secrets, request.headers, body, context.wall_clock())
     if isinstance(found, SignatureProblem):
+        _limit(context, client_key(request))  # a bad signature spends the address's everyday budget: no guessing
         raise Unauthorized(found.message, code=found.value)
     return found

@@ -47,6 +47,9 @@ class ApiContext:
     intake_secrets: Sequence[str] = field(default=(), repr=False)
     #: Requests a minute per token or client address; 0 turns the limit off.
     rate_limit_per_minute: int = 600
+    #: Intake requests a minute per token (or, signed, per client address), apart from the rest: a listening tool
+    #: in an outage sends far more than a person clicks. 0 turns the limit off.
+    intake_rate_limit_per_minute: int = 36_000
     #: Roles whose people may reload (POST /v1/admin/reload).
     admin_roles: frozenset[str] = frozenset({"social_lead"})
     #: Re-reads the playbooks and the roster (the daemon's; the endpoint is absent without it). Its argument says
@@ -57,9 +60,11 @@ class ApiContext:
     #: Where committed changes go for the pages that update by themselves (the desk); None: nothing listens.
     feed: ChangeFeed | None = None
     limiter: RateLimiter = field(init=False)
+    intake_limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.rate_limit_per_minute)
+        self.intake_limiter = RateLimiter(self.intake_rate_limit_per_minute)
 
 
 def get_context(request: Request) -> ApiContext:

@@ -172,6 +172,7 @@ def _wire(
         intake_secrets=config.intake_secrets,
         wall_clock=system_clock,
         rate_limit_per_minute=config.rate_limit_per_minute,
+        intake_rate_limit_per_minute=config.intake_rate_limit_per_minute,
         admin_roles=frozenset(config.admin_roles),
         feed=feed,
     )
@@ -188,6 +189,7 @@ def _wire(
         signed_intake=bool(config.intake_secrets),  # whether, never the secrets
         sqlite_synchronous=config.sqlite_synchronous,
         rate_limit_per_minute=config.rate_limit_per_minute,
+        intake_rate_limit_per_minute=config.intake_rate_limit_per_minute,
         **service.counts(),
     )
     return Daemon(config, store, service, scheduler, context, courier, reloader, presence)

@@ -32,6 +32,7 @@ _ENVIRONMENT = {
     "log_level": "CALMLY_LOG_LEVEL",
     "intake_secrets": "CALMLY_INTAKE_SECRETS",
     "rate_limit_per_minute": "CALMLY_RATE_LIMIT_PER_MINUTE",
+    "intake_rate_limit_per_minute": "CALMLY_INTAKE_RATE_LIMIT_PER_MINUTE",
     "admin_roles": "CALMLY_ADMIN_ROLES",
     "sqlite_synchronous": "CALMLY_SQLITE_SYNCHRONOUS",
 }
@@ -40,7 +41,12 @@ _CHOICES = {
     "log_level": ("debug", "info", "warning", "error"),
     "sqlite_synchronous": ("full", "normal"),
 }
-_NUMBERS = {"max_body_bytes": (1024, 104_857_600), "max_batch": (1, 10_000), "rate_limit_per_minute": (0, 1_000_000)}
+_NUMBERS = {
+    "max_body_bytes": (1024, 104_857_600),
+    "max_batch": (1, 10_000),
+    "rate_limit_per_minute": (0, 1_000_000),
+    "intake_rate_limit_per_minute": (0, 10_000_000),
+}
 _ROLE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -59,6 +65,9 @@ class Config:
     intake_secrets: tuple[str, ...] = field(default=(), repr=False)
     #: Requests a minute per token (or per client address without one); 0 turns the limit off.
     rate_limit_per_minute: int = 600
+    #: Intake requests a minute per token (or, signed, per client address), a budget of its own: 36,000 lets a
+    #: listening tool send an outage's mentions one per request at the pace the daemon takes them; 0: no limit.
+    intake_rate_limit_per_minute: int = 36_000
     #: Roster roles whose people may reload playbooks and the roster (POST /v1/admin/reload).
     admin_roles: tuple[str, ...] = ("social_lead",)
     #: SQLite's synchronous setting: "full" keeps every acknowledged commit through a power loss, "normal" (in WAL)

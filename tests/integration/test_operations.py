@@ -232,6 +232,37 @@ def test_requests_without_a_good_token_share_their_address_budget(make_floor: An
     assert codes == ["unknown_token", "unknown_token", "rate_limited"]
 
 
+def test_intake_has_a_budget_of_its_own_so_an_outage_is_not_refused_at_the_peoples_pace(make_floor: Any) -> None:
+    floor: Floor = make_floor(rate_limit_per_minute=2, intake_rate_limit_per_minute=5)
+
+    sent = [
+        floor.http.post("/v1/mentions", json=mention(str(number), handle=f"@p{number}"), headers=floor.auth("alice"))
+        for number in range(6)
+    ]
+    reading = [floor.http.get("/v1/incidents", headers=floor.auth("alice")) for _ in range(2)]
+
+    assert [answer.status_code for answer in sent] == [200] * 5 + [429]  # past the people's 2, up to intake's 5
+    refused = sent[-1].json()["error"]
+    assert refused["code"] == "rate_limited"
+    assert "send mentions in batches (up to 1,000 a request)" in refused["message"]
+    assert refused["details"]["per_minute"] == 5
+    assert refused["details"]["retry_after_seconds"] == int(sent[-1].headers["retry-after"]) >= 1
+    assert [answer.status_code for answer in reading] == [200, 200]  # the person's own budget is untouched
+
+
+def test_the_default_intake_budget_takes_an_outages_burst_one_mention_per_request(make_floor: Any) -> None:
+    floor: Floor = make_floor()  # the defaults: 600 a minute for people, 36,000 for intake
+
+    codes = {
+        floor.http.post(
+            "/v1/mentions", json=mention(f"b{number}", handle="@burst"), headers=floor.auth("alice")
+        ).status_code
+        for number in range(700)
+    }
+
+    assert codes == {200}
+
+
 def test_health_readiness_and_metrics_are_not_rate_limited(make_floor: Any) -> None:
     floor: Floor = make_floor(rate_limit_per_minute=1)
 

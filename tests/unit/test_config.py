@@ -37,6 +37,7 @@ def test_nothing_given_is_the_defaults_each_recorded_as_default() -> None:
         "log_level",
         "intake_secrets",
         "rate_limit_per_minute",
+        "intake_rate_limit_per_minute",
         "admin_roles",
         "sqlite_synchronous",
     }
@@ -65,6 +66,7 @@ def test_flags_win_over_the_environment_which_wins_over_the_file_which_wins_over
         "log_format": "default",
         "intake_secrets": "default",
         "rate_limit_per_minute": "default",
+        "intake_rate_limit_per_minute": "default",
         "admin_roles": "default",
         "sqlite_synchronous": "default",
     }
@@ -82,6 +84,7 @@ def test_every_setting_can_come_from_its_environment_variable() -> None:
         "CALMLY_LOG_LEVEL": "error",
         "CALMLY_INTAKE_SECRETS": SECRET,
         "CALMLY_RATE_LIMIT_PER_MINUTE": "60",
+        "CALMLY_INTAKE_RATE_LIMIT_PER_MINUTE": "6000",
         "CALMLY_ADMIN_ROLES": "comms_director",
         "CALMLY_SQLITE_SYNCHRONOUS": "normal",
     }
@@ -99,6 +102,7 @@ def test_every_setting_can_come_from_its_environment_variable() -> None:
         log_level="error",
         intake_secrets=(SECRET,),
         rate_limit_per_minute=60,
+        intake_rate_limit_per_minute=6000,
         admin_roles=("comms_director",),
         sqlite_synchronous="normal",
     )
