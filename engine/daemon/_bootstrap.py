@@ -178,7 +178,7 @@ def _wire(
     )
     reloader = Reloader(config, library, context, clock, resolve)
     context.reload = reloader
-    context.checks = setup_findings(config, roster, resolve)
+    context.checks = setup_findings(config, roster, resolve, library.loaded)
     _log.info(
         "ready to start",
         data=str(store.path),

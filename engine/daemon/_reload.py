@@ -61,7 +61,7 @@ class Reloader:
                 return ReloadOutcome(kept, people, problems, f"{error.message}; nothing was reloaded")
             REDACTOR.keep_out(roster_secrets(roster, os.environ))
             self._context.roster = roster
-            self._context.checks = setup_findings(self._config, roster, self._resolve)
+            self._context.checks = setup_findings(self._config, roster, self._resolve, self._library.loaded)
             loaded = tuple(f"{book.playbook.id} v{book.playbook.version}" for book in books)
             _log.info("reloaded", asked_by=asked_by, playbooks=list(loaded), people=len(roster.people))
             return ReloadOutcome(loaded, len(roster.people))

@@ -11,7 +11,7 @@ from pathlib import Path
 from engine.errors import InvalidPlaybooks, PlaybookMissing
 from engine.files import load_paths
 from engine.incident import Rulebook
-from engine.playbook import load
+from engine.playbook import LoadResult, load
 from engine.store import PlaybookRecord, Store
 
 __all__ = ["InvalidPlaybooks", "Library", "PlaybookMissing"]
@@ -25,6 +25,9 @@ class Library:
         self._current: tuple[Rulebook, ...] = ()
         self._by_digest: dict[str, Rulebook] = {}
         self._lock = threading.Lock()
+        #: What the last install read, file by file: the set-up checks look at the same files without reading them
+        #: again (reading and checking the playbooks is most of a start).
+        self.loaded: tuple[LoadResult, ...] = ()
 
     def install(self, paths: Sequence[Path], now: datetime) -> tuple[Rulebook, ...]:
         """Load and check every playbook under ``paths``; on any error keep the current set and raise."""
@@ -55,6 +58,7 @@ class Library:
             self._current = tuple(books)
             for book in books:
                 self._by_digest[book.playbook.digest] = book
+        self.loaded = tuple(results)  # only once installed: a refused set leaves the last good one's
         return self._current
 
     def hold(self, books: Sequence[Rulebook], now: datetime) -> tuple[Rulebook, ...]:
