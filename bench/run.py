@@ -19,7 +19,10 @@ its baseline, never as a pass or fail:
   unfiltered and filtered to ``severity=high``, beside ``GET /v1/incidents`` with the same filter (server time, from
   the daemon's request histogram); a mention's ``incident`` event on ``GET /desk/events`` after the
   ``POST /v1/mentions`` answer, p50 and p99, beside the POST's round trip; and the daemon's resident memory per
-  connected queue client (100; 20 with ``--quick``) beside its idle resident memory.
+  connected queue client (100; 20 with ``--quick``) beside its idle resident memory;
+* what must cost the same at any size (``bench/scale.py``): ``GET /metrics``, ``GET /readyz`` and start to ready
+  with 1,000,000 open incidents beside 10,000 (20,000 beside 2,000 with ``--quick``), and a reply joining a thread
+  of 9,000 and more beside the first replies to it (10,000 replies; 1,000 with ``--quick``).
 
 The variants are generated into a temporary folder from whatever ``playbooks/*.yaml`` holds: each gets a new id and
 version and a different number of extra roles, states, transitions, severity rules and escalation steps (they are
@@ -63,6 +66,7 @@ from durability import durability_figure
 from figure import BenchError, Figure, in_process_median
 from intake import ingest_figure
 from runtime import memory_figures, step_figures
+from scale import ScaleRepeats, scale_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = ROOT / "playbooks"
@@ -85,6 +89,7 @@ class Repeats:
     incidents: int  # how many open incidents the memory figure holds
     daemon: DaemonRepeats  # the daemon's figures (bench/daemon.py)
     desk: DeskRepeats  # the desk's figures (bench/desk.py)
+    scale: ScaleRepeats  # what must cost the same at any size (bench/scale.py)
 
 
 FULL = Repeats(
@@ -94,6 +99,7 @@ FULL = Repeats(
     incidents=100_000,
     daemon=DaemonRepeats(mentions=5_000, requests=2_000, open_incidents=100_000, rounds=3),
     desk=DeskRepeats(open_incidents=100_000, pages=3, mentions=300, clients=100),
+    scale=ScaleRepeats(small=10_000, large=1_000_000, requests=50, replies=10_000),
 )
 QUICK = Repeats(
     process=2,
@@ -102,6 +108,7 @@ QUICK = Repeats(
     incidents=10_000,
     daemon=DaemonRepeats(mentions=1_000, requests=300, open_incidents=5_000, rounds=2),
     desk=DeskRepeats(open_incidents=5_000, pages=5, mentions=100, clients=20),
+    scale=ScaleRepeats(small=2_000, large=20_000, requests=10, replies=1_000),
 )
 
 
@@ -453,6 +460,12 @@ def _meta(files: Sequence[Path], repeats: Repeats, quick: bool) -> dict[str, Any
                 "mentions": repeats.desk.mentions,
                 "clients": repeats.desk.clients,
             },
+            "scale": {
+                "small": repeats.scale.small,
+                "large": repeats.scale.large,
+                "requests": repeats.scale.requests,
+                "replies": repeats.scale.replies,
+            },
         },
         "statistic": "median",
         "python": platform.python_version(),
@@ -475,6 +488,7 @@ def measure(repeats: Repeats, quick: bool) -> tuple[list[Figure], dict[str, Any]
     figures.extend(daemon_figures(repeats.daemon))
     figures.extend(delivery_figures(quick))
     figures.extend(desk_figures(repeats.desk))
+    figures.extend(scale_figures(repeats.scale))
     return figures, _meta(files, repeats, quick)
 
 

@@ -47,6 +47,10 @@ FIGURES = {
     "desk_event_after_answer_p50_ms",
     "desk_event_after_answer_p99_ms",
     "desk_kb_per_queue_client",
+    "scale_metrics_ms",
+    "scale_readyz_ms",
+    "scale_start_s",
+    "scale_join_ms",
 }
 #: Only a guard against a hung run; the quick benchmark takes well under a minute.
 TIMEOUT_S = 300
@@ -123,3 +127,20 @@ def test_memory_per_queue_client_is_reported_beside_the_idle_daemon(quick_bench:
     assert figure["unit"] == "KB"
     assert figure["baseline_name"] == "the daemon's idle resident memory"
     assert "with 20 clients on GET /desk/events" in figure["detail"]
+
+
+def test_what_must_not_grow_is_reported_beside_the_same_at_a_tenth_of_the_size(quick_bench: QuickBench) -> None:
+    assert quick_bench.report["meta"]["repeats"]["scale"] == {
+        "small": 2_000,
+        "large": 20_000,
+        "requests": 10,
+        "replies": 1_000,
+    }
+    for key, name in (("metrics_ms", "GET /metrics"), ("readyz_ms", "GET /readyz"), ("start_s", "start to ready")):
+        figure = quick_bench.figure(f"scale_{key}")
+        assert figure["name"] == f"{name}, 20,000 open incidents"
+        assert figure["baseline_name"] == "the same, 2,000 open incidents"
+        assert figure["target"] == "<= 1.5x"
+    joined = quick_bench.figure("scale_join_ms")
+    assert joined["name"] == "a reply joining a thread of 900+ mentions"
+    assert joined["baseline_name"] == "the first 100 replies to it"
