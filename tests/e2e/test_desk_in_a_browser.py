@@ -12,79 +12,20 @@ so. With ``CALMLY_DESK_SCREENSHOTS=1`` they also save the queue and an incident 
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from serving import START, ServedDaemon
-
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.skip(
-        "the desk's browser tests need Debian's Chromium on PATH: apt-get install chromium (CI's .ci/run does)",
-        allow_module_level=True,
-    )
-# ImportError, not only a missing module: a Playwright whose compiled parts do not load is as good as none here.
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="the desk's browser tests need Playwright: .venv/bin/pip install -e '.[dev]'",
-    exc_type=ImportError,
-)
-axe_playwright = pytest.importorskip(
-    "axe_playwright_python.sync_playwright",
-    reason="the desk's browser tests need axe-playwright-python: .venv/bin/pip install -e '.[dev]'",
-    exc_type=ImportError,
-)
-expect = sync_api.expect
-SCREENSHOTS = ROOT / "docs" / "images" if os.environ.get("CALMLY_DESK_SCREENSHOTS") == "1" else None
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from browsing import SCREENSHOTS, DeskDaemon, chromium, expect, no_serious_violations
 
 
-class Daemon(ServedDaemon):
-    """``calmly serve`` on a free loopback port, a temporary data folder and a simulated clock."""
+class Daemon(DeskDaemon):
+    """The desk's daemon for these tests, with tokens for the people they sign in as."""
 
     def __init__(self, folder: Path) -> None:
-        super().__init__(
-            folder,
-            playbooks=ROOT / "playbooks",
-            roster=ROOT / "examples" / "roster.yaml",
-            people=("alice", "bob", "carol", "grace"),
-        )
-
-    def post(self, path: str, person: str, body: dict[str, Any]) -> dict[str, Any]:
-        answer = httpx.post(
-            f"{self.url}{path}", json=body, headers={"Authorization": f"Bearer {self.tokens[person]}"}, timeout=10
-        )
-        assert answer.status_code == 200, answer.text
-        answered: dict[str, Any] = answer.json()
-        return answered
-
-    def mention(self, external_id: str, text: str, handle: str) -> str:
-        post = {
-            "channel": "twitter",
-            "external_id": external_id,
-            "text": text,
-            "posted_at": START,
-            "author": {"handle": handle, "followers": 120},
-            "url": f"https://x.com/{handle.lstrip('@')}/status/{external_id}",
-        }
-        (result,) = self.post("/v1/mentions", "alice", {"mentions": [post]})["results"]
-        incident: str = result["incident"]
-        return incident
+        super().__init__(folder, people=("alice", "bob", "carol", "grace"))
 
 
 @pytest.fixture(scope="module")
@@ -98,12 +39,8 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -116,16 +53,6 @@ def page(browser: Any) -> Iterator[Any]:
         context.close()
 
 
-def _no_serious_violations(page: Any, name: str) -> None:
-    results = axe_playwright.Axe().run(page)
-    serious = [
-        f"{item['id']} ({item['impact']}): {item['help']}"
-        for item in results.response["violations"]
-        if item.get("impact") in ("serious", "critical")
-    ]
-    assert not serious, f"the {name} page has accessibility problems:\n" + "\n".join(serious)
-
-
 def _sign_in(page: Any, daemon: Daemon, person: str) -> None:
     page.goto(f"{daemon.url}/signin")
     page.get_by_label("Your token").fill(daemon.tokens[person])
@@ -135,7 +62,7 @@ def _sign_in(page: Any, daemon: Daemon, person: str) -> None:
 
 def test_a_wrong_token_is_refused_in_words_on_an_accessible_sign_in_page(page: Any, daemon: Daemon) -> None:
     page.goto(f"{daemon.url}/signin")
-    _no_serious_violations(page, "sign-in")
+    no_serious_violations(page, "sign-in")
 
     page.get_by_label("Your token").fill("calmly_not-a-real-token")
     page.get_by_role("button", name="Sign in").click()
@@ -157,7 +84,7 @@ def test_a_community_manager_works_a_new_complaint_from_the_queue(page: Any, dae
     expect(row).to_be_visible()
     expect(row).to_contain_text("My order arrived broken")
     assert page.evaluate("window.loadedOnce") is True, "the queue reloaded instead of updating in place"
-    _no_serious_violations(page, "queue")
+    no_serious_violations(page, "queue")
     if SCREENSHOTS is not None:
         page.screenshot(path=str(SCREENSHOTS / "desk-queue.png"), full_page=True)
 
@@ -165,7 +92,7 @@ def test_a_community_manager_works_a_new_complaint_from_the_queue(page: Any, dae
     expect(row).to_have_class(re.compile(r"\bselected\b"))
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_contain_text(opened)
-    _no_serious_violations(page, "incident")
+    no_serious_violations(page, "incident")
 
     countdown = page.locator(".countdown").first
     expect(countdown).to_contain_text("due in")
@@ -300,7 +227,7 @@ def test_a_safety_reply_is_taken_noted_drafted_approved_by_legal_and_posted_word
     expect(page.get_by_role("heading", name="Draft reply waiting for approval")).to_be_visible()
     expect(page.locator("#approval-draft")).to_have_text(drafted)
     expect(page.locator(".approval")).to_contain_text("I was injured by your kettle")
-    _no_serious_violations(page, "approval")
+    no_serious_violations(page, "approval")
     if SCREENSHOTS is not None:
         page.screenshot(path=str(SCREENSHOTS / "desk-approval.png"), full_page=True)
     _form(page, "Approve reply").get_by_role("button", name="Approve reply").click()

@@ -13,79 +13,23 @@ so. With ``CALMLY_DESK_SCREENSHOTS=1`` they also save the phone's queue and inci
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from serving import START, ServedDaemon
+from browsing import SCREENSHOTS, DeskDaemon, chromium, expect, no_serious_violations
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.skip(
-        "the desk's browser tests need Debian's Chromium on PATH: apt-get install chromium (CI's .ci/run does)",
-        allow_module_level=True,
-    )
-# ImportError, not only a missing module: a Playwright whose compiled parts do not load is as good as none here.
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="the desk's browser tests need Playwright: .venv/bin/pip install -e '.[dev]'",
-    exc_type=ImportError,
-)
-axe_playwright = pytest.importorskip(
-    "axe_playwright_python.sync_playwright",
-    reason="the desk's browser tests need axe-playwright-python: .venv/bin/pip install -e '.[dev]'",
-    exc_type=ImportError,
-)
-expect = sync_api.expect
-SCREENSHOTS = ROOT / "docs" / "images" if os.environ.get("CALMLY_DESK_SCREENSHOTS") == "1" else None
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 LAPTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 3}
 
 
-class Daemon(ServedDaemon):
-    """``calmly serve`` on a free loopback port, a temporary data folder and a simulated clock."""
+class Daemon(DeskDaemon):
+    """The desk's daemon for these tests, with tokens for the people they sign in as."""
 
     def __init__(self, folder: Path) -> None:
-        super().__init__(
-            folder,
-            playbooks=ROOT / "playbooks",
-            roster=ROOT / "examples" / "roster.yaml",
-            people=("alice", "bob", "carol"),
-        )
-
-    def post(self, path: str, person: str, body: dict[str, Any]) -> dict[str, Any]:
-        answer = httpx.post(f"{self.url}{path}", json=body, headers=self.auth(person), timeout=10)
-        assert answer.status_code == 200, answer.text
-        answered: dict[str, Any] = answer.json()
-        return answered
-
-    def mention(self, external_id: str, text: str, handle: str) -> str:
-        post = {
-            "channel": "twitter",
-            "external_id": external_id,
-            "text": text,
-            "posted_at": START,
-            "author": {"handle": handle, "followers": 120},
-            "url": f"https://x.com/{handle.lstrip('@')}/status/{external_id}",
-        }
-        (result,) = self.post("/v1/mentions", "alice", {"mentions": [post]})["results"]
-        incident: str = result["incident"]
-        return incident
+        super().__init__(folder, people=("alice", "bob", "carol"))
 
     def assessed(self, external_id: str, text: str, handle: str) -> str:
         """A new complaint, assessed: its page has the public reply's form."""
@@ -106,12 +50,8 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 class People:
@@ -147,16 +87,6 @@ def people(browser: Any, daemon: Daemon) -> Iterator[People]:
         everyone.close()
 
 
-def _no_serious_violations(page: Any, name: str) -> None:
-    results = axe_playwright.Axe().run(page)
-    serious = [
-        f"{item['id']} ({item['impact']}): {item['help']}"
-        for item in results.response["violations"]
-        if item.get("impact") in ("serious", "critical")
-    ]
-    assert not serious, f"the {name} page has accessibility problems:\n" + "\n".join(serious)
-
-
 def _open(page: Any, daemon: Daemon, incident: str) -> None:
     page.goto(f"{daemon.url}/incidents/{incident}")
     expect(page.get_by_role("heading", level=1)).to_contain_text(incident)
@@ -179,7 +109,7 @@ def test_two_people_on_one_incident_see_each_other_and_who_is_drafting(people: P
     expect(alices_list).to_have_text("👁 Bob Okafor is viewing this incident")  # told as bob arrived
     expect(bobs_list).to_have_text("👁 Alice Moreau is viewing this incident")  # on his page as it opened
     expect(alices_list).not_to_contain_text("Alice")  # never yourself
-    _no_serious_violations(bob, "incident, with someone else on it")
+    no_serious_violations(bob, "incident, with someone else on it")
 
     reply = alice.locator("form.action", has=alice.get_by_role("button", name="Acknowledge")).locator("textarea")
     reply.press_sequentially("Hi @fay, we are so sorry")
@@ -188,7 +118,7 @@ def test_two_people_on_one_incident_see_each_other_and_who_is_drafting(people: P
     expect(bobs_list.locator("li")).to_have_class(re.compile(r"\bpresence-drafting\b"))
     expect(row_marker).to_have_text("✎ alice drafting: acknowledge, 👁 bob viewing")
     expect(row_marker.locator(".presence-drafting")).to_have_attribute("title", "Alice Moreau is drafting: acknowledge")
-    _no_serious_violations(carol, "queue, with people on an incident")
+    no_serious_violations(carol, "queue, with people on an incident")
 
     bob.goto(f"{daemon.url}/")  # bob goes back to the queue: his page says so as it goes
 
@@ -231,7 +161,7 @@ def test_the_queue_and_an_incident_fit_a_phones_screen(people: People, daemon: D
     expect(phone.locator(".queue thead")).to_be_hidden()  # the rows are cards, each value after its column's name
     expect(row.locator("td").nth(2)).to_have_attribute("data-label", "Severity")
     _fits_the_screen(phone, "queue")
-    _no_serious_violations(phone, "queue, at a phone's width")
+    no_serious_violations(phone, "queue, at a phone's width")
     if SCREENSHOTS is not None:
         phone.screenshot(path=str(SCREENSHOTS / "desk-phone-queue.png"), full_page=True, scale="css")
 
@@ -239,7 +169,7 @@ def test_the_queue_and_an_incident_fit_a_phones_screen(people: People, daemon: D
     expect(phone.get_by_role("heading", level=1)).to_contain_text(incident)
     expect(phone.locator("#presence-list")).to_have_text("👁 Bob Okafor is viewing this incident")
     _fits_the_screen(phone, "incident")
-    _no_serious_violations(phone, "incident, at a phone's width")
+    no_serious_violations(phone, "incident, at a phone's width")
     acknowledge = phone.locator("form.action", has=phone.get_by_role("button", name="Acknowledge"))
     send = acknowledge.get_by_role("button", name="Acknowledge")
     send.scroll_into_view_if_needed()
