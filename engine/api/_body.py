@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import Request
 
 from engine.api._context import ApiContext
-from engine.errors import BodyTooLarge, EmptyBody
-from engine.service import read_json
+from engine.errors import BadAction, BodyTooLarge, EmptyBody
+from engine.service import lone_surrogate_at, read_json
 
-__all__ = ["json_body", "parse_json", "raw_body"]
+__all__ = ["json_body", "json_object", "parse_json", "raw_body"]
 
 
 def _too_large(context: ApiContext) -> BodyTooLarge:
@@ -40,3 +40,20 @@ def parse_json(body: bytes) -> Any:
 
 async def json_body(request: Request, context: ApiContext) -> Any:
     return parse_json(await raw_body(request, context))
+
+
+async def json_object(request: Request, context: ApiContext, allowed: frozenset[str], shape: str) -> dict[str, Any]:
+    """The body as a JSON object of ``allowed`` keys (:class:`~engine.errors.BadAction` saying ``shape`` if not),
+    whole characters only: a lone UTF-16 surrogate (half a cut emoji) is refused where it is, not mended."""
+    body = await json_body(request, context)
+    if not isinstance(body, dict) or set(body) - allowed:
+        raise BadAction(shape)
+    broken = lone_surrogate_at(body)
+    if broken is not None:
+        raise BadAction(
+            f"the text at {broken} holds half of a character (a lone UTF-16 surrogate, as from a cut emoji); "
+            "send whole characters",
+            code="bad_text",
+            details={"pointer": broken},
+        )
+    return body

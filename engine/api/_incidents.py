@@ -16,12 +16,11 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.api import _openapi as doc
 from engine.api._access import Person
-from engine.api._body import json_body
+from engine.api._body import json_object
 from engine.api._context import Context, Served
 from engine.api._views import details_view, summary_view
 from engine.errors import ActionRefused, BadAction, BadQuery
 from engine.incident import RefusalReason, Refused
-from engine.service import lone_surrogate_at
 from engine.store import IncidentFilter
 
 __all__ = ["MAX_PAGE", "refusal", "router"]
@@ -152,17 +151,7 @@ async def act(  # noqa: PLR0917 - the path's parts and the dependencies, each by
     """Take an action as the token's person: {"revision": N, "fields": {...}}; N is the revision you saw.
 
     ``version`` is the old name of ``revision`` and still taken; if both are sent they must agree."""
-    body = await json_body(request, context)
-    if not isinstance(body, dict) or set(body) - _ACTION_KEYS:
-        raise BadAction(_ACTION_SHAPE)
-    broken = lone_surrogate_at(body)
-    if broken is not None:
-        raise BadAction(
-            f"the text at {broken} holds half of a character (a lone UTF-16 surrogate, as from a cut emoji); "
-            "send whole characters",
-            code="bad_text",
-            details={"pointer": broken},
-        )
+    body = await json_object(request, context, _ACTION_KEYS, _ACTION_SHAPE)
     revision = _seen_revision(body)
     fields = body.get("fields", {})
     if not isinstance(fields, dict):

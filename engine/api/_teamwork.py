@@ -16,35 +16,19 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.api import _openapi as doc
 from engine.api._access import Caller, Person
-from engine.api._body import json_body
+from engine.api._body import json_object
 from engine.api._context import ApiContext, Context, Served
 from engine.api._incidents import refusal
 from engine.api._views import summary_view
 from engine.errors import BadAction
 from engine.incident import NOTE_LIMIT, Actor, AddNote, SetOwner
-from engine.service import ActResult, Service, lone_surrogate_at
+from engine.service import ActResult, Service
 
 __all__ = ["assignee", "router"]
 
 _log = structlog.get_logger("calmly.api")
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
-
-
-async def _object(request: Request, context: ApiContext, allowed: frozenset[str], shape: str) -> dict[str, Any]:
-    """The body as an object of ``allowed`` keys, whole characters only."""
-    body = await json_body(request, context)
-    if not isinstance(body, dict) or set(body) - allowed:
-        raise BadAction(shape)
-    broken = lone_surrogate_at(body)
-    if broken is not None:
-        raise BadAction(
-            f"the text at {broken} holds half of a character (a lone UTF-16 surrogate, as from a cut emoji); "
-            "send whole characters",
-            code="bad_text",
-            details={"pointer": broken},
-        )
-    return body
 
 
 def assignee(context: ApiContext, person: Any) -> Actor:
@@ -95,7 +79,7 @@ async def take(incident_id: str, caller: Person, service: Served) -> JSONRespons
 )
 async def assign(incident_id: str, request: Request, caller: Person, context: Context, service: Served) -> JSONResponse:
     """Assign the incident to a person in the roster with one of the playbook's roles: ``{"owner": "PERSON"}``."""
-    body = await _object(request, context, frozenset({"owner"}), 'send {"owner": "PERSON"}')
+    body = await json_object(request, context, frozenset({"owner"}), 'send {"owner": "PERSON"}')
     command = SetOwner(_actor(caller), assignee(context, body.get("owner")))
     result = await run_in_threadpool(service.set_owner, incident_id, command)
     return await _answer(service, incident_id, result, caller, "assign")
@@ -121,7 +105,7 @@ async def add_note(
     incident_id: str, request: Request, caller: Person, context: Context, service: Served
 ) -> JSONResponse:
     """An internal note for the team: ``{"text": "..."}``. Never posted anywhere; kept in the history."""
-    body = await _object(request, context, frozenset({"text"}), 'send {"text": "what the team should know"}')
+    body = await json_object(request, context, frozenset({"text"}), 'send {"text": "what the team should know"}')
     text = body.get("text")
     if not isinstance(text, str):
         raise BadAction(f'send {{"text": "..."}}: the note as text, up to {NOTE_LIMIT:,} characters')

@@ -43,7 +43,7 @@ from engine.incident import RefusalReason, Refused
 from engine.service import IncidentDetails, clock_time, post_view, since_phrase, zone
 from engine.store import DeskSession, MentionBody
 
-__all__ = ["CSRF_WORDS", "incident_page_for", "page", "posted_form", "router", "to_signin", "too_large"]
+__all__ = ["CSRF_WORDS", "incident_page_for", "page", "posted_form", "router", "signed_form", "to_signin", "too_large"]
 
 _HERE = Path(__file__).parent
 _STATIC = {"desk.css": "text/css", "desk.js": "text/javascript"}
@@ -87,6 +87,20 @@ async def posted_form(request: Request, context: ApiContext) -> dict[str, str] |
         return None
     form = await request.form()
     return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+async def signed_form(request: Request, context: ApiContext) -> tuple[Visitor, dict[str, str]] | Response:
+    """The signed-in person and the form they sent from the desk's own page (its form token matches), or the
+    answer instead: to sign in, too large, or not from the desk's page."""
+    seen = await run_in_threadpool(visitor, request, context)
+    if seen is None:
+        return to_signin()
+    posted = await posted_form(request, context)
+    if posted is None:
+        return too_large(request, context, seen)
+    if not csrf_matches(seen, posted.get("csrf")):
+        return page(request, "message.html", context, 403, seen=seen, message=CSRF_WORDS)
+    return seen, posted
 
 
 def too_large(request: Request, context: ApiContext, seen: Visitor | None) -> Response:
@@ -165,14 +179,10 @@ def _session_started(request: Request, session_id: str) -> Response:
 
 @router.post("/signout")
 async def signout(request: Request, context: Context) -> Response:
-    seen = await run_in_threadpool(visitor, request, context)
-    if seen is None:
-        return to_signin()
-    form = await posted_form(request, context)
-    if form is None:
-        return too_large(request, context, seen)
-    if not csrf_matches(seen, form.get("csrf")):
-        return page(request, "message.html", context, 403, seen=seen, message=CSRF_WORDS)
+    signed = await signed_form(request, context)
+    if isinstance(signed, Response):
+        return signed
+    seen, _ = signed
     await run_in_threadpool(end_session, context, seen.session_hash)
     if (presence := registry_of(request)) is not None:
         await run_in_threadpool(presence.forget, seen.person)  # signed out: no longer shown on any incident
@@ -352,14 +362,10 @@ def _act(context: ApiContext, seen: Visitor, incident_id: str, trigger: str, pos
 
 @router.post("/incidents/{incident_id}/actions/{trigger}")
 async def act(incident_id: str, trigger: str, request: Request, context: Context) -> Response:
-    seen = await run_in_threadpool(visitor, request, context)
-    if seen is None:
-        return to_signin()
-    posted = await posted_form(request, context)
-    if posted is None:
-        return too_large(request, context, seen)
-    if not csrf_matches(seen, posted.get("csrf")):
-        return page(request, "message.html", context, 403, seen=seen, message=CSRF_WORDS)
+    signed = await signed_form(request, context)
+    if isinstance(signed, Response):
+        return signed
+    seen, posted = signed
     refused = await run_in_threadpool(_act, context, seen, incident_id, trigger, posted)
     if refused is None:
         return RedirectResponse(f"/incidents/{incident_id}", status_code=303)

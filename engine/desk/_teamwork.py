@@ -14,8 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from engine.api._context import ApiContext, Context
-from engine.desk._pages import CSRF_WORDS, incident_page_for, page, posted_form, to_signin, too_large
-from engine.desk._session import Visitor, csrf_matches, visitor
+from engine.desk._pages import incident_page_for, page, signed_form
+from engine.desk._session import Visitor
 from engine.errors import NotFound
 from engine.incident import Actor, AddNote, RefusalReason, SetOwner
 from engine.service import ActResult
@@ -55,14 +55,10 @@ async def _handle(
     slot: str,
     work: Callable[[Visitor, dict[str, str]], ActResult | str],
 ) -> Response:
-    seen = await run_in_threadpool(visitor, request, context)
-    if seen is None:
-        return to_signin()
-    posted = await posted_form(request, context)
-    if posted is None:
-        return too_large(request, context, seen)
-    if not csrf_matches(seen, posted.get("csrf")):
-        return page(request, "message.html", context, 403, seen=seen, message=CSRF_WORDS)
+    signed = await signed_form(request, context)
+    if isinstance(signed, Response):
+        return signed
+    seen, posted = signed
     try:
         result = await run_in_threadpool(work, seen, posted)
     except NotFound:
