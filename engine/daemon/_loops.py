@@ -1,8 +1,9 @@
 """The daemon's worker loops: the scheduler, which fires due deadlines, and the courier, which delivers the outbox.
 
 The scheduler sleeps until the earliest pending deadline (or until woken by an intake or an action that may have
-brought one forward), fires what is due through the service, and sleeps again; deadlines live in the store, not in
-timers, so a restart loses none and fires overdue ones at once.
+brought one forward), fires what is due through the service, a batch a transaction and batch after batch while
+more are due, and sleeps again; deadlines live in the store, not in timers, so a restart loses none and fires
+overdue ones at once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ __all__ = ["Courier", "Scheduler"]
 
 #: The scheduler looks again at least this often, in case another process wrote a deadline to the store.
 _IDLE_LOOK = timedelta(seconds=30)
+#: The scheduler's pause between two batches of due deadlines: a mention or an action waiting for the store takes
+#: it in that moment, before the next batch does.
+_BETWEEN_BATCHES = 0.0002
 #: The courier looks again at least this often (a retry may fall due; a `calmly outbox retry` may have run).
 _COURIER_LOOK = timedelta(seconds=5)
 
@@ -113,7 +117,11 @@ class Scheduler(_Loop):
         if fired_now:
             self._on_fired()  # notifications are waiting in the outbox
         # Each fired deadline is measured and logged by the service, as it is when the simulated clock is moved.
-        return self._until(self._service.next_due(), self._clock())
+        earliest, now = self._service.next_due(), self._clock()
+        if fired_now and earliest is not None and earliest <= now:
+            # More are due than one batch holds: the next batch at once, on a simulated clock too.
+            return _BETWEEN_BATCHES
+        return self._until(earliest, now)
 
 
 class Courier(_Loop):
