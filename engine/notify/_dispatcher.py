@@ -71,8 +71,8 @@ class Dispatcher:
         self._jitter = jitter
 
     def route(self, limit: int = 500) -> int:
-        """Give each new notification its destinations (from the roster as it is now), (:data:`_ROUTED_TOGETHER`)
-        to a transaction: a burst of deadlines puts thousands in the outbox at once."""
+        """Give each new notification its destinations (from the roster as it is now), several to a transaction
+        (:data:`_ROUTED_TOGETHER`): a burst of deadlines puts thousands in the outbox at once."""
         # The outbox's bookkeeping is not flushed commit by commit: lost to a power cut, a routing is redone and a
         # delivery sent again with the same idempotency key, which at-least-once delivery allows.
         roster = self._roster()
