@@ -9,6 +9,7 @@ overdue ones at once.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -22,6 +23,9 @@ __all__ = ["Courier", "Scheduler"]
 
 #: The scheduler looks again at least this often, in case another process wrote a deadline to the store.
 _IDLE_LOOK = timedelta(seconds=30)
+#: About how long the scheduler spends on one batch of due deadlines (it ends the batch with the deadline that runs
+#: past it): a mention or an action that comes meanwhile waits about this long for the store.
+_BATCH_TIME = 0.010
 #: The scheduler's pause between two batches of due deadlines: a mention or an action waiting for the store takes
 #: it in that moment, before the next batch does.
 _BETWEEN_BATCHES = 0.0002
@@ -97,6 +101,21 @@ class _Loop:
             self._wake.clear()
 
 
+class _Budget:
+    """Says enough once ``seconds`` have passed since it was first asked, which is after a batch's first deadline:
+    the time a batch spends firing, not the time it waited for the store."""
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._ends: float | None = None
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if self._ends is None:
+            self._ends = now + self._seconds
+        return now >= self._ends
+
+
 class Scheduler(_Loop):
     """Fires due deadlines through the service; sleeps until the earliest pending one or until woken."""
 
@@ -113,7 +132,7 @@ class Scheduler(_Loop):
         self._clock = clock
 
     def _turn(self) -> float:
-        fired_now = self._service.fire_due()
+        fired_now = self._service.fire_due(enough=_Budget(_BATCH_TIME))
         if fired_now:
             self._on_fired()  # notifications are waiting in the outbox
         # Each fired deadline is measured and logged by the service, as it is when the simulated clock is moved.

@@ -4,13 +4,14 @@ incident as the batch's earlier deadlines left it, and every effect written in t
 A batch is one transaction, so it commits whole or not at all: a crash in the middle leaves every deadline of the
 batch pending, and they fire again after a restart with the same keys, so the same notifications. Several
 deadlines a transaction, because a burst of them (a campaign going wrong, a daemon back after a night down) would
-otherwise pay for a transaction each; few enough (:data:`DEADLINE_BATCH`) that a mention or an action, which
-waits for the store while a batch is written, waits for one short batch at most.
+otherwise pay for a transaction each; few enough that a mention or an action, which waits for the store while a
+batch is written, waits for one short batch at most: at most :data:`DEADLINE_BATCH`, and the caller may end a
+batch sooner (the scheduler ends it after a few milliseconds, so a slow or busy machine writes smaller batches).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -23,14 +24,21 @@ from engine.store import UnitOfWork, encode_notification
 __all__ = ["DEADLINE_BATCH", "fire_batch"]
 
 #: How many due deadlines one transaction fires at most.
-DEADLINE_BATCH = 25
+DEADLINE_BATCH = 100
 
 
 def fire_batch(
-    tx: UnitOfWork, library: Library, now: datetime, limit: int, changes: list[Change]
+    tx: UnitOfWork,
+    library: Library,
+    now: datetime,
+    limit: int,
+    changes: list[Change],
+    *,
+    enough: Callable[[], bool] | None = None,
 ) -> list[FiredDeadline]:
-    """Claim up to ``limit`` due deadlines in ``tx`` and fire them, the earliest first; returns what fired (and
-    notes each change in ``changes``), all of it to be counted once ``tx`` has committed.
+    """Claim up to ``limit`` due deadlines in ``tx`` and fire them, the earliest first, until ``enough()`` says
+    so (asked after each one: at least one fires); returns what fired (and notes each change in ``changes``), all
+    of it to be counted once ``tx`` has committed. Claimed deadlines left unfired stay pending.
 
     An incident with several deadlines in the batch is read once and meets them in due order, each step on the
     incident the one before left. A deadline no longer pending when its turn comes (a step earlier in the batch
@@ -53,4 +61,6 @@ def fire_batch(
             notified = tuple(encode_notification(e, incident) for e in outcome.effects if isinstance(e, Notify))
         incidents[incident.id] = incident
         fired.append(FiredDeadline(deadline.key, deadline.incident_id, deadline.due_at, now, notified))
+        if enough is not None and enough():
+            break
     return fired

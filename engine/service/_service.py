@@ -236,9 +236,12 @@ class Service:
     def next_due(self) -> datetime | None:
         return self.store.earliest_due()
 
-    def fire_due(self, limit: int = DEADLINE_BATCH) -> list[FiredDeadline]:
+    def fire_due(self, limit: int = DEADLINE_BATCH, *, enough: Callable[[], bool] | None = None) -> list[FiredDeadline]:
         """The deadlines due by now, up to ``limit`` (the earliest first), fired together in one transaction (see
-        :mod:`engine.service._firing`), each saying how late it fired. More may be due: call again for them."""
+        :mod:`engine.service._firing`), each saying how late it fired. More may be due: call again for them.
+
+        ``enough``, asked after each deadline, ends the batch early when it says so: the scheduler bounds a
+        batch's time with it, so that mentions and actions waiting for the store are not held up long."""
         now = self.clock()
         earliest = self.store.earliest_due()
         if earliest is None or earliest > now:
@@ -247,7 +250,7 @@ class Service:
         # Not flushed on its own: lost to a power cut, the deadlines are still pending and fire again with the
         # same keys, so their notifications are the same ones; the next durable commit flushes them anyway.
         with self.store.write(durable=False) as tx:
-            fired = fire_batch(tx, self.library, now, limit, changes)
+            fired = fire_batch(tx, self.library, now, limit, changes, enough=enough)
         if self._measured:  # committed: count each, whichever path fired it (the scheduler, a clock moved)
             for done in fired:
                 _observe(done)

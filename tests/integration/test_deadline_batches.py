@@ -184,6 +184,25 @@ def test_a_batch_that_fails_part_way_leaves_every_deadline_pending_and_fires_who
         untroubled.store.close()
 
 
+def test_a_batch_ended_early_fires_what_it_did_and_leaves_the_rest_for_the_next(tmp_path: Path) -> None:
+    hurried, unhurried = Desk.at(tmp_path / "hurried"), Desk.at(tmp_path / "unhurried")
+    try:
+        for desk in (hurried, unhurried):
+            desk.service.ingest([mention(str(number), handle=f"@c{number}") for number in range(5)])
+            desk.clock.advance("3h")  # ten warnings due
+
+        first = hurried.service.fire_due(enough=lambda: True)
+
+        assert len(first) == 1
+        assert len(hurried.store.due(hurried.clock.now(), 100)) == 9
+        rest = hurried.fire_all()
+        assert [item.key for item in first + rest] == [item.key for item in unhurried.fire_all()]
+        assert hurried.recorded() == unhurried.recorded()
+    finally:
+        hurried.store.close()
+        unhurried.store.close()
+
+
 def test_the_scheduler_fires_batch_after_batch_on_a_simulated_clock_without_being_woken_again(desk: Desk) -> None:
     desk.service.ingest([mention(str(number), handle=f"@c{number}") for number in range(60)])
     desk.clock.advance("3h")  # 120 warnings due: several batches
