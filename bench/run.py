@@ -15,6 +15,8 @@ its baseline, never as a pass or fail:
   same statements, HTTP intake and actions beside ``GET /healthz`` on the same ``calmly serve``, and with 100,000
   open incidents (5,000 with ``--quick``) deadline lateness beside an empty store, resident memory beside a bare
   interpreter, and the time from start to ready beside an empty store;
+* a burst of deadlines (``bench/burst.py``): 10,000 (2,000 with ``--quick``) due within 2 s on ``calmly serve``,
+  their lateness beside deadlines spread out, and intake's latency meanwhile beside intake with none due;
 * the desk (``bench/desk.py``): with 100,000 open incidents (5,000 with ``--quick``) the queue page ``GET /``,
   unfiltered and filtered to ``severity=high``, beside ``GET /v1/incidents`` with the same filter (server time, from
   the daemon's request histogram); a mention's ``incident`` event on ``GET /desk/events`` after the
@@ -59,6 +61,7 @@ from ruamel.yaml import YAML
 
 from engine.playbook import LIFECYCLE, load
 
+from burst import burst_figures
 from daemon import DaemonRepeats, daemon_figures  # bench/ is on sys.path when this runs as a script
 from deliveries import delivery_figures
 from desk import DeskRepeats, desk_figures
@@ -487,6 +490,7 @@ def measure(repeats: Repeats, quick: bool) -> tuple[list[Figure], dict[str, Any]
     figures.append(durability_figure(repeats.daemon))
     figures.extend(daemon_figures(repeats.daemon))
     figures.extend(delivery_figures(quick))
+    figures.extend(burst_figures(quick))
     figures.extend(desk_figures(repeats.desk))
     figures.extend(scale_figures(repeats.scale))
     return figures, _meta(files, repeats, quick)

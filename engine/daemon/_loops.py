@@ -1,13 +1,15 @@
 """The daemon's worker loops: the scheduler, which fires due deadlines, and the courier, which delivers the outbox.
 
 The scheduler sleeps until the earliest pending deadline (or until woken by an intake or an action that may have
-brought one forward), fires what is due through the service, and sleeps again; deadlines live in the store, not in
-timers, so a restart loses none and fires overdue ones at once.
+brought one forward), fires what is due through the service, a batch a transaction and batch after batch while
+more are due, and sleeps again; deadlines live in the store, not in timers, so a restart loses none and fires
+overdue ones at once.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -21,6 +23,12 @@ __all__ = ["Courier", "Scheduler"]
 
 #: The scheduler looks again at least this often, in case another process wrote a deadline to the store.
 _IDLE_LOOK = timedelta(seconds=30)
+#: About how long the scheduler spends on one batch of due deadlines (it ends the batch with the deadline that runs
+#: past it): a mention or an action that comes meanwhile waits about this long for the store.
+_BATCH_TIME = 0.010
+#: The scheduler's pause between two batches of due deadlines: a mention or an action waiting for the store takes
+#: it in that moment, before the next batch does.
+_BETWEEN_BATCHES = 0.0002
 #: The courier looks again at least this often (a retry may fall due; a `calmly outbox retry` may have run).
 _COURIER_LOOK = timedelta(seconds=5)
 
@@ -93,6 +101,21 @@ class _Loop:
             self._wake.clear()
 
 
+class _Budget:
+    """Says enough once ``seconds`` have passed since it was first asked, which is after a batch's first deadline:
+    the time a batch spends firing, not the time it waited for the store."""
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._ends: float | None = None
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if self._ends is None:
+            self._ends = now + self._seconds
+        return now >= self._ends
+
+
 class Scheduler(_Loop):
     """Fires due deadlines through the service; sleeps until the earliest pending one or until woken."""
 
@@ -109,11 +132,15 @@ class Scheduler(_Loop):
         self._clock = clock
 
     def _turn(self) -> float:
-        fired_now = self._service.fire_due()
+        fired_now = self._service.fire_due(enough=_Budget(_BATCH_TIME))
         if fired_now:
             self._on_fired()  # notifications are waiting in the outbox
         # Each fired deadline is measured and logged by the service, as it is when the simulated clock is moved.
-        return self._until(self._service.next_due(), self._clock())
+        earliest, now = self._service.next_due(), self._clock()
+        if fired_now and earliest is not None and earliest <= now:
+            # More are due than one batch holds: the next batch at once, on a simulated clock too.
+            return _BETWEEN_BATCHES
+        return self._until(earliest, now)
 
 
 class Courier(_Loop):

@@ -24,6 +24,10 @@ __all__ = ["Dispatcher", "RetryPolicy"]
 
 _log = structlog.get_logger("calmly.notify")
 
+#: How many notifications one transaction routes at most: few enough that a mention or an action waiting for the
+#: store waits for a short transaction.
+_ROUTED_TOGETHER = 25
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -67,18 +71,18 @@ class Dispatcher:
         self._jitter = jitter
 
     def route(self, limit: int = 500) -> int:
-        """Give each new notification its destinations (from the roster as it is now)."""
+        """Give each new notification its destinations (from the roster as it is now), several to a transaction
+        (:data:`_ROUTED_TOGETHER`): a burst of deadlines puts thousands in the outbox at once."""
         # The outbox's bookkeeping is not flushed commit by commit: lost to a power cut, a routing is redone and a
         # delivery sent again with the same idempotency key, which at-least-once delivery allows.
-        routed = 0
         roster = self._roster()
-        for row in self._store.unrouted(limit):
-            roles = [str(role) for role in row.body.get("roles", [])]
-            destinations = roster.destinations(roles)
+        rows = self._store.unrouted(limit)
+        for first in range(0, len(rows), _ROUTED_TOGETHER):
             with self._store.write(durable=False) as tx:
-                tx.outbox.route(row.key, [(item.id, item.channel) for item in destinations], self._clock())
-            routed += 1
-        return routed
+                for row in rows[first : first + _ROUTED_TOGETHER]:
+                    destinations = roster.destinations([str(role) for role in row.body.get("roles", [])])
+                    tx.outbox.route(row.key, [(item.id, item.channel) for item in destinations], self._clock())
+        return len(rows)
 
     def deliver_due(self, limit: int = 100) -> list[Outcome]:
         """Send every delivery that is due, each once; record what became of it."""

@@ -4,7 +4,8 @@ Each change is the pure runtime's ``step`` plus one unit of work in the store: t
 incident's event log, the incident's row, its deadlines armed or cancelled, its notifications put in the outbox.
 The time comes from the ``clock`` passed in, so tests and simulations drive it by hand. The policies live beside
 this class, one concern each: intake (:mod:`engine.service._intake`), applying a step
-(:mod:`engine.service._applying`) and replaying the log (:mod:`engine.service._replay`).
+(:mod:`engine.service._applying`), firing due deadlines in batches (:mod:`engine.service._firing`) and replaying
+the log (:mod:`engine.service._replay`).
 """
 
 from __future__ import annotations
@@ -20,18 +21,16 @@ from engine.incident import (
     Act,
     Actor,
     AddNote,
-    DeadlineReached,
     Incident,
-    Notify,
     RefusalReason,
     Refused,
     SetOwner,
-    Stepped,
     mend_mention,
     step,
 )
 from engine.service import metrics
 from engine.service._applying import apply_step, available_actions
+from engine.service._firing import DEADLINE_BATCH, fire_batch
 from engine.service._intake import intake, parse_mentions
 from engine.service._library import Library
 from engine.service._moments import clock_zone_name
@@ -49,7 +48,6 @@ from engine.store import (
     TokenRecord,
     UnitOfWork,
     encode_command,
-    encode_notification,
     plain,
 )
 
@@ -103,7 +101,8 @@ def _observe(fired: FiredDeadline) -> None:
 
 
 class Service:
-    """Mentions in, actions in, deadlines fired: every change one transaction, every answer after the commit.
+    """Mentions in, actions in, deadlines fired: every change one transaction (a batch of due deadlines, one
+    together), every answer after the commit.
 
     ``on_change`` is told each change once it is committed, in the order they were made. ``measured`` False
     leaves fired deadlines out of the process's metrics and log: a simulation's deadlines are not the daemon's.
@@ -237,45 +236,25 @@ class Service:
     def next_due(self) -> datetime | None:
         return self.store.earliest_due()
 
-    def fire_due(self, limit: int = 200) -> list[FiredDeadline]:
-        """Every deadline due by now (up to ``limit``), each fired once in its own transaction, saying how late."""
+    def fire_due(self, limit: int = DEADLINE_BATCH, *, enough: Callable[[], bool] | None = None) -> list[FiredDeadline]:
+        """The deadlines due by now, up to ``limit`` (the earliest first), fired together in one transaction (see
+        :mod:`engine.service._firing`), each saying how late it fired. More may be due: call again for them.
+
+        ``enough``, asked after each deadline, ends the batch early when it says so: the scheduler bounds a
+        batch's time with it, so that mentions and actions waiting for the store are not held up long."""
         now = self.clock()
-        fired: list[FiredDeadline] = []
-        for deadline in self.store.due(now, limit):
-            done: FiredDeadline | None = None
-            changes: list[Change] = []
-            # Not flushed on its own: lost to a power cut, the deadline is still pending and fires again with the
-            # same keys, so its notifications are the same ones; the next durable commit flushes it anyway.
-            with self.store.write(durable=False) as tx:
-                if not tx.deadlines.complete(deadline.key, now):
-                    continue  # done meanwhile (by another daemon sharing the store, or cancelled)
-                incident = tx.incidents.get(deadline.incident_id)
-                if incident is None:  # pragma: no cover - deadlines are written with their incident
-                    continue
-                book = self.library.by_digest(incident.playbook_digest)
-                command = DeadlineReached(deadline.key)
-                outcome = step(incident, command, now, book)
-                notified: tuple[Mapping[str, Any], ...] = ()
-                if isinstance(outcome, Stepped) and outcome.effects:
-                    apply_step(
-                        tx,
-                        self.library,
-                        outcome,
-                        previous=incident,
-                        command=command,
-                        actor=None,
-                        now=now,
-                        changes=changes,
-                    )
-                    notified = tuple(
-                        encode_notification(e, outcome.incident) for e in outcome.effects if isinstance(e, Notify)
-                    )
-                done = FiredDeadline(deadline.key, deadline.incident_id, deadline.due_at, now, notified)
-            if done is not None:  # committed: count it, whichever path fired it (the scheduler, a clock moved)
-                if self._measured:
-                    _observe(done)
-                self._tell(changes)
-                fired.append(done)
+        earliest = self.store.earliest_due()
+        if earliest is None or earliest > now:
+            return []  # nothing due: no transaction, since every mention and action wakes the scheduler
+        changes: list[Change] = []
+        # Not flushed on its own: lost to a power cut, the deadlines are still pending and fire again with the
+        # same keys, so their notifications are the same ones; the next durable commit flushes them anyway.
+        with self.store.write(durable=False) as tx:
+            fired = fire_batch(tx, self.library, now, limit, changes, enough=enough)
+        if self._measured:  # committed: count each, whichever path fired it (the scheduler, a clock moved)
+            for done in fired:
+                _observe(done)
+        self._tell(changes)
         return fired
 
     # --- reading -----------------------------------------------------------------------------------------------

@@ -430,6 +430,34 @@ smtp: {host: 127.0.0.1, port: SMTP_PORT, from: calmly@example.com}
     assert "legal_counsel, comms_director, product_safety" in line["text"]
 
 
+def test_a_burst_of_notifications_is_routed_in_one_go_each_to_its_destinations_once(make_floor: FloorMaker) -> None:
+    floor = make_floor("people:\n  alice: {roles: [community_manager]}\n")
+    floor.service.ingest(
+        [
+            {
+                "channel": "twitter",
+                "external_id": f"m-{number}",
+                "text": "My order arrived broken",
+                "posted_at": floor.clock.now().isoformat(),
+                "author": {"handle": f"@customer{number}", "followers": 10},
+            }
+            for number in range(40)
+        ]
+    )
+    floor.clock.advance("3h")  # the warnings of the detected limit and of the first response, for each complaint
+    while floor.service.fire_due():
+        pass
+
+    routed = floor.dispatcher.route()
+
+    assert routed == 80
+    assert floor.dispatcher.route() == 0
+    deliveries = floor.store.deliveries(None, 1000)
+    assert sorted(item.outbox_key for item in deliveries) == sorted(row.key for row in floor.store.outbox(limit=1000))
+    assert {item.destination for item in deliveries} == {"log:community_manager"}
+    assert len(floor.dispatcher.deliver_due(limit=1000)) == 80
+
+
 # --- retries, giving up, the dead-letter list ------------------------------------------------------------------------
 
 

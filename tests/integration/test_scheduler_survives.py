@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ class FlakyService:
     def __init__(self) -> None:
         self.calls = 0
 
-    def fire_due(self) -> list[Any]:
+    def fire_due(self, limit: int = 100, *, enough: Callable[[], bool] | None = None) -> list[Any]:
         self.calls += 1
         if self.calls == 1:
             raise RuntimeError("database is locked")

@@ -19,6 +19,10 @@ class SQLiteDeadlines:
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
 
+    def claim(self, now: datetime, limit: int) -> list[DueDeadline]:
+        # Read inside BEGIN IMMEDIATE: the write lock this unit of work holds keeps every other writer out.
+        return due(self._db, now, limit)
+
     def arm(self, key: str, incident_id: str, clock: str, due_at: datetime) -> None:
         self._db.execute(
             "INSERT INTO deadlines (key, incident_id, clock, due_at) VALUES (?, ?, ?, ?) "
