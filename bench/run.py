@@ -12,9 +12,13 @@ its baseline, never as a pass or fail:
 * the incident runtime (``bench/runtime.py``): a command through ``step`` beside a bare ``transitions`` trigger and a
   dict lookup, and the memory and build time of 100,000 open incidents beside the same fields as plain dicts;
 * the daemon (``bench/intake.py``, ``bench/daemon.py``): intake through the store beside raw ``sqlite3`` making the
-  same statements, HTTP intake and actions beside ``GET /healthz`` on the same ``calmly serve``, and with 100,000
+  same statements, HTTP actions beside ``GET /healthz`` on the same ``calmly serve``, and with 100,000
   open incidents (5,000 with ``--quick``) deadline lateness beside an empty store, resident memory beside a bare
   interpreter, and the time from start to ready beside an empty store;
+* HTTP intake under load (``bench/surge.py``, with wrk): ``POST /v1/mentions``, one mention a request, at 1, 4, 16
+  and 64 connections, beside a minimal FastAPI + SQLite app (``bench/minimal_app.py``) doing one insert a request on
+  the same uvicorn settings, taking turns; and batches of 100 mentions beside the minimal app storing the same
+  batches (left out, and said so, when wrk is not installed);
 * the desk (``bench/desk.py``): with 100,000 open incidents (5,000 with ``--quick``) the queue page ``GET /``,
   unfiltered and filtered to ``severity=high``, beside ``GET /v1/incidents`` with the same filter (server time, from
   the daemon's request histogram); a mention's ``incident`` event on ``GET /desk/events`` after the
@@ -63,6 +67,7 @@ from durability import durability_figure
 from figure import BenchError, Figure, in_process_median
 from intake import ingest_figure
 from runtime import memory_figures, step_figures
+from surge import SurgeRepeats, surge_figures, wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = ROOT / "playbooks"
@@ -84,6 +89,7 @@ class Repeats:
     cold_start: int
     incidents: int  # how many open incidents the memory figure holds
     daemon: DaemonRepeats  # the daemon's figures (bench/daemon.py)
+    surge: SurgeRepeats  # HTTP intake under load beside the minimal app (bench/surge.py)
     desk: DeskRepeats  # the desk's figures (bench/desk.py)
 
 
@@ -93,6 +99,7 @@ FULL = Repeats(
     cold_start=15,
     incidents=100_000,
     daemon=DaemonRepeats(mentions=5_000, requests=2_000, open_incidents=100_000, rounds=3),
+    surge=SurgeRepeats(seconds=3, rounds=3, batch=100),
     desk=DeskRepeats(open_incidents=100_000, pages=3, mentions=300, clients=100),
 )
 QUICK = Repeats(
@@ -101,6 +108,7 @@ QUICK = Repeats(
     cold_start=5,
     incidents=10_000,
     daemon=DaemonRepeats(mentions=1_000, requests=300, open_incidents=5_000, rounds=2),
+    surge=SurgeRepeats(seconds=1, rounds=1, batch=100),
     desk=DeskRepeats(open_incidents=5_000, pages=5, mentions=100, clients=20),
 )
 
@@ -447,6 +455,11 @@ def _meta(files: Sequence[Path], repeats: Repeats, quick: bool) -> dict[str, Any
                 "open_incidents": repeats.daemon.open_incidents,
                 "rounds": repeats.daemon.rounds,
             },
+            "surge": {
+                "seconds": repeats.surge.seconds,
+                "rounds": repeats.surge.rounds,
+                "batch": repeats.surge.batch,
+            },
             "desk": {
                 "open_incidents": repeats.desk.open_incidents,
                 "pages": repeats.desk.pages,
@@ -458,6 +471,7 @@ def _meta(files: Sequence[Path], repeats: Repeats, quick: bool) -> dict[str, Any
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "pythondontwritebytecode": bool(os.environ.get("PYTHONDONTWRITEBYTECODE")),
+        "wrk": wrk(),
     }
 
 
@@ -473,6 +487,8 @@ def measure(repeats: Repeats, quick: bool) -> tuple[list[Figure], dict[str, Any]
     figures.append(ingest_figure(repeats.daemon))
     figures.append(durability_figure(repeats.daemon))
     figures.extend(daemon_figures(repeats.daemon))
+    if wrk() is not None:
+        figures.extend(surge_figures(repeats.surge))
     figures.extend(delivery_figures(quick))
     figures.extend(desk_figures(repeats.desk))
     return figures, _meta(files, repeats, quick)
@@ -483,6 +499,8 @@ def _header(meta: dict[str, Any]) -> str:
     cache = ""
     if meta["pythondontwritebytecode"]:
         cache = "; PYTHONDONTWRITEBYTECODE is set, so processes may recompile modules that have no cached bytecode"
+    if meta["wrk"] is None:
+        cache += "; wrk is not installed, so HTTP intake under load is left out (apt-get install wrk)"
     return (
         f"calmly bench{' (quick)' if meta['quick'] else ''}: {meta['playbooks']} playbooks ({meta['shipped']} shipped"
         f" + {meta['generated_variants']} generated); medians of {repeats['process']} process runs, "
