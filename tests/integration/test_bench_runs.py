@@ -24,13 +24,13 @@ BENCH = ROOT / "bench" / "run.py"
 #: Every figure the report must hold; a figure removed from the benchmark has to be removed here too, deliberately.
 FIGURES = {
     "validate_process_ms_per_playbook",
+    "validate_process_ms_per_playbook_vs_check_jsonschema",
     "load_in_process_ms_per_playbook",
     "cold_start_s_vs_bare_python",
     "cold_start_s_vs_yaml_jsonschema_import",
     "step_us_per_command_vs_bare_trigger",
     "step_us_per_state_change_vs_bare_trigger",
     "step_us_per_command_vs_dict_lookup",
-    "memory_bytes_per_open_incident",
     "build_s_open_incidents",
     "intake_us_per_mention_vs_raw_sqlite",
     "durable_intake_us_per_mention_full_vs_normal",
@@ -154,3 +154,19 @@ def test_the_report_says_when_intake_under_load_is_left_out_for_want_of_wrk(quic
         assert "wrk is not installed" not in quick_bench.stdout
     else:
         assert "wrk is not installed, so HTTP intake under load is left out (apt-get install wrk)" in quick_bench.stdout
+
+
+def test_each_headline_figure_stands_beside_a_fair_baseline(quick_bench: QuickBench) -> None:
+    validate = quick_bench.figure("validate_process_ms_per_playbook")
+    step = quick_bench.figure("step_us_per_state_change_vs_bare_trigger")
+    memory = quick_bench.figure("daemon_rss_mb_open_incidents")
+    cold = quick_bench.figure("cold_start_s_vs_bare_python")
+    keys = [figure["key"] for figure in quick_bench.report["figures"]]
+
+    assert validate["baseline_name"] == "PyYAML C loader + jsonschema"
+    assert quick_bench.figure("validate_process_ms_per_playbook_vs_check_jsonschema")["target"] == "- (context)"
+    assert step["target"] == "<= 3.0x"
+    assert keys.index("step_us_per_state_change_vs_bare_trigger") < keys.index("step_us_per_command_vs_bare_trigger")
+    assert quick_bench.figure("step_us_per_command_vs_bare_trigger")["target"] == "- (context)"
+    assert memory["baseline_name"] == "the same daemon, empty store"
+    assert "compileall" in cold["detail"]
