@@ -1,25 +1,25 @@
-"""Figures for the incident runtime: what a command costs through ``step``, and what an incident costs in memory.
+"""Figures for the incident runtime: what a command costs through ``step``, and building open incidents.
 
 * Commands through ``step``: every command the shipped playbook tests produce (``examples/playbook-tests``: people
   acting, refused actions, deadlines falling due, mentions joining) is recorded once with the incident it met, then
   replayed through the pure ``step``. Beside it, in the same run: a bare ``transitions`` trigger on the same
   playbook's machine (``machine.events[trigger].trigger(obj)``) for each state-changing action in the workload, and
-  a plain dict lookup of (trigger, state). Target: a command through ``step`` costs no more than 3 bare triggers.
-  The state-changing actions alone are reported too, as they do the most work (field checks, the machine, clocks).
-* Memory: 100,000 open incidents held in memory, each with its running clocks (a state limit and two end-to-end
-  targets, one counted in business hours), as the daemon holds them after loading them from its store; measured
-  with ``tracemalloc`` beside the same fields held as plain dicts. Target: under 2 KB each, and building them in
-  under a second (beside building the plain dicts), with the cyclic garbage collector paused as a bulk load does
-  it (with it running, each batch of allocations makes it walk everything built so far; that time is shown too).
-  Opening 100,000 incidents from mentions through ``open_incident`` (matching, severity rules, starting clocks) is
-  timed as context.
+  a plain dict lookup of (trigger, state). The headline is the state-changing actions, each beside a trigger of the
+  same transition: like for like, and they do the most work (field checks, the machine, clocks). Target: no more
+  than 3 bare triggers. The average over every command is shown for context: most commands change no state.
+* Building 100,000 open incidents (each with its running clocks: a state limit and two end-to-end targets, one
+  counted in business hours) from stored rows, beside building the same fields as plain dicts. Target: under a
+  second, with the cyclic garbage collector paused as a bulk load does it (with it running, each batch of
+  allocations makes it walk everything built so far; that time is shown too). Opening 100,000 incidents from
+  mentions through ``open_incident`` (matching, severity rules, starting clocks) is timed as context. (The daemon
+  holds no open incidents in memory: its scheduler asks the store's index, so what a running daemon holds is
+  measured on the daemon, beside one over an empty store: ``bench/daemon.py``.)
 """
 
 from __future__ import annotations
 
 import gc
 import time
-import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,7 +51,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "examples" / "playbook-tests"
 STEP_TARGET_RATIO = 3.0
 INCIDENTS = 100_000
-MEMORY_TARGET_BYTES = 2048
 BUILD_TARGET_S = 1.0
 #: The playbook the memory figure opens incidents under: it has a business-hours calendar and two targets.
 MEMORY_PLAYBOOK = ROOT / "playbooks" / "customer-complaint.yaml"
@@ -169,18 +168,6 @@ def step_figures(repeats: int) -> list[Figure]:
     target = f"<= {STEP_TARGET_RATIO:.1f}x"
     return [
         Figure(
-            key="step_us_per_command_vs_bare_trigger",
-            name="step, per command",
-            unit="us",
-            value=every,
-            baseline_name="bare transitions trigger",
-            baseline=trigger,
-            target=target,
-            met=every / trigger <= STEP_TARGET_RATIO,
-            detail=f"{len(calls)} commands recorded from the shipped playbook tests ({mix}), replayed through step: "
-            f"{1e6 / every:,.0f} commands/s; a bare trigger: {1e6 / trigger:,.0f}/s",
-        ),
-        Figure(
             key="step_us_per_state_change_vs_bare_trigger",
             name="step, per state-changing action",
             unit="us",
@@ -190,11 +177,25 @@ def step_figures(repeats: int) -> list[Figure]:
             target=target,
             met=acting / trigger <= STEP_TARGET_RATIO,
             detail=f"the {len(transitions)} actions of the workload that change a state (roles, fields, the machine, "
-            f"clocks stopped and started): {1e6 / acting:,.0f}/s",
+            f"clocks stopped and started), each beside a bare trigger of the same transition: {1e6 / acting:,.0f}/s; "
+            f"a bare trigger: {1e6 / trigger:,.0f}/s",
+        ),
+        Figure(
+            key="step_us_per_command_vs_bare_trigger",
+            name="step, per command (average)",
+            unit="us",
+            value=every,
+            baseline_name="bare transitions trigger",
+            baseline=trigger,
+            target="- (context)",
+            met=None,
+            detail=f"{len(calls)} commands recorded from the shipped playbook tests ({mix}), replayed through step: "
+            f"{1e6 / every:,.0f} commands/s; most change no state (deadlines falling due, refusals, joins), so the "
+            f"average flatters step beside a trigger, which always moves one",
         ),
         Figure(
             key="step_us_per_command_vs_dict_lookup",
-            name="step, per command",
+            name="step, per command (average)",
             unit="us",
             value=every,
             baseline_name="dict lookup (trigger, state)",
@@ -306,7 +307,6 @@ def _plain(row: dict[str, Any], book: Rulebook) -> dict[str, Any]:
 class Built:
     paused_s: float  # building with the cyclic garbage collector paused, as a bulk load does
     running_s: float  # building with the collector running
-    held: int  # bytes held by what was built
 
 
 def _timed_build(
@@ -321,26 +321,17 @@ def _timed_build(
 
 
 def _build(rows: list[dict[str, Any]], book: Rulebook, make: Callable[[dict[str, Any], Rulebook], object]) -> Built:
-    """Seconds to build one object per row, with the collector paused and running, and the bytes they hold."""
+    """Seconds to build one object per row, with the collector paused and running."""
     running = _timed_build(rows, book, make)
     gc.disable()
     try:
         paused = _timed_build(rows, book, make)
     finally:
         gc.enable()
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        built = [make(row, book) for row in rows]
-        held = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    del built
-    return Built(paused, running, held)
+    return Built(paused, running)
 
 
-def memory_figures(count: int = INCIDENTS) -> list[Figure]:
+def build_figures(count: int = INCIDENTS) -> list[Figure]:
     from engine.files import load_file  # noqa: PLC0415 - only this figure needs a playbook from disk
 
     loaded = load_file(MEMORY_PLAYBOOK)
@@ -356,19 +347,7 @@ def memory_figures(count: int = INCIDENTS) -> list[Figure]:
     for number in range(count):
         open_incident(f"inc-{number}", sample, book, opened_at)
     open_s = time.perf_counter() - started
-    per, plain_per = incidents.held / count, plain.held / count
     return [
-        Figure(
-            key="memory_bytes_per_open_incident",
-            name=f"memory, {count:,} open incidents, each",
-            unit="B",
-            value=per,
-            baseline_name="the same fields as plain dicts",
-            baseline=plain_per,
-            target=f"< {MEMORY_TARGET_BYTES} B",
-            met=per < MEMORY_TARGET_BYTES,
-            detail=f"tracemalloc over {count:,} Incident records with {len(rows[0]['clocks'])} running clocks each",
-        ),
         Figure(
             key="build_s_open_incidents",
             name=f"build {count:,} open incidents",

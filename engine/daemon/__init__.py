@@ -17,7 +17,7 @@ from engine.daemon._logging import configure_logging
 from engine.daemon._loops import Courier, Scheduler
 from engine.daemon._redaction import MASK, REDACTOR, Redactor, roster_secrets
 from engine.daemon._reload import Reloader
-from engine.daemon._server import serve
+from engine.daemon._server import serve, server_settings
 
 __all__ = [
     "DEFAULTS",
@@ -43,4 +43,5 @@ __all__ = [
     "open_adapters",
     "roster_secrets",
     "serve",
+    "server_settings",
 ]

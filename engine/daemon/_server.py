@@ -21,7 +21,7 @@ from engine.daemon._config import Config
 from engine.daemon._folderlock import FolderInUse, FolderLock
 from engine.desk import create_web_app
 
-__all__ = ["serve"]
+__all__ = ["serve", "server_settings"]
 
 _log = structlog.get_logger("calmly.daemon")
 
@@ -59,16 +59,22 @@ def _server(app: Any, config: Config, on_hangup: Callable[[], None] | None = Non
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
 
-    settings = uvicorn.Config(
+    return Server(server_settings(app, config.host, config.port))
+
+
+def server_settings(app: Any, host: str, port: int) -> Any:
+    """The daemon's uvicorn settings for ``app`` on ``host:port`` (the benchmark serves its yardstick with them)."""
+    import uvicorn  # noqa: PLC0415 - only the daemon needs the server
+
+    return uvicorn.Config(
         app,
-        host=config.host,
-        port=config.port,
+        host=host,
+        port=port,
         log_config=None,
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=10,
     )
-    return Server(settings)
 
 
 def serve(config: Config, simulated_start: datetime | None = None) -> int:
