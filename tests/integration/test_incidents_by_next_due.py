@@ -66,6 +66,7 @@ def test_a_store_written_before_the_due_index_gets_it_filled_in_when_opened(tmp_
     with sqlite3.connect(tmp_path / "calmly.sqlite3") as db:
         db.execute("DROP INDEX incidents_by_next_due")
         db.execute("DROP INDEX incidents_by_owner")
+        db.execute("DROP INDEX outbox_by_incident")
         db.execute("ALTER TABLE incidents DROP COLUMN owner")
         db.execute("ALTER TABLE incidents DROP COLUMN next_due")
         db.execute("DELETE FROM schema_migrations WHERE version = 9")

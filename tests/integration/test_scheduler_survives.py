@@ -48,7 +48,7 @@ class QuietService:
     def __init__(self) -> None:
         self.turns = 0
 
-    def fire_due(self) -> list[Any]:
+    def fire_due(self, limit: int = 100, *, enough: Callable[[], bool] | None = None) -> list[Any]:
         self.turns += 1
         return []
 
