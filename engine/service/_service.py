@@ -101,8 +101,8 @@ def _observe(fired: FiredDeadline) -> None:
 
 
 class Service:
-    """Mentions in, actions in, deadlines fired: every change one transaction (a batch of due deadlines, one
-    together), every answer after the commit.
+    """Mentions in, actions in, deadlines fired: every change one transaction (the deadlines of a batch share
+    one), every answer after the commit.
 
     ``on_change`` is told each change once it is committed, in the order they were made. ``measured`` False
     leaves fired deadlines out of the process's metrics and log: a simulation's deadlines are not the daemon's.
