@@ -1,4 +1,4 @@
-"""Tests that need data from outside the repository skip in a plain clone, and cannot skip under CI."""
+"""Tests that need data from outside the repository skip in a plain clone, saying how to run them."""
 
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ def test_skips_saying_how_to_run_it_when_the_shared_data_is_not_there(
     assert ENV in str(skipped.value)
 
 
-def test_fails_instead_of_skipping_when_the_variable_names_a_folder_without_the_data(
+def test_skips_naming_the_missing_file_when_the_variable_names_a_folder_without_the_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(ENV, str(tmp_path))
-    with pytest.raises(pytest.fail.Exception) as failed:
+    with pytest.raises(pytest.skip.Exception) as skipped:
         shared_testdata("sarif/sarif-schema-2.1.0.json")
-    assert str(tmp_path / "sarif" / "sarif-schema-2.1.0.json") in str(failed.value)
+    assert str(tmp_path / "sarif" / "sarif-schema-2.1.0.json") in str(skipped.value)
 
 
 def test_uses_the_folder_the_variable_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,7 +38,7 @@ def test_uses_the_folder_the_variable_names(tmp_path: Path, monkeypatch: pytest.
     assert shared_testdata("sarif/schema.json") == tmp_path / "sarif" / "schema.json"
 
 
-def test_ci_points_the_tests_at_the_shared_data_beside_the_checkout(tmp_path: Path) -> None:
+def test_ci_points_the_tests_at_the_shared_data_beside_the_checkout_only_where_it_is(tmp_path: Path) -> None:
     fake_make = tmp_path / "make"  # stands in for `make test`, printing what the tests would be given
     fake_make.write_text(f'#!/bin/sh\nprintf "%s" "${ENV}"\n', encoding="utf-8")
     fake_make.chmod(0o755)
@@ -48,4 +48,5 @@ def test_ci_points_the_tests_at_the_shared_data_beside_the_checkout(tmp_path: Pa
         [str(ROOT / ".ci" / "run")], env=env, capture_output=True, text=True, timeout=30, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == str(ROOT.parent / "shared" / "testdata")
+    beside = ROOT.parent / "shared" / "testdata"
+    assert result.stdout == (str(beside) if beside.is_dir() else "")  # a clone elsewhere: unset, so tests skip
