@@ -112,7 +112,7 @@ FULL = Repeats(
     cold_start=15,
     incidents=100_000,
     daemon=DaemonRepeats(mentions=5_000, requests=2_000, open_incidents=100_000, rounds=3),
-    surge=SurgeRepeats(seconds=3, rounds=3, batch=100),
+    surge=SurgeRepeats(seconds=2, rounds=3, batch=100),
     desk=DeskRepeats(open_incidents=100_000, pages=3, mentions=300, clients=100),
     scale=ScaleRepeats(small=10_000, large=1_000_000, requests=50, replies=10_000),
 )

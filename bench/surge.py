@@ -227,6 +227,7 @@ def _single_figure(connections: int, loads: dict[str, list[Load]], repeats: Surg
     rate = {key: _median(values, "rate") for key, values in loads.items()}
     value, baseline = 1000 / rate["calmly"], 1000 / rate["minimal"]
     latency = {key: (_median(values, "p50_ms"), _median(values, "p99_ms")) for key, values in loads.items()}
+    cpu = {key: _median(values, "cpu_ms") for key, values in loads.items()}
     return Figure(
         key=f"http_intake_ms_per_request_{connections}_connections_vs_minimal_app",
         name=f"HTTP intake, {connections} connection{'s' if connections > 1 else ''}, per request",
@@ -239,8 +240,9 @@ def _single_figure(connections: int, loads: dict[str, list[Load]], repeats: Surg
         detail=f"wrk, {connections} keep-alive connection(s), {repeats.seconds:g} s a round, median of "
         f"{repeats.rounds} rounds taking turns: POST /v1/mentions, one mention opening an incident, "
         f"{rate['calmly']:,.0f} requests/s (latency p50 {latency['calmly'][0]:.1f} ms, p99 "
-        f"{latency['calmly'][1]:.1f} ms); the minimal app's POST /mentions, one insert and commit, "
-        f"{rate['minimal']:,.0f}/s (p50 {latency['minimal'][0]:.1f} ms, p99 {latency['minimal'][1]:.1f} ms)",
+        f"{latency['calmly'][1]:.1f} ms; server CPU {cpu['calmly']:.2f} ms a request); the minimal app's "
+        f"POST /mentions, one insert and commit, {rate['minimal']:,.0f}/s (p50 {latency['minimal'][0]:.1f} ms, "
+        f"p99 {latency['minimal'][1]:.1f} ms; CPU {cpu['minimal']:.2f} ms)",
     )
 
 
@@ -257,6 +259,7 @@ def _batched_figure(loads: dict[str, list[Load]], repeats: SurgeRepeats) -> Figu
         target="- (context)",
         met=None,
         detail=f'wrk, {BATCH_CONNECTIONS} connections, {{"mentions": [...]}} of {repeats.batch} a request, each '
-        f"opening an incident: {per_second['calmly']:,.0f} mentions/s; the minimal app inserting each batch in "
-        f"one transaction: {per_second['minimal']:,.0f}/s",
+        f"opening an incident: {per_second['calmly']:,.0f} mentions/s (server CPU "
+        f"{_median(loads['calmly'], 'cpu_ms') / repeats.batch:.2f} ms a mention); the minimal app inserting each "
+        f"batch in one transaction: {per_second['minimal']:,.0f}/s",
     )

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.errors import CalmlyError
@@ -67,6 +68,8 @@ class Unexpected:
 
         try:
             await self.app(scope, receive, sending)
+        except ClientDisconnect:  # the client hung up before its whole request came: nothing was done, no one to tell
+            return
         except Exception:
             # Looked up here, not at import: a logger cached before the daemon configured logging would bypass it.
             log = structlog.get_logger("calmly.api")

@@ -88,8 +88,7 @@ async def post_mentions(context: Context, sent: Annotated[Delivered, Depends(del
             f"{'is' if count == 1 else 'are'} not valid; nothing was recorded",
             details=invalid,
         )
-    # Nothing to wake: the daemon's service tells the scheduler of a deadline armed sooner than it would look again,
-    # and a mention never puts anything in the courier's outbox (only fired deadlines notify).
+    context.wake()
     for result in results:
         _log.info("mention", status=result.status, incident_id=result.incident_id, playbook=result.playbook)
     return JSONResponse({"results": [intake_view(result) for result in results]})

@@ -25,10 +25,9 @@ from engine.daemon._redaction import REDACTOR, roster_secrets
 from engine.daemon._reload import Reloader
 from engine.desk import LocalFeed, MemoryPresence, PresenceRegistry
 from engine.errors import StartupError
-from engine.incident import ArmDeadline
 from engine.notify import Dispatcher
 from engine.playbook import Failed
-from engine.service import Change, InvalidPlaybooks, Library, Roster, Service, SimulatedClock, load_roster
+from engine.service import InvalidPlaybooks, Library, Roster, Service, SimulatedClock, load_roster
 from engine.service._preflight import Resolver, system_resolver
 from engine.store import SQLiteStore, StoreError
 from engine.store.sqlite import DATABASE_NAME
@@ -147,17 +146,9 @@ def _wire(
     clock = simulated.now if simulated is not None else system_clock
     library = Library(store)
     books = library.install(list(config.playbooks), clock())
-    # Every committed change goes to the desk's pages that are listening, in this daemon's memory; one that arms a
-    # deadline sooner than the scheduler would look again wakes it.
+    # Every committed change goes to the desk's pages that are listening, in this daemon's memory.
     feed = LocalFeed()
-
-    def changed(change: Change) -> None:
-        feed.publish(change)
-        armed = [effect.at for effect in change.stepped.effects if isinstance(effect, ArmDeadline)]
-        if armed:
-            scheduler.wake_within((min(armed) - clock()).total_seconds())
-
-    service = Service(store, library, clock, on_change=changed)
+    service = Service(store, library, clock, on_change=feed.publish)
     presence = MemoryPresence(feed.publish_presence)
     # Delivery reads the roster from the API context at each use, so a reload that swaps it there reaches both.
     channels = channels_for(roster, os.environ, system_clock)

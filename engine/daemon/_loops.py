@@ -46,7 +46,6 @@ class _Loop:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"calmly-{name}", daemon=True)
-        self._looks_at: float | None = None
         self.running = False
 
     def start(self) -> None:
@@ -70,27 +69,6 @@ class _Loop:
     def wake(self) -> None:
         self._wake.set()
 
-    @property
-    def looks_at(self) -> float | None:
-        """When (``time.monotonic()``) the loop looks again if nobody wakes it; None during a turn, and always on a
-        simulated clock, whose time only moves when told."""
-        return self._looks_at
-
-    def wake_within(self, seconds: float) -> bool:
-        """Wake if something falls due within ``seconds`` that the loop would otherwise look at too late; say
-        whether it was woken.
-
-        Most changes arm deadlines minutes or hours ahead, long after the loop's next look anyway: waking it for
-        each of them made every mention cost a turn of its thread and the store queries that go with it. A call
-        from the loop's own turn changes nothing: the turn looks at the store again before it sleeps."""
-        if threading.current_thread() is self._thread:
-            return False
-        looks_at = self._looks_at
-        if looks_at is not None and time.monotonic() + seconds >= looks_at:
-            return False
-        self._wake.set()
-        return True
-
     def stop(self, timeout: float = 15.0) -> None:
         """Stop after the turn in hand."""
         self._stop.set()
@@ -111,7 +89,6 @@ class _Loop:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._looks_at = None
             try:
                 pause = self._turn()
             except StoreError as error:  # the store is briefly unavailable: say so, and try again soon
@@ -120,8 +97,6 @@ class _Loop:
             except Exception:  # a locked or full database, a bad notification: log it and try again shortly
                 _log.exception(f"{self._name} failed; trying again shortly")
                 pause = 5.0
-            if not self._simulated:
-                self._looks_at = time.monotonic() + pause
             self._wake.wait(pause)
             self._wake.clear()
 

@@ -7,6 +7,7 @@ the same way; and what nobody foresaw still answers in the JSON error shape, wit
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -265,3 +266,39 @@ def test_hostile_mentions_never_get_a_5xx(fuzzed: Desk, body: bytes) -> None:
     assert answer.status_code < 500, answer.text
     if answer.status_code != 200:
         assert error_of(answer)["code"]
+
+
+def test_a_client_that_hangs_up_before_its_body_came_is_no_unexpected_error_and_nothing_is_written(desk: Desk) -> None:
+    before = desk.rows()
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/mentions",
+        "raw_path": b"/v1/mentions",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"authorization", f"Bearer {desk.token('alice')}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"200"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}  # the connection closed: the body never comes
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    with structlog.testing.capture_logs() as logged:
+        asyncio.run(desk.http.app(scope, receive, send))  # type: ignore[arg-type]
+
+    assert [line for line in logged if line["event"] == "unexpected error"] == []
+    assert [message for message in sent if message["type"] == "http.response.start"] == []
+    assert desk.rows() == before
