@@ -172,8 +172,6 @@ def incidents_act(
     fmt: str,
 ) -> None:
     """Take the action TRIGGER on an incident, with the fields it requires."""
-    from engine.cli._render import act_lines, json_text  # noqa: PLC0415
-
     fields: dict[str, Any] = {}
     for assignment in assignments:
         _set(fields, assignment)
@@ -182,6 +180,13 @@ def incidents_act(
         seen = int(_call(lambda: client.incident(incident_id))["revision"])
     done = _call(lambda: client.act(incident_id, trigger, seen, fields))
     client.close()
+    _print_done(done, fmt)
+
+
+def _print_done(done: dict[str, Any], fmt: str) -> None:
+    """What an action (or a take, an assignment, a note) recorded: as JSON, or where the incident is now."""
+    from engine.cli._render import act_lines, json_text  # noqa: PLC0415
+
     if fmt == "json":
         click.echo(json_text(done))
         return
@@ -191,23 +196,20 @@ def incidents_act(
 
 def _keep(incident_id: str, what: str, body: dict[str, Any] | None, *, url: str, token: str | None, fmt: str) -> None:
     """Take, assign, release or note on an incident through the daemon, and say what was recorded."""
-    from engine.cli._render import act_lines, json_text  # noqa: PLC0415
-
     client = _client(url, token)
     done = _call(lambda: client.keep(incident_id, what, body))
     client.close()
-    if fmt == "json":
-        click.echo(json_text(done))
-        return
-    for line in act_lines(done):
-        click.echo(line)
+    _print_done(done, fmt)
+
+
+def _through_the_daemon(command: Callable[..., None]) -> Callable[..., None]:
+    """The options of a command that talks to the daemon: its address, the token, and the output's format."""
+    return url_option(token_option(format_option(command)))
 
 
 @incidents.command("take")
 @click.argument("incident_id")
-@url_option
-@token_option
-@format_option
+@_through_the_daemon
 def incidents_take(incident_id: str, url: str, token: str | None, fmt: str) -> None:
     """Take an incident: it is yours now (refused when someone else has it; assign it to yourself to take over)."""
     _keep(incident_id, "take", None, url=url, token=token, fmt=fmt)
@@ -216,9 +218,7 @@ def incidents_take(incident_id: str, url: str, token: str | None, fmt: str) -> N
 @incidents.command("assign")
 @click.argument("incident_id")
 @click.argument("person")
-@url_option
-@token_option
-@format_option
+@_through_the_daemon
 def incidents_assign(incident_id: str, person: str, url: str, token: str | None, fmt: str) -> None:
     """Assign an incident to PERSON (their id in the roster), taking it over from whoever has it."""
     _keep(incident_id, "assign", {"owner": person}, url=url, token=token, fmt=fmt)
@@ -226,9 +226,7 @@ def incidents_assign(incident_id: str, person: str, url: str, token: str | None,
 
 @incidents.command("release")
 @click.argument("incident_id")
-@url_option
-@token_option
-@format_option
+@_through_the_daemon
 def incidents_release(incident_id: str, url: str, token: str | None, fmt: str) -> None:
     """Release an incident: nobody has it now."""
     _keep(incident_id, "release", None, url=url, token=token, fmt=fmt)
@@ -237,9 +235,7 @@ def incidents_release(incident_id: str, url: str, token: str | None, fmt: str) -
 @incidents.command("note")
 @click.argument("incident_id")
 @click.argument("text")
-@url_option
-@token_option
-@format_option
+@_through_the_daemon
 def incidents_note(incident_id: str, text: str, url: str, token: str | None, fmt: str) -> None:
     """Write an internal note on an incident, for the team: never posted anywhere."""
     _keep(incident_id, "notes", {"text": text}, url=url, token=token, fmt=fmt)

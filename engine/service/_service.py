@@ -177,36 +177,22 @@ class Service:
         fields: Mapping[str, Any],
         version: int | None,
     ) -> ActResult:
-        now = self.clock()
-        changes: list[Change] = []
-        with self.store.write() as tx:
-            incident = tx.incidents.get(incident_id)
-            if incident is None:
-                raise NotFound(f"there is no incident {incident_id}")
-            book = self.library.by_digest(incident.playbook_digest)
-            command = Act(trigger, Actor(person, roles), dict(fields), version)
-            outcome = step(incident, command, now, book)
-            if isinstance(outcome, Refused):
-                if outcome.reason in LEARNED_FROM:
-                    _record_attempt(tx, incident, command, outcome, now)
-                return ActResult(incident, outcome)
-            history = apply_step(
-                tx, self.library, outcome, previous=incident, command=command, actor=person, now=now, changes=changes
-            )
-        self._tell(changes)
-        return ActResult(outcome.incident, None, history)
+        return self._apply(incident_id, Act(trigger, Actor(person, roles), dict(fields), version))
 
     # --- the team's own records: ownership and notes -----------------------------------------------------------
 
     def set_owner(self, incident_id: str, command: SetOwner) -> ActResult:
         """Take, assign or release an incident: recorded in its history, not a change of state."""
-        return self._keep(incident_id, command)
+        return self._apply(incident_id, command)
 
     def add_note(self, incident_id: str, command: AddNote) -> ActResult:
         """An internal note in the incident's history, for the team alone."""
-        return self._keep(incident_id, command)
+        return self._apply(incident_id, command)
 
-    def _keep(self, incident_id: str, command: SetOwner | AddNote) -> ActResult:
+    def _apply(self, incident_id: str, command: Act | SetOwner | AddNote) -> ActResult:
+        """A person's command on an incident, through the runtime, in one unit of work. A refusal the team can
+        learn from (:data:`LEARNED_FROM`) is kept as an attempt that changed nothing; one that changes nothing (a
+        release of what nobody has) writes nothing."""
         now = self.clock()
         changes: list[Change] = []
         with self.store.write() as tx:
@@ -215,6 +201,8 @@ class Service:
                 raise NotFound(f"there is no incident {incident_id}")
             outcome = step(incident, command, now, self.library.by_digest(incident.playbook_digest))
             if isinstance(outcome, Refused):
+                if isinstance(command, Act) and outcome.reason in LEARNED_FROM:
+                    _record_attempt(tx, incident, command, outcome, now)
                 return ActResult(incident, outcome)
             if not outcome.effects:  # already so: nothing to write
                 return ActResult(incident)

@@ -341,6 +341,29 @@ def test_a_newcomer_lists_shows_and_acts_on_an_incident_in_text(desk: Desk) -> N
     assert "acknowledge: assessed -> acknowledged by alice" in after.stdout
 
 
+def test_a_person_takes_assigns_notes_and_releases_an_incident_from_the_terminal(desk: Desk) -> None:
+    incident = desk.open("@owned")
+
+    taken = desk.run("incidents", "take", incident)
+    mine = desk.run("incidents", "list", "--mine", "--format", "json")
+    noted = desk.run("incidents", "note", incident, "Ann called as well; she is waiting for a refund.")
+    assigned = desk.run("incidents", "assign", incident, "carol")
+    stranger = desk.run("incidents", "assign", incident, "zed")
+    released = desk.run("incidents", "release", incident, "--format", "json")
+    shown = desk.run("incidents", "show", incident)
+
+    assert taken.returncode == noted.returncode == assigned.returncode == released.returncode == 0
+    assert taken.stdout.splitlines() == [f"{incident}: detected (revision 0, owner alice)", "  owner: alice took it"]
+    assert [item["id"] for item in json.loads(mine.stdout)["incidents"]] == [incident]
+    assert "note: Ann called as well; she is waiting for a refund." in noted.stdout
+    assert "owner: alice assigned it to carol" in assigned.stdout
+    assert stranger.returncode == 1
+    assert "zed is not in the roster; assign it to someone who is" in stranger.stderr
+    assert json.loads(released.stdout)["incident"]["owner"] is None
+    assert "  owner     nobody (calmly incidents take " in shown.stdout
+    assert "note           Ann called as well" in shown.stdout
+
+
 def test_incidents_commands_give_json_for_scripts(desk: Desk) -> None:
     incident = desk.open("@scripted")
 
