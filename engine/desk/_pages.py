@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.api._access import client_key
 from engine.api._context import ApiContext, Context
+from engine.api._incidents import refusal
 from engine.api._views import notification_views
 from engine.desk._approval import approval
 from engine.desk._forms import ActionForm, action_forms, assignees, fields_from_form
@@ -47,7 +48,6 @@ __all__ = ["CSRF_WORDS", "incident_page_for", "page", "posted_form", "router", "
 
 _HERE = Path(__file__).parent
 _STATIC = {"desk.css": "text/css", "desk.js": "text/javascript"}
-_STATUS = {RefusalReason.STALE: 409, RefusalReason.ROLE_NOT_ALLOWED: 403, RefusalReason.UNKNOWN_ACTION: 404}
 
 templates = Jinja2Templates(directory=str(_HERE / "templates"))
 
@@ -354,7 +354,7 @@ def _act(context: ApiContext, seen: Visitor, incident_id: str, trigger: str, pos
         incident_id, trigger, person=seen.person, roles=seen.roles, fields=fields, version=int(revision)
     )
     if result.refused is not None:
-        status = _STATUS.get(result.refused.reason, 422)
+        status = refusal(result.refused).status  # the API's status for the same refusal
         return status, _refusal_words(result.refused, result.incident.revision)
     context.wake()
     return None

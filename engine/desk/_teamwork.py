@@ -14,10 +14,11 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from engine.api._context import ApiContext, Context
+from engine.api._incidents import refusal
 from engine.desk._pages import incident_page_for, page, signed_form
 from engine.desk._session import Visitor
 from engine.errors import NotFound
-from engine.incident import Actor, AddNote, RefusalReason, SetOwner
+from engine.incident import Actor, AddNote, SetOwner
 from engine.service import ActResult
 
 __all__ = ["router"]
@@ -67,7 +68,7 @@ async def _handle(
         words, status = result, 422
     elif result.refused is not None:
         words = result.refused.message
-        status = 409 if result.refused.reason is RefusalReason.TAKEN else 422
+        status = refusal(result.refused).status  # the API's status for the same refusal
     else:
         return _done(request, incident_id, posted)
     return await run_in_threadpool(
