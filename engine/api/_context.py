@@ -67,8 +67,9 @@ class ApiContext:
         self.intake_limiter = RateLimiter(self.intake_rate_limit_per_minute)
 
 
-def get_context(request: Request) -> ApiContext:
-    """The context :func:`~engine.api.create_app` put on the app."""
+async def get_context(request: Request) -> ApiContext:
+    """The context :func:`~engine.api.create_app` put on the app (a coroutine, so FastAPI reads it on the event
+    loop rather than handing a thread of its pool the work of reading an attribute)."""
     context: ApiContext = request.app.state.context
     return context
 
@@ -76,7 +77,7 @@ def get_context(request: Request) -> ApiContext:
 Context = Annotated[ApiContext, Depends(get_context)]
 
 
-def get_service(context: Context) -> Service:
+async def get_service(context: Context) -> Service:
     return context.service
 
 

@@ -6,12 +6,10 @@ A request carries a bearer token, or, when the daemon has intake secrets, a Stan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import structlog
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -21,29 +19,13 @@ from engine.api._body import parse_json, raw_body
 from engine.api._context import ApiContext, Context
 from engine.api._views import intake_view
 from engine.errors import BatchTooLarge, InvalidMentions, Replayed
+from engine.service import IntakeResult
 
 __all__ = ["router"]
 
 _log = structlog.get_logger("calmly.api")
 
 router = APIRouter(prefix="/v1/mentions", tags=["intake"])
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    """A request's body once its sender is known: its bytes, and for signed intake the receipt to record."""
-
-    body: bytes
-    receipt: tuple[str, datetime] | None
-
-
-async def delivered(request: Request, context: Context) -> Delivered:
-    """The sender checked first (a signature needs the whole body; a token is checked before any is read)."""
-    if context.intake_secrets:
-        raw = await raw_body(request, context)
-        return Delivered(raw, (signed_intake(request, context, raw), context.wall_clock()))
-    await run_in_threadpool(intake_person, request, context)
-    return Delivered(await raw_body(request, context), None)
 
 
 def _mentions_of(body: Any, context: ApiContext) -> list[Any]:
@@ -60,19 +42,19 @@ def _mentions_of(body: Any, context: ApiContext) -> list[Any]:
     return items
 
 
-@router.post(
-    "",
-    openapi_extra=doc.MENTIONS_BODY,
-    responses=doc.answers(doc.INTAKE_RESULTS, "What became of each mention.", 400, 401, 409, 413, 422, 429),
-)
-async def post_mentions(context: Context, sent: Annotated[Delivered, Depends(delivered)]) -> JSONResponse:
-    """One mention, a list, or {"mentions": [...]}. Answered after the commit, with what became of each.
-
-    With intake secrets configured, the request is signed (Standard Webhooks) instead of carrying a token."""
-    items = _mentions_of(parse_json(sent.body), context)
-    receipt = sent.receipt
+def _take(request: Request, context: ApiContext, body: bytes) -> list[IntakeResult]:
+    """Who sent it, then what it holds, then the mentions taken: in one of the pool's threads, one hand-off a
+    request (a token's check reads the store, and so does intake). For signed intake the signature is checked
+    first, with the whole body; a token's request had its body read too (within the body cap): an unknown token
+    is refused before any of it is parsed."""
+    receipt = None
+    if context.intake_secrets:
+        receipt = (signed_intake(request, context, body), context.wall_clock())
+    else:
+        intake_person(request, context)
+    items = _mentions_of(parse_json(body), context)
     try:
-        results = await run_in_threadpool(lambda: context.service.ingest(items, receipt=receipt, all_or_nothing=True))
+        results = context.service.ingest(items, receipt=receipt, all_or_nothing=True)
     except Replayed:
         _log.warning("replayed request refused", webhook_id=receipt[0] if receipt else None)
         raise
@@ -88,6 +70,20 @@ async def post_mentions(context: Context, sent: Annotated[Delivered, Depends(del
             f"{'is' if count == 1 else 'are'} not valid; nothing was recorded",
             details=invalid,
         )
+    return results
+
+
+@router.post(
+    "",
+    openapi_extra=doc.MENTIONS_BODY,
+    responses=doc.answers(doc.INTAKE_RESULTS, "What became of each mention.", 400, 401, 409, 413, 422, 429),
+)
+async def post_mentions(request: Request, context: Context) -> JSONResponse:
+    """One mention, a list, or {"mentions": [...]}. Answered after the commit, with what became of each.
+
+    With intake secrets configured, the request is signed (Standard Webhooks) instead of carrying a token."""
+    body = await raw_body(request, context)
+    results = await run_in_threadpool(_take, request, context, body)
     context.wake()
     for result in results:
         _log.info("mention", status=result.status, incident_id=result.incident_id, playbook=result.playbook)

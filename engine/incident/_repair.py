@@ -17,6 +17,7 @@ __all__ = ["REPLACEMENT", "Repair", "mend"]
 REPLACEMENT = "\ufffd"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _NUL = "\x00"
+_BROKEN = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +60,35 @@ def _walk(value: Any, pointer: str, repairs: list[Repair]) -> Any:
     if isinstance(value, dict):
         mended: dict[Any, Any] = {}
         for key, item in value.items():
-            name = _mend_text(key, f"{pointer}/{_escape(key)}", repairs) if isinstance(key, str) else key
+            # The pointer names the key as it is kept: a pointer holding a NUL could not be kept either.
+            where = f"{pointer}/{_escape(_BROKEN.sub(REPLACEMENT, key))}" if isinstance(key, str) else ""
+            name = _mend_text(key, where, repairs) if isinstance(key, str) else key
             mended[name] = _walk(item, f"{pointer}/{_escape(name)}", repairs)
         return mended
     return value
 
 
+def _whole(data: Any) -> bool:
+    """No string in ``data`` (keys included) holds a NUL or a lone surrogate: the usual case, told without copying
+    anything or naming a pointer."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _BROKEN.search(item):
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
 def mend(data: Any) -> tuple[Any, tuple[Repair, ...]]:
     """``data`` with every lone surrogate replaced (keys included), and the repairs; ``data`` itself when whole."""
+    if _whole(data):
+        return data, ()
     repairs: list[Repair] = []
     mended = _walk(data, "", repairs)
     return (mended, tuple(repairs)) if repairs else (data, ())

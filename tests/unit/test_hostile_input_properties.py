@@ -183,3 +183,54 @@ def test_reading_hostile_json_gives_a_value_or_a_bad_json_error(body: str | byte
         return
     assert refused.code in {"malformed_json", "too_deep", "number_too_large"}
     assert refused.message
+
+
+def _as_json_loads_reads_it(body: str | bytes) -> Any:
+    """The reference: ``json.loads`` with the hooks calmly's reader uses, and its checks."""
+    from engine.service import _json_input as reader  # noqa: PLC0415 - the module's own hooks, for the reference
+
+    value = json.loads(body, parse_int=reader._integer, parse_float=reader._float, parse_constant=reader._constant)
+    reader._locate(value)
+    return value
+
+
+@SETTINGS
+@given(JSON_BODIES, st.booleans())
+def test_reading_json_reads_what_json_loads_reads_and_refuses_what_it_refuses(body: str | bytes, as_text: bool) -> None:
+    content: str | bytes = body if as_text or isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
+    if as_text and isinstance(body, bytes):
+        content = body.decode("utf-8", "replace")
+    try:
+        expected: Any = _as_json_loads_reads_it(content)
+    except BadJson as error:
+        expected = ("refused", error.code, error.message)
+    except (ValueError, RecursionError):
+        expected = ("refused",)
+    try:
+        found: Any = read_json(content)
+    except BadJson as error:
+        found = ("refused", error.code, error.message) if len(expected) == 3 else ("refused",)
+    assert json.dumps(found, default=repr) == json.dumps(expected, default=repr)
+
+
+@SETTINGS
+@given(st.recursive(TEXT | st.integers() | st.none(), lambda inner: st.lists(inner) | st.dictionaries(TEXT, inner)))
+def test_a_value_with_nothing_to_mend_comes_back_as_it_is_and_one_with_something_is_mended(value: Any) -> None:
+    mended = mend_mention(value)
+    broken = any("\x00" in text or any("\ud800" <= char <= "\udfff" for char in text) for text in _texts(value))
+
+    if broken:
+        assert mended is not value
+        assert not any("\x00" in text or any("\ud800" <= c <= "\udfff" for c in text) for text in _texts(mended))
+    else:
+        assert mended is value
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [text for item in value for text in _texts(item)]
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in (*_texts(key), *_texts(item))]
+    return []
