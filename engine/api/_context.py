@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from engine.api._feed import ChangeFeed
+from engine.api._lane import IntakeLane
 from engine.api._ratelimit import RateLimiter
 from engine.service import Roster, Service, SimulatedClock
 
@@ -61,10 +62,13 @@ class ApiContext:
     feed: ChangeFeed | None = None
     limiter: RateLimiter = field(init=False)
     intake_limiter: RateLimiter = field(init=False)
+    #: Where intake requests are taken, several to a commit in a surge.
+    lane: IntakeLane = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.rate_limit_per_minute)
         self.intake_limiter = RateLimiter(self.intake_rate_limit_per_minute)
+        self.lane = IntakeLane(lambda: self.service)
 
 
 async def get_context(request: Request) -> ApiContext:

@@ -11,7 +11,6 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from engine.api import _openapi as doc
 from engine.api._access import intake_person, signed_intake
@@ -19,7 +18,7 @@ from engine.api._body import parse_json, raw_body
 from engine.api._context import ApiContext, Context
 from engine.api._views import intake_view
 from engine.errors import BatchTooLarge, InvalidMentions, Replayed
-from engine.service import IntakeResult
+from engine.service import Sent
 
 __all__ = ["router"]
 
@@ -42,35 +41,16 @@ def _mentions_of(body: Any, context: ApiContext) -> list[Any]:
     return items
 
 
-def _take(request: Request, context: ApiContext, body: bytes) -> list[IntakeResult]:
-    """Who sent it, then what it holds, then the mentions taken: in one of the pool's threads, one hand-off a
-    request (a token's check reads the store, and so does intake). For signed intake the signature is checked
-    first, with the whole body; a token's request had its body read too (within the body cap): an unknown token
-    is refused before any of it is parsed."""
+def _read(request: Request, context: ApiContext, body: bytes) -> Sent:
+    """Who sent it, then what it holds (in the intake lane's thread: a token's check reads the store). For signed
+    intake the signature is checked with the whole body; a request with a token had its body read too, within the
+    body cap, and an unknown token is refused before any of it is parsed."""
     receipt = None
     if context.intake_secrets:
         receipt = (signed_intake(request, context, body), context.wall_clock())
     else:
         intake_person(request, context)
-    items = _mentions_of(parse_json(body), context)
-    try:
-        results = context.service.ingest(items, receipt=receipt, all_or_nothing=True)
-    except Replayed:
-        _log.warning("replayed request refused", webhook_id=receipt[0] if receipt else None)
-        raise
-    invalid = [
-        {"index": index, "errors": [dict(problem) for problem in result.errors]}
-        for index, result in enumerate(results)
-        if result.status == "invalid"
-    ]
-    if invalid:
-        count = len(invalid)
-        raise InvalidMentions(
-            f"{count} of {len(items)} mention{'s' if len(items) > 1 else ''} "
-            f"{'is' if count == 1 else 'are'} not valid; nothing was recorded",
-            details=invalid,
-        )
-    return results
+    return Sent(_mentions_of(parse_json(body), context), receipt, all_or_nothing=True)
 
 
 @router.post(
@@ -83,8 +63,23 @@ async def post_mentions(request: Request, context: Context) -> JSONResponse:
 
     With intake secrets configured, the request is signed (Standard Webhooks) instead of carrying a token."""
     body = await raw_body(request, context)
-    results = await run_in_threadpool(_take, request, context, body)
-    context.wake()
+    try:
+        results = await context.lane.take(lambda: _read(request, context, body))
+    except Replayed as replayed:
+        _log.warning("replayed request refused", webhook_id=replayed.webhook_id)
+        raise
+    invalid = [
+        {"index": index, "errors": [dict(problem) for problem in result.errors]}
+        for index, result in enumerate(results)
+        if result.status == "invalid"
+    ]
+    if invalid:
+        count = len(invalid)
+        raise InvalidMentions(
+            f"{count} of {len(results)} mention{'s' if len(results) > 1 else ''} "
+            f"{'is' if count == 1 else 'are'} not valid; nothing was recorded",
+            details=invalid,
+        )
     for result in results:
         _log.info("mention", status=result.status, incident_id=result.incident_id, playbook=result.playbook)
     return JSONResponse({"results": [intake_view(result) for result in results]})

@@ -25,9 +25,10 @@ from engine.daemon._redaction import REDACTOR, roster_secrets
 from engine.daemon._reload import Reloader
 from engine.desk import LocalFeed, MemoryPresence, PresenceRegistry
 from engine.errors import StartupError
+from engine.incident import ArmDeadline, Notify
 from engine.notify import Dispatcher
 from engine.playbook import Failed
-from engine.service import InvalidPlaybooks, Library, Roster, Service, SimulatedClock, load_roster
+from engine.service import Change, InvalidPlaybooks, Library, Roster, Service, SimulatedClock, load_roster
 from engine.service._preflight import Resolver, system_resolver
 from engine.store import SQLiteStore, StoreError
 from engine.store.sqlite import DATABASE_NAME
@@ -148,7 +149,17 @@ def _wire(
     books = library.install(list(config.playbooks), clock())
     # Every committed change goes to the desk's pages that are listening, in this daemon's memory.
     feed = LocalFeed()
-    service = Service(store, library, clock, on_change=feed.publish)
+
+    def committed(change: Change) -> None:
+        feed.publish(change)
+        # The loops hear of what a change brought: a deadline sooner than the scheduler would look, a notification.
+        for effect in change.stepped.effects:
+            if isinstance(effect, ArmDeadline):
+                scheduler.armed(effect.at)
+            elif isinstance(effect, Notify):
+                courier.wake()
+
+    service = Service(store, library, clock, on_change=committed)
     presence = MemoryPresence(feed.publish_presence)
     # Delivery reads the roster from the API context at each use, so a reload that swaps it there reaches both.
     channels = channels_for(roster, os.environ, system_clock)

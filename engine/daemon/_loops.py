@@ -130,8 +130,29 @@ class Scheduler(_Loop):
         self._service = service
         self._on_fired = on_fired
         self._clock = clock
+        self._plan = threading.Lock()
+        #: When it will look next, unwoken; None while it looks (or on a simulated clock): any new deadline wakes it.
+        self._looks_at: datetime | None = None
+
+    def armed(self, at: datetime) -> bool:
+        """A deadline due ``at`` was committed: wake up for it (and say so), unless the scheduler looks by then
+        anyway (most mentions arm deadlines hours after the earliest one, and need no turn of the scheduler)."""
+        with self._plan:
+            if self._looks_at is not None and at >= self._looks_at:
+                return False
+        self.wake()
+        return True
 
     def _turn(self) -> float:
+        with self._plan:
+            self._looks_at = None
+        pause = self._fire()
+        if not self._simulated:
+            with self._plan:
+                self._looks_at = self._clock() + timedelta(seconds=pause)
+        return pause
+
+    def _fire(self) -> float:
         fired_now = self._service.fire_due(enough=_Budget(_BATCH_TIME))
         if fired_now:
             self._on_fired()  # notifications are waiting in the outbox

@@ -11,6 +11,7 @@ the log (:mod:`engine.service._replay`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from engine.incident import (
     Actor,
     AddNote,
     Incident,
+    Mention,
     RefusalReason,
     Refused,
     SetOwner,
@@ -51,10 +53,28 @@ from engine.store import (
     plain,
 )
 
-__all__ = ["Service"]
+__all__ = ["Sent", "Service"]
 
 
 _log = structlog.get_logger("calmly.service")
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One request's mentions, as :meth:`Service.ingest` takes them."""
+
+    items: Sequence[Any]
+    receipt: tuple[str, datetime] | None = None
+    all_or_nothing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    items: list[Any]
+    parsed: list[Mention | IntakeResult]
+    receipt: tuple[str, datetime] | None
+    now: datetime
+
 
 #: Refusals kept in the incident's history as attempts that changed nothing, so the team can learn from them: the
 #: rules' own verdicts on what someone tried. A stale revision, a field left blank or a mistyped action is not one.
@@ -141,28 +161,66 @@ class Service:
         the wall clock, even when the daemon runs on a simulated one): it is remembered in the same transaction,
         and :class:`Replayed` is raised (nothing written) when it was taken already.
         """
+        outcome = self.ingest_together([Sent(items, receipt, all_or_nothing)])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def ingest_together(self, requests: Sequence[Sent]) -> list[list[IntakeResult] | Exception]:
+        """Several requests' mentions, each taken as :meth:`ingest` takes them, in one unit of work: one commit
+        for all (a daemon under a surge groups the requests that came while the last commit was being written).
+        Each request's outcome is its results, or :class:`Replayed` for a signed one whose ``webhook-id`` was taken
+        already: then the others are taken again without it, each in a unit of work of its own. Any other error
+        (the store unavailable) is raised, and nothing of any of them is written."""
+        outcomes: list[list[IntakeResult] | Exception] = []
+        pending: list[tuple[int, _Parsed]] = []
+        for index, sent in enumerate(requests):
+            taken = self._parsed(sent)
+            outcomes.append(taken if isinstance(taken, list) else [])
+            if isinstance(taken, _Parsed):
+                pending.append((index, taken))
+        if not pending:
+            return outcomes
+        changes: list[Change] = []
+        try:
+            with self.store.write() as tx:
+                for index, taken in pending:
+                    outcomes[index] = self._recorded(tx, taken, changes)
+        except Replayed as error:
+            if len(pending) == 1:
+                outcomes[pending[0][0]] = error
+                return outcomes
+            for index, _ in pending:  # the replay undid the unit of work: each alone now
+                outcomes[index] = self.ingest_together([requests[index]])[0]
+            return outcomes
+        self._tell(changes)
+        return outcomes
+
+    def _parsed(self, sent: Sent) -> _Parsed | list[IntakeResult]:
+        """The request's mentions mended and read, at the moment they came; or, for an all-or-nothing request
+        with an invalid one, what to answer without writing anything."""
         now = self.clock()
         # Kept as mended (a cut emoji's lone surrogate replaced, and the repair noted): what the store can hold.
-        items = [mend_mention(item) for item in items]
+        items = [mend_mention(item) for item in sent.items]
         parsed = parse_mentions(items, now)
-        if all_or_nothing and any(isinstance(entry, IntakeResult) for entry in parsed):
+        if sent.all_or_nothing and any(isinstance(entry, IntakeResult) for entry in parsed):
             return [
                 entry if isinstance(entry, IntakeResult) else IntakeResult(IntakeStatus.NOT_RECORDED)
                 for entry in parsed
             ]
+        return _Parsed(items, parsed, sent.receipt, now)
+
+    def _recorded(self, tx: UnitOfWork, taken: _Parsed, changes: list[Change]) -> list[IntakeResult]:
+        if taken.receipt is not None:
+            webhook_id, received_at = taken.receipt
+            if not tx.receipts.take(webhook_id, received_at, received_at - 2 * SIGNATURE_TOLERANCE):
+                raise Replayed(webhook_id)
         results: list[IntakeResult] = []
-        changes: list[Change] = []
-        with self.store.write() as tx:
-            if receipt is not None:
-                webhook_id, received_at = receipt
-                if not tx.receipts.take(webhook_id, received_at, received_at - 2 * SIGNATURE_TOLERANCE):
-                    raise Replayed(webhook_id)
-            for item, entry in zip(items, parsed, strict=True):
-                if isinstance(entry, IntakeResult):
-                    results.append(entry)
-                else:
-                    results.append(intake(tx, self.library, entry, item, now=now, changes=changes))
-        self._tell(changes)
+        for item, entry in zip(taken.items, taken.parsed, strict=True):
+            if isinstance(entry, IntakeResult):
+                results.append(entry)
+            else:
+                results.append(intake(tx, self.library, entry, item, now=taken.now, changes=changes))
         return results
 
     # --- actions -----------------------------------------------------------------------------------------------
