@@ -42,6 +42,7 @@ _QUERY = re.compile(
 
 #: Every pattern above needs one of these in the text (a token's or secret's prefix, an address, a query's ``=``).
 _MARKS = ("calmly_", "whsec_", "://", "=")
+_ANY_MARK = re.compile("|".join(re.escape(mark) for mark in _MARKS))
 
 
 class Redactor:
@@ -50,6 +51,7 @@ class Redactor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._known: tuple[str, ...] = ()
+        self._any_known: re.Pattern[str] | None = None  # one pattern for them all: a line has many values
 
     def keep_out(self, values: Iterable[str]) -> None:
         """Mask these values from now on (with those already known: a reload adds, it never forgets)."""
@@ -57,12 +59,13 @@ class Redactor:
         with self._lock:
             # Longest first, so a secret that contains another is masked whole.
             self._known = tuple(sorted(set(self._known) | fresh, key=len, reverse=True))
+            self._any_known = re.compile("|".join(map(re.escape, self._known))) if self._known else None
 
     def redact(self, text: str) -> str:
-        for value in self._known:
-            if value in text:
-                text = text.replace(value, MASK)
-        if not any(mark in text for mark in _MARKS):  # most values of most lines: nothing any pattern could match
+        known = self._any_known
+        if known is not None:
+            text = known.sub(MASK, text)
+        if _ANY_MARK.search(text) is None:  # most values of most lines: nothing any pattern could match
             return text
         for shape in _SHAPES:
             text = shape.sub(MASK, text)
@@ -72,12 +75,12 @@ class Redactor:
     def _value(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.redact(value)
+        if isinstance(value, int | float | bool) or value is None:  # before the mapping check, which is slower
+            return value
         if isinstance(value, Mapping):
             return {key: self._value(item) for key, item in value.items()}
         if isinstance(value, list | tuple | set | frozenset):
             return [self._value(item) for item in value]
-        if isinstance(value, int | float | bool) or value is None:
-            return value
         return self.redact(str(value))  # anything else is rendered as text anyway: mask that text
 
     def __call__(self, logger: Any, method: str, event: MutableMapping[str, Any]) -> dict[str, Any]:

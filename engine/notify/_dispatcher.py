@@ -48,6 +48,7 @@ class Outcome:
     delivery: Delivery
     error: DeliveryError | None
     retry_at: datetime | None
+    at: datetime | None = None  # when it was sent (a success), or tried
 
 
 class Dispatcher:
@@ -89,12 +90,36 @@ class Dispatcher:
         outcomes = []
         roster = self._roster()
         by_id = {}
+        sent: list[tuple[Delivery, datetime]] = []
         for delivery in self._store.due_deliveries(self._clock(), limit):
             roles = [str(role) for role in delivery.body.get("roles", [])]
             if delivery.destination not in by_id:
                 by_id.update({item.id: item for item in roster.destinations(roles)})
-            outcomes.append(self._deliver(delivery, by_id.get(delivery.destination), roster))
+            outcome = self._deliver(delivery, by_id.get(delivery.destination), roster)
+            if outcome.error is None and outcome.at is not None:
+                sent.append((delivery, outcome.at))
+            outcomes.append(outcome)
+        self._record_sent(sent)
         return outcomes
+
+    def _record_sent(self, sent: list[tuple[Delivery, datetime]]) -> None:
+        """Record what was sent, all in one unit of work: a burst of deadlines sends thousands. Lost to a crash
+        before this commits, they are sent again with the same idempotency keys (at least once)."""
+        if not sent:
+            return
+        with self._store.write(durable=False) as tx:
+            for delivery, at in sent:
+                tx.outbox.delivered(delivery.outbox_key, delivery.destination, at)
+        for delivery, _ in sent:
+            metrics.DELIVERIES.labels(channel=delivery.channel, outcome="delivered").inc()
+            _log.info(
+                "delivered",
+                channel=delivery.channel,
+                attempt=delivery.attempts + 1,
+                key=delivery.outbox_key,
+                destination=delivery.destination,
+                incident_id=delivery.incident_id,
+            )
 
     def _deliver(self, delivery: Delivery, destination: object, roster: Roster) -> Outcome:
         now = self._clock()
@@ -132,12 +157,8 @@ class Dispatcher:
             )
             metrics.DELIVERY_FAILURES.labels(channel=delivery.channel, retryable=str(error.retryable).lower()).inc()
             metrics.DELIVERIES.labels(channel=delivery.channel, outcome="failed" if retry_at else "dead").inc()
-            return Outcome(delivery, error, retry_at)
-        with self._store.write(durable=False) as tx:
-            tx.outbox.delivered(delivery.outbox_key, delivery.destination, now)
-        metrics.DELIVERIES.labels(channel=delivery.channel, outcome="delivered").inc()
-        log.info("delivered", channel=delivery.channel, attempt=delivery.attempts + 1)
-        return Outcome(delivery, None, None)
+            return Outcome(delivery, error, retry_at, now)
+        return Outcome(delivery, None, None, now)  # recorded by the caller, with the others sent
 
     def next_due(self) -> datetime | None:
         return self._store.earliest_delivery()

@@ -267,6 +267,7 @@ def test_no_secret_or_token_ever_reaches_the_log(operated: Operated) -> None:
         and SLACK_PATH in operated.receiver.paths
     ):
         time.sleep(0.05)
+    operated.wait_for_log("delivered", seen)  # recorded (and logged) once the round's sending is done
 
     log = operated.log.read_text()
 
