@@ -8,6 +8,8 @@ stores of earlier releases hold, so a data folder written by any of them replays
 
 from __future__ import annotations
 
+import functools
+
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -50,8 +52,10 @@ __all__ = [
 ]
 
 
+@functools.lru_cache(maxsize=4096)
 def moment(value: datetime) -> str:
-    """A moment as sortable text in UTC."""
+    """A moment as sortable text in UTC. Remembered a while: one change writes the same few moments many times (its
+    time, each clock's start and end in the record, the row's columns, the deadlines)."""
     return value.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"  # quicker than strftime
 
 
