@@ -181,10 +181,12 @@ def _posted_at(text: str, now: datetime | None) -> datetime | MentionProblem:
     return posted_at
 
 
-def parse_mention(data: Any, *, now: datetime | None = None) -> Mention | Failed[MentionProblem]:
-    """A typed mention, or every reason the data is not one. Lone surrogates are mended (see :func:`mend_mention`);
-    given ``now``, a ``posted_at`` more than :data:`MAX_AHEAD` after it is refused."""
-    data = mend_mention(data)
+def parse_mention(data: Any, *, now: datetime | None = None, mended: bool = False) -> Mention | Failed[MentionProblem]:
+    """A typed mention, or every reason the data is not one. Lone surrogates are mended (see :func:`mend_mention`;
+    ``mended``: the caller has, and keeps what it mended); given ``now``, a ``posted_at`` more than
+    :data:`MAX_AHEAD` after it is refused."""
+    if not mended:
+        data = mend_mention(data)
     if not _passes_quick_check(data):
         errors: list[MentionProblem] = []
         for error in sorted(_validator().iter_errors(data), key=lambda item: list(map(str, item.absolute_path))):

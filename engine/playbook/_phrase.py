@@ -22,8 +22,10 @@ _ASCII_PUNCTUATION = str.maketrans(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def normalise(text: str) -> str:
-    """Text as phrases are matched on (see :func:`normalise_unicode`), with a quick path for plain ASCII."""
+    """Text as phrases are matched on (see :func:`normalise_unicode`), with a quick path for plain ASCII.
+    Remembered a while: one mention's text is matched against every playbook's phrases and house rules."""
     if text.isascii():  # most mentions and replies: nothing to fold but case and punctuation, and far quicker
         return _SPACE.sub(" ", text.translate(_ASCII_PUNCTUATION).lower()).strip()
     return normalise_unicode(text)

@@ -20,10 +20,11 @@ __all__ = ["intake", "parse_mentions"]
 
 
 def parse_mentions(items: Sequence[Any], now: datetime) -> list[Mention | IntakeResult]:
-    """Each item as a mention, or as an ``invalid`` result saying what is wrong with it (where, and why)."""
+    """Each item (mended already: see :func:`engine.incident.mend_mention`) as a mention, or as an ``invalid``
+    result saying what is wrong with it (where, and why)."""
     parsed: list[Mention | IntakeResult] = []
     for item in items:
-        found = read_mention(item, now=now)
+        found = read_mention(item, now=now, mended=True)
         if isinstance(found, Failed):
             errors = tuple({"pointer": error.pointer, "message": error.message} for error in found.problems)
             message = "; ".join(e["message"] for e in errors)

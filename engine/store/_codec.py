@@ -9,7 +9,6 @@ stores of earlier releases hold, so a data folder written by any of them replays
 from __future__ import annotations
 
 import functools
-
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
