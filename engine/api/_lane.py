@@ -71,16 +71,21 @@ class IntakeLane:
         return await job.answer
 
     def _run(self) -> None:
-        while True:
-            try:
-                first = self._jobs.get(timeout=_IDLE_S)
-            except queue.Empty:
-                with self._lock:
-                    if self._jobs.empty():  # a request put after this sees no worker, and starts one
-                        self._worker = None
-                        return
-                continue
-            self._serve(first)
+        try:
+            while True:
+                try:
+                    first = self._jobs.get(timeout=_IDLE_S)
+                except queue.Empty:
+                    with self._lock:
+                        if self._jobs.empty():  # a request put after this sees no worker, and starts one
+                            self._worker = None
+                            return
+                    continue
+                self._serve(first)
+        finally:  # however the thread ends, the next request starts another rather than wait for this one
+            with self._lock:
+                if self._worker is threading.current_thread():
+                    self._worker = None
 
     def _serve(self, first: _Job) -> None:
         group: list[tuple[_Job, Sent]] = []
