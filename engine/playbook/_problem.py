@@ -117,6 +117,9 @@ class rules:
         "E407", "reason-without-house-rules", "A transition requires a reason but the house rules list none."
     )
     FINAL_STATE_LIMIT: Final = _e("E408", "final-state-limit", "A final state has a time limit.")
+    TARGET_NEVER_ENDS: Final = _e(
+        "E409", "target-never-ends", "A target whose until states no path of transitions reaches from its from."
+    )
 
     LIMIT_MISSING_LEVEL: Final = _e(
         "E500", "limit-missing-level", "A limit with no value for some severity level and no default."
@@ -144,6 +147,12 @@ class rules:
     )
     NATIONAL_HOLIDAYS_ONLY: Final = _w(
         "W704", "national-holidays-only", "A calendar's holidays name a country whose regions keep more days."
+    )
+    COMMON_WORD_PHRASE: Final = _w(
+        "W705", "common-word-phrase", "A keyword or never-say phrase that is a word nearly every post or reply has."
+    )
+    DAYS_IN_OPEN_HOURS: Final = _w(
+        "W706", "days-in-open-hours", "A limit in days or weeks on a calendar with opening hours: it counts open hours."
     )
 
     NOTIFIED_ROLE_UNHELD: Final = _e(

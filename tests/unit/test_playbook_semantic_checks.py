@@ -39,6 +39,7 @@ CASES = [
     ("review-without-questions",     "E406", 21, 75, "requires a review, but review.questions is empty"),
     ("reason-without-house-rules",   "E407", 23, 85, "house_rules.do_not_engage_reasons lists none"),
     ("final-state-limit",            "E408", 15, 27, "'reviewed' is final, so its clock never runs"),
+    ("target-never-ends",            "E409", 17, 47, "no path of transitions leads from 'acknowledged' to it"),
     # --- clocks (E5xx) ---
     ("limit-missing-level",          "E500", 10, 14, "states.detected.limit has no time for high and no 'default'"),
     ("zero-duration",                "E501", 10, 31, "states.detected.limit.default is zero"),
@@ -55,6 +56,8 @@ CASES = [
     ("unused-calendar",              "W701", 10,  3, "no state or target counts in the calendar 'office'"),
     ("no-time-limit",                "W702", 11,  3, "'assessed' has no time limit"),
     ("review-not-required",          "W703", 21,  5, "'review' closes the incident as reviewed without asking"),
+    ("common-word-phrase",           "W705",  5, 71, "keywords_any[1] is 'but', a word nearly every mention has"),
+    ("days-in-open-hours",           "W706", 15, 31, "1d is 24 open hours there, 3 working days of 8h"),
 ]
 # fmt: on
 

@@ -12,13 +12,15 @@ from typing import Any
 
 from engine.playbook._checks._calendars import check_calendar_sources, check_calendars
 from engine.playbook._checks._clocks import (
+    check_days_in_open_hours,
     check_escalation_order,
     check_limits,
     check_opening_hours,
     check_state_limits,
 )
 from engine.playbook._checks._finding import Check, Context, Finding
-from engine.playbook._checks._machine import check_lifecycle, check_reachability, check_transitions
+from engine.playbook._checks._machine import check_lifecycle, check_reachability, check_targets_end, check_transitions
+from engine.playbook._checks._phrases import check_common_words
 from engine.playbook._checks._references import check_clocks, check_levels, check_responses, check_roles, check_states
 from engine.playbook._checks._replies import PLACEHOLDERS, check_templates
 from engine.playbook._checks._unused import check_unused
@@ -36,12 +38,15 @@ CHECKS: tuple[Check, ...] = (
     check_clocks,
     check_lifecycle,
     check_reachability,
+    check_targets_end,
     check_transitions,
     check_limits,
     check_escalation_order,
     check_opening_hours,
     check_state_limits,
+    check_days_in_open_hours,
     check_templates,
+    check_common_words,
     check_unused,
 )
 

@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from engine.playbook._build import day_span, parse_hours_range
 from engine.playbook._checks._finding import Context, Finding, limits
+from engine.playbook._model import Calendar
 from engine.playbook._problem import Path, dotted, rules
 
-__all__ = ["check_escalation_order", "check_limits", "check_opening_hours", "check_state_limits"]
+__all__ = [
+    "check_days_in_open_hours",
+    "check_escalation_order",
+    "check_limits",
+    "check_opening_hours",
+    "check_state_limits",
+]
 
 _MIN_REPEAT = timedelta(minutes=1)
 
@@ -142,4 +149,61 @@ def check_state_limits(ctx: Context) -> Iterator[Finding]:
                 f"{name!r} has no time limit, so an incident could wait there with nobody told; add "
                 "limit: {default: <duration>}",
                 at_key=True,
+            )
+
+
+def _open_hours_a_day(calendar: Calendar) -> float | None:
+    """The hours the calendar is open on its usual open day (the most common day length), or None when it is open
+    around the clock, every day."""
+    lengths: list[float] = []
+    for ranges in calendar.hours.days.values():
+        total = 0.0
+        for start, end in ranges:
+            ends = (
+                datetime.combine(datetime.min, end)
+                if end is not None
+                else datetime.combine(datetime.min, time()) + timedelta(days=1)
+            )
+            total += (ends - datetime.combine(datetime.min, start)).total_seconds() / 3600
+        if total:
+            lengths.append(total)
+    if len(lengths) == 7 and all(length >= 24 for length in lengths):
+        return None
+    return max(set(lengths), key=lengths.count) if lengths else None
+
+
+def _written(data: Mapping[str, Any], path: Path) -> Any:
+    node: Any = data
+    for part in path:
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def check_days_in_open_hours(ctx: Context) -> Iterator[Finding]:
+    """A limit written in days or weeks counts open hours on a calendar with opening hours: ``1d`` there is 24 open
+    hours, three working days of eight hours, which surprises the people who wrote it."""
+    playbook = ctx.playbook
+    counted = [
+        *((("states", name, "limit"), state.limit, state.calendar) for name, state in playbook.states.items()),
+        *((("targets", name, "within"), target.within, target.calendar) for name, target in playbook.targets.items()),
+    ]
+    for path, limit, calendar_name in counted:
+        calendar = playbook.calendars.get(calendar_name) if calendar_name else None
+        hours = None if calendar is None else _open_hours_a_day(calendar)
+        written = _written(ctx.data, path)
+        if limit is None or hours is None or not isinstance(written, Mapping):
+            continue
+        for level, value in written.items():
+            length = limit.default if level == "default" else limit.per_level.get(str(level))
+            if not isinstance(value, str) or length is None or not any(unit in value for unit in ("d", "w")):
+                continue
+            open_hours = length.total_seconds() / 3600
+            yield Finding(
+                rules.DAYS_IN_OPEN_HOURS,
+                (*path, level),
+                f"{dotted((*path, level))} is {value} on the calendar {calendar_name!r}, which counts only its open "
+                f"hours: {value} is {open_hours:g} open hours there, {open_hours / hours:g} working days of "
+                f"{hours:g}h, not {value} on the wall clock; if one working day is meant, write {hours:g}h",
             )

@@ -9,7 +9,7 @@ from engine.playbook._checks._finding import Context, Finding, listed
 from engine.playbook._model import LIFECYCLE, Playbook, Requirement
 from engine.playbook._problem import rules
 
-__all__ = ["check_lifecycle", "check_reachability", "check_transitions"]
+__all__ = ["check_lifecycle", "check_reachability", "check_targets_end", "check_transitions"]
 
 
 def check_lifecycle(ctx: Context) -> Iterator[Finding]:
@@ -134,4 +134,25 @@ def check_transitions(ctx: Context) -> Iterator[Finding]:
                 ("states", name, "limit"),
                 f"{name!r} is final, so its clock never runs; remove its limit",
                 at_key=True,
+            )
+
+
+def check_targets_end(ctx: Context) -> Iterator[Finding]:
+    """A target's clock starts when an incident enters its ``from`` state and stops in one of its ``until``
+    states: if no path of transitions leads there, it breaches (and pages) on every incident, whatever the team
+    does."""
+    playbook = ctx.playbook
+    edges = _edges(playbook)
+    for name, target in playbook.targets.items():
+        if target.start not in playbook.states or not all(state in playbook.states for state in target.until):
+            continue  # an undefined state, reported on its own
+        reached = _reach(edges.get(target.start, ()), edges)
+        if not reached & set(target.until):
+            ends = ", ".join(repr(state) for state in target.until)
+            yield Finding(
+                rules.TARGET_NEVER_ENDS,
+                ("targets", name, "until"),
+                f"targets.{name} runs from {target.start!r} until {ends}, but no path of transitions leads from "
+                f"{target.start!r} to {'it' if len(target.until) == 1 else 'any of them'}, so it would breach on "
+                "every incident; add the states it should stop in, or a transition that reaches one",
             )

@@ -1,0 +1,57 @@
+"""Phrases that match too much: a keyword or a never-say phrase that is a word nearly every post or reply has.
+
+An unquoted comma inside a flow list splits a phrase, so ``keywords_any: [we are sorry, but]`` is two phrases, and
+``but`` then matches almost every mention. A phrase that is one such word is nearly always that mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from engine.playbook._checks._finding import Context, Finding, listed
+from engine.playbook._phrase import normalise
+from engine.playbook._problem import Path, dotted, rules
+
+__all__ = ["COMMON_WORDS", "check_common_words"]
+
+#: English words so common that a phrase of one of them matches nearly any post or reply.
+COMMON_WORDS = frozenset(
+    """a about after all also am an and any are as at be been but by can could did do does for from had has have he
+    her him his how i if in into is it its just me my no not of on or our out she so than that the their them then
+    there these they this to too us was we were what when which who will with would you your""".split()  # noqa: SIM905 - a list of words reads best as text
+)
+
+
+def _phrase_fields(ctx: Context) -> Iterator[Path]:
+    data = ctx.data
+    conditions: list[Path] = []
+    when = data.get("applies_to", {}).get("when")
+    if isinstance(when, dict):
+        conditions.append(("applies_to", "when"))
+    for index, rule in enumerate(data.get("severity", {}).get("rules", []) or []):
+        if isinstance(rule, dict) and isinstance(rule.get("when"), dict):
+            conditions.append(("severity", "rules", index, "when"))
+    for path in conditions:
+        node: Any = data
+        for part in path:
+            node = node[part]
+        for key in ("keywords_any", "keywords_all"):
+            if key in node:
+                yield (*path, key)
+    if isinstance(data.get("house_rules"), dict) and "never_say" in data["house_rules"]:
+        yield ("house_rules", "never_say")
+
+
+def check_common_words(ctx: Context) -> Iterator[Finding]:
+    for field in _phrase_fields(ctx):
+        for path, phrase in listed(ctx.data, field):
+            if normalise(phrase) in COMMON_WORDS:
+                matches = "reply" if field[0] == "house_rules" else "mention"
+                yield Finding(
+                    rules.COMMON_WORD_PHRASE,
+                    path,
+                    f"{dotted(path)} is {phrase!r}, a word nearly every {matches} has, so it matches almost "
+                    "any; if an unquoted comma split a longer phrase, put the whole phrase in quotes, as in "
+                    '["we are sorry, but"]',
+                )
