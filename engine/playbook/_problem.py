@@ -151,6 +151,9 @@ class rules:
     COMMON_WORD_PHRASE: Final = _w(
         "W705", "common-word-phrase", "A keyword or never-say phrase that is a word nearly every post or reply has."
     )
+    NO_WARNING_BEFORE_BREACH: Final = _w(
+        "W707", "no-warning-before-breach", "A clock whose escalation steps all come at or after its breach."
+    )
     DAYS_IN_OPEN_HOURS: Final = _w(
         "W706", "days-in-open-hours", "A limit in days or weeks on a calendar with opening hours: it counts open hours."
     )

@@ -74,11 +74,12 @@ EXPECTED = {
     "review-without-questions.yaml":    "21:75: E406",
     "reason-without-house-rules.yaml":  "23:85: E407",
     "final-state-limit.yaml":           "15:27: E408",
+    "target-never-ends.yaml":           "17:47: E409",
     # clocks
     "limit-missing-level.yaml":         "10:14: E500",
     "zero-duration.yaml":               "10:31: E501",
     "escalation-order.yaml":            "27:13: E502",
-    "repeat-too-often.yaml":            "26:49: E503",
+    "repeat-too-often.yaml":            "26:48: E503",
     "hours-end-before-start.yaml":      "12:22: E504",
     "hours-day-listed-twice.yaml":      "12:37: E504",
     # replies
@@ -90,6 +91,9 @@ EXPECTED = {
     "unused-calendar.yaml":             "10:3: W701",
     "no-time-limit.yaml":               "11:3: W702",
     "review-not-required.yaml":         "21:5: W703",
+    "common-word-phrase.yaml":          "5:71: W705",
+    "days-in-open-hours.yaml":          "15:31: W706",
+    "no-warning-before-breach.yaml":    "26:13: W707",
 }
 # fmt: on
 

@@ -44,7 +44,7 @@ CASES = [
     ("limit-missing-level",          "E500", 10, 14, "states.detected.limit has no time for high and no 'default'"),
     ("zero-duration",                "E501", 10, 31, "states.detected.limit.default is zero"),
     ("escalation-order",             "E502", 27, 13, "escalation[1] fires at 75%"),
-    ("repeat-too-often",             "E503", 26, 49, "escalation[0].repeat_every repeats more than once a minute"),
+    ("repeat-too-often",             "E503", 26, 48, "escalation[0].repeat_every repeats more than once a minute"),
     ("hours-end-before-start",       "E504", 12, 22, "18:00-09:00 ends before it starts"),
     ("hours-day-listed-twice",       "E504", 12, 37, "hours.fri repeats a day that 'mon-fri' already covers"),
     # --- replies (E6xx) ---
@@ -58,6 +58,7 @@ CASES = [
     ("review-not-required",          "W703", 21,  5, "'review' closes the incident as reviewed without asking"),
     ("common-word-phrase",           "W705",  5, 71, "keywords_any[1] is 'but', a word nearly every mention has"),
     ("days-in-open-hours",           "W706", 15, 31, "1d is 24 open hours there, 3 working days of 8h"),
+    ("no-warning-before-breach",     "W707", 26, 13, "every escalation step comes at or after the breach"),
 ]
 # fmt: on
 

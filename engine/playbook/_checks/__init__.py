@@ -17,6 +17,7 @@ from engine.playbook._checks._clocks import (
     check_limits,
     check_opening_hours,
     check_state_limits,
+    check_warning_before_breach,
 )
 from engine.playbook._checks._finding import Check, Context, Finding
 from engine.playbook._checks._machine import check_lifecycle, check_reachability, check_targets_end, check_transitions
@@ -45,6 +46,7 @@ CHECKS: tuple[Check, ...] = (
     check_opening_hours,
     check_state_limits,
     check_days_in_open_hours,
+    check_warning_before_breach,
     check_templates,
     check_common_words,
     check_unused,

@@ -19,6 +19,7 @@ __all__ = [
     "check_limits",
     "check_opening_hours",
     "check_state_limits",
+    "check_warning_before_breach",
 ]
 
 _MIN_REPEAT = timedelta(minutes=1)
@@ -206,4 +207,33 @@ def check_days_in_open_hours(ctx: Context) -> Iterator[Finding]:
                 f"{dotted((*path, level))} is {value} on the calendar {calendar_name!r}, which counts only its open "
                 f"hours: {value} is {open_hours:g} open hours there, {open_hours / hours:g} working days of "
                 f"{hours:g}h, not {value} on the wall clock; if one working day is meant, write {hours:g}h",
+            )
+
+
+def check_warning_before_breach(ctx: Context) -> Iterator[Finding]:
+    """A clock whose escalation steps all come at or after its breach (100%) tells nobody while there is still
+    time: the practice is to warn before it is late. Looked at clock by clock and level by level, as the steps'
+    ``clocks`` and ``severities`` filter them; a clock with no step at all is left alone."""
+    playbook = ctx.playbook
+    clocks = ["limit", *playbook.targets]
+    for clock in clocks:
+        late_only: list[str] = []
+        first: int | None = None
+        for level in playbook.severity.levels:
+            applying = [
+                (index, step)
+                for index, step in enumerate(playbook.escalation)
+                if (step.clocks is None or clock in step.clocks)
+                and (step.severities is None or level in step.severities)
+            ]
+            if applying and all(step.after >= 1 for _, step in applying):
+                late_only.append(level)
+                first = applying[0][0] if first is None else first
+        if first is not None:
+            what = "state limits" if clock == "limit" else f"the target {clock!r}"
+            yield Finding(
+                rules.NO_WARNING_BEFORE_BREACH,
+                ("escalation", first, "after"),
+                f"for {what} at {', '.join(late_only)}, every escalation step comes at or after the breach "
+                f"(100%), so nobody hears of it while there is still time; add a step before it, such as after: 75%",
             )
