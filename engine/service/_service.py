@@ -120,6 +120,22 @@ def _observe(fired: FiredDeadline) -> None:
     )
 
 
+def _merged_into_unknown(tx: UnitOfWork, command: Act | SetOwner | AddNote) -> Refused | None:
+    """An action that merges the incident into another must name one the store has (the runtime sees one incident
+    at a time, so this is the service's to check)."""
+    if not isinstance(command, Act):
+        return None
+    target = command.fields.get("merged_into")
+    if not isinstance(target, str) or tx.incidents.get(target.strip()) is not None:
+        return None
+    return Refused(
+        RefusalReason.INVALID_FIELD,
+        f"merged_into is {target!r}, but there is no such incident; give the id of the incident this one "
+        "duplicates, as the queue shows it (such as inc-12)",
+        "merged_into",
+    )
+
+
 class Service:
     """Mentions in, actions in, deadlines fired: every change one transaction (the deadlines of a batch share
     one), every answer after the commit.
@@ -264,6 +280,9 @@ class Service:
                 return ActResult(incident, outcome)
             if not outcome.effects:  # already so: nothing to write
                 return ActResult(incident)
+            unknown = _merged_into_unknown(tx, command)
+            if unknown is not None:
+                return ActResult(incident, unknown)
             history = apply_step(
                 tx,
                 self.library,

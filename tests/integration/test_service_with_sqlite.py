@@ -285,3 +285,28 @@ def test_an_injury_claim_from_an_author_with_an_open_complaint_opens_a_legal_inc
         row = desk.store.incident(incident_id)
         assert row is not None
         assert desk.service.rebuild(incident_id) == row.incident, incident_id
+
+
+def test_an_incident_is_merged_only_into_an_incident_the_store_has(desk: Desk) -> None:
+    (lead,) = desk.service.ingest([mention("lead", "The app is down for everyone", handle="@lead")])
+    (duplicate,) = desk.service.ingest([mention("dup", "The app is down again", handle="@dup")])
+    assert (lead.playbook, duplicate.playbook) == ("service-outage", "service-outage")
+    manager = {"person": "alice", "roles": frozenset({"community_manager"})}
+
+    missing = desk.service.act(
+        duplicate.incident_id or "", "merge", **manager, fields={"merged_into": "inc-99"}, version=None
+    )
+    row = desk.store.incident(duplicate.incident_id or "")
+
+    assert missing.refused is not None
+    assert (missing.refused.reason, missing.refused.field) == (RefusalReason.INVALID_FIELD, "merged_into")
+    assert "no such incident" in missing.refused.message
+    assert row is not None
+    assert row.incident.state == "detected"  # nothing changed
+
+    merged = desk.service.act(
+        duplicate.incident_id or "", "merge", **manager, fields={"merged_into": lead.incident_id}, version=None
+    )
+
+    assert merged.refused is None
+    assert merged.incident.state == "merged"
