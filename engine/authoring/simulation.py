@@ -18,7 +18,7 @@ from engine.playbook import format_duration
 from engine.service import Change, IntakeStatus, Library, Service, SimulatedClock, day_time, offset_zone, wall_time
 from engine.store import SQLiteStore, Store
 
-__all__ = ["IncidentView", "Simulation", "StoryLine", "render_story", "simulate"]
+__all__ = ["IncidentView", "Notice", "Simulation", "StoryLine", "render_story", "simulate"]
 
 #: A runaway repeat (every minute for a year) stops here rather than filling the screen.
 MAX_DEADLINES = 20_000
@@ -45,6 +45,20 @@ class IncidentView:
     breached: frozenset[str]
     notified: frozenset[str]
     refused: tuple[str, ...]
+    #: Every notification about the incident, in order: to whom, from which clock, of which kind, and how late.
+    notices: tuple[Notice, ...] = ()
+    #: Every refused action, in order, with the runtime's reason (``house_rule``, ``role_not_allowed`` ...).
+    refusals: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One role told about one clock: a warning, a breach or an escalation, and whether it came late."""
+
+    role: str
+    clock: str
+    kind: str
+    late: bool
 
 
 @dataclass
@@ -69,6 +83,8 @@ class _World:
         self.incidents: dict[str, Incident] = {}
         self.notified: dict[str, set[str]] = {}
         self.refused: dict[str, list[str]] = {}
+        self.notices: dict[str, list[Notice]] = {}
+        self.refusals: dict[str, list[tuple[str, str]]] = {}
         self.fired = 0
         self.now = timeline.start  # the latest event played so far: time never runs backwards in the story
         #: The story is told in the timeline's own offset (its start's), whatever offset each moment was made in.
@@ -95,6 +111,8 @@ class _World:
         self.incidents[incident.id] = incident
         self.notified.setdefault(incident.id, set())
         self.refused.setdefault(incident.id, [])
+        self.notices.setdefault(incident.id, [])
+        self.refusals.setdefault(incident.id, [])
         for effect in change.stepped.effects:
             self._effect(incident, effect, now)
         for clock in incident.clocks:
@@ -114,6 +132,10 @@ class _World:
     def _effect(self, incident: Incident, effect: Effect, now: datetime) -> None:
         if isinstance(effect, Notify):
             self.notified[incident.id].update(effect.roles)
+            late_by = bool(effect.late_by)
+            self.notices[incident.id].extend(
+                Notice(role, effect.clock, effect.kind.value, late_by) for role in effect.roles
+            )
             late = f", {format_duration(effect.late_by)} late" if effect.late_by else ""
             share = f"{effect.threshold:.0%}"
             repeat = f" (repeat {effect.repetition})" if effect.repetition else ""
@@ -189,6 +211,7 @@ class _World:
         )
         if outcome.refused is not None:
             self.refused[incident_id].append(event.act)
+            self.refusals.setdefault(incident_id, []).append((event.act, outcome.refused.reason.value))
             self.say(
                 event.at,
                 "refused",
@@ -208,6 +231,8 @@ class _World:
                 incident.breached,
                 frozenset(self.notified[incident.id]),
                 tuple(self.refused[incident.id]),
+                tuple(self.notices[incident.id]),
+                tuple(self.refusals.get(incident.id, ())),
             )
             for number, incident in enumerate(self.incidents.values(), start=1)
         ]

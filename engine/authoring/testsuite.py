@@ -100,7 +100,7 @@ def _check(expected: Mapping[str, Any], view: IncidentView | None, count: int) -
         got = ", ".join(sorted(view.breached)) or "none"
         wrong.append(("breached", f"expected breached [{', '.join(expected['breached'])}], got [{got}]"))
     if "notified" in expected:
-        missing = [role for role in expected["notified"] if role not in view.notified]
+        missing = [_wanted(item, "role") for item in expected["notified"] if not _was_notified(item, view)]
         if missing:
             got = ", ".join(sorted(view.notified)) or "nobody"
             wrong.append(("notified", f"expected {', '.join(missing)} to have been notified; notified: {got}"))
@@ -108,12 +108,49 @@ def _check(expected: Mapping[str, Any], view: IncidentView | None, count: int) -
         told = [role for role in expected["not_notified"] if role in view.notified]
         if told:
             wrong.append(("not_notified", f"expected {', '.join(told)} not to have been notified, but they were"))
+    if "notified_count" in expected:
+        counts = {role: sum(1 for notice in view.notices if notice.role == role) for role in expected["notified_count"]}
+        off = [
+            f"{role} {counts[role]} times, not {times}"
+            for role, times in expected["notified_count"].items()
+            if counts[role] != times
+        ]
+        if off:
+            wrong.append(("notified_count", f"expected other counts of notifications: {'; '.join(off)}"))
     if "refused" in expected:
-        missing = [action for action in expected["refused"] if action not in view.refused]
+        missing = [_wanted(item, "action") for item in expected["refused"] if not _was_refused(item, view)]
         if missing:
-            got = ", ".join(view.refused) or "none"
+            got = ", ".join(f"{action} ({reason})" for action, reason in view.refusals) or "none"
             wrong.append(("refused", f"expected {', '.join(missing)} to have been refused; refused: {got}"))
     return wrong
+
+
+def _wanted(item: Any, name: str) -> str:
+    """An expected notification or refusal in words: the role or action, and what else it must have been."""
+    if isinstance(item, str):
+        return item
+    details = [f"{key} {value}" for key, value in item.items() if key != name]
+    return f"{item[name]} ({', '.join(details)})" if details else str(item[name])
+
+
+def _was_notified(item: Any, view: IncidentView) -> bool:
+    """A role notified, or (a mapping) notified from that clock, of that kind, late or on time."""
+    if isinstance(item, str):
+        return item in view.notified
+    return any(
+        notice.role == item["role"]
+        and item.get("clock", notice.clock) == notice.clock
+        and item.get("kind", notice.kind) == notice.kind
+        and item.get("late", notice.late) == notice.late
+        for notice in view.notices
+    )
+
+
+def _was_refused(item: Any, view: IncidentView) -> bool:
+    """An action refused, or (a mapping) refused for that reason."""
+    if isinstance(item, str):
+        return item in view.refused
+    return any(action == item["action"] and item.get("reason", reason) == reason for action, reason in view.refusals)
 
 
 def _timeline(raw: Any, marks: Marks, source: Path, index: int) -> Timeline | Failed[Problem]:

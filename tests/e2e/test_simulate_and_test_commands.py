@@ -283,3 +283,53 @@ def test_simulate_treats_one_author_one_channel_and_one_post_as_the_daemon_does(
     assert [line["text"] for line in lines if line["kind"] == "mention"] == ["mention twitter/2 joined"]
     (duplicate,) = [line for line in lines if line["kind"] == "duplicate"]
     assert "the same post as twitter/1" in duplicate["text"]
+
+
+def _broken_order_test(tmp_path: Path, expect: str) -> Path:
+    path = tmp_path / "detail.test.yaml"
+    path.write_text(
+        f"playbook: {ROOT.as_posix()}/playbooks/customer-complaint.yaml\n"
+        "tests:\n"
+        "  - name: the late assessment, in detail\n"
+        f"    timeline: {TIMELINES.as_posix()}/broken-order.yaml\n"
+        "    expect:\n" + expect,
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_an_expectation_can_name_the_clock_and_kind_of_a_notification_count_them_and_give_a_refusals_reason(
+    tmp_path: Path,
+) -> None:
+    path = _broken_order_test(
+        tmp_path,
+        "      - at: 3h30m\n"
+        "        notified: [{role: community_manager, clock: 'limit:detected', kind: warning, late: false}]\n"
+        "        notified_count: {community_manager: 2, social_lead: 0}\n"
+        "        refused: [{action: acknowledge, reason: not_available}]\n",
+    )
+
+    result = calmly("test", str(path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS  the late assessment, in detail" in result.stdout
+
+
+def test_an_expectation_of_the_wrong_clock_count_or_reason_fails_saying_what_happened(tmp_path: Path) -> None:
+    path = _broken_order_test(
+        tmp_path,
+        "      - at: 3h30m\n"
+        "        notified: [{role: community_manager, kind: breach}]\n"
+        "        notified_count: {community_manager: 1}\n"
+        "        refused: [{action: acknowledge, reason: house_rule}]\n",
+    )
+
+    result = calmly("test", str(path))
+
+    assert result.returncode == 1
+    lines = result.stdout
+    assert f"{path.as_posix()}:7:" in lines
+    assert "expected community_manager (kind breach) to have been notified" in lines
+    assert "community_manager 2 times, not 1" in lines
+    assert "expected acknowledge (reason house_rule) to have been refused" in lines
+    assert "refused: acknowledge (not_available)" in lines
