@@ -49,6 +49,8 @@ class IncidentView:
     notices: tuple[Notice, ...] = ()
     #: Every refused action, in order, with the runtime's reason (``house_rule``, ``role_not_allowed`` ...).
     refusals: tuple[tuple[str, str], ...] = ()
+    #: The targets met (the incident reached one of their until states), each with whether it had breached first.
+    met: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,7 @@ class _World:
         self.notified: dict[str, set[str]] = {}
         self.refused: dict[str, list[str]] = {}
         self.notices: dict[str, list[Notice]] = {}
+        self.met: dict[str, list[tuple[str, bool]]] = {}
         self.refusals: dict[str, list[tuple[str, str]]] = {}
         self.fired = 0
         self.now = timeline.start  # the latest event played so far: time never runs backwards in the story
@@ -115,6 +118,11 @@ class _World:
         self.refusals.setdefault(incident.id, [])
         for effect in change.stepped.effects:
             self._effect(incident, effect, now)
+        running = {clock.name for clock in incident.clocks}
+        for name in before.keys() - running:
+            target = self.book.playbook.targets.get(name)
+            if target is not None and incident.state in target.until:
+                self.met.setdefault(incident.id, []).append((name, name in incident.breached))
         for clock in incident.clocks:
             was = before.get(clock.name)
             if was == (clock.epoch, clock.due_at):
@@ -233,6 +241,7 @@ class _World:
                 tuple(self.refused[incident.id]),
                 tuple(self.notices[incident.id]),
                 tuple(self.refusals.get(incident.id, ())),
+                tuple(self.met.get(incident.id, ())),
             )
             for number, incident in enumerate(self.incidents.values(), start=1)
         ]

@@ -117,6 +117,11 @@ def _check(expected: Mapping[str, Any], view: IncidentView | None, count: int) -
         ]
         if off:
             wrong.append(("notified_count", f"expected other counts of notifications: {'; '.join(off)}"))
+    if "met" in expected:
+        unmet = [_wanted(item, "target") for item in expected["met"] if not _was_met(item, view)]
+        if unmet:
+            got = ", ".join(f"{name} ({'late' if late else 'on time'})" for name, late in view.met) or "none"
+            wrong.append(("met", f"expected {', '.join(unmet)} to have been met; met: {got}"))
     if "refused" in expected:
         missing = [_wanted(item, "action") for item in expected["refused"] if not _was_refused(item, view)]
         if missing:
@@ -129,7 +134,11 @@ def _wanted(item: Any, name: str) -> str:
     """An expected notification or refusal in words: the role or action, and what else it must have been."""
     if isinstance(item, str):
         return item
-    details = [f"{key} {value}" for key, value in item.items() if key != name]
+    details = [
+        f"{key} {str(value).lower() if isinstance(value, bool) else value}"
+        for key, value in item.items()
+        if key != name
+    ]
     return f"{item[name]} ({', '.join(details)})" if details else str(item[name])
 
 
@@ -144,6 +153,13 @@ def _was_notified(item: Any, view: IncidentView) -> bool:
         and item.get("late", notice.late) == notice.late
         for notice in view.notices
     )
+
+
+def _was_met(item: Any, view: IncidentView) -> bool:
+    """A target met, or (a mapping) met late (having breached first) or on time."""
+    if isinstance(item, str):
+        return any(name == item for name, _ in view.met)
+    return any(name == item["target"] and item.get("late", late) == late for name, late in view.met)
 
 
 def _was_refused(item: Any, view: IncidentView) -> bool:

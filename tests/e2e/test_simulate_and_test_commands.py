@@ -333,3 +333,16 @@ def test_an_expectation_of_the_wrong_clock_count_or_reason_fails_saying_what_hap
     assert "community_manager 2 times, not 1" in lines
     assert "expected acknowledge (reason house_rule) to have been refused" in lines
     assert "refused: acknowledge (not_available)" in lines
+
+
+def test_an_expectation_tells_a_target_met_late_from_one_met_on_time(tmp_path: Path) -> None:
+    late = _broken_order_test(
+        tmp_path, "      - {at: 4h40m, met: [first_response, {target: first_response, late: true}]}\n"
+    )
+    assert calmly("test", str(late)).returncode == 0
+
+    on_time = _broken_order_test(tmp_path, "      - {at: 4h40m, met: [{target: first_response, late: false}]}\n")
+    result = calmly("test", str(on_time))
+
+    assert result.returncode == 1
+    assert "expected first_response (late false) to have been met; met: first_response (late)" in result.stdout
