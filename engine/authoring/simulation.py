@@ -43,14 +43,22 @@ class IncidentView:
     state: str
     severity: str
     breached: frozenset[str]
-    notified: frozenset[str]
-    refused: tuple[str, ...]
     #: Every notification about the incident, in order: to whom, from which clock, of which kind, and how late.
     notices: tuple[Notice, ...] = ()
     #: Every refused action, in order, with the runtime's reason (``house_rule``, ``role_not_allowed`` ...).
     refusals: tuple[tuple[str, str], ...] = ()
     #: The targets met (the incident reached one of their until states), each with whether it had breached first.
     met: tuple[tuple[str, bool], ...] = ()
+
+    @property
+    def notified(self) -> frozenset[str]:
+        """The roles notified about the incident."""
+        return frozenset(notice.role for notice in self.notices)
+
+    @property
+    def refused(self) -> tuple[str, ...]:
+        """The actions refused, in order."""
+        return tuple(action for action, _ in self.refusals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +89,12 @@ class _World:
         library = Library(store)
         library.hold([book], timeline.start)
         self.service = Service(store, library, self.clock.now, on_change=self.changed, measured=False)
-        #: Each incident as it is now, in the order they opened, with whom it notified and what it refused.
+        #: Each incident as it is now, in the order they opened, with whom it notified, what it refused and which
+        #: targets it met.
         self.incidents: dict[str, Incident] = {}
-        self.notified: dict[str, set[str]] = {}
-        self.refused: dict[str, list[str]] = {}
         self.notices: dict[str, list[Notice]] = {}
-        self.met: dict[str, list[tuple[str, bool]]] = {}
         self.refusals: dict[str, list[tuple[str, str]]] = {}
+        self.met: dict[str, list[tuple[str, bool]]] = {}
         self.fired = 0
         self.now = timeline.start  # the latest event played so far: time never runs backwards in the story
         #: The story is told in the timeline's own offset (its start's), whatever offset each moment was made in.
@@ -112,17 +119,16 @@ class _World:
         incident, now = change.stepped.incident, change.at
         before = {clock.name: (clock.epoch, clock.due_at) for clock in (change.before.clocks if change.before else ())}
         self.incidents[incident.id] = incident
-        self.notified.setdefault(incident.id, set())
-        self.refused.setdefault(incident.id, [])
         self.notices.setdefault(incident.id, [])
         self.refusals.setdefault(incident.id, [])
+        self.met.setdefault(incident.id, [])
         for effect in change.stepped.effects:
             self._effect(incident, effect, now)
         running = {clock.name for clock in incident.clocks}
         for name in before.keys() - running:
             target = self.book.playbook.targets.get(name)
             if target is not None and incident.state in target.until:
-                self.met.setdefault(incident.id, []).append((name, name in incident.breached))
+                self.met[incident.id].append((name, name in incident.breached))
         for clock in incident.clocks:
             was = before.get(clock.name)
             if was == (clock.epoch, clock.due_at):
@@ -139,10 +145,9 @@ class _World:
 
     def _effect(self, incident: Incident, effect: Effect, now: datetime) -> None:
         if isinstance(effect, Notify):
-            self.notified[incident.id].update(effect.roles)
-            late_by = bool(effect.late_by)
+            came_late = bool(effect.late_by)
             self.notices[incident.id].extend(
-                Notice(role, effect.clock, effect.kind.value, late_by) for role in effect.roles
+                Notice(role, effect.clock, effect.kind.value, came_late) for role in effect.roles
             )
             late = f", {format_duration(effect.late_by)} late" if effect.late_by else ""
             share = f"{effect.threshold:.0%}"
@@ -218,8 +223,7 @@ class _World:
             incident_id, event.act, person=event.by, roles=roles, fields=event.fields, version=None
         )
         if outcome.refused is not None:
-            self.refused[incident_id].append(event.act)
-            self.refusals.setdefault(incident_id, []).append((event.act, outcome.refused.reason.value))
+            self.refusals[incident_id].append((event.act, outcome.refused.reason.value))
             self.say(
                 event.at,
                 "refused",
@@ -237,11 +241,9 @@ class _World:
                 incident.state,
                 incident.severity,
                 incident.breached,
-                frozenset(self.notified[incident.id]),
-                tuple(self.refused[incident.id]),
                 tuple(self.notices[incident.id]),
-                tuple(self.refusals.get(incident.id, ())),
-                tuple(self.met.get(incident.id, ())),
+                tuple(self.refusals[incident.id]),
+                tuple(self.met[incident.id]),
             )
             for number, incident in enumerate(self.incidents.values(), start=1)
         ]

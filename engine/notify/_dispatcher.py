@@ -51,6 +51,14 @@ class Outcome:
     at: datetime | None = None  # when it was sent (a success), or tried
 
 
+def _logger(delivery: Delivery) -> structlog.typing.FilteringBoundLogger:
+    """The log, bound to what every line about one delivery names."""
+    bound: structlog.typing.FilteringBoundLogger = _log.bind(
+        key=delivery.outbox_key, destination=delivery.destination, incident_id=delivery.incident_id
+    )
+    return bound
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -112,18 +120,11 @@ class Dispatcher:
                 tx.outbox.delivered(delivery.outbox_key, delivery.destination, at)
         for delivery, _ in sent:
             metrics.DELIVERIES.labels(channel=delivery.channel, outcome="delivered").inc()
-            _log.info(
-                "delivered",
-                channel=delivery.channel,
-                attempt=delivery.attempts + 1,
-                key=delivery.outbox_key,
-                destination=delivery.destination,
-                incident_id=delivery.incident_id,
-            )
+            _logger(delivery).info("delivered", channel=delivery.channel, attempt=delivery.attempts + 1)
 
     def _deliver(self, delivery: Delivery, destination: object, roster: Roster) -> Outcome:
         now = self._clock()
-        log = _log.bind(key=delivery.outbox_key, destination=delivery.destination, incident_id=delivery.incident_id)
+        log = _logger(delivery)
         try:
             if destination is None:
                 raise DeliveryError("the roster no longer has this destination", retryable=False)

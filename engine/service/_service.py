@@ -126,7 +126,7 @@ def _merged_into_unknown(tx: UnitOfWork, command: Act | SetOwner | AddNote) -> R
     if not isinstance(command, Act):
         return None
     target = command.fields.get("merged_into")
-    if not isinstance(target, str) or tx.incidents.get(target.strip()) is not None:
+    if not isinstance(target, str) or tx.incidents.get(target) is not None:
         return None
     return Refused(
         RefusalReason.INVALID_FIELD,

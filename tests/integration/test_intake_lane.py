@@ -54,27 +54,34 @@ def _open_count(service: Service) -> int:
     return len(service.store.incidents(IncidentFilter(open_only=True, limit=1000)))
 
 
-def test_requests_waiting_together_are_committed_in_one_group_and_each_gets_its_own_results(
-    service: Counted,
-) -> None:
-    lane = IntakeLane(lambda: service)
-    first_read = threading.Event()
+def _behind_one(lane: IntakeLane, first: Sent, then: list[Sent]) -> list[list[IntakeResult]]:
+    """``first`` taken by the lane, which is kept reading it until every request of ``then`` has been put in
+    behind it; the answers, in that order."""
+    reading = threading.Event()
     all_queued = threading.Event()
 
-    def first() -> Sent:
-        first_read.set()
+    def read_first() -> Sent:
+        reading.set()
         all_queued.wait(10)  # the lane is busy with this one while the others arrive
-        return Sent([mention("first")])
+        return first
 
     async def surge() -> list[list[IntakeResult]]:
-        opening = asyncio.ensure_future(lane.take(first))
-        await asyncio.get_running_loop().run_in_executor(None, first_read.wait, 10)
-        rest = [asyncio.ensure_future(lane.take(lambda n=n: Sent([mention(f"m{n}")]))) for n in range(20)]
+        opening = asyncio.ensure_future(lane.take(read_first))
+        await asyncio.get_running_loop().run_in_executor(None, reading.wait, 10)
+        rest = [asyncio.ensure_future(lane.take(lambda sent=sent: sent)) for sent in then]
         await asyncio.sleep(0)  # every take has put its request in the lane
         all_queued.set()
         return [await opening, *[await each for each in rest]]
 
-    answers = asyncio.run(surge())
+    return asyncio.run(surge())
+
+
+def test_requests_waiting_together_are_committed_in_one_group_and_each_gets_its_own_results(
+    service: Counted,
+) -> None:
+    answers = _behind_one(
+        IntakeLane(lambda: service), Sent([mention("first")]), [Sent([mention(f"m{n}")]) for n in range(20)]
+    )
 
     assert [len(results) for results in answers] == [1] * 21
     assert all(results[0].status == "opened" for results in answers)
@@ -140,25 +147,8 @@ def test_an_invalid_mention_in_a_group_changes_nothing_of_its_request_and_nothin
 def test_a_group_is_closed_once_it_holds_enough_mentions_so_nothing_waits_behind_a_long_one(
     service: Counted,
 ) -> None:
-    lane = IntakeLane(lambda: service)
-    held = threading.Event()
-    release = threading.Event()
+    big = Sent([mention(f"big{n}") for n in range(GROUP_MENTIONS)])
 
-    def first() -> Sent:
-        held.set()
-        release.wait(10)
-        return Sent([mention(f"big{n}") for n in range(GROUP_MENTIONS)])
-
-    async def surge() -> None:
-        big = asyncio.ensure_future(lane.take(first))
-        await asyncio.get_running_loop().run_in_executor(None, held.wait, 10)
-        small = [asyncio.ensure_future(lane.take(lambda n=n: Sent([mention(f"s{n}")]))) for n in range(3)]
-        await asyncio.sleep(0)
-        release.set()
-        await big
-        for each in small:
-            await each
-
-    asyncio.run(surge())
+    _behind_one(IntakeLane(lambda: service), big, [Sent([mention(f"s{n}")]) for n in range(3)])
 
     assert service.groups == [1, 3]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from typing import Any
 
 from engine.playbook._build import day_span, parse_hours_range
-from engine.playbook._checks._finding import Context, Finding, limits
+from engine.playbook._checks._finding import Context, Finding, limits, written_at
 from engine.playbook._model import Calendar
 from engine.playbook._problem import Path, dotted, rules
 
@@ -153,33 +153,18 @@ def check_state_limits(ctx: Context) -> Iterator[Finding]:
             )
 
 
+def _hour(moment: time | None) -> float:
+    return 24.0 if moment is None else moment.hour + moment.minute / 60  # None: midnight, at the day's end
+
+
 def _open_hours_a_day(calendar: Calendar) -> float | None:
     """The hours the calendar is open on its usual open day (the most common day length), or None when it is open
     around the clock, every day."""
-    lengths: list[float] = []
-    for ranges in calendar.hours.days.values():
-        total = 0.0
-        for start, end in ranges:
-            ends = (
-                datetime.combine(datetime.min, end)
-                if end is not None
-                else datetime.combine(datetime.min, time()) + timedelta(days=1)
-            )
-            total += (ends - datetime.combine(datetime.min, start)).total_seconds() / 3600
-        if total:
-            lengths.append(total)
-    if len(lengths) == 7 and all(length >= 24 for length in lengths):
+    days = [sum(_hour(end) - _hour(start) for start, end in ranges) for ranges in calendar.hours.days.values()]
+    lengths = [hours for hours in days if hours]
+    if len(lengths) == 7 and all(hours >= 24 for hours in lengths):
         return None
     return max(set(lengths), key=lengths.count) if lengths else None
-
-
-def _written(data: Mapping[str, Any], path: Path) -> Any:
-    node: Any = data
-    for part in path:
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def check_days_in_open_hours(ctx: Context) -> Iterator[Finding]:
@@ -193,7 +178,7 @@ def check_days_in_open_hours(ctx: Context) -> Iterator[Finding]:
     for path, limit, calendar_name in counted:
         calendar = playbook.calendars.get(calendar_name) if calendar_name else None
         hours = None if calendar is None else _open_hours_a_day(calendar)
-        written = _written(ctx.data, path)
+        written = written_at(ctx.data, path)
         if limit is None or hours is None or not isinstance(written, Mapping):
             continue
         for level, value in written.items():

@@ -10,7 +10,7 @@ from engine.playbook._model import Limit, Playbook
 from engine.playbook._problem import Path, Rule, dotted
 from engine.playbook._shape import suggest
 
-__all__ = ["Check", "Context", "Finding", "limits", "listed", "undefined"]
+__all__ = ["Check", "Context", "Finding", "limits", "listed", "undefined", "written_at"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,19 @@ class Context:
 
 
 Check = Callable[[Context], Iterator[Finding]]
+
+
+def written_at(data: Mapping[str, Any], path: Path) -> Any:
+    """What the document holds at ``path``, or None where it holds nothing."""
+    node: Any = data
+    for part in path:
+        found = (isinstance(node, Mapping) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        )
+        if not found:
+            return None
+        node = node[part]
+    return node
 
 
 def listed(data: Mapping[str, Any], path: Path) -> list[tuple[Path, str]]:

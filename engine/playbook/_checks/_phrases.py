@@ -7,9 +7,8 @@ An unquoted comma inside a flow list splits a phrase, so ``keywords_any: [we are
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from engine.playbook._checks._finding import Context, Finding, listed
+from engine.playbook._checks._finding import Context, Finding, listed, written_at
 from engine.playbook._phrase import normalise
 from engine.playbook._problem import Path, dotted, rules
 
@@ -24,22 +23,17 @@ COMMON_WORDS = frozenset(
 
 
 def _phrase_fields(ctx: Context) -> Iterator[Path]:
-    data = ctx.data
-    conditions: list[Path] = []
-    when = data.get("applies_to", {}).get("when")
-    if isinstance(when, dict):
-        conditions.append(("applies_to", "when"))
-    for index, rule in enumerate(data.get("severity", {}).get("rules", []) or []):
-        if isinstance(rule, dict) and isinstance(rule.get("when"), dict):
-            conditions.append(("severity", "rules", index, "when"))
-    for path in conditions:
-        node: Any = data
-        for part in path:
-            node = node[part]
+    """Where the playbook lists phrases: the conditions' keywords and the house rules' never-say list."""
+    rules_written = written_at(ctx.data, ("severity", "rules")) or []
+    conditions: list[Path] = [
+        ("applies_to", "when"),
+        *(("severity", "rules", index, "when") for index in range(len(rules_written))),
+    ]
+    for condition in conditions:
         for key in ("keywords_any", "keywords_all"):
-            if key in node:
-                yield (*path, key)
-    if isinstance(data.get("house_rules"), dict) and "never_say" in data["house_rules"]:
+            if written_at(ctx.data, (*condition, key)) is not None:
+                yield (*condition, key)
+    if written_at(ctx.data, ("house_rules", "never_say")) is not None:
         yield ("house_rules", "never_say")
 
 
