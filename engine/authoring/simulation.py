@@ -63,12 +63,18 @@ class IncidentView:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """One role told about one clock: a warning, a breach or an escalation, and whether it came late."""
+    """One role told about one clock (a warning, a breach or an escalation, and whether it came late), or about an
+    event a ``notify_on`` rule tells of at once."""
 
     role: str
     clock: str
     kind: str
     late: bool
+    #: The escalation step behind it, counting from 1 as the playbook lists them (None: an event, or the bare
+    #: breach no step sits at).
+    step: int | None = None
+    #: What happened, for an event notification (``opened``, ``entered`` ...).
+    event: str | None = None
 
 
 @dataclass
@@ -144,10 +150,27 @@ class _World:
             )
 
     def _effect(self, incident: Incident, effect: Effect, now: datetime) -> None:
-        if isinstance(effect, Notify):
-            came_late = bool(effect.late_by)
+        if isinstance(effect, Notify) and effect.event is not None:
             self.notices[incident.id].extend(
-                Notice(role, effect.clock, effect.kind.value, came_late) for role in effect.roles
+                Notice(role, effect.clock, effect.kind.value, False, event=effect.event) for role in effect.roles
+            )
+            rule = self.book.playbook.notify_on[effect.step]
+            what = f"{effect.event} ({effect.clock})" if effect.clock else effect.event
+            self.say(
+                now,
+                effect.kind.value,
+                f"{what}: notify {', '.join(effect.roles)} at once"
+                + (f"; {rule.description}" if rule.description else ""),
+                incident.id,
+                event=effect.event,
+                roles=list(effect.roles),
+                key=effect.key,
+            )
+        elif isinstance(effect, Notify):
+            came_late = bool(effect.late_by)
+            step = effect.step + 1 if effect.step >= 0 else None
+            self.notices[incident.id].extend(
+                Notice(role, effect.clock, effect.kind.value, came_late, step) for role in effect.roles
             )
             late = f", {format_duration(effect.late_by)} late" if effect.late_by else ""
             share = f"{effect.threshold:.0%}"
@@ -169,7 +192,7 @@ class _World:
             due_at = datetime.fromisoformat(str(effect.details["due_at"]))
             text = f"{effect.details['clock']} breached: its time was up at {wall_time(due_at, self.zone)}"
             self.say(now, effect.kind, text, incident.id, **dict(effect.details))
-        elif isinstance(effect, Audit) and effect.kind != "escalation":
+        elif isinstance(effect, Audit) and effect.kind not in ("escalation", "notice"):
             by = f" by {effect.actor}" if effect.actor else ""
             self.say(now, effect.kind, f"{effect.summary}{by}", incident.id, **dict(effect.details))
 
@@ -283,7 +306,13 @@ def simulate(
             store.close()
 
 
-_SHOUT = {NotifyKind.WARNING.value, NotifyKind.BREACH.value, NotifyKind.ESCALATION.value, "refused"}
+_SHOUT = {
+    NotifyKind.WARNING.value,
+    NotifyKind.BREACH.value,
+    NotifyKind.ESCALATION.value,
+    NotifyKind.EVENT.value,
+    "refused",
+}
 
 
 def render_story(result: Simulation) -> str:

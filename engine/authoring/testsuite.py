@@ -143,7 +143,8 @@ def _wanted(item: Any, name: str) -> str:
 
 
 def _was_notified(item: Any, view: IncidentView) -> bool:
-    """A role notified, or (a mapping) notified from that clock, of that kind, late or on time."""
+    """A role notified, or (a mapping) notified from that clock or event and step, of that kind, late or on
+    time."""
     if isinstance(item, str):
         return item in view.notified
     return any(
@@ -151,6 +152,8 @@ def _was_notified(item: Any, view: IncidentView) -> bool:
         and item.get("clock", notice.clock) == notice.clock
         and item.get("kind", notice.kind) == notice.kind
         and item.get("late", notice.late) == notice.late
+        and item.get("event", notice.event) == notice.event
+        and item.get("step", notice.step) == notice.step
         for notice in view.notices
     )
 

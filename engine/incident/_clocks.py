@@ -95,9 +95,14 @@ def replan(clock: ClockState, schedule: Schedule, counter: TimeCounter, epoch: i
             cursor = remapped if remapped.at <= now else _last_by(schedule, counter, clock.started_at, now)
         else:  # the step that fired does not apply at the new level: carry on from wherever the new plan is now
             cursor = _last_by(schedule, counter, clock.started_at, now)
+    due_at = counter.add(clock.started_at, schedule.limit)
+    # A new time already past is kept from when it could first be known: the moment of the change, or the old time
+    # when that had passed already.
+    judged = max(due_at, min(clock.late_from, now))
     return clock._replace(
         epoch=epoch,
-        due_at=counter.add(clock.started_at, schedule.limit),
+        due_at=due_at,
         fired=cursor,
         next=next_occurrence(schedule, counter, clock.started_at, cursor),
+        judged_from=judged if judged != due_at else None,
     )

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from engine.playbook import LIMIT_CLOCK
 
-__all__ = ["ClockId", "ClockKind", "DeadlineKey"]
+__all__ = ["ClockId", "ClockKind", "DeadlineKey", "event_key"]
 
 _LIMIT_PREFIX = LIMIT_CLOCK + ":"
 _BREACH = "breach"
@@ -109,3 +109,13 @@ class DeadlineKey(NamedTuple):
 
 def _is_count(text: str) -> bool:
     return text.isascii() and text.isdecimal()
+
+
+def event_key(incident: str, event: str, occasion: str, rule: int) -> str:
+    """The key of a notification for an event: ``<incident>/event/<event>/<occasion>/r<rule>``.
+
+    ``occasion`` tells one happening of the event from another (the incident's revision after it, or the clock run
+    that breached), ``rule`` is the ``notify_on`` rule's place in the playbook. Stable across retries, like a
+    deadline's key, and never read as one: its last part is not a count.
+    """
+    return f"{incident}/event/{event}/{occasion}/r{rule}"

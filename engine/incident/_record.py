@@ -70,6 +70,13 @@ class ClockState(NamedTuple):
     due_at: datetime
     fired: Occurrence | None = None
     next: Occurrence | None = None
+    #: When lateness counts from, when not ``due_at``: a severity raised after a clock's new time had passed made it
+    #: late at once, and it is judged late only from the raise, not from a time nobody could have kept.
+    judged_from: datetime | None = None
+
+    @property
+    def late_from(self) -> datetime:
+        return self.judged_from or self.due_at
 
     @property
     def id(self) -> ClockId:
@@ -111,6 +118,9 @@ class Incident:
     links: tuple[tuple[str, str], ...] = ()
     #: The person who answers for the incident now (taken or assigned), or nobody.
     owner: str | None = None
+    #: For each role, when an escalation last told it about the incident and from which clock: a repeat from one
+    #: clock is left out for a role another clock told since the repeat before (``merge_repeats``).
+    told: Mapping[str, tuple[datetime, str]] = field(default_factory=lambda: _EMPTY)
 
     def clock(self, name: str) -> ClockState | None:
         return next((clock for clock in self.clocks if clock.name == name), None)
@@ -227,11 +237,14 @@ class NotifyKind(enum.StrEnum):
     WARNING = "warning"  # before the clock's time is up
     BREACH = "breach"  # the time is up
     ESCALATION = "escalation"  # long past the time
+    EVENT = "event"  # something happened that a notify_on rule tells of at once
 
 
 @dataclass(frozen=True, slots=True)
 class Notify:
-    """Tell the people in ``roles`` about a clock. ``key`` is stable across retries: (incident, clock, step, rep)."""
+    """Tell the people in ``roles`` about a clock, or about an event. ``key`` is stable across retries: (incident,
+    clock, step, rep) for a clock's step; (incident, event, occasion, rule) for an event, whose ``step`` is then the
+    ``notify_on`` rule's index and whose ``clock`` is the breached clock's name, or empty."""
 
     key: str
     incident: str
@@ -246,6 +259,7 @@ class Notify:
     scheduled_at: datetime  # when the step was due
     due_at: datetime  # when the clock's time is up (100%)
     late_by: timedelta  # how late this notification is against scheduled_at (0 when on time)
+    event: str | None = None  # for kind EVENT: what happened (an EventKind value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCounter
 from engine.incident._keys import ClockId, ClockKind
 from engine.incident._mention import Mention
-from engine.playbook import LIMIT_CLOCK, Condition, PhraseSet, Playbook, Requirement, Transition
+from engine.playbook import Condition, EventKind, EventRule, PhraseSet, Playbook, Requirement, Transition
 
 __all__ = ["ALWAYS_ALLOWED", "FieldPlan", "Matcher", "Plan", "Point", "Rulebook", "Schedule"]
 
@@ -61,6 +61,7 @@ class Point:
     step: int
     repeat: timedelta | None
     roles: tuple[str, ...]
+    merge_repeats: bool = True
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -202,26 +203,32 @@ class Rulebook:
             for state in playbook.states
         }
         self._limit_clocks = {state: str(ClockId.limit(state)) for state in playbook.states}
-        kinds = (LIMIT_CLOCK, *playbook.targets)
-        self._points = {(kind, level): _points(playbook, kind, level) for kind in kinds for level in self.levels}
+        self._clocks = [ClockId.limit(state) for state in playbook.states] + [
+            ClockId.target(name) for name in playbook.targets
+        ]
+        self._points = {
+            (str(clock), level): _points(playbook, clock, level) for clock in self._clocks for level in self.levels
+        }
         self._plans = self._lay_out()
+        events: dict[EventKind, list[tuple[int, EventRule]]] = {kind: [] for kind in EventKind}
+        for index, rule in enumerate(playbook.notify_on):
+            events[rule.event].append((index, rule))
+        self._events = {kind: tuple(found) for kind, found in events.items()}
 
     def _lay_out(self) -> dict[tuple[str, str], Plan | None]:
         """Every clock's plan at every level, keyed by (the clock's name, level); equal schedules made once."""
-        playbook = self.playbook
-        clocks = [ClockId.limit(state) for state in playbook.states] + [ClockId.target(n) for n in playbook.targets]
-        schedules: dict[tuple[str, str, timedelta], Schedule] = {}
+        schedules: dict[tuple[tuple[Point, ...], timedelta], Schedule] = {}
         plans: dict[tuple[str, str], Plan | None] = {}
-        for clock in clocks:
-            kind = clock.escalation_kind
+        for clock in self._clocks:
             for level in self.levels:
                 found = self._clock_limit(clock, level)
                 plan = None
                 if found is not None:
                     limit, counter = found
-                    key = (kind, level, limit)
+                    points = self._points[(str(clock), level)]
+                    key = (points, limit)
                     if key not in schedules:
-                        schedules[key] = Schedule.of(self._points[(kind, level)], limit)
+                        schedules[key] = Schedule.of(points, limit)
                     plan = Plan(limit, counter, schedules[key])
                 plans[(str(clock), level)] = plan
         return plans
@@ -283,12 +290,12 @@ class Rulebook:
         if spec.final or spec.limit is None:
             return None
         limit = spec.limit.for_level(severity)
-        return None if limit is None else (limit, self._counters[spec.calendar])
+        return None if limit is None else (limit, self._counters[spec.calendar_for(severity)])
 
     def target_limit(self, name: str, severity: str) -> tuple[timedelta, TimeCounter] | None:
         target = self.playbook.targets[name]
         limit = target.within.for_level(severity)
-        return None if limit is None else (limit, self._counters[target.calendar])
+        return None if limit is None else (limit, self._counters[target.calendar_for(severity)])
 
     def limit_clock(self, state: str) -> str:
         """The name of ``state``'s limit clock, as incidents hold it (``limit:<state>``)."""
@@ -298,20 +305,26 @@ class Rulebook:
         """The end-to-end targets whose clocks start when an incident enters ``state``, in playbook order."""
         return self._starting[state]
 
-    def points(self, kind: str, severity: str) -> tuple[Point, ...]:
-        """The escalation points of a clock kind (``limit`` or a target) at a severity, earliest first."""
-        return self._points[(kind, severity)]
+    def points(self, clock: str, severity: str) -> tuple[Point, ...]:
+        """The escalation points of a clock (``limit:<state>`` or a target) at a severity, earliest first."""
+        return self._points[(clock, severity)]
+
+    def events(self, kind: EventKind) -> tuple[tuple[int, EventRule], ...]:
+        """The playbook's ``notify_on`` rules for one kind of event, each with its place in the list."""
+        return self._events[kind]
 
     def plan(self, clock: str, severity: str) -> Plan | None:
         """How the clock named ``clock`` runs at ``severity`` (None: it does not run at that level)."""
         return self._plans.get((clock, severity))
 
 
-def _points(playbook: Playbook, kind: str, severity: str) -> tuple[Point, ...]:
+def _points(playbook: Playbook, clock: ClockId, severity: str) -> tuple[Point, ...]:
+    kind, name = clock.escalation_kind, str(clock)
     points = [
-        Point(step.after, index, step.repeat_every, step.notify)
+        Point(step.after, index, step.repeat_every, step.notify, step.merge_repeats)
         for index, step in enumerate(playbook.escalation)
-        if (step.clocks is None or kind in step.clocks) and (step.severities is None or severity in step.severities)
+        if (step.clocks is None or kind in step.clocks or name in step.clocks)
+        and (step.severities is None or severity in step.severities)
     ]
     if not any(point.fraction == 1.0 for point in points):
         points.append(Point(1.0, -1, None, ()))

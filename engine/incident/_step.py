@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from engine.incident._clocks import deadline_key, due_occurrences, replan, start_clock
+from engine.incident._events import told
 from engine.incident._fields import check_fields
 from engine.incident._keys import DeadlineKey
 from engine.incident._mention import Mention
@@ -37,9 +38,12 @@ from engine.incident._record import (
 )
 from engine.incident._rulebook import Rulebook
 from engine.incident._teamwork import add_note, set_owner
-from engine.playbook import LIFECYCLE, format_duration
+from engine.playbook import LIFECYCLE, EventKind, format_duration
 
 __all__ = ["open_incident", "step"]
+
+#: Leaving this lifecycle state for an open one reopens an incident.
+_RESOLVED = LIFECYCLE[4]
 
 
 def _arm(incident_id: str, clock: ClockState) -> list[Effect]:
@@ -84,22 +88,13 @@ def _enter(
     for clock in incident.clocks:
         target = targets.get(clock.name)
         met = target is not None and state in target.until
-        if target is None or met or final:  # a state's limit (every clock but a target's) stops as it is left
+        aside = target is not None and state in target.stops_on
+        if target is None or met or aside or final:  # a state's limit (every clock but a target's) stops as it is left
             if clock.next is not None:
                 effects.append(CancelDeadline(deadline_key(incident.id, clock, clock.next), clock.name))
             if target is not None:
                 finished = finished | {clock.name}
-                late = now - clock.due_at
-                verdict = "met" if met else "stopped"
-                timing = f"{format_duration(late)} late" if late.total_seconds() > 0 else "on time"
-                effects.append(
-                    Audit(
-                        now,
-                        f"target_{verdict}",
-                        f"{clock.name} {verdict} ({timing})",
-                        details={"clock": clock.name, "due_at": clock.due_at.isoformat()},
-                    )
-                )
+                effects.append(_verdict(clock, "met" if met else "stopped", state if aside else None, now))
             continue
         kept.append(clock)
     if final:
@@ -115,6 +110,21 @@ def _enter(
             if started.next is not None:
                 effects.append(ArmDeadline(deadline_key(incident.id, started, started.next), started.next.at, name))
     return tuple(kept), finished, effects
+
+
+def _verdict(clock: ClockState, verdict: str, aside: str | None, now: datetime) -> Audit:
+    """The history's word on a target that stopped: met or stopped, on time or how late, and why it stopped."""
+    late = now - clock.late_from
+    timing = f"{format_duration(late)} late" if late.total_seconds() > 0 else "on time"
+    if clock.judged_from is not None and late.total_seconds() > 0:
+        timing += f", counted from the severity change at {_minute(clock.judged_from)} that made it due"
+    why = f": {aside} is a side path where it no longer applies" if aside is not None else ""
+    details: dict[str, Any] = {"clock": clock.name, "due_at": clock.due_at.isoformat()}
+    if clock.judged_from is not None:
+        details["judged_from"] = clock.judged_from.isoformat()
+    if aside is not None:
+        details["side_path"] = aside
+    return Audit(now, f"target_{verdict}", f"{clock.name} {verdict} ({timing}){why}", details=details)
 
 
 def _reschedule(
@@ -206,7 +216,8 @@ def open_incident(
             ),
         )
     clocks, finished, effects = _enter(book, incident, _Entered(incident.state, severity, 0), now)
-    return Stepped(incident.evolve(clocks=clocks, finished_clocks=finished), (opened, *linked, *effects))
+    opening = incident.evolve(clocks=clocks, finished_clocks=finished)
+    return Stepped(opening, (opened, *linked, *effects, *told(book, opening, EventKind.OPENED, now)))
 
 
 def step(incident: Incident, command: Command, now: datetime, book: Rulebook) -> Stepped | Refused:
@@ -307,6 +318,11 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
         fresh = frozenset(clock.name for clock in changed.clocks if clock.epoch == changed.revision)
         changed, moved = _reschedule(book, changed, incident.severity, fresh, now)
         effects += moved
+    effects += told(book, changed, EventKind.ENTERED, now)
+    if book.levels[severity] > book.levels[incident.severity]:
+        effects += told(book, changed, EventKind.SEVERITY_RAISED, now)
+    if previous == _RESOLVED and not book.is_final(destination):
+        effects += told(book, changed, EventKind.REOPENED, now)
     return Stepped(changed, tuple(effects))
 
 
@@ -329,11 +345,15 @@ def _join(incident: Incident, join: JoinMention, now: datetime, book: Rulebook) 
         )
     ]
     level = book.severity_of(mention)
-    if book.levels[level] > book.levels[incident.severity]:
+    raised = book.levels[level] > book.levels[incident.severity]
+    if raised:
         changed = changed.evolve(severity=level)
         effects.append(Audit(now, "severity", f"severity {incident.severity} -> {level} (a new mention)"))
         changed, moved = _reschedule(book, changed, incident.severity, frozenset(), now)
         effects += moved
+    effects += told(book, changed, EventKind.FOLLOW_UP, now)
+    if raised:
+        effects += told(book, changed, EventKind.SEVERITY_RAISED, now)
     return Stepped(changed, tuple(effects))
 
 
@@ -376,18 +396,34 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
         due_now = sorted(latest.values(), key=lambda item: (item.offset, item.step))
     else:
         due_now = due
+    # Steps overdue at once (a severity raised late, a daemon that was down) collapse into the latest: one
+    # notification at the current step, to everyone the steps it stands for would have told.
+    current = due_now[-1].at if due_now else now
+    overdue_roles = [role for item in due_now if item.at < current for role in points[schedule.orders[item.step]].roles]
+    collapsed = [item.step for item in due_now if item.at < current]
+    due_now = [item for item in due_now if item.at == current]
     notices: list[Notify] = []
-    breached = False
-    for occurrence in due_now:
+    told_now = dict(incident.told)
+    left_out: list[tuple[str, str, datetime]] = []
+    breached = any(points[schedule.orders[item.step]].fraction >= 1.0 for item in due)
+    for position, occurrence in enumerate(due_now):
         point = points[schedule.orders[occurrence.step]]
-        breached = breached or point.fraction >= 1.0
-        if not point.roles:
+        roles = tuple(dict.fromkeys((*overdue_roles, *point.roles))) if position == 0 else point.roles
+        if occurrence.repetition and point.merge_repeats and point.repeat is not None:
+            since = occurrence.at - point.repeat
+            heard = [(role, told_now[role]) for role in roles if role in told_now]
+            merged = {role for role, (at, name) in heard if name != clock.name and at > since}
+            left_out += [(role, told_now[role][1], told_now[role][0]) for role in roles if role in merged]
+            roles = tuple(role for role in roles if role not in merged)
+        if not roles:
             continue
+        for role in roles:
+            told_now[role] = (now, clock.name)
         notices.append(
             Notify(
                 key=deadline_key(incident.id, clock, occurrence),
                 incident=incident.id,
-                roles=point.roles,
+                roles=roles,
                 kind=_kind(point.fraction),
                 clock=clock.name,
                 state=incident.state,
@@ -404,10 +440,11 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
     clocks = tuple(moved if item is clock else item for item in incident.clocks)
     audits: list[Effect] = []
     newly_breached = breached and clock.name not in incident.breached
+    told_as = MappingProxyType(told_now) if notices else incident.told
     if not newly_breached:
-        changed = incident.evolve(clocks=clocks)
+        changed = incident.evolve(clocks=clocks, told=told_as)
     else:
-        changed = incident.evolve(clocks=clocks, breached=incident.breached | {clock.name})
+        changed = incident.evolve(clocks=clocks, breached=incident.breached | {clock.name}, told=told_as)
         audits.append(
             Audit(
                 now,
@@ -416,13 +453,21 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
                 details={"clock": clock.name, "due_at": clock.due_at.isoformat()},
             )
         )
-    for notify in notices:
+    for position, notify in enumerate(notices):
+        details: dict[str, Any] = {"key": notify.key, "roles": list(notify.roles)}
+        summary = f"{notify.kind.value} on {clock.name}: notify {', '.join(notify.roles)}"
+        if collapsed and position == 0:
+            details["collapsed_steps"] = collapsed
+            summary += f" (for {len(collapsed) + 1} steps overdue at once)"
+        audits.append(Audit(now, "escalation", summary, details=details))
+    for role, other, at in left_out:
         audits.append(
             Audit(
                 now,
-                "escalation",
-                f"{notify.kind.value} on {clock.name}: notify {', '.join(notify.roles)}",
-                details={"key": notify.key, "roles": list(notify.roles)},
+                "repeat_merged",
+                f"repeat on {clock.name} left out for {role}: told at {_minute(at)} from {other}",
+                details={"role": role, "clock": clock.name, "told_from": other, "told_at": at.isoformat()},
             )
         )
-    return Stepped(changed, (*audits, *notices, *_arm(incident.id, moved)))
+    events = told(book, changed, EventKind.BREACH, now, clock=moved) if newly_breached else []
+    return Stepped(changed, (*audits, *notices, *events, *_arm(incident.id, moved)))

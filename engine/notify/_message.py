@@ -17,6 +17,22 @@ from engine.store import IncidentRow
 __all__ = ["Message", "compose"]
 
 _KIND_WORDS = {"warning": "Warning", "breach": "Breach", "escalation": "Escalation"}
+_EVENT_TITLES = {
+    "opened": "Opened",
+    "entered": "Now {state}",
+    "severity_raised": "Now {severity}",
+    "reopened": "Reopened",
+    "follow_up": "The customer wrote again",
+    "breach": "Breach of {clock}",
+}
+_EVENT_WORDS = {
+    "opened": "{incident} has opened",
+    "entered": "{incident} has moved to {state}",
+    "severity_raised": "{incident} has risen to severity {severity}",
+    "reopened": "{incident} has been reopened into {state}",
+    "follow_up": "The customer wrote again on {incident}",
+    "breach": "{clock_words} of {incident} has run out",
+}
 
 
 def _title(kind: str, repetition: int) -> str:
@@ -108,6 +124,8 @@ def compose(
     """The message for one outbox notification, as things stand ``now`` (the incident may have moved on).
 
     ``latest`` is the incident's most recent post (:func:`engine.service._posts.latest_post`), quoted shortened."""
+    if body.get("event") is not None:
+        return _compose_event(body, row, book, link, latest=latest)
     incident_id = str(body["incident"])
     kind = str(body["kind"])
     clock = str(body["clock"])
@@ -136,7 +154,7 @@ def compose(
     if incident is not None:
         about += f" on {incident.channel} by {incident.author}, now {state}"
     lines = [
-        f"{what}: {_timing(due_at, now, zone(clock_zone_name(playbook, clock)))}.",
+        f"{what}: {_timing(due_at, now, zone(clock_zone_name(playbook, clock, severity)))}.",
         f"It is a {about}.",
         f"Rule: {rule}; notifying {', '.join(body['roles'])}." + (f" {description}" if description else ""),
         *_post_lines(latest, incident),
@@ -146,9 +164,61 @@ def compose(
     if repetition:
         lines.insert(1, f"Reminder {repetition}: nobody has acted since the last one.")
     subject = f"[calmly] {_title(kind, repetition)}: {incident_id} {clock} ({severity})"
-    data = {**dict(body), "incident": incident_id, "state": state, "severity": severity, "link": link}
+    return Message(str(body["key"]), subject, tuple(lines), link, _data(body, incident, state, severity, link, latest))
+
+
+def _data(  # noqa: PLR0917
+    body: Mapping[str, Any],
+    incident: Incident | None,
+    state: str,
+    severity: str,
+    link: str | None,
+    latest: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """What a receiver gets as JSON: the outbox body, with how the incident stands now and what it quotes."""
+    data = {**dict(body), "state": state, "severity": severity, "link": link}
     if latest is not None:
         data["latest_post"] = {**dict(latest), "text": shorten(str(latest.get("text", "")))}
     if incident is not None:
         data["drafts"] = draft_texts(incident.facts)
-    return Message(str(body["key"]), subject, tuple(lines), link, data)
+    return data
+
+
+def _compose_event(
+    body: Mapping[str, Any],
+    row: IncidentRow | None,
+    book: Rulebook,
+    link: str | None,
+    *,
+    latest: Mapping[str, Any] | None,
+) -> Message:
+    """The message for an event a ``notify_on`` rule tells of: what happened, told from the moment it did (the
+    state and level in the body), then how the incident stands now."""
+    incident_id, event, clock = str(body["incident"]), str(body["event"]), str(body.get("clock") or "")
+    playbook = book.playbook
+    rule = int(body["step"])
+    description = playbook.notify_on[rule].description if 0 <= rule < len(playbook.notify_on) else None
+    incident = row.incident if row is not None else None
+    state = incident.state if incident is not None else str(body["state"])
+    severity = incident.severity if incident is not None else str(body["severity"])
+    named = {
+        "incident": incident_id,
+        "state": str(body["state"]),
+        "severity": str(body["severity"]),
+        "clock": clock,
+        "clock_words": _clock_words(clock).capitalize() if clock else "",
+    }
+    about = f"{severity} {playbook.id.replace('-', ' ')} incident"
+    if incident is not None:
+        about += f" on {incident.channel} by {incident.author}, now {state}"
+    lines = [
+        _EVENT_WORDS.get(event, "{incident}: " + event).format(**named) + ".",
+        f"It is a {about}.",
+        f"Rule: notify_on[{rule}] of {playbook.id} v{playbook.version} ({event}); notifying "
+        f"{', '.join(body['roles'])}." + (f" {description}" if description else ""),
+        *_post_lines(latest, incident),
+        _next_steps(book, state, row.final if row is not None else False),
+    ]
+    title = _EVENT_TITLES.get(event, event.capitalize()).format(**named)
+    subject = f"[calmly] {title}: {incident_id} ({named['severity']})"
+    return Message(str(body["key"]), subject, tuple(lines), link, _data(body, incident, state, severity, link, latest))

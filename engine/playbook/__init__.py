@@ -16,6 +16,7 @@ from engine.playbook._failed import Failed
 from engine.playbook._load import LoadResult, load
 from engine.playbook._machine import compile_machine, machine_spec
 from engine.playbook._model import (
+    AROUND_THE_CLOCK,
     LIFECYCLE,
     LIMIT_CLOCK,
     AnswerKind,
@@ -23,6 +24,8 @@ from engine.playbook._model import (
     Calendar,
     Condition,
     EscalationStep,
+    EventKind,
+    EventRule,
     HouseRules,
     Limit,
     OpeningHours,
@@ -42,6 +45,7 @@ from engine.playbook._shape import check_shape, playbook_schema, shipped_schema,
 from engine.playbook._yaml import MAX_BYTES, Document, Marks, Position, position_of_index, read_yaml
 
 __all__ = [
+    "AROUND_THE_CLOCK",
     "CHANNEL_ALIASES",
     "LIFECYCLE",
     "LIMIT_CLOCK",
@@ -55,6 +59,8 @@ __all__ = [
     "Condition",
     "Document",
     "EscalationStep",
+    "EventKind",
+    "EventRule",
     "Failed",
     "HouseRules",
     "Limit",

@@ -11,12 +11,15 @@ from typing import Any
 from engine.playbook._channel import canonical_channel
 from engine.playbook._duration import parse_duration, parse_percentage
 from engine.playbook._model import (
+    AROUND_THE_CLOCK,
     DEFAULT_JOIN_WINDOW,
     AnswerKind,
     AppliesTo,
     Calendar,
     Condition,
     EscalationStep,
+    EventKind,
+    EventRule,
     HouseRules,
     Limit,
     OpeningHours,
@@ -97,6 +100,20 @@ def _calendar(name: str, raw: Mapping[str, Any]) -> Calendar:
     return Calendar(name=name, timezone=raw["timezone"], hours=hours, holidays=raw.get("holidays"))
 
 
+def _calendars(raw: Any) -> tuple[str | None, dict[str, str | None]]:
+    """A clock's ``calendar``: one name for every level, or a name per level (``around_the_clock`` for none) with
+    an optional ``default``; as (the calendar of the levels not listed, the levels' own)."""
+    if raw is None or isinstance(raw, str):
+        return raw, {}
+    named = {key: None if value == AROUND_THE_CLOCK else str(value) for key, value in raw.items()}
+    default = named.pop("default", None)
+    return default, named
+
+
+def _optional(raw: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
+    return _strings(raw[key]) if key in raw else None
+
+
 def build(data: Mapping[str, Any]) -> Playbook:
     """The model of a shape-valid document. References between sections are checked afterwards."""
     applies = data["applies_to"]
@@ -132,8 +149,9 @@ def build(data: Mapping[str, Any]) -> Playbook:
                 name=name,
                 description=raw.get("description"),
                 limit=_limit(raw["limit"]) if "limit" in raw else None,
-                calendar=raw.get("calendar"),
+                calendar=_calendars(raw.get("calendar"))[0],
                 final=raw.get("final", False),
+                level_calendars=_calendars(raw.get("calendar"))[1],
             )
             for name, raw in data["states"].items()
         },
@@ -143,8 +161,10 @@ def build(data: Mapping[str, Any]) -> Playbook:
                 start=raw["from"],
                 until=_strings(raw["until"]),
                 within=_limit(raw["within"]),
-                calendar=raw.get("calendar"),
+                calendar=_calendars(raw.get("calendar"))[0],
                 description=raw.get("description"),
+                stops_on=_strings(raw.get("stops_on")),
+                level_calendars=_calendars(raw.get("calendar"))[1],
             )
             for name, raw in data.get("targets", {}).items()
         },
@@ -167,8 +187,20 @@ def build(data: Mapping[str, Any]) -> Playbook:
                 clocks=_strings(raw["clocks"]) if "clocks" in raw else None,
                 severities=_strings(raw["severities"]) if "severities" in raw else None,
                 description=raw.get("description"),
+                merge_repeats=raw.get("merge_repeats", True),
             )
             for raw in data.get("escalation", [])
+        ),
+        notify_on=tuple(
+            EventRule(
+                event=EventKind(raw["event"]),
+                notify=_strings(raw["notify"]),
+                states=_optional(raw, "states"),
+                severities=_optional(raw, "severities"),
+                clocks=_optional(raw, "clocks"),
+                description=raw.get("description"),
+            )
+            for raw in data.get("notify_on", [])
         ),
         responses={trigger: _strings(texts) for trigger, texts in data.get("responses", {}).items()},
         review_questions=tuple(

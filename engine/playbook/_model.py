@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 
 __all__ = [
+    "AROUND_THE_CLOCK",
     "LIFECYCLE",
     "AnswerKind",
     "AppliesTo",
     "Calendar",
     "Condition",
     "EscalationStep",
+    "EventKind",
+    "EventRule",
     "HouseRules",
     "Limit",
     "OpeningHours",
@@ -37,6 +40,9 @@ LIFECYCLE = ("detected", "assessed", "acknowledged", "resolution_offered", "reso
 
 #: The name of the per-state time limits among an escalation step's clocks.
 LIMIT_CLOCK = "limit"
+
+#: What a clock's ``calendar`` says for a level that counts around the clock although others keep office hours.
+AROUND_THE_CLOCK = "around_the_clock"
 
 
 class Requirement(enum.StrEnum):
@@ -135,8 +141,19 @@ class State:
     name: str
     description: str | None = None
     limit: Limit | None = None
+    #: The calendar the limit counts on (None: around the clock), for every level ``level_calendars`` leaves out.
     calendar: str | None = None
     final: bool = False
+    #: A calendar per severity level where it differs (None: around the clock): critical cases round the clock.
+    level_calendars: Mapping[str, str | None] = field(default_factory=dict)
+
+    def calendar_for(self, level: str) -> str | None:
+        return self.level_calendars.get(level, self.calendar)
+
+    @property
+    def calendars_named(self) -> frozenset[str]:
+        """Every calendar this clock counts on at some level."""
+        return frozenset(name for name in (self.calendar, *self.level_calendars.values()) if name is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +164,16 @@ class Target:
     within: Limit
     calendar: str | None = None
     description: str | None = None
+    #: Side paths: entering one of these stops the clock without a verdict (neither met nor missed).
+    stops_on: tuple[str, ...] = ()
+    level_calendars: Mapping[str, str | None] = field(default_factory=dict)
+
+    def calendar_for(self, level: str) -> str | None:
+        return self.level_calendars.get(level, self.calendar)
+
+    @property
+    def calendars_named(self) -> frozenset[str]:
+        return frozenset(name for name in (self.calendar, *self.level_calendars.values()) if name is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +191,34 @@ class EscalationStep:
     after: float  # a share of the clock's time: 0.75 is 75%
     notify: tuple[str, ...]
     repeat_every: timedelta | None = None
-    clocks: tuple[str, ...] | None = None  # None: every clock
+    clocks: tuple[str, ...] | None = None  # None: every clock; "limit", "limit:<state>" or a target's name
     severities: tuple[str, ...] | None = None  # None: every level
+    description: str | None = None
+    #: A repeat is left out when its roles heard about the incident from another clock since the last repeat.
+    merge_repeats: bool = True
+
+
+class EventKind(enum.StrEnum):
+    """What happens to an incident that a playbook can notify roles of at once (``notify_on``)."""
+
+    OPENED = "opened"  # a mention opened it
+    ENTERED = "entered"  # an action moved it into a state
+    SEVERITY_RAISED = "severity_raised"  # its level went up: set by a person, or a new mention's rules
+    REOPENED = "reopened"  # it left resolved for an open state again
+    FOLLOW_UP = "follow_up"  # another mention joined it
+    BREACH = "breach"  # a clock's time ran out
+
+
+@dataclass(frozen=True, slots=True)
+class EventRule:
+    """Notify ``notify`` when ``event`` happens, if the incident then is in one of ``states``, at one of
+    ``severities`` and (for a breach) the clock is one of ``clocks``; None means any."""
+
+    event: EventKind
+    notify: tuple[str, ...]
+    states: tuple[str, ...] | None = None
+    severities: tuple[str, ...] | None = None
+    clocks: tuple[str, ...] | None = None
     description: str | None = None
 
 
@@ -201,6 +254,7 @@ class Playbook:
     house_rules: HouseRules = HouseRules()
     targets: Mapping[str, Target] = field(default_factory=dict)
     escalation: tuple[EscalationStep, ...] = ()
+    notify_on: tuple[EventRule, ...] = ()
     responses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     review_questions: tuple[ReviewQuestion, ...] = ()
 

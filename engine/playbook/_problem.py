@@ -103,6 +103,9 @@ class rules:
     UNDEFINED_CLOCK: Final = _e("E305", "undefined-clock", "An escalation clock that is neither limit nor a target.")
     UNKNOWN_TIMEZONE: Final = _e("E306", "unknown-timezone", "A time zone the IANA database does not know.")
     UNKNOWN_HOLIDAYS: Final = _e("E307", "unknown-holidays", "A country or region with no public-holiday list.")
+    RESERVED_CALENDAR_NAME: Final = _e(
+        "E310", "reserved-calendar-name", "A calendar named around_the_clock, which the language keeps for no calendar."
+    )
 
     MISSING_LIFECYCLE_STATE: Final = _e("E400", "missing-lifecycle-state", "A core lifecycle state is missing.")
     UNREACHABLE_STATE: Final = _e("E401", "unreachable-state", "No path of transitions leads to the state.")
@@ -120,6 +123,9 @@ class rules:
     TARGET_NEVER_ENDS: Final = _e(
         "E409", "target-never-ends", "A target whose until states no path of transitions reaches from its from."
     )
+    SIDE_PATH_CONFLICT: Final = _e(
+        "E410", "side-path-conflict", "A target's stops_on state that is also its from or one of its until states."
+    )
 
     LIMIT_MISSING_LEVEL: Final = _e(
         "E500", "limit-missing-level", "A limit with no value for some severity level and no default."
@@ -128,6 +134,9 @@ class rules:
     ESCALATION_ORDER: Final = _e("E502", "escalation-order", "Escalation thresholds that do not increase.")
     REPEAT_TOO_OFTEN: Final = _e("E503", "repeat-too-often", "An escalation that repeats more than once a minute.")
     BAD_OPENING_HOURS: Final = _e("E504", "bad-opening-hours", "Opening hours that end before they start or overlap.")
+    CLOCKS_OUTSIDE_BREACH: Final = _e(
+        "E505", "clocks-outside-breach", "A notify_on rule names clocks, but its event is not breach."
+    )
 
     HOUSE_RULE_BROKEN: Final = _e("E600", "house-rule-broken", "A reply template says what the house rules forbid.")
     UNKNOWN_PLACEHOLDER: Final = _e("E601", "unknown-placeholder", "A reply template uses an unknown placeholder.")
@@ -156,6 +165,12 @@ class rules:
     )
     DAYS_IN_OPEN_HOURS: Final = _w(
         "W706", "days-in-open-hours", "A limit in days or weeks on a calendar with opening hours: it counts open hours."
+    )
+    TARGET_STRANDED: Final = _w(
+        "W710", "target-stranded", "A state on a target's way from which none of its until states can be reached."
+    )
+    EVENT_NEVER_HAPPENS: Final = _w(
+        "W711", "event-never-happens", "A notify_on rule whose event cannot happen as its filters say."
     )
 
     NOTIFIED_ROLE_UNHELD: Final = _e(

@@ -8,11 +8,12 @@ daemon's, when it runs on a simulated clock. Machine-readable output keeps ISO s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.incident import ClockId, ClockKind
-from engine.playbook import Playbook, format_duration
+from engine.playbook import Playbook, State, Target, format_duration
 
 __all__ = [
     "Zone",
@@ -50,17 +51,19 @@ def zone(name: str | None) -> Zone:
         return _UTC
 
 
-def clock_zone_name(playbook: Playbook, clock: str) -> str:
+def clock_zone_name(playbook: Playbook, clock: str, severity: str | None = None) -> str:
     """The time zone a clock is kept in: its calendar's when it counts a playbook calendar's open hours, else UTC.
 
-    ``clock`` is a clock's text form: ``limit:<state>`` for a state's limit, else a target's name."""
+    ``clock`` is a clock's text form: ``limit:<state>`` for a state's limit, else a target's name; ``severity`` the
+    incident's level, for a clock whose calendar differs by level."""
     named = ClockId.parse(clock)
-    if named.kind is ClockKind.LIMIT:
-        state = playbook.states.get(named.name)
-        calendar = state.calendar if state is not None else None
-    else:
-        target = playbook.targets.get(named.name)
-        calendar = target.calendar if target is not None else None
+    specs: Mapping[str, State] | Mapping[str, Target] = (
+        playbook.states if named.kind is ClockKind.LIMIT else playbook.targets
+    )
+    spec = specs.get(named.name)
+    calendar = None
+    if spec is not None:
+        calendar = spec.calendar if severity is None else spec.calendar_for(severity)
     found = playbook.calendars.get(calendar) if calendar else None
     return found.timezone if found is not None else "UTC"
 

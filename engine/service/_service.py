@@ -343,7 +343,7 @@ class Service:
     def clock_zones(self, incident: Incident) -> dict[str, str]:
         """The time zone of each of the incident's running clocks, under the playbook version it runs."""
         playbook = self.library.by_digest(incident.playbook_digest).playbook
-        return {clock.name: clock_zone_name(playbook, clock.name) for clock in incident.clocks}
+        return {clock.name: clock_zone_name(playbook, clock.name, incident.severity) for clock in incident.clocks}
 
     def incidents(self, where: IncidentFilter) -> list[IncidentRow]:
         return self.store.incidents(where)

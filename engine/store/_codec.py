@@ -141,6 +141,7 @@ def encode_incident(incident: Incident) -> dict[str, Any]:
                 "due_at": moment(clock.due_at),
                 "fired": _occurrence(clock.fired),
                 "next": _occurrence(clock.next),
+                **({} if clock.judged_from is None else {"judged_from": moment(clock.judged_from)}),
             }
             for clock in incident.clocks
         ],
@@ -150,6 +151,7 @@ def encode_incident(incident: Incident) -> dict[str, Any]:
         "facts": dict(incident.facts),
         "links": [list(link) for link in incident.links],
         **({} if incident.owner is None else {"owner": incident.owner}),
+        **({} if not incident.told else {"told": {role: [moment(at), by] for role, (at, by) in incident.told.items()}}),
     }
 
 
@@ -176,6 +178,7 @@ def decode_incident(data: dict[str, Any]) -> Incident:
                 due_at=parse_moment(clock["due_at"]),
                 fired=_read_occurrence(clock["fired"]),
                 next=_read_occurrence(clock["next"]),
+                judged_from=parse_moment(clock["judged_from"]) if "judged_from" in clock else None,
             )
             for clock in data["clocks"]
         ),
@@ -186,6 +189,7 @@ def decode_incident(data: dict[str, Any]) -> Incident:
         facts=MappingProxyType(dict(data["facts"])),
         links=tuple((incident_id, relation) for incident_id, relation in data.get("links", ())),  # none before links
         owner=data.get("owner"),
+        told=MappingProxyType({role: (parse_moment(at), clock) for role, (at, clock) in data.get("told", {}).items()}),
     )
 
 
@@ -222,6 +226,7 @@ def encode_notification(notify: Notify, incident: Incident) -> dict[str, Any]:
         "scheduled_at": notify.scheduled_at.isoformat(),
         "due_at": notify.due_at.isoformat(),
         "late_by_seconds": notify.late_by.total_seconds(),
+        **({} if notify.event is None else {"event": notify.event}),
     }
 
 

@@ -64,6 +64,7 @@ EXPECTED = {
     "unknown-timezone.yaml":            "11:15: E306",
     "unknown-holidays-country.yaml":    "13:15: E307",
     "unknown-holidays-region.yaml":     "13:15: E307",
+    "reserved-calendar-name.yaml":      "11:3: E310",
     # the state machine
     "missing-lifecycle-state.yaml":     "9:1: E400",
     "unreachable-state.yaml":           "15:3: E401",
@@ -75,6 +76,7 @@ EXPECTED = {
     "reason-without-house-rules.yaml":  "23:85: E407",
     "final-state-limit.yaml":           "15:27: E408",
     "target-never-ends.yaml":           "17:47: E409",
+    "side-path-conflict.yaml":          "19:80: E410",
     # clocks
     "limit-missing-level.yaml":         "10:14: E500",
     "zero-duration.yaml":               "10:31: E501",
@@ -82,6 +84,7 @@ EXPECTED = {
     "repeat-too-often.yaml":            "26:48: E503",
     "hours-end-before-start.yaml":      "12:22: E504",
     "hours-day-listed-twice.yaml":      "12:37: E504",
+    "clocks-outside-breach.yaml":       "27:61: E505",
     # replies
     "house-rule-broken.yaml":           "27:16: E600",
     "unknown-placeholder.yaml":         "26:16: E601",
@@ -94,6 +97,8 @@ EXPECTED = {
     "common-word-phrase.yaml":          "5:71: W705",
     "days-in-open-hours.yaml":          "15:31: W706",
     "no-warning-before-breach.yaml":    "26:13: W707",
+    "target-stranded.yaml":             "19:43: W710",
+    "event-never-happens.yaml":         "27:13: W711",
 }
 # fmt: on
 

@@ -240,11 +240,11 @@ def test_the_steps_of_a_shipped_playbook_fire_in_order_on_the_detected_limit() -
 
 def test_escalation_steps_limited_to_some_severities_or_clocks_apply_only_to_them() -> None:
     name = "safety-and-legal"
-    critical = opened(name, text="My son is in hospital")  # first_response 30m, with a step at 10% for critical
+    critical = opened(name, text="My son is in hospital")  # first_response 30m; its first step is 75%
     high = opened(name, text="This toaster is unsafe")  # first_response 1h30m; its first step is 75%
 
     assert (critical.incident.severity, high.incident.severity) == ("critical", "high")
-    assert arms(critical.effects)["first_response"].at == T0 + 3 * M
+    assert arms(critical.effects)["first_response"].at == T0 + 22 * M + timedelta(seconds=30)
     assert arms(high.effects)["first_response"].at == T0 + 67 * M + timedelta(seconds=30)
     # the 50% step is for the state limits only: detected (high: 15m) warns at 7m30s
     assert arms(high.effects)["limit:detected"].at == T0 + 7 * M + timedelta(seconds=30)
@@ -373,17 +373,18 @@ def test_a_deadline_re_armed_after_a_severity_change_never_reuses_a_key_that_alr
 # --- catching up ----------------------------------------------------------------------------------------------
 
 
-def test_a_late_deadline_catches_up_collapsing_repeats_and_reporting_lateness() -> None:
+def test_a_late_deadline_catches_up_collapsing_overdue_steps_into_the_current_one() -> None:
     incident = opened(COMPLAINT).incident  # low: detected limit 24h; 75%, 100%, then 200% every hour
 
     fired = _fire(incident, "limit:detected", T0 + 60 * H + 30 * M, COMPLAINT)
 
     seen = [(notice.kind, notice.repetition, notice.scheduled_at, notice.late_by) for notice in notices(fired.effects)]
-    assert seen == [
-        (NotifyKind.WARNING, 0, T0 + 18 * H, 42 * H + 30 * M),
-        (NotifyKind.BREACH, 0, T0 + 24 * H, 36 * H + 30 * M),
-        (NotifyKind.ESCALATION, 12, T0 + 60 * H, 30 * M),
-    ]
+    assert seen == [(NotifyKind.ESCALATION, 12, T0 + 60 * H, 30 * M)]
+    # Everyone the missed warning and breach would have told hears it, once, in the current step's notification.
+    (notice,) = notices(fired.effects)
+    assert notice.roles == ("community_manager", "social_lead", "comms_director")
+    (escalated,) = audits(fired.effects, "escalation")
+    assert escalated.details["collapsed_steps"] == [0, 1]
     assert len(audits(fired.effects, "breach")) == 1
     assert arms(fired.effects)["limit:detected"].at == T0 + 61 * H
     assert armed_key(fired.incident, "limit:detected") == "inc-1/limit:detected/0/2/13"

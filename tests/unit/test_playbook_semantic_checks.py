@@ -29,6 +29,7 @@ CASES = [
     ("unknown-timezone",             "E306", 11, 15, "not a time zone; did you mean 'Europe/London'?"),
     ("unknown-holidays-country",     "E307", 13, 15, "no public-holiday list for the country 'XX'"),
     ("unknown-holidays-region",      "E307", 13, 15, "GB has no region 'LDN' (regions: ENG, NIR, SCT, WLS)"),
+    ("reserved-calendar-name",       "E310", 11,  3, "a calendar cannot be called 'around_the_clock'"),
     # --- the state machine (E4xx) ---
     ("missing-lifecycle-state",      "E400",  9,  1, "states lacks the lifecycle state resolution_offered"),
     ("unreachable-state",            "E401", 15,  3, "no transition leads from detected to the state 'escalated'"),
@@ -40,6 +41,7 @@ CASES = [
     ("reason-without-house-rules",   "E407", 23, 85, "house_rules.do_not_engage_reasons lists none"),
     ("final-state-limit",            "E408", 15, 27, "'reviewed' is final, so its clock never runs"),
     ("target-never-ends",            "E409", 17, 47, "no path of transitions leads from 'acknowledged' to it"),
+    ("side-path-conflict",           "E410", 19, 80, "lists 'referred', which is also one of its until states"),
     # --- clocks (E5xx) ---
     ("limit-missing-level",          "E500", 10, 14, "states.detected.limit has no time for high and no 'default'"),
     ("zero-duration",                "E501", 10, 31, "states.detected.limit.default is zero"),
@@ -47,6 +49,7 @@ CASES = [
     ("repeat-too-often",             "E503", 26, 48, "escalation[0].repeat_every repeats more than once a minute"),
     ("hours-end-before-start",       "E504", 12, 22, "18:00-09:00 ends before it starts"),
     ("hours-day-listed-twice",       "E504", 12, 37, "hours.fri repeats a day that 'mon-fri' already covers"),
+    ("clocks-outside-breach",        "E505", 27, 61, "is for the event opened, which no clock causes"),
     # --- replies (E6xx) ---
     ("house-rule-broken",            "E600", 27, 16, "says 'calm down', which house_rules.never_say forbids"),
     ("unknown-placeholder",          "E601", 26, 16, "{auther}, which calmly cannot fill; did you mean 'author'?"),
@@ -59,6 +62,8 @@ CASES = [
     ("common-word-phrase",           "W705",  5, 71, "keywords_any[1] is 'but', a word nearly every mention has"),
     ("days-in-open-hours",           "W706", 15, 31, "1d is 24 open hours there, 3 working days of 8h"),
     ("no-warning-before-breach",     "W707", 26, 13, "every escalation step comes at or after the breach"),
+    ("target-stranded",              "W710", 19, 43, "keeps running in 'referred', but no path leads from there"),
+    ("event-never-happens",          "W711", 27, 13, "low is the lowest level, so nothing is ever raised to it"),
 ]
 # fmt: on
 

@@ -19,8 +19,16 @@ from engine.playbook._checks._clocks import (
     check_state_limits,
     check_warning_before_breach,
 )
+from engine.playbook._checks._events import check_event_clocks, check_events_happen
 from engine.playbook._checks._finding import Check, Context, Finding
-from engine.playbook._checks._machine import check_lifecycle, check_reachability, check_targets_end, check_transitions
+from engine.playbook._checks._machine import (
+    check_lifecycle,
+    check_reachability,
+    check_side_paths,
+    check_targets_end,
+    check_targets_stranded,
+    check_transitions,
+)
 from engine.playbook._checks._phrases import check_common_words
 from engine.playbook._checks._references import check_clocks, check_levels, check_responses, check_roles, check_states
 from engine.playbook._checks._replies import PLACEHOLDERS, check_templates
@@ -40,6 +48,8 @@ CHECKS: tuple[Check, ...] = (
     check_lifecycle,
     check_reachability,
     check_targets_end,
+    check_side_paths,
+    check_targets_stranded,
     check_transitions,
     check_limits,
     check_escalation_order,
@@ -47,6 +57,8 @@ CHECKS: tuple[Check, ...] = (
     check_state_limits,
     check_days_in_open_hours,
     check_warning_before_breach,
+    check_event_clocks,
+    check_events_happen,
     check_templates,
     check_common_words,
     check_unused,

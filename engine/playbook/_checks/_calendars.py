@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from engine.playbook._checks._finding import Context, Finding, undefined
+from engine.playbook._checks._finding import Context, Finding, undefined, written_at
 from engine.playbook._holiday_regions import REGIONS
+from engine.playbook._model import AROUND_THE_CLOCK
 from engine.playbook._problem import Path, rules
 from engine.playbook._shape import suggest
 
@@ -18,13 +19,26 @@ __all__ = ["check_calendar_sources", "check_calendars"]
 def check_calendars(ctx: Context) -> Iterator[Finding]:
     calendars = ctx.playbook.calendars
     where = "the calendars section"
-    users: list[tuple[Path, str | None]] = [
-        *((("states", name, "calendar"), state.calendar) for name, state in ctx.playbook.states.items()),
-        *((("targets", name, "calendar"), target.calendar) for name, target in ctx.playbook.targets.items()),
-    ]
-    for path, name in users:
-        if name is not None and name not in calendars:
-            yield undefined(rules.UNDEFINED_CALENDAR, "calendar", where, path, name, calendars)
+    if AROUND_THE_CLOCK in calendars:
+        yield Finding(
+            rules.RESERVED_CALENDAR_NAME,
+            ("calendars", AROUND_THE_CLOCK),
+            f"a calendar cannot be called {AROUND_THE_CLOCK!r}: a clock's calendar says {AROUND_THE_CLOCK} for "
+            "a level that counts round the clock; give this calendar another name",
+            at_key=True,
+        )
+    for section, name in [
+        *(("states", n) for n in ctx.playbook.states),
+        *(("targets", n) for n in ctx.playbook.targets),
+    ]:
+        path: Path = (section, name, "calendar")
+        written = written_at(ctx.data, path)
+        named = [(path, written)] if isinstance(written, str) else []
+        if isinstance(written, Mapping):
+            named = [((*path, level), value) for level, value in written.items() if value != AROUND_THE_CLOCK]
+        for where_named, calendar in named:
+            if isinstance(calendar, str) and calendar not in calendars:
+                yield undefined(rules.UNDEFINED_CALENDAR, "calendar", where, where_named, calendar, calendars)
 
 
 @functools.cache

@@ -9,7 +9,14 @@ from engine.playbook._checks._finding import Context, Finding, listed
 from engine.playbook._model import LIFECYCLE, Playbook, Requirement
 from engine.playbook._problem import rules
 
-__all__ = ["check_lifecycle", "check_reachability", "check_targets_end", "check_transitions"]
+__all__ = [
+    "check_lifecycle",
+    "check_reachability",
+    "check_side_paths",
+    "check_targets_end",
+    "check_targets_stranded",
+    "check_transitions",
+]
 
 
 def check_lifecycle(ctx: Context) -> Iterator[Finding]:
@@ -156,3 +163,50 @@ def check_targets_end(ctx: Context) -> Iterator[Finding]:
                 f"{target.start!r} to {'it' if len(target.until) == 1 else 'any of them'}, so it would breach on "
                 "every incident; add the states it should stop in, or a transition that reaches one",
             )
+
+
+def check_side_paths(ctx: Context) -> Iterator[Finding]:
+    """A side path (``stops_on``) is where a target no longer applies: it cannot also be where the target starts
+    or where it is met."""
+    for name, target in ctx.playbook.targets.items():
+        if not target.stops_on:
+            continue
+        for path, state in listed(ctx.data, ("targets", name, "stops_on")):
+            if state == target.start:
+                clash = "its from, where the clock starts"
+            elif state in target.until:
+                clash = "one of its until states, where the target is met"
+            else:
+                continue
+            yield Finding(
+                rules.SIDE_PATH_CONFLICT,
+                path,
+                f"targets.{name}.stops_on lists {state!r}, which is also {clash}; a state is either where the target "
+                "is met or a side path where it no longer applies: remove it from one of them",
+            )
+
+
+def check_targets_stranded(ctx: Context) -> Iterator[Finding]:
+    """A target keeps running in every state on its way until it is met, stopped on a side path or the incident
+    closes. A state on the way from which no path leads to its until states strands it: every incident that goes
+    there breaches the target and pages people for a promise nobody can keep any more (a threat referred to the
+    police is not a missed first response)."""
+    playbook = ctx.playbook
+    edges = _edges(playbook)
+    for name, target in playbook.targets.items():
+        ends = set(target.until) | set(target.stops_on)
+        if target.start not in playbook.states or not ends <= set(playbook.states):
+            continue  # an undefined state, reported on its own
+        open_edges = {state: set() if state in ends else following for state, following in edges.items()}
+        on_the_way = _reach([target.start], open_edges) - ends - playbook.final_states
+        if not _reach(edges.get(target.start, ()), edges) & set(target.until):
+            continue  # never met at all: target-never-ends says so
+        for state in sorted(on_the_way, key=list(playbook.states).index):
+            if not _reach(open_edges.get(state, ()), open_edges) & set(target.until):
+                yield Finding(
+                    rules.TARGET_STRANDED,
+                    ("targets", name, "until"),
+                    f"targets.{name} keeps running in {state!r}, but no path leads from there to "
+                    f"{' or '.join(repr(end) for end in target.until)}, so every incident that goes there breaches "
+                    f"it; if the target no longer applies there, add stops_on: [{state}]",
+                )

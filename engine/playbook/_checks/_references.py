@@ -3,14 +3,19 @@ playbook names is one it defines."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 
-from engine.playbook._checks._finding import Context, Finding, limits, listed, undefined
-from engine.playbook._model import LIMIT_CLOCK
-from engine.playbook._problem import rules
+from engine.playbook._checks._finding import Context, Finding, limits, listed, undefined, written_at
+from engine.playbook._model import LIMIT_CLOCK, EscalationStep, EventRule, Playbook
+from engine.playbook._problem import dotted, rules
 from engine.playbook._shape import suggest
 
 __all__ = ["check_clocks", "check_levels", "check_responses", "check_roles", "check_states"]
+
+
+def _notifying(playbook: Playbook) -> tuple[tuple[str, Sequence[EscalationStep | EventRule]], ...]:
+    """The two sections that notify roles, each with its rules: escalation steps and event rules."""
+    return (("escalation", playbook.escalation), ("notify_on", playbook.notify_on))
 
 
 def check_roles(ctx: Context) -> Iterator[Finding]:
@@ -24,11 +29,12 @@ def check_roles(ctx: Context) -> Iterator[Finding]:
                 yield undefined(
                     rules.UNDEFINED_ROLE, "role", where, ("transitions", index, "by", position), role, roles
                 )
-    for index, step in enumerate(ctx.playbook.escalation):
-        for position, role in enumerate(step.notify):
-            if role not in roles:
-                path = ("escalation", index, "notify", position)
-                yield undefined(rules.UNDEFINED_ROLE, "role", where, path, role, roles)
+    for section, steps in _notifying(ctx.playbook):
+        for index, step in enumerate(steps):
+            for position, role in enumerate(step.notify):
+                if role not in roles:
+                    path = (section, index, "notify", position)
+                    yield undefined(rules.UNDEFINED_ROLE, "role", where, path, role, roles)
 
 
 def check_states(ctx: Context) -> Iterator[Finding]:
@@ -45,9 +51,15 @@ def check_states(ctx: Context) -> Iterator[Finding]:
         for path, name in [
             (("targets", target, "from"), ctx.data["targets"][target]["from"]),
             *listed(ctx.data, ("targets", target, "until")),
+            *(listed(ctx.data, ("targets", target, "stops_on")) if ctx.playbook.targets[target].stops_on else []),
         ]:
             if name not in states:
                 yield undefined(rules.UNDEFINED_STATE, "state", where, path, name, states)
+    for index, rule in enumerate(ctx.playbook.notify_on):
+        if rule.states is not None:
+            for path, name in listed(ctx.data, ("notify_on", index, "states")):
+                if name not in states:
+                    yield undefined(rules.UNDEFINED_STATE, "state", where, path, name, states)
 
 
 def check_levels(ctx: Context) -> Iterator[Finding]:
@@ -82,11 +94,26 @@ def check_levels(ctx: Context) -> Iterator[Finding]:
                     finding.message + " (use 'default' for every level not listed)",
                     at_key=True,
                 )
-    for index, step in enumerate(ctx.playbook.escalation):
-        for position, level in enumerate(step.severities or ()):
-            if level not in levels:
-                path = ("escalation", index, "severities", position)
-                yield undefined(rules.UNDEFINED_LEVEL, "level", where, path, level, levels)
+    for section, steps in _notifying(ctx.playbook):
+        for index, step in enumerate(steps):
+            for position, level in enumerate(step.severities or ()):
+                if level not in levels:
+                    path = (section, index, "severities", position)
+                    yield undefined(rules.UNDEFINED_LEVEL, "level", where, path, level, levels)
+    clocks = [
+        *(("states", name) for name in ctx.playbook.states),
+        *(("targets", name) for name in ctx.playbook.targets),
+    ]
+    for section, name in clocks:
+        written = written_at(ctx.data, (section, name, "calendar"))
+        if isinstance(written, Mapping):
+            for level in written:
+                if level != "default" and level not in levels:
+                    path = (section, name, "calendar", level)
+                    finding = undefined(rules.UNDEFINED_LEVEL, "level", where, path, str(level), levels)
+                    yield Finding(
+                        finding.rule, path, finding.message + " (use 'default' for every level not listed)", at_key=True
+                    )
 
 
 def check_responses(ctx: Context) -> Iterator[Finding]:
@@ -103,13 +130,27 @@ def check_responses(ctx: Context) -> Iterator[Finding]:
 
 
 def check_clocks(ctx: Context) -> Iterator[Finding]:
-    clocks = [LIMIT_CLOCK, *ctx.playbook.targets]
-    for index, step in enumerate(ctx.playbook.escalation):
-        for position, clock in enumerate(step.clocks or ()):
-            if clock not in clocks:
+    playbook = ctx.playbook
+    clocks = [LIMIT_CLOCK, *playbook.targets]
+    named = [*clocks, *(f"{LIMIT_CLOCK}:{state}" for state in playbook.states if not playbook.states[state].final)]
+    for section, steps in _notifying(playbook):
+        for index, step in enumerate(steps):
+            for position, clock in enumerate(step.clocks or ()):
+                if clock in named:
+                    continue
+                path = (section, index, "clocks", position)
+                head, _, state = clock.partition(":")
+                if head == LIMIT_CLOCK and state:
+                    yield Finding(
+                        rules.UNDEFINED_CLOCK,
+                        path,
+                        f"{dotted(path)} names {clock!r}, the time limit of {state!r}, which is not a state with a "
+                        f"time limit{suggest(clock, named)}",
+                    )
+                    continue
                 yield Finding(
                     rules.UNDEFINED_CLOCK,
-                    ("escalation", index, "clocks", position),
-                    f"escalation[{index}].clocks names {clock!r}, which is neither 'limit' (the state "
-                    f"time limits) nor a target{suggest(clock, clocks)}",
+                    path,
+                    f"{dotted(path)} names {clock!r}, which is neither 'limit' (the state time limits), "
+                    f"'limit:<state>' (one state's) nor a target{suggest(clock, named)}",
                 )

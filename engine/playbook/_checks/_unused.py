@@ -15,6 +15,7 @@ def check_unused(ctx: Context) -> Iterator[Finding]:
     used = {playbook.owner}
     used.update(role for transition in playbook.transitions for role in transition.by)
     used.update(role for step in playbook.escalation for role in step.notify)
+    used.update(role for rule in playbook.notify_on for role in rule.notify)
     for name in playbook.roles:
         if name not in used:
             yield Finding(
@@ -24,8 +25,8 @@ def check_unused(ctx: Context) -> Iterator[Finding]:
                 "transition's 'by' or an escalation's 'notify', or remove it",
                 at_key=True,
             )
-    calendars = {state.calendar for state in playbook.states.values()}
-    calendars.update(target.calendar for target in playbook.targets.values())
+    calendars = {name for state in playbook.states.values() for name in state.calendars_named}
+    calendars.update(name for target in playbook.targets.values() for name in target.calendars_named)
     for name in playbook.calendars:
         if name not in calendars:
             yield Finding(
