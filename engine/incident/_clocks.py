@@ -105,4 +105,5 @@ def replan(clock: ClockState, schedule: Schedule, counter: TimeCounter, epoch: i
         fired=cursor,
         next=next_occurrence(schedule, counter, clock.started_at, cursor),
         judged_from=judged if judged != due_at else None,
+        replanned_at=now,
     )

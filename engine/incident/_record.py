@@ -73,6 +73,9 @@ class ClockState(NamedTuple):
     #: When lateness counts from, when not ``due_at``: a severity raised after a clock's new time had passed made it
     #: late at once, and it is judged late only from the raise, not from a time nobody could have kept.
     judged_from: datetime | None = None
+    #: When a change of severity last laid the clock out again, until the steps it made overdue have fired: those
+    #: collapse into one notification at the step current then.
+    replanned_at: datetime | None = None
 
     @property
     def late_from(self) -> datetime:

@@ -6,6 +6,7 @@ command returns a :class:`Refused` that says which rule and why, leaving the inc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -31,12 +32,13 @@ from engine.incident._record import (
     LinkRelation,
     Notify,
     NotifyKind,
+    Occurrence,
     RefusalReason,
     Refused,
     SetOwner,
     Stepped,
 )
-from engine.incident._rulebook import Rulebook
+from engine.incident._rulebook import Rulebook, Schedule
 from engine.incident._teamwork import add_note, set_owner
 from engine.playbook import LIFECYCLE, EventKind, format_duration
 
@@ -381,6 +383,31 @@ def _armed(incident: Incident, key: str) -> ClockState | None:
     return None
 
 
+def _collapse(
+    clock: ClockState, due_now: list[Occurrence], schedule: Schedule
+) -> tuple[list[Occurrence], list[str], list[int]]:
+    """The steps a severity change made overdue at once collapse into the latest of them: one notification at the
+    step current at the change, to everyone the steps it stands for would have told. Steps that fell due later
+    (the daemon was down) are each told as before. Gives what is told, the roles of the steps collapsed and
+    their indexes."""
+    cutoff = clock.replanned_at
+    made_overdue = [item for item in due_now if cutoff is not None and item.at <= cutoff]
+    if len(made_overdue) < 2:
+        return due_now, [], []
+    points = schedule.points
+    roles = [role for item in made_overdue[:-1] for role in points[schedule.orders[item.step]].roles]
+    kept = [item for item in due_now if item not in made_overdue[:-1]]
+    return kept, roles, [item.step for item in made_overdue[:-1]]
+
+
+def _heard_elsewhere(
+    roles: tuple[str, ...], told: Mapping[str, tuple[datetime, str]], clock: str, since: datetime
+) -> set[str]:
+    """The roles another clock of the incident told after ``since`` (the repeat before this one was due): a repeat
+    merges into what they heard."""
+    return {role for role in roles if role in told and told[role][1] != clock and told[role][0] > since}
+
+
 def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book: Rulebook) -> Stepped:
     clock = _armed(incident, reached.key)
     if clock is None:  # already handled, or the clock stopped: a deadline that fires twice changes nothing twice
@@ -396,12 +423,7 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
         due_now = sorted(latest.values(), key=lambda item: (item.offset, item.step))
     else:
         due_now = due
-    # Steps overdue at once (a severity raised late, a daemon that was down) collapse into the latest: one
-    # notification at the current step, to everyone the steps it stands for would have told.
-    current = due_now[-1].at if due_now else now
-    overdue_roles = [role for item in due_now if item.at < current for role in points[schedule.orders[item.step]].roles]
-    collapsed = [item.step for item in due_now if item.at < current]
-    due_now = [item for item in due_now if item.at == current]
+    due_now, overdue_roles, collapsed = _collapse(clock, due_now, schedule)
     notices: list[Notify] = []
     told_now = dict(incident.told)
     left_out: list[tuple[str, str, datetime]] = []
@@ -410,10 +432,8 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
         point = points[schedule.orders[occurrence.step]]
         roles = tuple(dict.fromkeys((*overdue_roles, *point.roles))) if position == 0 else point.roles
         if occurrence.repetition and point.merge_repeats and point.repeat is not None:
-            since = occurrence.at - point.repeat
-            heard = [(role, told_now[role]) for role in roles if role in told_now]
-            merged = {role for role, (at, name) in heard if name != clock.name and at > since}
-            left_out += [(role, told_now[role][1], told_now[role][0]) for role in roles if role in merged]
+            merged = _heard_elsewhere(roles, told_now, clock.name, occurrence.at - point.repeat)
+            left_out += [(role, told_now[role][1], told_now[role][0]) for role in merged]
             roles = tuple(role for role in roles if role not in merged)
         if not roles:
             continue
@@ -436,7 +456,7 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
                 late_by=max(now - occurrence.at, _NO_TIME),
             )
         )
-    moved = clock._replace(fired=due[-1] if due else clock.fired, next=following)
+    moved = clock._replace(fired=due[-1] if due else clock.fired, next=following, replanned_at=None)
     clocks = tuple(moved if item is clock else item for item in incident.clocks)
     audits: list[Effect] = []
     newly_breached = breached and clock.name not in incident.breached

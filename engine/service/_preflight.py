@@ -98,12 +98,16 @@ def _roles(playbooks: Sequence[LoadResult], file: RosterFile) -> list[Problem]:
         if book is None:
             continue
         told: set[str] = set()
-        for index, step in enumerate(book.escalation):
-            for position, role in enumerate(step.notify):
+        notifying = [
+            *((("escalation", index), step.notify) for index, step in enumerate(book.escalation)),
+            *((("notify_on", index), rule.notify) for index, rule in enumerate(book.notify_on)),
+        ]
+        for (section, index), roles in notifying:
+            for position, role in enumerate(roles):
                 if role in held or role in told or _reached_without_people(roster, role):
                     continue
                 told.add(role)
-                path = ("escalation", index, "notify", position)
+                path = (section, index, "notify", position)
                 message = (
                     f"{dotted(path)} notifies the role {role!r}, but nobody in the roster {roster.source} holds it "
                     f"and it has no Slack, webhook or email address there, so its notifications reach only the "

@@ -142,6 +142,7 @@ def encode_incident(incident: Incident) -> dict[str, Any]:
                 "fired": _occurrence(clock.fired),
                 "next": _occurrence(clock.next),
                 **({} if clock.judged_from is None else {"judged_from": moment(clock.judged_from)}),
+                **({} if clock.replanned_at is None else {"replanned_at": moment(clock.replanned_at)}),
             }
             for clock in incident.clocks
         ],
@@ -179,6 +180,7 @@ def decode_incident(data: dict[str, Any]) -> Incident:
                 fired=_read_occurrence(clock["fired"]),
                 next=_read_occurrence(clock["next"]),
                 judged_from=parse_moment(clock["judged_from"]) if "judged_from" in clock else None,
+                replanned_at=parse_moment(clock["replanned_at"]) if "replanned_at" in clock else None,
             )
             for clock in data["clocks"]
         ),

@@ -406,7 +406,7 @@ roles:
   product_safety: {notify: []}
 smtp: {host: 127.0.0.1, port: SMTP_PORT, from: calmly@example.com}
 """)
-    # Critical safety case: three minutes in (a tenth of the first response) legal, comms and safety are told at once.
+    # Critical safety case: legal, comms and safety are told the moment it opens (a notify_on rule).
     floor.escalate(
         text="My daughter had an allergic reaction to your cereal bar and we ended up in A&E",
         channel="instagram",
@@ -416,9 +416,9 @@ smtp: {host: 127.0.0.1, port: SMTP_PORT, from: calmly@example.com}
     with structlog.testing.capture_logs() as logged:
         outcomes = floor.dispatcher.deliver_due()
 
-    first_call, half_way = "inc-1/first_response/0/0/0", "inc-1/limit:detected/0/1/0"
+    first_call, half_way = "inc-1/event/opened/0/r0", "inc-1/limit:detected/0/0/0"
     assert sorted((outcome.delivery.outbox_key, outcome.delivery.destination) for outcome in outcomes) == [
-        (first_call, "email:grace@example.com"),  # legal_counsel, comms_director and product_safety at 3m
+        (first_call, "email:grace@example.com"),  # legal_counsel, comms_director and product_safety at 0m
         (first_call, "log:product_safety"),
         (half_way, "email:grace@example.com"),  # legal_counsel and comms_director at 2.5m
     ]

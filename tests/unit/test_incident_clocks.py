@@ -373,18 +373,17 @@ def test_a_deadline_re_armed_after_a_severity_change_never_reuses_a_key_that_alr
 # --- catching up ----------------------------------------------------------------------------------------------
 
 
-def test_a_late_deadline_catches_up_collapsing_overdue_steps_into_the_current_one() -> None:
+def test_a_late_deadline_catches_up_collapsing_repeats_and_reporting_lateness() -> None:
     incident = opened(COMPLAINT).incident  # low: detected limit 24h; 75%, 100%, then 200% every hour
 
     fired = _fire(incident, "limit:detected", T0 + 60 * H + 30 * M, COMPLAINT)
 
     seen = [(notice.kind, notice.repetition, notice.scheduled_at, notice.late_by) for notice in notices(fired.effects)]
-    assert seen == [(NotifyKind.ESCALATION, 12, T0 + 60 * H, 30 * M)]
-    # Everyone the missed warning and breach would have told hears it, once, in the current step's notification.
-    (notice,) = notices(fired.effects)
-    assert notice.roles == ("community_manager", "social_lead", "comms_director")
-    (escalated,) = audits(fired.effects, "escalation")
-    assert escalated.details["collapsed_steps"] == [0, 1]
+    assert seen == [
+        (NotifyKind.WARNING, 0, T0 + 18 * H, 42 * H + 30 * M),
+        (NotifyKind.BREACH, 0, T0 + 24 * H, 36 * H + 30 * M),
+        (NotifyKind.ESCALATION, 12, T0 + 60 * H, 30 * M),
+    ]
     assert len(audits(fired.effects, "breach")) == 1
     assert arms(fired.effects)["limit:detected"].at == T0 + 61 * H
     assert armed_key(fired.incident, "limit:detected") == "inc-1/limit:detected/0/2/13"

@@ -78,3 +78,58 @@ def test_a_repeated_step_is_titled_a_repeat() -> None:
     message = compose(body, None, _book(), datetime(2026, 11, 23, 19, 0, tzinfo=UTC), None)
 
     assert message.subject == "[calmly] Repeat escalation (2): inc-3 first_response (medium)"
+
+
+def _safety() -> Rulebook:
+    loaded = load_file(ROOT / "playbooks" / "safety-and-legal.yaml")
+    assert loaded.playbook is not None
+    return Rulebook(loaded.playbook)
+
+
+def test_an_event_says_what_happened_which_rule_told_it_and_what_comes_next() -> None:
+    body = {
+        "key": "inc-7/event/opened/0/r0",
+        "incident": "inc-7",
+        "roles": ["legal_counsel", "comms_director", "product_safety"],
+        "kind": "event",
+        "event": "opened",
+        "clock": "",
+        "state": "detected",
+        "severity": "critical",
+        "step": 0,
+        "repetition": 0,
+        "threshold": 0.0,
+        "due_at": "2026-11-23T12:00:00+00:00",
+    }
+
+    message = compose(body, None, _safety(), datetime(2026, 11, 23, 12, 0, tzinfo=UTC), None)
+
+    assert message.subject == "[calmly] Opened: inc-7 (critical)"
+    assert message.lines[0] == "inc-7 has opened."
+    assert message.lines[2].startswith(
+        "Rule: notify_on[0] of safety-and-legal v1 (opened); notifying legal_counsel, comms_director, product_safety."
+        " Critical safety cases bring legal"
+    )
+    assert message.data["event"] == "opened"
+
+
+def test_a_breach_event_names_the_clock_that_ran_out() -> None:
+    body = {
+        "key": "inc-3/event/breach/first_response@0/r0",
+        "incident": "inc-3",
+        "roles": ["social_lead"],
+        "kind": "event",
+        "event": "breach",
+        "clock": "first_response",
+        "state": "assessed",
+        "severity": "medium",
+        "step": 0,
+        "repetition": 0,
+        "threshold": 1.0,
+        "due_at": "2026-11-23T13:00:00+00:00",
+    }
+
+    message = compose(body, None, _book(), datetime(2026, 11, 23, 13, 0, tzinfo=UTC), None)
+
+    assert message.subject == "[calmly] Breach of first_response: inc-3 (medium)"
+    assert message.lines[0] == "The first response target of inc-3 has run out."
