@@ -53,6 +53,12 @@ def _http_failure(response: httpx.Response) -> DeliveryError:
     return DeliveryError(f"HTTP {status} from the receiver", retryable=retryable)
 
 
+def _event_type(data: Mapping[str, Any]) -> str:
+    """``incident.breach`` for a clock's step (its kind); ``incident.event.opened`` for an event a rule tells of."""
+    event = data.get("event")
+    return f"incident.event.{event}" if event else f"incident.{data['kind']}"
+
+
 class _Http:
     def __init__(self, timeout: float) -> None:
         self._client = httpx.Client(timeout=timeout, follow_redirects=False)
@@ -88,7 +94,7 @@ class WebhookChannel:
         now = self._sent_at()
         body = json.dumps(
             {
-                "type": f"incident.{message.data['kind']}",
+                "type": _event_type(message.data),
                 "key": message.key,
                 "subject": message.subject,
                 "text": message.text,
