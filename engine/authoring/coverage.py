@@ -207,9 +207,11 @@ class Coverage:
         return self.covered * 100 >= minimum * self.total
 
 
-def shown(value: float) -> str:
-    """A percentage for people: rounded down, so that 99.6% never reads as all of it."""
-    return f"{math.floor(value)}%"
+def shown(value: float, places: int = 0) -> str:
+    """A percentage for people, to ``places`` decimals: rounded down, so that 99.6% never reads as all of it,
+    nor 79.96% as the 80% it falls short of."""
+    scale = 10**places
+    return f"{math.floor(value * scale) / scale:.{places}f}%"
 
 
 def coverage_of(reports: Sequence[FileReport]) -> Coverage:

@@ -153,12 +153,18 @@ def coverage_verdict(coverage: Coverage, minimum: float) -> str:
 
     wanted = f"{minimum:g}%"
     if coverage.meets(minimum):
-        return f"coverage {shown(coverage.percent)} meets the minimum of {wanted}"
+        # As many decimals as the minimum has, so that 47.36% meeting 47.3% never reads as 47% meeting it.
+        places = min(len(f"{minimum:g}".partition(".")[2]), 2)
+        return f"coverage {shown(coverage.percent, places)} meets the minimum of {wanted}"
     # The gap rounded up to a tenth, so that a coverage just short of the minimum never reads as 0.0 points.
     gap = math.ceil((minimum - coverage.percent) * 10) / 10
-    needed = math.ceil(minimum * coverage.total / 100) - coverage.covered
+    # Counted as meets() compares, so that exercising this many more is exactly enough.
+    enough = next(
+        count for count in range(coverage.covered, coverage.total + 1) if count * 100 >= minimum * coverage.total
+    )
+    needed = enough - coverage.covered
     return (
-        f"coverage {coverage.percent:.1f}% is below the minimum of {wanted} by {gap:g} points: exercise "
+        f"coverage {shown(coverage.percent, 1)} is below the minimum of {wanted} by {gap:g} points: exercise "
         f"{needed} more of the items listed above (add tests whose timelines take them), or lower --min-coverage"
     )
 

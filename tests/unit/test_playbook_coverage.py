@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.authoring.coverage import KINDS, Coverage, Item, coverage_of
+from engine.authoring.coverage import KINDS, Coverage, Item, coverage_of, shown
 from engine.authoring.testsuite import run_test_file
 
 #: Every kind of item in a few lines, each on a line of its own (the line numbers below count from "playbook").
@@ -186,3 +186,10 @@ def test_a_playbook_that_cannot_be_loaded_has_no_coverage_and_nothing_to_cover_c
     assert nothing.playbooks == ()
     assert (nothing.covered, nothing.total, nothing.percent) == (0, 0, 100.0)
     assert nothing.meets(100)
+
+
+def test_a_share_is_shown_rounded_down_so_it_never_reads_as_more_than_it_is() -> None:
+    assert shown(99.6) == "99%"
+    assert shown(79.96, 1) == "79.9%"  # short of 80%, and never shown as 80.0%
+    assert shown(100.0) == "100%"
+    assert shown(47.368, 2) == "47.36%"
