@@ -10,7 +10,7 @@ function and adding it to :data:`KINDS`.
 from __future__ import annotations
 
 import math
-import os
+import posixpath
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -231,5 +231,5 @@ def coverage_of(reports: Sequence[FileReport]) -> Coverage:
         items = [item for kind in KINDS for item in kind.items(seen)]
         items.sort(key=lambda item: (item.line, item.column))
         # Named as a path the author can open: tests/../playbooks/x.yaml is playbooks/x.yaml.
-        playbooks.append(PlaybookCoverage(os.path.normpath(source), playbook, tuple(items)))
+        playbooks.append(PlaybookCoverage(posixpath.normpath(source), playbook, tuple(items)))
     return Coverage(tuple(playbooks))
