@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.authoring.timeline import Timeline, TimelineEvent
-from engine.incident import Audit, Effect, Incident, Mention, Notify, NotifyKind, Rulebook
+from engine.incident import Audit, Effect, Incident, Mention, Notify, NotifyKind, Refused, Rulebook
 from engine.playbook import format_duration
 from engine.service import Change, IntakeStatus, Library, Service, SimulatedClock, day_time, offset_zone, wall_time
 from engine.store import SQLiteStore, Store
 
-__all__ = ["IncidentView", "Notice", "Simulation", "StoryLine", "render_story", "simulate"]
+__all__ = ["IncidentView", "Notice", "Simulation", "StoryLine", "Trail", "render_story", "simulate"]
 
 #: A runaway repeat (every minute for a year) stops here rather than filling the screen.
 MAX_DEADLINES = 20_000
@@ -78,11 +78,30 @@ class Notice:
 
 
 @dataclass
+class Trail:
+    """What runs did, as the runtime said it: every effect the service committed and every refused action (the
+    action, and the refusal), in order. What ``calmly test --coverage`` counts.
+
+    It holds the runtime's own objects, not copies, so keeping it costs a list append per change: every run keeps
+    one, and a report that does not need it never reads it.
+    """
+
+    effects: list[Effect] = field(default_factory=list)
+    refusals: list[tuple[str, Refused]] = field(default_factory=list)
+
+    def extend(self, other: Trail) -> None:
+        """Add what another run did, after what this trail holds."""
+        self.effects.extend(other.effects)
+        self.refusals.extend(other.refusals)
+
+
+@dataclass
 class Simulation:
     lines: list[StoryLine] = field(default_factory=list)
     #: For each probe time asked for: the incidents as they were then (after everything up to that time).
     snapshots: list[list[IncidentView]] = field(default_factory=list)
     stopped_early: bool = False
+    trail: Trail = field(default_factory=Trail)
 
 
 class _World:
@@ -128,6 +147,7 @@ class _World:
         self.notices.setdefault(incident.id, [])
         self.refusals.setdefault(incident.id, [])
         self.met.setdefault(incident.id, [])
+        self.result.trail.effects.extend(change.stepped.effects)
         for effect in change.stepped.effects:
             self._effect(incident, effect, now)
         running = {clock.name for clock in incident.clocks}
@@ -247,6 +267,7 @@ class _World:
         )
         if outcome.refused is not None:
             self.refusals[incident_id].append((event.act, outcome.refused.reason.value))
+            self.result.trail.refusals.append((event.act, outcome.refused))
             self.say(
                 event.at,
                 "refused",

@@ -14,11 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.authoring.simulation import IncidentView, simulate
+from engine.authoring.simulation import IncidentView, Trail, simulate
 from engine.authoring.timeline import Timeline, build_timeline, parse_moment, read_timeline
 from engine.files import load_file, read_document_file
 from engine.incident import Rulebook
-from engine.playbook import Failed, Marks, Problem, format_duration, rules
+from engine.playbook import Failed, LoadResult, Marks, Problem, format_duration, rules
 from engine.service import offset_zone, wall_time
 
 __all__ = ["TEST_SUFFIXES", "ExpectationFailure", "FileReport", "TestReport", "discover_tests", "run_test_file"]
@@ -51,6 +51,10 @@ class FileReport:
     playbook: str | None = None
     problems: list[Problem] = field(default_factory=list)
     tests: list[TestReport] = field(default_factory=list)
+    #: The playbook as loaded (with the positions of its document), when it could be.
+    loaded: LoadResult | None = field(default=None, repr=False)
+    #: What the file's tests did, one after another: what a coverage report counts.
+    trail: Trail = field(default_factory=Trail, repr=False)
 
     @property
     def passed(self) -> bool:
@@ -179,7 +183,7 @@ def _timeline(raw: Any, marks: Marks, source: Path, index: int) -> Timeline | Fa
 
 
 def _run_one(
-    book: Rulebook, raw: Mapping[str, Any], marks: Marks, source: Path, index: int
+    book: Rulebook, raw: Mapping[str, Any], marks: Marks, source: Path, index: int, *, trail: Trail
 ) -> TestReport | Failed[Problem]:
     timeline = _timeline(raw["timeline"], marks, source, index)
     if isinstance(timeline, Failed):
@@ -202,6 +206,7 @@ def _run_one(
     if problems:
         return Failed(tuple(problems))
     result = simulate(book, timeline, probes)
+    trail.extend(result.trail)
     failures = []
     for position, (expected, snapshot) in enumerate(zip(expectations, result.snapshots, strict=True)):
         number = expected.get("incident", 1)
@@ -231,6 +236,7 @@ def run_test_file(path: Path) -> FileReport:
     playbook_path = path.parent / data["playbook"]
     loaded = load_file(playbook_path)
     report.playbook = playbook_path.as_posix()
+    report.loaded = loaded
     if loaded.playbook is None:
         pos = marks.value(("playbook",))
         why = loaded.problems[0].message if loaded.problems else "it has errors"
@@ -246,7 +252,7 @@ def run_test_file(path: Path) -> FileReport:
         return report
     book = Rulebook(loaded.playbook)
     for index, raw in enumerate(data["tests"]):
-        outcome = _run_one(book, raw, marks, path, index)
+        outcome = _run_one(book, raw, marks, path, index, trail=report.trail)
         if isinstance(outcome, Failed):
             report.problems.extend(outcome.problems)
         else:

@@ -15,7 +15,7 @@ import click
 from engine import __version__
 from engine.authoring.diagnostics import Format, failed, render
 from engine.cli._group import CalmlyGroup
-from engine.cli._options import output_format
+from engine.cli._options import output_format, percentage
 from engine.files import load_file, load_paths
 from engine.playbook import Failed, Playbook, Problem
 
@@ -121,12 +121,25 @@ def simulate(playbook: Path, timeline: Path, fmt: str) -> None:
 @main.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @output_format(("text", "json"), "text for people; json for scripts.")
-def test_command(paths: tuple[Path, ...], fmt: str) -> None:
+@click.option(
+    "--coverage",
+    "with_coverage",
+    is_flag=True,
+    help="Also report, per playbook, which transitions, escalation steps and house rules no test exercised.",
+)
+@click.option(
+    "--min-coverage",
+    callback=percentage,
+    metavar="PERCENT",
+    help="Fail (exit 1) when the tests cover less than PERCENT (0 to 100) of the items in total; implies --coverage.",
+)
+def test_command(paths: tuple[Path, ...], fmt: str, with_coverage: bool, min_coverage: float | None) -> None:
     """Run playbook tests: timelines on a simulated clock, with expectations at given times.
 
     PATHS are test files (*.test.yaml) or folders searched for them (default: the current folder and every folder
     below it, leaving out hidden folders such as .git and .venv, virtual environments and node_modules).
-    Exits 0 when every expectation holds, 1 when any fails, naming the file and line of each.
+    Exits 0 when every expectation holds, 1 when any fails, naming the file and line of each (or when the
+    coverage is below --min-coverage).
     """
     from engine.authoring.testsuite import discover_tests, run_test_file  # noqa: PLC0415
     from engine.cli._reports import tests_json, tests_text  # noqa: PLC0415
@@ -137,11 +150,28 @@ def test_command(paths: tuple[Path, ...], fmt: str) -> None:
         click.echo(f"no playbook tests (*.test.yaml) found in {where}", err=True)
         sys.exit(1)
     reports = [run_test_file(path) for path in files]
+    passed = all(report.passed for report in reports)
+    if not (with_coverage or min_coverage is not None):
+        if fmt == "json":
+            click.echo(json.dumps(tests_json(reports), indent=2))
+        else:
+            click.echo(tests_text(reports), nl=False)
+        sys.exit(0 if passed else 1)
+
+    from engine.authoring.coverage import coverage_of  # noqa: PLC0415 - only when coverage is asked for
+    from engine.cli._reports import coverage_json, coverage_text, coverage_verdict  # noqa: PLC0415
+
+    coverage = coverage_of(reports)
+    enough = min_coverage is None or coverage.meets(min_coverage)
     if fmt == "json":
-        click.echo(json.dumps(tests_json(reports), indent=2))
+        click.echo(json.dumps({**tests_json(reports), "coverage": coverage_json(coverage, min_coverage)}, indent=2))
+        if min_coverage is not None:
+            click.echo(coverage_verdict(coverage, min_coverage), err=True)
     else:
-        click.echo(tests_text(reports), nl=False)
-    sys.exit(0 if all(report.passed for report in reports) else 1)
+        click.echo(tests_text(reports) + coverage_text(coverage), nl=False)
+        if min_coverage is not None:
+            click.echo(coverage_verdict(coverage, min_coverage))
+    sys.exit(0 if passed and enough else 1)
 
 
 @main.command()

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-__all__ = ["data_option", "format_option", "output_format", "token_option", "url_option"]
+__all__ = ["data_option", "format_option", "output_format", "percentage", "token_option", "url_option"]
 
 _URL = "http://127.0.0.1:8642"
 
@@ -18,6 +19,20 @@ url_option = click.option(
 token_option = click.option(
     "--token", envvar="CALMLY_TOKEN", help="Your token from `calmly token issue` (env CALMLY_TOKEN)."
 )
+
+
+def percentage(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """An option's value as a percentage from 0 to 100, written ``80``, ``80%`` or ``72.5`` (a click callback:
+    anything else is a usage error, exit 2)."""
+    if value is None:
+        return None
+    try:
+        number = float(value.strip().removesuffix("%"))
+    except ValueError:
+        number = math.nan
+    if not 0 <= number <= 100:  # nan, too, compares false with everything
+        raise click.BadParameter(f"{value!r} is not a percentage from 0 to 100; write it as 80 or 80%", ctx, param)
+    return number
 
 
 def output_format(choices: tuple[str, ...], help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -6,16 +6,29 @@ Each function returns what is printed and prints nothing; the commands choose th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from engine.authoring.coverage import Coverage, Item, Kind
     from engine.authoring.simulation import Simulation
     from engine.authoring.testsuite import FileReport
     from engine.authoring.timeline import Timeline
     from engine.playbook import Playbook, Problem
 
-__all__ = ["check_json", "check_lines", "config_json", "config_lines", "story_json", "tests_json", "tests_text"]
+__all__ = [
+    "check_json",
+    "check_lines",
+    "config_json",
+    "config_lines",
+    "coverage_json",
+    "coverage_text",
+    "coverage_verdict",
+    "story_json",
+    "tests_json",
+    "tests_text",
+]
 
 
 def _count(number: int, noun: str) -> str:
@@ -93,6 +106,114 @@ def tests_json(reports: Sequence[FileReport]) -> dict[str, Any]:
                 ],
             }
             for report in reports
+        ],
+    }
+
+
+#: The details of an item a line of text shows (the rest are in the JSON), each with the word it follows: what an
+#: escalation step applies to.
+_SHOWN_DETAILS = {"clocks": "on", "severities": "for"}
+
+
+def _item_text(file: str, item: Item, kind: Kind) -> str:
+    details = "".join(
+        f" {_SHOWN_DETAILS[key]} {value if isinstance(value, str) else ', '.join(value)}"
+        for key, value in item.details
+        if key in _SHOWN_DETAILS
+    )
+    name = repr(item.name) if kind.quoted else item.name
+    return f"{file}:{item.line}:{item.column}: {kind.noun} {name}{details}: {item.missing}"
+
+
+def coverage_text(coverage: Coverage) -> str:
+    """``calmly test --coverage`` in text: per playbook its figures and, located, each item no test exercised;
+    then the total."""
+    from engine.authoring.coverage import KINDS, shown  # noqa: PLC0415 - only when coverage is asked for
+
+    kinds = {kind.name: kind for kind in KINDS}
+    lines = ["coverage: what no test exercised, where the playbook says it"]
+    for playbook in coverage.playbooks:
+        share = shown(playbook.percent)
+        lines.append(
+            f"{playbook.file} ({playbook.playbook.id} v{playbook.playbook.version}): "
+            f"covered {playbook.covered} of {playbook.total} ({share})"
+        )
+        figures = [(kind.label, *playbook.of_kind(kind.name)) for kind in KINDS]
+        lines.append("  " + ", ".join(f"{label} {done} of {total}" for label, done, total in figures if total))
+        lines.extend(
+            f"  {_item_text(playbook.file, item, kinds[item.kind])}" for item in playbook.items if not item.covered
+        )
+    lines.append(f"coverage in total: covered {coverage.covered} of {coverage.total} ({shown(coverage.percent)})")
+    return "\n".join(lines) + "\n"
+
+
+def coverage_verdict(coverage: Coverage, minimum: float) -> str:
+    """One line: whether the total meets ``--min-coverage``, and when it does not, by how much and what to do."""
+    from engine.authoring.coverage import shown  # noqa: PLC0415
+
+    wanted = f"{minimum:g}%"
+    if coverage.meets(minimum):
+        # As many decimals as the minimum has, so that 47.36% meeting 47.3% never reads as 47% meeting it.
+        places = min(len(f"{minimum:g}".partition(".")[2]), 2)
+        return f"coverage {shown(coverage.percent, places)} meets the minimum of {wanted}"
+    # The gap rounded up to a tenth, so that a coverage just short of the minimum never reads as 0.0 points.
+    gap = math.ceil((minimum - coverage.percent) * 10) / 10
+    # Counted as meets() compares, so that exercising this many more is exactly enough.
+    enough = next(
+        count for count in range(coverage.covered, coverage.total + 1) if count * 100 >= minimum * coverage.total
+    )
+    needed = enough - coverage.covered
+    return (
+        f"coverage {shown(coverage.percent, 1)} is below the minimum of {wanted} by {gap:g} points: exercise "
+        f"{needed} more of the items listed above (add tests whose timelines take them), or lower --min-coverage"
+    )
+
+
+def coverage_json(coverage: Coverage, minimum: float | None) -> dict[str, Any]:
+    """``calmly test --coverage --format json``: the figures in total, per kind and per playbook, and every item
+    with its place and whether it was covered."""
+    from engine.authoring.coverage import KINDS  # noqa: PLC0415
+
+    def kinds(of: Any) -> list[dict[str, Any]]:
+        return [{"kind": kind.name, "covered": of(kind.name)[0], "total": of(kind.name)[1]} for kind in KINDS]
+
+    def total_of(kind: str) -> tuple[int, int]:
+        pairs = [playbook.of_kind(kind) for playbook in coverage.playbooks]
+        return sum(done for done, _ in pairs), sum(total for _, total in pairs)
+
+    return {
+        "covered": coverage.covered,
+        "total": coverage.total,
+        "percent": round(coverage.percent, 2),
+        "minimum": minimum,
+        "met": None if minimum is None else coverage.meets(minimum),
+        "kinds": kinds(total_of),
+        "playbooks": [
+            {
+                "file": playbook.file,
+                "playbook": playbook.playbook.id,
+                "version": playbook.playbook.version,
+                "covered": playbook.covered,
+                "total": playbook.total,
+                "percent": round(playbook.percent, 2),
+                "kinds": kinds(playbook.of_kind),
+                "items": [
+                    {
+                        "kind": item.kind,
+                        "name": item.name,
+                        "file": playbook.file,
+                        "line": item.line,
+                        "column": item.column,
+                        "covered": item.covered,
+                        "hits": item.hits,
+                        "details": {
+                            key: value if isinstance(value, str) else list(value) for key, value in item.details
+                        },
+                    }
+                    for item in playbook.items
+                ],
+            }
+            for playbook in coverage.playbooks
         ],
     }
 

@@ -21,8 +21,10 @@ CONTACT_ROUTES = ("dm", "phone", "email", "direct")
 _Check = Callable[[Any, Incident, Rulebook], "Any | Refused"]
 
 
-def _invalid(field: str, message: str, reason: RefusalReason = RefusalReason.INVALID_FIELD) -> Refused:
-    return Refused(reason, message, field)
+def _invalid(
+    field: str, message: str, reason: RefusalReason = RefusalReason.INVALID_FIELD, phrase: str | None = None
+) -> Refused:
+    return Refused(reason, message, field, phrase)
 
 
 def _text(field: str, what: str) -> _Check:
@@ -66,6 +68,7 @@ def _public_reply(value: Any, incident: Incident, book: Rulebook) -> Any:
             "public_reply",
             f"the reply says {phrase!r}, which the house rules forbid; never defend or lash out: rephrase it",
             RefusalReason.HOUSE_RULE,
+            phrase,
         )
     return {"channel": channel, "text": value["text"].strip()}
 

@@ -303,6 +303,9 @@ class Refused:
     reason: RefusalReason
     message: str
     field: str | None = None
+    #: For a ``house_rule`` refusal, the never_say phrase the reply used, as the playbook writes it: what a report
+    #: of which house rules were exercised counts, without reading it back out of the message.
+    phrase: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

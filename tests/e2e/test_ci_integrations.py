@@ -45,6 +45,17 @@ def test_example_workflow_annotates_and_uploads_sarif() -> None:
     assert _run("calmly validate --strict --format github playbooks/").returncode == 0
 
 
+def test_example_workflow_runs_the_playbook_tests_at_a_coverage_the_shipped_tests_meet() -> None:
+    workflow = yaml.safe_load((ROOT / "examples" / "github" / "validate-playbooks.yml").read_text(encoding="utf-8"))
+    commands = [step["run"] for step in workflow["jobs"]["validate"]["steps"] if "run" in step]
+    (command,) = [command for command in commands if command.startswith("calmly test")]
+    assert "--min-coverage" in command
+    assert "**/*.test.yaml" in workflow[True]["pull_request"]["paths"]  # PyYAML reads the key `on` as True
+    result = _run(command)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "meets the minimum" in result.stdout.splitlines()[-1]
+
+
 INSTALLS = re.compile(r"pip install[^\n`]*?calmly[^\n`]*")
 
 

@@ -60,6 +60,7 @@ def test_a_reply_with_a_disguised_phrase_is_refused_by_the_house_rules() -> None
 
     assert isinstance(refused, Refused)
     assert refused.reason is RefusalReason.HOUSE_RULE
+    assert refused.phrase == "calm down"
 
 
 @pytest.mark.parametrize("text", ["INJURY", "inj\u200bury", "\u00ecnjury", "\uff49\uff4e\uff4a\uff55\uff52\uff59"])

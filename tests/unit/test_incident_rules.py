@@ -153,6 +153,7 @@ def test_a_public_reply_that_breaks_the_house_rules_is_refused_naming_the_phrase
     assert refused.reason is RefusalReason.HOUSE_RULE
     assert refused.field == "public_reply"
     assert repr(phrase) in refused.message
+    assert refused.phrase == phrase  # as the playbook writes it, however the reply dressed it up
 
 
 def test_a_house_rule_phrase_inside_a_longer_word_does_not_break_the_rules() -> None:

@@ -1,0 +1,235 @@
+"""Which parts of a playbook its tests exercised, and which none did, each with where it is written.
+
+``calmly test --coverage`` reads what the tests' runs did (their :class:`~engine.authoring.simulation.Trail`) and
+lists, per playbook, every item of every kind in :data:`KINDS`: each transition (an action from one state), each
+escalation step, each never_say phrase and each do-not-engage reason, covered or not. A kind is one function from
+what was exercised to the playbook's items of that kind; a new part of the language is counted by writing one such
+function and adding it to :data:`KINDS`.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path as FilePath
+
+from engine.authoring.simulation import Trail
+from engine.authoring.testsuite import FileReport
+from engine.incident import Audit, Notify, RefusalReason
+from engine.playbook import LIMIT_CLOCK, Marks, Path, Playbook, Position, Requirement, format_duration
+
+__all__ = ["KINDS", "Coverage", "Exercised", "Item", "Kind", "PlaybookCoverage", "coverage_of", "shown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One thing a playbook says that a test can exercise, where it is written, and how often the tests did."""
+
+    kind: str  # the kind's name in KINDS: ``transition``, ``escalation_step`` ...
+    name: str  # what it is, in the playbook's own words: ``assess from detected``
+    line: int
+    column: int
+    hits: int  # how many times the tests exercised it
+    #: What exercising it means, said of the tests when none did: ``no test took it``.
+    missing: str
+    #: Details worth showing beside it, a word or a list of words each: the clocks an escalation step applies to
+    #: (as its ``clocks`` names them: ``limit`` for every state's limit), the ones it notified on.
+    details: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
+
+    @property
+    def covered(self) -> bool:
+        return self.hits > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Exercised:
+    """What a kind function reads: the playbook, where each part of it is written, and what the tests did."""
+
+    playbook: Playbook
+    marks: Marks
+    trail: Trail
+
+    def at(self, path: Path) -> Position:
+        """Where the document holds ``path`` (the nearest enclosing node when it is written more briefly, as a
+        single ``from: detected`` for ``from: [detected]``)."""
+        return self.marks.value(path)
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One kind of item: its name (as JSON gives it), how a sentence names one and many, its function, and
+    whether a sentence quotes an item's name (a phrase)."""
+
+    name: str
+    noun: str
+    label: str
+    items: Callable[[Exercised], Iterator[Item]]
+    quoted: bool = False
+
+
+def _item(
+    seen: Exercised, kind: str, name: str, path: Path, *, hits: int, missing: str, **details: str | tuple[str, ...]
+) -> Item:
+    pos = seen.at(path)
+    return Item(kind, name, pos.line, pos.column, hits, missing, tuple(details.items()))
+
+
+def _transitions(seen: Exercised) -> Iterator[Item]:
+    """Each (action, from-state) pair the playbook allows: taken when a test's action moved an incident by it."""
+    taken = Counter(
+        (effect.details.get("trigger"), effect.details.get("from"))
+        for effect in seen.trail.effects
+        if isinstance(effect, Audit) and effect.kind == "transition"
+    )
+    listed: set[tuple[str, str]] = set()
+    for index, transition in enumerate(seen.playbook.transitions):
+        for position, source in enumerate(transition.sources):
+            pair = (transition.trigger, source)
+            if pair in listed:  # a pair written twice runs by one rule; count it once, where it is first written
+                continue
+            listed.add(pair)
+            name = f"{transition.trigger} from {source} (to {transition.dest})"
+            path = ("transitions", index, "from", position)
+            yield _item(seen, "transition", name, path, hits=taken[pair], missing="no test took it")
+
+
+def _escalation_steps(seen: Exercised) -> Iterator[Item]:
+    """Each escalation step: exercised when it notified someone in a test, on any of the clocks it applies to."""
+    notified: dict[int, Counter[str]] = {}
+    for effect in seen.trail.effects:
+        if isinstance(effect, Notify):
+            notified.setdefault(effect.step, Counter())[effect.clock] += 1
+    for index, step in enumerate(seen.playbook.escalation):
+        repeat = f", then every {format_duration(step.repeat_every)}" if step.repeat_every else ""
+        name = f"step {index + 1} (at {step.after:.0%}{repeat}: {', '.join(step.notify)})"
+        clocks = (LIMIT_CLOCK, *seen.playbook.targets) if step.clocks is None else step.clocks
+        details: dict[str, str | tuple[str, ...]] = {"clocks": clocks}
+        if step.severities is not None:
+            details["severities"] = step.severities
+        on = notified.get(index, Counter())
+        if on:
+            details["notified_on"] = tuple(sorted(on))
+        if step.description:
+            details["description"] = step.description
+        missing = "no test saw it notify anyone"
+        path = ("escalation", index)
+        yield _item(seen, "escalation_step", name, path, hits=sum(on.values()), missing=missing, **details)
+
+
+def _never_say(seen: Exercised) -> Iterator[Item]:
+    """Each never_say phrase: exercised when a test saw a reply refused for saying it."""
+    refused = Counter(
+        refusal.phrase for _, refusal in seen.trail.refusals if refusal.reason is RefusalReason.HOUSE_RULE
+    )
+    for index, phrase in enumerate(seen.playbook.house_rules.never_say):
+        path = ("house_rules", "never_say", index)
+        missing = "no test saw a reply refused for saying it"
+        yield _item(seen, "never_say", phrase, path, hits=refused[phrase], missing=missing)
+
+
+def _do_not_engage_reasons(seen: Exercised) -> Iterator[Item]:
+    """Each do-not-engage reason: exercised when a test's action gave it and was taken."""
+    field = Requirement.REASON.value
+    given = Counter(
+        effect.details["fields"][field]
+        for effect in seen.trail.effects
+        if isinstance(effect, Audit) and effect.kind == "transition" and field in effect.details.get("fields", {})
+    )
+    for index, reason in enumerate(seen.playbook.house_rules.do_not_engage_reasons):
+        path = ("house_rules", "do_not_engage_reasons", index)
+        missing = "no test's action gave it as its reason"
+        yield _item(seen, "do_not_engage_reason", reason, path, hits=given[reason], missing=missing)
+
+
+#: Every kind of item a coverage report counts, in the order the report lists their figures.
+KINDS: tuple[Kind, ...] = (
+    Kind("transition", "transition", "transitions", _transitions),
+    Kind("escalation_step", "escalation", "escalation steps", _escalation_steps),
+    Kind("never_say", "never_say", "never_say phrases", _never_say, quoted=True),
+    Kind("do_not_engage_reason", "do-not-engage reason", "do-not-engage reasons", _do_not_engage_reasons),
+)
+
+
+def _share(covered: int, total: int) -> float:
+    """The share covered, as a percentage; nothing to cover is all of it covered."""
+    return 100.0 if total == 0 else covered * 100 / total
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybookCoverage:
+    """One playbook's items, in the order they are written, and what its tests covered of them."""
+
+    file: str
+    playbook: Playbook
+    items: tuple[Item, ...]
+
+    @property
+    def covered(self) -> int:
+        return sum(1 for item in self.items if item.covered)
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
+
+    @property
+    def percent(self) -> float:
+        return _share(self.covered, self.total)
+
+    def of_kind(self, kind: str) -> tuple[int, int]:
+        """(covered, total) among the items of one kind."""
+        items = [item for item in self.items if item.kind == kind]
+        return sum(1 for item in items if item.covered), len(items)
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Every playbook the tests ran, and the figures over all of them."""
+
+    playbooks: tuple[PlaybookCoverage, ...]
+
+    @property
+    def covered(self) -> int:
+        return sum(playbook.covered for playbook in self.playbooks)
+
+    @property
+    def total(self) -> int:
+        return sum(playbook.total for playbook in self.playbooks)
+
+    @property
+    def percent(self) -> float:
+        return _share(self.covered, self.total)
+
+    def meets(self, minimum: float) -> bool:
+        """Whether the share covered is at least ``minimum`` percent (compared exactly, not as rounded)."""
+        return self.covered * 100 >= minimum * self.total
+
+
+def shown(value: float, places: int = 0) -> str:
+    """A percentage for people, to ``places`` decimals: rounded down, so that 99.6% never reads as all of it,
+    nor 79.96% as the 80% it falls short of."""
+    scale = 10**places
+    return f"{math.floor(value * scale) / scale:.{places}f}%"
+
+
+def coverage_of(reports: Sequence[FileReport]) -> Coverage:
+    """The coverage of every playbook the reports' tests ran, each once however many test files name it."""
+    found: dict[FilePath, tuple[str, Playbook, Marks, Trail]] = {}
+    for report in reports:
+        loaded = report.loaded
+        if report.playbook is None or loaded is None or loaded.playbook is None or loaded.marks is None:
+            continue
+        key = FilePath(report.playbook).resolve()
+        if key not in found:
+            found[key] = (loaded.source, loaded.playbook, loaded.marks, Trail())
+        found[key][3].extend(report.trail)
+    playbooks = []
+    for source, playbook, marks, trail in found.values():
+        seen = Exercised(playbook, marks, trail)
+        items = [item for kind in KINDS for item in kind.items(seen)]
+        items.sort(key=lambda item: (item.line, item.column))
+        # Named as a path the author can open: tests/../playbooks/x.yaml is playbooks/x.yaml.
+        playbooks.append(PlaybookCoverage(posixpath.normpath(source), playbook, tuple(items)))
+    return Coverage(tuple(playbooks))

@@ -1,0 +1,195 @@
+"""`calmly test --coverage` counts what a small playbook's tests exercised, and places what they did not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.authoring.coverage import KINDS, Coverage, Item, coverage_of, shown
+from engine.authoring.testsuite import run_test_file
+
+#: Every kind of item in a few lines, each on a line of its own (the line numbers below count from "playbook").
+SMALL = """\
+playbook: small
+version: 1
+owner: lead
+applies_to: {channels: [twitter]}
+roles:
+  lead: {description: Handles every incident.}
+  boss: {description: Hears of every breach.}
+severity: {levels: [normal], default: normal}
+house_rules:
+  never_say: [calm down, not our fault]
+  do_not_engage_reasons: [spam, troll]
+states:
+  detected: {limit: {default: 1h}}
+  assessed: {limit: {default: 4h}}
+  acknowledged: {limit: {default: 1d}}
+  resolution_offered: {limit: {default: 1d}}
+  resolved: {limit: {default: 1w}}
+  reviewed: {final: true}
+  not_engaged: {final: true}
+transitions:
+  - {trigger: assess, from: detected, to: assessed, by: [lead]}
+  - {trigger: acknowledge, from: assessed, to: acknowledged, by: [lead], requires: [public_reply]}
+  - {trigger: offer_resolution, from: acknowledged, to: resolution_offered, by: [lead]}
+  - {trigger: resolve, from: resolution_offered, to: resolved, by: [lead]}
+  - {trigger: review, from: resolved, to: reviewed, by: [lead], requires: [review]}
+  - {trigger: do_not_engage, from: [detected, assessed], to: not_engaged, by: [lead], requires: [reason]}
+escalation:
+  - {after: 50%, notify: [lead], description: Half the time is gone.}
+  - {after: 100%, notify: [boss], clocks: [limit]}
+review:
+  questions:
+    - {id: avoidable, ask: Was it avoidable?, answer: yes_no}
+"""
+
+MENTION = "{at: 0m, mention: {channel: twitter, text: my order is late, author: {handle: ann}}}"
+ASSESS = "{at: 10m, act: assess, by: lee}"
+#: A reply that breaks the first house rule: refused, so the incident stays in assessed.
+RUDE_REPLY = "{at: 15m, act: acknowledge, by: lee, with: {public_reply: {channel: twitter, text: Please calm down}}}"
+SPAM = "{at: 20m, act: do_not_engage, by: lee, with: {reason: spam}}"
+
+
+def _test(name: str, *events: str, until: str = "1h") -> str:
+    lines = "".join(f"          - {event}\n" for event in events)
+    return (
+        f"  - name: {name}\n"
+        "    timeline:\n"
+        "      start: 2026-11-23T09:00:00Z\n"
+        "      people: {lee: [lead], mo: [boss]}\n"
+        "      events:\n"
+        f"{lines}"
+        f"      until: {until}\n"
+        "    expect: [{at: 0m, incidents: 1}]\n"
+    )
+
+
+def _coverage(folder: Path, *tests: str) -> Coverage:
+    (folder / "small.yaml").write_text(SMALL, encoding="utf-8")
+    path = folder / "small.test.yaml"
+    path.write_text("playbook: small.yaml\ntests:\n" + "".join(tests), encoding="utf-8")
+    report = run_test_file(path)
+    assert report.passed, report
+    return coverage_of([report])
+
+
+def _items(coverage: Coverage, kind: str) -> list[Item]:
+    (playbook,) = coverage.playbooks
+    return [item for item in playbook.items if item.kind == kind]
+
+
+def _uncovered(coverage: Coverage, kind: str) -> list[tuple[str, int, int]]:
+    return [(item.name, item.line, item.column) for item in _items(coverage, kind) if not item.covered]
+
+
+def test_a_test_that_takes_two_transitions_reports_every_other_pair_at_its_from(tmp_path: Path) -> None:
+    coverage = _coverage(tmp_path, _test("assessed, then not engaged as spam", MENTION, ASSESS, SPAM))
+
+    taken = [item.name for item in _items(coverage, "transition") if item.covered]
+    assert taken == ["assess from detected (to assessed)", "do_not_engage from assessed (to not_engaged)"]
+    assert _uncovered(coverage, "transition") == [
+        ("acknowledge from assessed (to acknowledged)", 22, 34),
+        ("offer_resolution from acknowledged (to resolution_offered)", 23, 39),
+        ("resolve from resolution_offered (to resolved)", 24, 30),
+        ("review from resolved (to reviewed)", 25, 29),
+        # One action from two states is two pairs, each placed at its own state in the list.
+        ("do_not_engage from detected (to not_engaged)", 26, 37),
+    ]
+
+
+def test_an_escalation_step_is_covered_once_it_notifies_and_names_the_clocks_it_did(tmp_path: Path) -> None:
+    quick = _coverage(tmp_path, _test("assessed in ten minutes", MENTION, ASSESS))
+    assert _uncovered(quick, "escalation_step") == [
+        ("step 1 (at 50%: lead)", 28, 5),
+        ("step 2 (at 100%: boss)", 29, 5),
+    ]
+
+    left_alone = _coverage(tmp_path, _test("nobody assesses for an hour", MENTION))
+    first, second = _items(left_alone, "escalation_step")
+    assert (first.covered, first.hits) == (True, 1)
+    assert dict(first.details) == {
+        "clocks": ("limit",),  # a step that names no clocks applies to every one this playbook has
+        "notified_on": ("limit:detected",),
+        "description": "Half the time is gone.",
+    }
+    assert second.covered
+    assert dict(second.details)["clocks"] == ("limit",)
+
+
+def test_a_never_say_phrase_is_covered_by_a_reply_refused_for_saying_it(tmp_path: Path) -> None:
+    coverage = _coverage(tmp_path, _test("a rude reply is refused", MENTION, ASSESS, RUDE_REPLY))
+
+    phrases = [(item.name, item.hits) for item in _items(coverage, "never_say")]
+    assert phrases == [("calm down", 1), ("not our fault", 0)]
+    assert _uncovered(coverage, "never_say") == [("not our fault", 10, 26)]
+
+
+def test_a_do_not_engage_reason_is_covered_when_an_action_taken_gives_it(tmp_path: Path) -> None:
+    refused = "{at: 15m, act: do_not_engage, by: mo, with: {reason: troll}}"  # refused: it is not for the boss
+    coverage = _coverage(tmp_path, _test("not engaged as spam", MENTION, ASSESS, refused, SPAM))
+
+    assert _uncovered(coverage, "do_not_engage_reason") == [("troll", 11, 33)]
+
+
+def test_the_figures_count_every_item_once_however_many_tests_exercise_it(tmp_path: Path) -> None:
+    coverage = _coverage(
+        tmp_path,
+        _test("not engaged as spam", MENTION, ASSESS, SPAM),
+        _test("not engaged as spam, again", MENTION, ASSESS, SPAM),
+    )
+
+    (playbook,) = coverage.playbooks
+    # 7 transitions (2 taken), 2 escalation steps (none), 2 phrases (none), 2 reasons (spam): 3 of 13.
+    assert (playbook.covered, playbook.total) == (3, 13)
+    assert {kind.name: playbook.of_kind(kind.name) for kind in KINDS} == {
+        "transition": (2, 7),
+        "escalation_step": (0, 2),
+        "never_say": (0, 2),
+        "do_not_engage_reason": (1, 2),
+    }
+    assert _items(coverage, "transition")[0].hits == 2
+    assert round(coverage.percent, 2) == 23.08
+    assert coverage.meets(23)
+    assert not coverage.meets(23.1)  # compared exactly: 23.08% is short of 23.1%, though both read as 23%
+
+
+def test_items_are_listed_in_the_order_the_playbook_writes_them(tmp_path: Path) -> None:
+    coverage = _coverage(tmp_path, _test("assessed", MENTION, ASSESS))
+
+    (playbook,) = coverage.playbooks
+    places = [(item.line, item.column) for item in playbook.items]
+    assert places == sorted(places)
+    assert playbook.file == (tmp_path / "small.yaml").as_posix()
+
+
+def test_two_test_files_of_one_playbook_make_one_coverage_of_what_both_did(tmp_path: Path) -> None:
+    (tmp_path / "small.yaml").write_text(SMALL, encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    first, second = tmp_path / "a.test.yaml", tmp_path / "tests" / "b.test.yaml"
+    first.write_text("playbook: small.yaml\ntests:\n" + _test("assessed", MENTION, ASSESS), encoding="utf-8")
+    second.write_text("playbook: ../small.yaml\ntests:\n" + _test("spam", MENTION, ASSESS, SPAM), encoding="utf-8")
+
+    coverage = coverage_of([run_test_file(first), run_test_file(second)])
+
+    (playbook,) = coverage.playbooks
+    assert playbook.of_kind("transition") == (2, 7)
+    assert _items(coverage, "transition")[0].hits == 2  # assessed in both files
+
+
+def test_a_playbook_that_cannot_be_loaded_has_no_coverage_and_nothing_to_cover_counts_as_covered(
+    tmp_path: Path,
+) -> None:
+    broken = tmp_path / "broken.test.yaml"
+    broken.write_text("playbook: missing.yaml\ntests: []\n", encoding="utf-8")
+    nothing = coverage_of([run_test_file(broken)])
+
+    assert nothing.playbooks == ()
+    assert (nothing.covered, nothing.total, nothing.percent) == (0, 0, 100.0)
+    assert nothing.meets(100)
+
+
+def test_a_share_is_shown_rounded_down_so_it_never_reads_as_more_than_it_is() -> None:
+    assert shown(99.6) == "99%"
+    assert shown(79.96, 1) == "79.9%"  # short of 80%, and never shown as 80.0%
+    assert shown(100.0) == "100%"
+    assert shown(47.368, 2) == "47.36%"
