@@ -2,9 +2,9 @@
 
 ``calmly test --coverage`` reads what the tests' runs did (their :class:`~engine.authoring.simulation.Trail`) and
 lists, per playbook, every item of every kind in :data:`KINDS`: each transition (an action from one state), each
-escalation step, each never_say phrase and each do-not-engage reason, covered or not. A kind is one function from
-what was exercised to the playbook's items of that kind; a new part of the language is counted by writing one such
-function and adding it to :data:`KINDS`.
+escalation step, each ``notify_on`` rule, each never_say phrase and each do-not-engage reason, covered or not. A
+kind is one function from what was exercised to the playbook's items of that kind; a new part of the language is
+counted by writing one such function and adding it to :data:`KINDS`.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def _escalation_steps(seen: Exercised) -> Iterator[Item]:
     """Each escalation step: exercised when it notified someone in a test, on any of the clocks it applies to."""
     notified: dict[int, Counter[str]] = {}
     for effect in seen.trail.effects:
-        if isinstance(effect, Notify):
+        if isinstance(effect, Notify) and effect.event is None:
             notified.setdefault(effect.step, Counter())[effect.clock] += 1
     for index, step in enumerate(seen.playbook.escalation):
         repeat = f", then every {format_duration(step.repeat_every)}" if step.repeat_every else ""
@@ -117,6 +117,23 @@ def _escalation_steps(seen: Exercised) -> Iterator[Item]:
         missing = "no test saw it notify anyone"
         path = ("escalation", index)
         yield _item(seen, "escalation_step", name, path, hits=sum(on.values()), missing=missing, **details)
+
+
+def _event_rules(seen: Exercised) -> Iterator[Item]:
+    """Each ``notify_on`` rule: exercised when its event happened in a test as its filters say, and it notified."""
+    told = Counter(effect.step for effect in seen.trail.effects if isinstance(effect, Notify) and effect.event)
+    for index, rule in enumerate(seen.playbook.notify_on):
+        narrowed = [
+            f"{key} {', '.join(values)}"
+            for key, values in (("states", rule.states), ("severities", rule.severities), ("clocks", rule.clocks))
+            if values is not None
+        ]
+        name = f"{index + 1} ({rule.event.value}{': ' + '; '.join(narrowed) if narrowed else ''})"
+        details: dict[str, str | tuple[str, ...]] = {"notify": rule.notify}
+        if rule.description:
+            details["description"] = rule.description
+        missing = "no test saw its event happen"
+        yield _item(seen, "event_rule", name, ("notify_on", index), hits=told[index], missing=missing, **details)
 
 
 def _never_say(seen: Exercised) -> Iterator[Item]:
@@ -148,6 +165,7 @@ def _do_not_engage_reasons(seen: Exercised) -> Iterator[Item]:
 KINDS: tuple[Kind, ...] = (
     Kind("transition", "transition", "transitions", _transitions),
     Kind("escalation_step", "escalation", "escalation steps", _escalation_steps),
+    Kind("event_rule", "notify_on rule", "notify_on rules", _event_rules),
     Kind("never_say", "never_say", "never_say phrases", _never_say, quoted=True),
     Kind("do_not_engage_reason", "do-not-engage reason", "do-not-engage reasons", _do_not_engage_reasons),
 )

@@ -453,7 +453,8 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
                 threshold=point.fraction,
                 scheduled_at=occurrence.at,
                 due_at=clock.due_at,
-                late_by=max(now - occurrence.at, _NO_TIME),
+                # A step a severity change made due is told as soon as it could be: not late.
+                late_by=max(now - max(occurrence.at, clock.replanned_at or occurrence.at), _NO_TIME),
             )
         )
     moved = clock._replace(fired=due[-1] if due else clock.fired, next=following, replanned_at=None)

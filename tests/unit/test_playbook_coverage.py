@@ -144,6 +144,7 @@ def test_the_figures_count_every_item_once_however_many_tests_exercise_it(tmp_pa
     assert {kind.name: playbook.of_kind(kind.name) for kind in KINDS} == {
         "transition": (2, 7),
         "escalation_step": (0, 2),
+        "event_rule": (0, 0),
         "never_say": (0, 2),
         "do_not_engage_reason": (1, 2),
     }
@@ -193,3 +194,22 @@ def test_a_share_is_shown_rounded_down_so_it_never_reads_as_more_than_it_is() ->
     assert shown(79.96, 1) == "79.9%"  # short of 80%, and never shown as 80.0%
     assert shown(100.0) == "100%"
     assert shown(47.368, 2) == "47.36%"
+
+
+def test_a_notify_on_rule_is_covered_when_its_event_happens_and_not_counted_as_an_escalation_step(
+    tmp_path: Path,
+) -> None:
+    rules = (
+        "notify_on:\n  - {event: opened, notify: [boss]}\n  - {event: entered, states: [not_engaged], notify: [boss]}\n"
+    )
+    (tmp_path / "small.yaml").write_text(SMALL + rules, encoding="utf-8")
+    path = tmp_path / "small.test.yaml"
+    path.write_text("playbook: small.yaml\ntests:\n" + _test("assessed at once", MENTION, ASSESS), encoding="utf-8")
+    report = run_test_file(path)
+    assert report.passed, report
+    coverage = coverage_of([report])
+
+    opened, entered = _items(coverage, "event_rule")
+    assert (opened.name, opened.covered, opened.hits) == ("1 (opened)", True, 1)
+    assert (entered.name, entered.covered, entered.line) == ("2 (entered: states not_engaged)", False, 35)
+    assert [item.hits for item in _items(coverage, "escalation_step")] == [0, 0]
