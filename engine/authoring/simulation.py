@@ -47,7 +47,8 @@ class IncidentView:
     notices: tuple[Notice, ...] = ()
     #: Every refused action, in order, with the runtime's reason (``house_rule``, ``role_not_allowed`` ...).
     refusals: tuple[tuple[str, str], ...] = ()
-    #: The targets met (the incident reached one of their until states), each with whether it had breached first.
+    #: The targets met (the incident reached one of their until states, or the team replied), each with whether it
+    #: was met late.
     met: tuple[tuple[str, bool], ...] = ()
 
     @property
@@ -150,11 +151,6 @@ class _World:
         self.result.trail.effects.extend(change.stepped.effects)
         for effect in change.stepped.effects:
             self._effect(incident, effect, now)
-        running = {clock.name for clock in incident.clocks}
-        for name in before.keys() - running:
-            target = self.book.playbook.targets.get(name)
-            if target is not None and incident.state in target.until:
-                self.met[incident.id].append((name, name in incident.breached))
         for clock in incident.clocks:
             was = before.get(clock.name)
             if was == (clock.epoch, clock.due_at):
@@ -207,6 +203,9 @@ class _World:
                 threshold=effect.threshold,
                 late_by=effect.late_by.total_seconds(),
             )
+        elif isinstance(effect, Audit) and effect.kind == "target_met":
+            self.met[incident.id].append((str(effect.details["clock"]), bool(effect.details.get("late"))))
+            self.say(now, effect.kind, effect.summary, incident.id, **dict(effect.details))
         elif isinstance(effect, Audit) and effect.kind == "breach" and "due_at" in effect.details:
             # The runtime's own words give the time in UTC; the story gives every time in its own offset.
             due_at = datetime.fromisoformat(str(effect.details["due_at"]))

@@ -202,6 +202,9 @@ class Rulebook:
             state: tuple(name for name, target in playbook.targets.items() if target.start == state)
             for state in playbook.states
         }
+        #: The targets that start each time the customer writes again, and those the team's next reply meets.
+        self.per_follow_up = tuple(name for name, target in playbook.targets.items() if target.per_follow_up)
+        self.until_reply = frozenset(name for name, target in playbook.targets.items() if target.until_reply)
         self._limit_clocks = {state: str(ClockId.limit(state)) for state in playbook.states}
         self._clocks = [ClockId.limit(state) for state in playbook.states] + [
             ClockId.target(name) for name in playbook.targets

@@ -95,7 +95,8 @@ def _enter(
             if clock.next is not None:
                 effects.append(CancelDeadline(deadline_key(incident.id, clock, clock.next), clock.name))
             if target is not None:
-                finished = finished | {clock.name}
+                if not target.per_follow_up:  # one that starts on each follow-up runs again on the next
+                    finished = finished | {clock.name}
                 effects.append(_verdict(clock, "met" if met else "stopped", state if aside else None, now))
             continue
         kept.append(clock)
@@ -114,6 +115,23 @@ def _enter(
     return tuple(kept), finished, effects
 
 
+def _replied(
+    book: Rulebook, incident_id: str, clocks: tuple[ClockState, ...], finished: frozenset[str], now: datetime
+) -> tuple[tuple[ClockState, ...], frozenset[str], list[Effect]]:
+    """The team replied in public or contacted the customer in private: the targets ``until: reply`` are met."""
+    kept: list[ClockState] = []
+    effects: list[Effect] = []
+    for clock in clocks:
+        if clock.name not in book.until_reply:
+            kept.append(clock)
+            continue
+        effects += _cancel(incident_id, clock)
+        effects.append(_verdict(clock, "met", None, now))
+        if not book.playbook.targets[clock.name].per_follow_up:
+            finished = finished | {clock.name}
+    return tuple(kept), finished, effects
+
+
 def _verdict(clock: ClockState, verdict: str, aside: str | None, now: datetime) -> Audit:
     """The history's word on a target that stopped: met or stopped, on time or how late, and why it stopped."""
     late = now - clock.late_from
@@ -121,7 +139,7 @@ def _verdict(clock: ClockState, verdict: str, aside: str | None, now: datetime) 
     if clock.judged_from is not None and late.total_seconds() > 0:
         timing += f", counted from the severity change at {_minute(clock.judged_from)} that made it due"
     why = f": {aside} is a side path where it no longer applies" if aside is not None else ""
-    details: dict[str, Any] = {"clock": clock.name, "due_at": clock.due_at.isoformat()}
+    details: dict[str, Any] = {"clock": clock.name, "due_at": clock.due_at.isoformat(), "late": late > _NO_TIME}
     if clock.judged_from is not None:
         details["judged_from"] = clock.judged_from.isoformat()
     if aside is not None:
@@ -295,6 +313,9 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
     severity = checked.get("severity", incident.severity)
     revision = incident.revision + 1
     clocks, finished, entered = _enter(book, incident, _Entered(destination, severity, revision), now)
+    if book.until_reply and ("public_reply" in checked or "contact_route" in checked):
+        clocks, finished, replied = _replied(book, incident.id, clocks, finished, now)
+        entered += replied
     changed = incident.evolve(
         state=destination,
         severity=severity,
@@ -356,7 +377,47 @@ def _join(incident: Incident, join: JoinMention, now: datetime, book: Rulebook) 
     effects += told(book, changed, EventKind.FOLLOW_UP, now)
     if raised:
         effects += told(book, changed, EventKind.SEVERITY_RAISED, now)
-    return Stepped(changed, tuple(effects))
+    reopen = book.playbook.states[incident.state].reopen_on_follow_up
+    if reopen is not None:
+        changed, reopened = _reopen(book, changed, reopen, now)
+        effects += reopened
+    changed, started = _start_follow_up_clocks(book, changed, now)
+    return Stepped(changed, (*effects, *started))
+
+
+def _reopen(book: Rulebook, incident: Incident, destination: str, now: datetime) -> tuple[Incident, list[Effect]]:
+    """A follow-up in a state that says ``reopen_on_follow_up`` moves the incident there, as an action would."""
+    previous = incident.state
+    clocks, finished, entered = _enter(book, incident, _Entered(destination, incident.severity, incident.revision), now)
+    moved = incident.evolve(state=destination, entered_at=now, clocks=clocks, finished_clocks=finished)
+    effects: list[Effect] = [
+        Audit(
+            now,
+            "reopened",
+            f"the customer wrote again: {previous} -> {destination}",
+            details={"from": previous, "to": destination},
+        ),
+        *entered,
+        *told(book, moved, EventKind.ENTERED, now),
+    ]
+    if previous == _RESOLVED:
+        effects += told(book, moved, EventKind.REOPENED, now)
+    return moved, effects
+
+
+def _start_follow_up_clocks(book: Rulebook, incident: Incident, now: datetime) -> tuple[Incident, list[Effect]]:
+    """The targets ``from: follow_up`` start when the customer writes again, unless already running: each run is
+    judged on its own, so a breach of the last run is forgotten as a new one starts."""
+    effects: list[Effect] = []
+    for name in book.per_follow_up:
+        if incident.clock(name) is not None:
+            continue
+        started = _start(book, name, _Entered(incident.state, incident.severity, incident.revision), now)
+        if started is None:
+            continue
+        incident = incident.evolve(clocks=(*incident.clocks, started), breached=incident.breached - {name})
+        effects += _arm(incident.id, started)
+    return incident, effects
 
 
 _NO_TIME = timedelta(0)

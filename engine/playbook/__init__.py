@@ -17,8 +17,10 @@ from engine.playbook._load import LoadResult, load
 from engine.playbook._machine import compile_machine, machine_spec
 from engine.playbook._model import (
     AROUND_THE_CLOCK,
+    FOLLOW_UP,
     LIFECYCLE,
     LIMIT_CLOCK,
+    REPLY,
     AnswerKind,
     AppliesTo,
     Calendar,
@@ -47,12 +49,14 @@ from engine.playbook._yaml import MAX_BYTES, Document, Marks, Position, position
 __all__ = [
     "AROUND_THE_CLOCK",
     "CHANNEL_ALIASES",
+    "FOLLOW_UP",
     "LIFECYCLE",
     "LIMIT_CLOCK",
     "MAX_BYTES",
     "MAX_DURATION",
     "MAX_PERCENTAGE",
     "PLACEHOLDERS",
+    "REPLY",
     "AnswerKind",
     "AppliesTo",
     "Calendar",

@@ -152,6 +152,7 @@ def build(data: Mapping[str, Any]) -> Playbook:
                 calendar=_calendars(raw.get("calendar"))[0],
                 final=raw.get("final", False),
                 level_calendars=_calendars(raw.get("calendar"))[1],
+                reopen_on_follow_up=raw.get("reopen_on_follow_up"),
             )
             for name, raw in data["states"].items()
         },

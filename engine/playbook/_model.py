@@ -13,7 +13,9 @@ from datetime import time, timedelta
 
 __all__ = [
     "AROUND_THE_CLOCK",
+    "FOLLOW_UP",
     "LIFECYCLE",
+    "REPLY",
     "AnswerKind",
     "AppliesTo",
     "Calendar",
@@ -43,6 +45,14 @@ LIMIT_CLOCK = "limit"
 
 #: What a clock's ``calendar`` says for a level that counts around the clock although others keep office hours.
 AROUND_THE_CLOCK = "around_the_clock"
+
+#: A target's ``from`` that starts its clock each time the customer writes again (a follow-up joins the incident),
+#: as the helpdesks' "next reply time"; it is not a state's name.
+FOLLOW_UP = "follow_up"
+
+#: A target's ``until`` met by the team's next public reply or private contact (an action with a ``public_reply``
+#: or a ``contact_route``), not by entering a state.
+REPLY = "reply"
 
 
 class Requirement(enum.StrEnum):
@@ -146,6 +156,9 @@ class State:
     final: bool = False
     #: A calendar per severity level where it differs (None: around the clock): critical cases round the clock.
     level_calendars: Mapping[str, str | None] = field(default_factory=dict)
+    #: Where a follow-up (another mention joining) moves an incident in this state: "my refund still hasn't
+    #: arrived" on a resolved incident reopens it rather than joining silently.
+    reopen_on_follow_up: str | None = None
 
     def calendar_for(self, level: str) -> str | None:
         return self.level_calendars.get(level, self.calendar)
@@ -167,6 +180,20 @@ class Target:
     #: Side paths: entering one of these stops the clock without a verdict (neither met nor missed).
     stops_on: tuple[str, ...] = ()
     level_calendars: Mapping[str, str | None] = field(default_factory=dict)
+
+    @property
+    def per_follow_up(self) -> bool:
+        """Whether the clock starts each time the customer writes again, rather than on entering a state."""
+        return self.start == FOLLOW_UP
+
+    @property
+    def until_reply(self) -> bool:
+        """Whether the team's next public reply or private contact meets it."""
+        return REPLY in self.until
+
+    @property
+    def until_states(self) -> tuple[str, ...]:
+        return tuple(state for state in self.until if state != REPLY)
 
     def calendar_for(self, level: str) -> str | None:
         return self.level_calendars.get(level, self.calendar)

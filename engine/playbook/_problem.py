@@ -103,6 +103,9 @@ class rules:
     UNDEFINED_CLOCK: Final = _e("E305", "undefined-clock", "An escalation clock that is neither limit nor a target.")
     UNKNOWN_TIMEZONE: Final = _e("E306", "unknown-timezone", "A time zone the IANA database does not know.")
     UNKNOWN_HOLIDAYS: Final = _e("E307", "unknown-holidays", "A country or region with no public-holiday list.")
+    RESERVED_STATE_NAME: Final = _e(
+        "E311", "reserved-state-name", "A state named follow_up or reply, words targets keep for themselves."
+    )
     RESERVED_CALENDAR_NAME: Final = _e(
         "E310", "reserved-calendar-name", "A calendar named around_the_clock, which the language keeps for no calendar."
     )
@@ -122,6 +125,12 @@ class rules:
     FINAL_STATE_LIMIT: Final = _e("E408", "final-state-limit", "A final state has a time limit.")
     TARGET_NEVER_ENDS: Final = _e(
         "E409", "target-never-ends", "A target whose until states no path of transitions reaches from its from."
+    )
+    REPLY_NEVER_GIVEN: Final = _e(
+        "E411", "reply-never-given", "A target until reply, but no transition asks for a public reply or contact route."
+    )
+    FOLLOW_UP_REOPEN_INVALID: Final = _e(
+        "E412", "follow-up-reopen-invalid", "A reopen_on_follow_up on a final state, or into one."
     )
     SIDE_PATH_CONFLICT: Final = _e(
         "E410", "side-path-conflict", "A target's stops_on state that is also its from or one of its until states."

@@ -65,6 +65,7 @@ EXPECTED = {
     "unknown-holidays-country.yaml":    "13:15: E307",
     "unknown-holidays-region.yaml":     "13:15: E307",
     "reserved-calendar-name.yaml":      "11:3: E310",
+    "reserved-state-name.yaml":         "15:3: E311",
     # the state machine
     "missing-lifecycle-state.yaml":     "9:1: E400",
     "unreachable-state.yaml":           "15:3: E401",
@@ -77,6 +78,8 @@ EXPECTED = {
     "final-state-limit.yaml":           "15:27: E408",
     "target-never-ends.yaml":           "17:47: E409",
     "side-path-conflict.yaml":          "19:80: E410",
+    "reply-never-given.yaml":           "17:43: E411",
+    "follow-up-reopen-invalid.yaml":    "14:57: E412",
     # clocks
     "limit-missing-level.yaml":         "10:14: E500",
     "zero-duration.yaml":               "10:31: E501",

@@ -113,11 +113,17 @@ def test_a_severity_raised_by_the_assessment_tells_too_but_a_lowered_one_does_no
     assert _events(lowered.effects) == []
 
 
+_FIELDS: dict[str, dict[str, object]] = {
+    "assess": {"severity": "low"},
+    "acknowledge": {"public_reply": {"channel": "twitter", "text": "Sorry, we're on it."}},
+    "offer_resolution": {"contact_route": "dm"},
+}
+
+
 def _resolved(at: datetime) -> Incident:
     incident = opened(EVENTS).incident
     for trigger in ("assess", "acknowledge", "offer_resolution", "resolve"):
-        fields = {"severity": "low"} if trigger == "assess" else {}
-        incident = accepted(act(incident, trigger, ["agent"], at, EVENTS, **fields)).incident
+        incident = accepted(act(incident, trigger, ["agent"], at, EVENTS, **_FIELDS.get(trigger, {}))).incident
     return incident
 
 
@@ -138,7 +144,11 @@ def test_a_follow_up_on_a_resolved_incident_tells_the_agent_but_not_one_on_an_op
     on_resolved = accepted(step(resolved, JoinMention(follow_up), T0 + H, book(EVENTS)))
     on_open = accepted(step(opened(EVENTS).incident, JoinMention(follow_up), T0 + H, book(EVENTS)))
 
-    assert [(notice.event, notice.roles) for notice in _events(on_resolved.effects)] == [("follow_up", ("agent",))]
+    # The follow-up is told as it arrived (on a resolved incident); then the playbook reopens it, which is told too.
+    assert [(notice.event, notice.roles) for notice in _events(on_resolved.effects)] == [
+        ("follow_up", ("agent",)),
+        ("reopened", ("lead",)),
+    ]
     assert _events(on_open.effects) == []
 
 
@@ -224,9 +234,9 @@ def test_a_target_a_late_raise_made_due_is_judged_late_from_the_raise() -> None:
     ).incident  # critical: 30m, so due 10 minutes ago
     assessed = accepted(act(joined, "assess", ["agent"], T0 + 42 * M, EVENTS, severity="critical")).incident
 
-    answered = accepted(act(assessed, "acknowledge", ["agent"], T0 + 47 * M, EVENTS))
+    answered = accepted(act(assessed, "acknowledge", ["agent"], T0 + 47 * M, EVENTS, **_FIELDS["acknowledge"]))
 
-    (met,) = audits(answered.effects, "target_met")
+    (met,) = [audit for audit in audits(answered.effects, "target_met") if audit.details["clock"] == "first_response"]
     assert met.summary.startswith("first_response met (7m late, counted from the severity change at ")
     assert met.details["judged_from"] == (T0 + 40 * M).isoformat()
 
@@ -278,3 +288,58 @@ def test_a_reviewed_side_path_closes_with_every_clock_stopped() -> None:
     reviewed = accepted(act(referred, "review", ["lead"], T0 + H, EVENTS, review=review_answers(EVENTS)))
 
     assert reviewed.incident.clocks == ()
+
+
+# --- the customer writes again ------------------------------------------------------------------------------
+
+
+def test_a_follow_up_on_a_resolved_incident_reopens_it_where_the_playbook_says_with_its_clocks() -> None:
+    resolved = _resolved(T0 + M)
+    follow_up = mention("my refund still hasn't arrived", external_id="m-2", posted_at=T0 + H)
+
+    joined = accepted(step(resolved, JoinMention(follow_up), T0 + H, book(EVENTS)))
+
+    assert joined.incident.state == "acknowledged"
+    (reopened,) = audits(joined.effects, "reopened")
+    assert reopened.summary == "the customer wrote again: resolved -> acknowledged"
+    assert {clock.name for clock in joined.incident.clocks} == {"limit:acknowledged", "next_response"}
+    assert arms(joined.effects)["next_response"].at == T0 + H + 45 * M
+
+
+def test_the_next_response_runs_from_the_first_follow_up_until_the_teams_reply_and_again_from_the_next() -> None:
+    incident = accepted(act(opened(EVENTS).incident, "assess", ["agent"], T0 + M, EVENTS, severity="low")).incident
+    first = accepted(step(incident, JoinMention(mention("hello?", external_id="m-2")), T0 + 10 * M, book(EVENTS)))
+    second = accepted(
+        step(first.incident, JoinMention(mention("anyone?", external_id="m-3")), T0 + 20 * M, book(EVENTS))
+    )
+
+    started = first.incident.clock("next_response")
+    assert started is not None
+    assert started.due_at == T0 + 70 * M
+    assert second.incident.clock("next_response") == started  # kept running, not restarted
+    replied = accepted(act(second.incident, "acknowledge", ["agent"], T0 + 30 * M, EVENTS, **_FIELDS["acknowledge"]))
+    (met,) = [audit for audit in audits(replied.effects, "target_met") if audit.details["clock"] == "next_response"]
+    assert met.summary == "next_response met (on time)"
+    assert replied.incident.clock("next_response") is None
+    assert "next_response" not in replied.incident.finished_clocks  # it runs again on the next follow-up
+    again = accepted(
+        step(replied.incident, JoinMention(mention("thanks, but", external_id="m-4")), T0 + 2 * H, book(EVENTS))
+    )
+    restarted = again.incident.clock("next_response")
+    assert restarted is not None
+    assert restarted.due_at == T0 + 3 * H
+    assert restarted.epoch != started.epoch
+
+
+def test_a_new_run_of_the_next_response_forgets_the_breach_of_the_last() -> None:
+    incident = accepted(act(opened(EVENTS).incident, "assess", ["agent"], T0, EVENTS, severity="low")).incident
+    asked = accepted(step(incident, JoinMention(mention("hello?", external_id="m-2")), T0, book(EVENTS))).incident
+    late = _run(asked, T0 + 61 * M, book(EVENTS)).incident
+    assert "next_response" in late.breached
+    answered = accepted(act(late, "acknowledge", ["agent"], T0 + 62 * M, EVENTS, **_FIELDS["acknowledge"]))
+
+    again = accepted(
+        step(answered.incident, JoinMention(mention("still?", external_id="m-3")), T0 + 3 * H, book(EVENTS))
+    )
+
+    assert "next_response" not in again.incident.breached

@@ -30,6 +30,7 @@ CASES = [
     ("unknown-holidays-country",     "E307", 13, 15, "no public-holiday list for the country 'XX'"),
     ("unknown-holidays-region",      "E307", 13, 15, "GB has no region 'LDN' (regions: ENG, NIR, SCT, WLS)"),
     ("reserved-calendar-name",       "E310", 11,  3, "a calendar cannot be called 'around_the_clock'"),
+    ("reserved-state-name",          "E311", 15,  3, "a state cannot be called 'reply'"),
     # --- the state machine (E4xx) ---
     ("missing-lifecycle-state",      "E400",  9,  1, "states lacks the lifecycle state resolution_offered"),
     ("unreachable-state",            "E401", 15,  3, "no transition leads from detected to the state 'escalated'"),
@@ -42,6 +43,8 @@ CASES = [
     ("final-state-limit",            "E408", 15, 27, "'reviewed' is final, so its clock never runs"),
     ("target-never-ends",            "E409", 17, 47, "no path of transitions leads from 'acknowledged' to it"),
     ("side-path-conflict",           "E410", 19, 80, "lists 'referred', which is also one of its until states"),
+    ("reply-never-given",            "E411", 17, 43, "no transition requires a public_reply or a contact_route"),
+    ("follow-up-reopen-invalid",     "E412", 14, 57, "'reviewed' is final, and a follow-up cannot close an incident"),
     # --- clocks (E5xx) ---
     ("limit-missing-level",          "E500", 10, 14, "states.detected.limit has no time for high and no 'default'"),
     ("zero-duration",                "E501", 10, 31, "states.detected.limit.default is zero"),

@@ -22,8 +22,10 @@ from engine.playbook._checks._clocks import (
 from engine.playbook._checks._events import check_event_clocks, check_events_happen
 from engine.playbook._checks._finding import Check, Context, Finding
 from engine.playbook._checks._machine import (
+    check_follow_ups,
     check_lifecycle,
     check_reachability,
+    check_reply_possible,
     check_side_paths,
     check_targets_end,
     check_targets_stranded,
@@ -50,6 +52,8 @@ CHECKS: tuple[Check, ...] = (
     check_targets_end,
     check_side_paths,
     check_targets_stranded,
+    check_reply_possible,
+    check_follow_ups,
     check_transitions,
     check_limits,
     check_escalation_order,

@@ -10,8 +10,10 @@ from engine.playbook._model import LIFECYCLE, Playbook, Requirement
 from engine.playbook._problem import rules
 
 __all__ = [
+    "check_follow_ups",
     "check_lifecycle",
     "check_reachability",
+    "check_reply_possible",
     "check_side_paths",
     "check_targets_end",
     "check_targets_stranded",
@@ -151,10 +153,13 @@ def check_targets_end(ctx: Context) -> Iterator[Finding]:
     playbook = ctx.playbook
     edges = _edges(playbook)
     for name, target in playbook.targets.items():
-        if target.start not in playbook.states or not all(state in playbook.states for state in target.until):
+        until = target.until_states
+        if target.per_follow_up or not until or target.until_reply:
+            continue  # it starts on a follow-up, or a reply ends it: check_reply_possible looks at that
+        if target.start not in playbook.states or not all(state in playbook.states for state in until):
             continue  # an undefined state, reported on its own
         reached = _reach(edges.get(target.start, ()), edges)
-        if not reached & set(target.until):
+        if not reached & set(until):
             ends = ", ".join(repr(state) for state in target.until)
             yield Finding(
                 rules.TARGET_NEVER_ENDS,
@@ -194,6 +199,8 @@ def check_targets_stranded(ctx: Context) -> Iterator[Finding]:
     playbook = ctx.playbook
     edges = _edges(playbook)
     for name, target in playbook.targets.items():
+        if target.per_follow_up or target.until_reply:
+            continue  # a reply can meet it wherever the team can reply
         ends = set(target.until) | set(target.stops_on)
         if target.start not in playbook.states or not ends <= set(playbook.states):
             continue  # an undefined state, reported on its own
@@ -210,3 +217,41 @@ def check_targets_stranded(ctx: Context) -> Iterator[Finding]:
                     f"{' or '.join(repr(end) for end in target.until)}, so every incident that goes there breaches "
                     f"it; if the target no longer applies there, add stops_on: [{state}]",
                 )
+
+
+def check_reply_possible(ctx: Context) -> Iterator[Finding]:
+    """A target ``until: reply`` is met by an action with a public reply or a private contact route: some
+    transition must ask for one, or the target could only ever breach."""
+    playbook = ctx.playbook
+    replying = {Requirement.PUBLIC_REPLY, Requirement.CONTACT_ROUTE}
+    if any(transition.requires & replying for transition in playbook.transitions):
+        return
+    for name, target in playbook.targets.items():
+        if target.until_reply:
+            yield Finding(
+                rules.REPLY_NEVER_GIVEN,
+                ("targets", name, "until"),
+                f"targets.{name} runs until the team's reply, but no transition requires a public_reply or a "
+                "contact_route, so nothing could ever meet it; add one to the action that answers the customer",
+            )
+
+
+def check_follow_ups(ctx: Context) -> Iterator[Finding]:
+    """``reopen_on_follow_up`` moves an open incident when the customer writes again: a closed incident takes no
+    follow-ups (its author's next post opens a new one), and an open one cannot be moved into a closed state."""
+    states = ctx.playbook.states
+    for name, state in states.items():
+        target = state.reopen_on_follow_up
+        if target is None or target not in states:
+            continue
+        if state.final:
+            why = f"{name!r} is final, so a follow-up never joins an incident there (it opens a new one)"
+        elif states[target].final:
+            why = f"{target!r} is final, and a follow-up cannot close an incident"
+        else:
+            continue
+        yield Finding(
+            rules.FOLLOW_UP_REOPEN_INVALID,
+            ("states", name, "reopen_on_follow_up"),
+            f"states.{name}.reopen_on_follow_up: {why}; name an open state, or remove it",
+        )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 
 from engine.playbook._checks._finding import Context, Finding, limits, listed, undefined, written_at
-from engine.playbook._model import LIMIT_CLOCK, EscalationStep, EventRule, Playbook
+from engine.playbook._model import FOLLOW_UP, LIMIT_CLOCK, REPLY, EscalationStep, EventRule, Playbook
 from engine.playbook._problem import dotted, rules
 from engine.playbook._shape import suggest
 
@@ -40,6 +40,16 @@ def check_roles(ctx: Context) -> Iterator[Finding]:
 def check_states(ctx: Context) -> Iterator[Finding]:
     states = ctx.playbook.states
     where = "the states section"
+    for name in states:
+        if name in (FOLLOW_UP, REPLY):
+            yield Finding(
+                rules.RESERVED_STATE_NAME,
+                ("states", name),
+                f"a state cannot be called {name!r}: a target's from: follow_up starts a clock each time the "
+                "customer writes again, and until: reply stops one at the team's next reply; give the state "
+                "another name",
+                at_key=True,
+            )
     for index, _ in enumerate(ctx.playbook.transitions):
         for path, name in [
             *listed(ctx.data, ("transitions", index, "from")),
@@ -53,8 +63,14 @@ def check_states(ctx: Context) -> Iterator[Finding]:
             *listed(ctx.data, ("targets", target, "until")),
             *(listed(ctx.data, ("targets", target, "stops_on")) if ctx.playbook.targets[target].stops_on else []),
         ]:
+            if name in (FOLLOW_UP, REPLY) and path[2] == ("from" if name == FOLLOW_UP else "until"):
+                continue  # not a state: a follow-up starts the clock, the team's reply stops it
             if name not in states:
                 yield undefined(rules.UNDEFINED_STATE, "state", where, path, name, states)
+    for name, state in states.items():
+        if state.reopen_on_follow_up is not None and state.reopen_on_follow_up not in states:
+            path = ("states", name, "reopen_on_follow_up")
+            yield undefined(rules.UNDEFINED_STATE, "state", where, path, state.reopen_on_follow_up, states)
     for index, rule in enumerate(ctx.playbook.notify_on):
         if rule.states is not None:
             for path, name in listed(ctx.data, ("notify_on", index, "states")):
