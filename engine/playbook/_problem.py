@@ -128,6 +128,9 @@ class rules:
     ESCALATION_ORDER: Final = _e("E502", "escalation-order", "Escalation thresholds that do not increase.")
     REPEAT_TOO_OFTEN: Final = _e("E503", "repeat-too-often", "An escalation that repeats more than once a minute.")
     BAD_OPENING_HOURS: Final = _e("E504", "bad-opening-hours", "Opening hours that end before they start or overlap.")
+    BUSINESS_DAYS_AROUND_THE_CLOCK: Final = _e(
+        "E510", "business-days-around-the-clock", "Business days (2bd) on a clock with no calendar."
+    )
 
     HOUSE_RULE_BROKEN: Final = _e("E600", "house-rule-broken", "A reply template says what the house rules forbid.")
     UNKNOWN_PLACEHOLDER: Final = _e("E601", "unknown-placeholder", "A reply template uses an unknown placeholder.")
@@ -156,6 +159,9 @@ class rules:
     )
     DAYS_IN_OPEN_HOURS: Final = _w(
         "W706", "days-in-open-hours", "A limit in days or weeks on a calendar with opening hours: it counts open hours."
+    )
+    UNEVEN_BUSINESS_DAYS: Final = _w(
+        "W720", "uneven-business-days", "Business days on a calendar whose open days are not all as long."
     )
 
     NOTIFIED_ROLE_UNHELD: Final = _e(

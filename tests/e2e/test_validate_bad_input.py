@@ -82,6 +82,7 @@ EXPECTED = {
     "repeat-too-often.yaml":            "26:48: E503",
     "hours-end-before-start.yaml":      "12:22: E504",
     "hours-day-listed-twice.yaml":      "12:37: E504",
+    "business-days-around-the-clock.yaml": "17:41: E510",
     # replies
     "house-rule-broken.yaml":           "27:16: E600",
     "unknown-placeholder.yaml":         "26:16: E601",
@@ -94,6 +95,7 @@ EXPECTED = {
     "common-word-phrase.yaml":          "5:71: W705",
     "days-in-open-hours.yaml":          "15:31: W706",
     "no-warning-before-breach.yaml":    "26:13: W707",
+    "uneven-business-days.yaml":        "15:31: W720",
 }
 # fmt: on
 

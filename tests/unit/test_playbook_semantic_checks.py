@@ -47,6 +47,7 @@ CASES = [
     ("repeat-too-often",             "E503", 26, 48, "escalation[0].repeat_every repeats more than once a minute"),
     ("hours-end-before-start",       "E504", 12, 22, "18:00-09:00 ends before it starts"),
     ("hours-day-listed-twice",       "E504", 12, 37, "hours.fri repeats a day that 'mon-fri' already covers"),
+    ("business-days-around-the-clock", "E510", 17, 41, "add calendar: office to resolution_offered to count working"),
     # --- replies (E6xx) ---
     ("house-rule-broken",            "E600", 27, 16, "says 'calm down', which house_rules.never_say forbids"),
     ("unknown-placeholder",          "E601", 26, 16, "{auther}, which calmly cannot fill; did you mean 'author'?"),
@@ -57,8 +58,9 @@ CASES = [
     ("no-time-limit",                "W702", 11,  3, "'assessed' has no time limit"),
     ("review-not-required",          "W703", 21,  5, "'review' closes the incident as reviewed without asking"),
     ("common-word-phrase",           "W705",  5, 71, "keywords_any[1] is 'but', a word nearly every mention has"),
-    ("days-in-open-hours",           "W706", 15, 31, "1d is 24 open hours there, 3 working days of 8h"),
+    ("days-in-open-hours",           "W706", 15, 31, "not 1d on the wall clock; if working days are meant, write 1bd"),
     ("no-warning-before-breach",     "W707", 26, 13, "every escalation step comes at or after the breach"),
+    ("uneven-business-days",         "W720", 15, 31, "(9h mon-thu; 7h fri): every business day there counts 9h"),
 ]
 # fmt: on
 
