@@ -163,6 +163,11 @@ class rules:
     UNEVEN_BUSINESS_DAYS: Final = _w(
         "W720", "uneven-business-days", "Business days on a calendar whose open days are not all as long."
     )
+    LIMIT_OUTLASTS_TARGET: Final = _w(
+        "W721",
+        "limit-outlasts-target",
+        "A state's limit longer than a target it runs under, with no warning on the target before its breach.",
+    )
 
     NOTIFIED_ROLE_UNHELD: Final = _e(
         "E900", "notified-role-unheld", "A role the playbook notifies that nobody in the roster holds or hears for."

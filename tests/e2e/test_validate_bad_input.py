@@ -96,6 +96,7 @@ EXPECTED = {
     "days-in-open-hours.yaml":          "15:31: W706",
     "no-warning-before-breach.yaml":    "26:13: W707",
     "uneven-business-days.yaml":        "15:31: W720",
+    "limit-outlasts-target.yaml":       "12:31: W721",
 }
 # fmt: on
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.files import load_file
-from engine.playbook import Severity
+from engine.playbook import Severity, load
 
 BAD = Path(__file__).parents[1] / "fixtures" / "playbooks" / "bad"
 
@@ -61,6 +61,7 @@ CASES = [
     ("days-in-open-hours",           "W706", 15, 31, "not 1d on the wall clock; if working days are meant, write 1bd"),
     ("no-warning-before-breach",     "W707", 26, 13, "every escalation step comes at or after the breach"),
     ("uneven-business-days",         "W720", 15, 31, "(9h mon-thu; 7h fri): every business day there counts 9h"),
+    ("limit-outlasts-target",        "W721", 12, 31, "'assessed' may last longer than the target 'first_response'"),
 ]
 # fmt: on
 
@@ -96,3 +97,41 @@ def test_a_warning_still_yields_the_playbook(fixture: str) -> None:
 
     assert result.playbook is not None
     assert [problem.severity for problem in result.problems] == [Severity.WARNING]
+
+
+# --- a state's limit against the targets it runs under (W721) ---------------------------------------------------
+
+_OUTLASTS = (BAD / "limit-outlasts-target.yaml").read_text(encoding="utf-8")
+
+
+def _codes(text: str) -> list[str]:
+    return [problem.code for problem in load(text, "outlasts.yaml").problems]
+
+
+def test_a_warning_step_on_the_target_is_enough_for_a_state_that_outlasts_it() -> None:
+    warned = _OUTLASTS.replace(
+        "clocks: [limit], description: A warning", "clocks: [limit, first_response], description: A"
+    )
+
+    assert _codes(warned) == []
+
+
+def test_a_state_no_longer_than_the_target_is_not_warned_about() -> None:
+    assert _codes(_OUTLASTS.replace("assessed: {limit: {default: 4h}}", "assessed: {limit: {default: 1h}}")) == []
+
+
+def test_a_state_past_the_targets_end_is_not_on_its_way() -> None:
+    # acknowledged (1d) comes after first_response has stopped there, so it never runs under it.
+    text = _OUTLASTS.replace("assessed: {limit: {default: 4h}}", "assessed: {limit: {default: 45m}}")
+
+    assert _codes(text) == []
+
+
+def test_only_the_levels_where_the_state_outlasts_the_target_are_named() -> None:
+    text = _OUTLASTS.replace("levels: [normal], default: normal", "levels: [normal, urgent], default: normal").replace(
+        "within: {default: 1h}", "within: {urgent: 30m, default: 8h}"
+    )
+
+    [problem] = load(text, "outlasts.yaml").problems
+    assert problem.code == "W721"
+    assert "(urgent: 4h against 30m)" in problem.message

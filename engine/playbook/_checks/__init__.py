@@ -23,6 +23,7 @@ from engine.playbook._checks._machine import check_lifecycle, check_reachability
 from engine.playbook._checks._phrases import check_common_words
 from engine.playbook._checks._references import check_clocks, check_levels, check_responses, check_roles, check_states
 from engine.playbook._checks._replies import PLACEHOLDERS, check_templates
+from engine.playbook._checks._targets import check_limits_within_targets
 from engine.playbook._checks._unused import check_unused
 from engine.playbook._checks._working_days import check_business_days, check_days_in_open_hours
 from engine.playbook._model import Playbook
@@ -48,6 +49,7 @@ CHECKS: tuple[Check, ...] = (
     check_days_in_open_hours,
     check_business_days,
     check_warning_before_breach,
+    check_limits_within_targets,
     check_templates,
     check_common_words,
     check_unused,

@@ -9,7 +9,7 @@ from engine.playbook._checks._finding import Context, Finding, listed
 from engine.playbook._model import LIFECYCLE, Playbook, Requirement
 from engine.playbook._problem import rules
 
-__all__ = ["check_lifecycle", "check_reachability", "check_targets_end", "check_transitions"]
+__all__ = ["check_lifecycle", "check_reachability", "check_targets_end", "check_transitions", "edges_of"]
 
 
 def check_lifecycle(ctx: Context) -> Iterator[Finding]:
@@ -31,7 +31,8 @@ def check_lifecycle(ctx: Context) -> Iterator[Finding]:
         )
 
 
-def _edges(playbook: Playbook) -> dict[str, set[str]]:
+def edges_of(playbook: Playbook) -> dict[str, set[str]]:
+    """Where each state's transitions lead: the states one action away."""
     edges: dict[str, set[str]] = {name: set() for name in playbook.states}
     for transition in playbook.transitions:
         for source in transition.sources:
@@ -52,7 +53,7 @@ def _reach(start: Iterable[str], edges: Mapping[str, set[str]]) -> set[str]:
 
 def check_reachability(ctx: Context) -> Iterator[Finding]:
     playbook = ctx.playbook
-    edges = _edges(playbook)
+    edges = edges_of(playbook)
     if LIFECYCLE[0] in playbook.states:
         reached = _reach([LIFECYCLE[0]], edges)
         for name in playbook.states:
@@ -142,7 +143,7 @@ def check_targets_end(ctx: Context) -> Iterator[Finding]:
     states: if no path of transitions leads there, it breaches (and pages) on every incident, whatever the team
     does."""
     playbook = ctx.playbook
-    edges = _edges(playbook)
+    edges = edges_of(playbook)
     for name, target in playbook.targets.items():
         if target.start not in playbook.states or not all(state in playbook.states for state in target.until):
             continue  # an undefined state, reported on its own
