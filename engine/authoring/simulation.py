@@ -49,6 +49,8 @@ class IncidentView:
     refusals: tuple[tuple[str, str], ...] = ()
     #: The targets met (the incident reached one of their until states), each with whether it had breached first.
     met: tuple[tuple[str, bool], ...] = ()
+    #: How many mentions the incident holds, the opening one included.
+    mentions: int = 1
 
     @property
     def notified(self) -> frozenset[str]:
@@ -244,6 +246,7 @@ class _World:
                 tuple(self.notices[incident.id]),
                 tuple(self.refusals[incident.id]),
                 tuple(self.met[incident.id]),
+                incident.mention_count,
             )
             for number, incident in enumerate(self.incidents.values(), start=1)
         ]

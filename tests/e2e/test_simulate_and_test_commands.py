@@ -346,3 +346,14 @@ def test_an_expectation_tells_a_target_met_late_from_one_met_on_time(tmp_path: P
 
     assert result.returncode == 1
     assert "expected first_response (late false) to have been met; met: first_response (late)" in result.stdout
+
+
+def test_an_expectation_counts_the_mentions_an_incident_holds(tmp_path: Path) -> None:
+    held = _broken_order_test(tmp_path, "      - {at: 3h30m, mentions: 1}\n")
+    assert calmly("test", str(held)).returncode == 0
+
+    result = calmly("test", str(_broken_order_test(tmp_path, "      - {at: 3h30m, mentions: 2}\n")))
+
+    assert result.returncode == 1
+    assert "expected mentions 2, got 1" in result.stdout
+
