@@ -3,7 +3,7 @@ warning on the target before its breach, lets the target breach with nobody warn
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 
 from engine.playbook._checks._finding import Context, Finding, written_at
@@ -78,7 +78,7 @@ def check_limits_within_targets(ctx: Context) -> Iterator[Finding]:
             if first_level is None:
                 continue
             written = written_at(ctx.data, ("states", state_name, "limit"))
-            key = first_level if isinstance(written, dict) and first_level in written else "default"
+            key = first_level if isinstance(written, Mapping) and first_level in written else "default"
             yield Finding(
                 rules.LIMIT_OUTLASTS_TARGET,
                 ("states", state_name, "limit", key),

@@ -50,10 +50,6 @@ def _values(ctx: Context, counted: _Counted) -> Iterator[tuple[Path, str]]:
                 yield (*counted.path, level), value
 
 
-def _hours(length: timedelta) -> str:
-    return format_duration(length)
-
-
 def _around_the_clock(calendar: Calendar) -> bool:
     lengths = calendar.hours.day_lengths()
     return len(lengths) == 7 and all(length >= timedelta(days=1) for length in lengths.values())
@@ -89,7 +85,7 @@ def check_days_in_open_hours(ctx: Context) -> Iterator[Finding]:
                 path,
                 f"{dotted(path)} is {value} on the calendar {counted.calendar_name!r}, which counts only its open "
                 f"hours: {value} is {open_hours:g} open hours there, {length / day:.3g} working days of "
-                f"{_hours(day)}, not {value} on the wall clock; if working days are meant, write {meant}",
+                f"{format_duration(day)}, not {value} on the wall clock; if working days are meant, write {meant}",
             )
 
 
@@ -98,7 +94,7 @@ def _day_summary(calendar: Calendar) -> str:
     by_length: dict[timedelta, list[int]] = {}
     for day, length in calendar.hours.day_lengths().items():
         by_length.setdefault(length, []).append(day)
-    return "; ".join(f"{_hours(length)} {_day_runs(days)}" for length, days in by_length.items())
+    return "; ".join(f"{format_duration(length)} {_day_runs(days)}" for length, days in by_length.items())
 
 
 def _day_runs(days: list[int]) -> str:
@@ -133,7 +129,7 @@ def check_business_days(ctx: Context) -> Iterator[Finding]:
                 lengths = set(calendar.hours.day_lengths().values())
                 if len(lengths) > 1:
                     warned.add(counted.calendar_name)
-                    day = _hours(calendar.business_day())
+                    day = format_duration(calendar.business_day())
                     yield Finding(
                         rules.UNEVEN_BUSINESS_DAYS,
                         path,
