@@ -68,9 +68,7 @@ def _merged(tx: UnitOfWork, library: Library, mention: Mention) -> list[Merged]:
     for closed in tx.incidents.merged_for(mention.channel, mention.author_key, mention.thread_id):
         if not belongs(closed, mention, library.by_digest(closed.playbook_digest)):
             continue
-        target = merge_target(
-            closed, tx.incidents.get, lambda it: library.by_digest(it.playbook_digest).is_final(it.state)
-        )
+        target = merge_target(closed, tx.incidents.get, is_closed)
         if target is not None and all(merge.incident.id != target.id for merge in found):
             found.append(Merged(target, library.by_digest(target.playbook_digest), closed))
     return found
