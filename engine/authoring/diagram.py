@@ -1,7 +1,8 @@
 """State-machine diagrams of a playbook, drawn by ``transitions``' own diagram support.
 
-Each edge is labelled with its action and the roles allowed to take it; final states are marked (a double border
-in DOT, an arrow to ``[*]`` in Mermaid).
+Each edge is labelled with its action and the roles allowed to take it; each state with its time limit as the
+playbook writes it (``3bd on office``); final states are marked (a double border in DOT, an arrow to ``[*]`` in
+Mermaid).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from engine.playbook import Playbook, machine_spec
+from engine.playbook import Playbook, State, machine_spec
 
 __all__ = ["DiagramFormat", "draw"]
 
@@ -28,6 +29,20 @@ _FINAL_STYLE = {
 
 def _label(trigger: str, roles: tuple[str, ...]) -> str:
     return f"{trigger} ({', '.join(roles)})"
+
+
+def _state_label(state: State) -> str:
+    """``detected (critical 15m, default 4h)``, ``resolved (3bd on office)``: the limit as written, by level."""
+    if state.limit is None or not state.limit.written:
+        return state.name
+    written = state.limit.written
+    times = (
+        written["default"]
+        if list(written) == ["default"]
+        else ", ".join(f"{level} {value}" for level, value in written.items())
+    )
+    where = f" on {state.calendar}" if state.calendar else ""
+    return f"{state.name} ({times}{where})"
 
 
 def draw(playbook: Playbook, fmt: DiagramFormat) -> str:
@@ -51,6 +66,9 @@ def draw(playbook: Playbook, fmt: DiagramFormat) -> str:
         show_state_attributes=False,
         **spec,
     )
+    # Labels go on the drawing's own description of the states: the machine itself takes no labels.
+    for described in machine.get_markup_config()["states"]:
+        described["label"] = _state_label(playbook.states[described["name"]])
     styles: Any = machine.style_attributes
     styles["node"]["final"] = _FINAL_STYLE[fmt]
     graph_class = machine.graph_cls

@@ -50,6 +50,8 @@ class IncidentView:
     #: The targets met (the incident reached one of their until states, or the team replied), each with whether it
     #: was met late.
     met: tuple[tuple[str, bool], ...] = ()
+    #: How many mentions the incident holds, the opening one included.
+    mentions: int = 1
 
     @property
     def notified(self) -> frozenset[str]:
@@ -287,6 +289,7 @@ class _World:
                 tuple(self.notices[incident.id]),
                 tuple(self.refusals[incident.id]),
                 tuple(self.met[incident.id]),
+                incident.mention_count,
             )
             for number, incident in enumerate(self.incidents.values(), start=1)
         ]

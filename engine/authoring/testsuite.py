@@ -97,7 +97,7 @@ def _check(expected: Mapping[str, Any], view: IncidentView | None, count: int) -
         return wrong
     if view is None:
         return [*wrong, ("incident", f"expected incident {expected.get('incident', 1)}, but only {count} opened")]
-    for key in ("state", "severity"):
+    for key in ("state", "severity", "mentions"):
         if key in expected and expected[key] != getattr(view, key):
             wrong.append((key, f"expected {key} {expected[key]}, got {getattr(view, key)}"))
     if "breached" in expected and set(expected["breached"]) != view.breached:

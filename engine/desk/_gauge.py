@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from engine.incident import ClockState, Incident, Rulebook
+from engine.playbook import format_duration
 
-__all__ = ["Gauge", "gauge"]
+__all__ = ["Gauge", "allowed", "gauge"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +50,12 @@ def gauge(clock: ClockState, incident: Incident, book: Rulebook, now: datetime) 
     else:
         stage = "calm"
     return Gauge(used, stage, passed, len(fractions))
+
+
+def allowed(clock: ClockState, incident: Incident, book: Rulebook) -> str | None:
+    """The time the clock allows at the incident's severity, as the playbook writes it (``2bd, 18h of open time on
+    office``, ``4h``); None for a clock the plan no longer knows."""
+    plan = book.plan(clock.name, incident.severity)
+    if plan is None:
+        return None
+    return book.limit_words(clock.name, incident.severity) or format_duration(plan.limit)

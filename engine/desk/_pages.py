@@ -25,7 +25,7 @@ from engine.api._incidents import refusal
 from engine.api._views import notification_views
 from engine.desk._approval import approval
 from engine.desk._forms import ActionForm, action_forms, assignees, fields_from_form
-from engine.desk._gauge import gauge
+from engine.desk._gauge import allowed, gauge
 from engine.desk._presence import others_everywhere, others_on, registry_of
 from engine.desk._queue import QueueFilters, queue
 from engine.desk._session import (
@@ -278,6 +278,7 @@ def incident_page_for(  # noqa: PLR0917 - the page's parts, each by name
             "due_at": clock.due_at,
             "timezone": details.zones.get(clock.name, "UTC"),
             "gauge": gauge(clock, incident, book, now),
+            "allowed": allowed(clock, incident, book),
             "breached": clock.name in incident.breached,
             "next_step_at": None if clock.next is None else clock.next.at,
         }

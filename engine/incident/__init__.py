@@ -9,7 +9,17 @@ from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCoun
 from engine.incident._clocks import deadline_key
 from engine.incident._fields import CONTACT_ROUTES
 from engine.incident._keys import ClockId, ClockKind, DeadlineKey
-from engine.incident._matching import JoinInto, NoMatch, OpenUnder, Route, joins, match_playbook, route
+from engine.incident._matching import (
+    JoinInto,
+    Merged,
+    NoMatch,
+    OpenUnder,
+    Route,
+    belongs,
+    joins,
+    match_playbook,
+    route,
+)
 from engine.incident._mention import (
     MAX_AHEAD,
     Author,
@@ -21,6 +31,7 @@ from engine.incident._mention import (
     mention_schema,
     parse_mention,
 )
+from engine.incident._merges import merge_target, merged_into
 from engine.incident._record import (
     Act,
     Actor,
@@ -78,6 +89,7 @@ __all__ = [
     "Mention",
     "MentionError",
     "MentionProblem",
+    "Merged",
     "NoMatch",
     "Notify",
     "NotifyKind",
@@ -91,11 +103,14 @@ __all__ = [
     "SetOwner",
     "Stepped",
     "TimeCounter",
+    "belongs",
     "deadline_key",
     "joins",
     "match_playbook",
     "mend_mention",
     "mention_schema",
+    "merge_target",
+    "merged_into",
     "open_incident",
     "parse_mention",
     "route",

@@ -15,7 +15,7 @@ from engine.incident._record import Incident
 from engine.incident._rulebook import Rulebook
 from engine.playbook import handle_key
 
-__all__ = ["JoinInto", "NoMatch", "OpenUnder", "Route", "joins", "match_playbook", "route"]
+__all__ = ["JoinInto", "Merged", "NoMatch", "OpenUnder", "Route", "belongs", "joins", "match_playbook", "route"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +36,16 @@ def match_playbook(mention: Mention, books: Iterable[Rulebook]) -> Rulebook | No
 
 
 def joins(incident: Incident, mention: Mention, book: Rulebook) -> bool:
-    """Whether a mention belongs to an open incident: the same thread, or the same author soon after.
+    """Whether a mention belongs to an open incident: the same thread, or the same author soon after."""
+    return not book.is_final(incident.state) and belongs(incident, mention, book)
+
+
+def belongs(incident: Incident, mention: Mention, book: Rulebook) -> bool:
+    """Whether a mention is about ``incident``, open or closed: on its channel, and in its thread or by its author
+    within the join window of its latest mention.
 
     Authors are compared by :func:`handle_key`: ``@Zed`` and ``zed`` are one author."""
-    if book.is_final(incident.state) or mention.channel != incident.channel:
+    if mention.channel != incident.channel:
         return False
     if mention.thread_id is not None and mention.thread_id == incident.thread_id:
         return True
@@ -51,10 +57,21 @@ def joins(incident: Incident, mention: Mention, book: Rulebook) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class JoinInto:
-    """The mention joins this open incident."""
+    """The mention joins this open incident; ``via`` is the closed incident it would have joined, when a merge
+    (or a chain of them) closed that one into this."""
 
     incident: Incident
     book: Rulebook
+    via: Incident | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """A closed incident the mention belongs to (``via``), merged into the open ``incident``, under ``book``."""
+
+    incident: Incident
+    book: Rulebook
+    via: Incident
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,19 +90,32 @@ def _priority(book: Rulebook) -> int:
     return book.playbook.applies_to.priority
 
 
-def route(mention: Mention, candidates: Sequence[tuple[Incident, Rulebook]], books: Iterable[Rulebook]) -> Route:
-    """Where a mention goes, given the open incidents it may join (each with its own rulebook, oldest first) and
-    the playbooks loaded now."""
-    joinable = [(incident, book) for incident, book in candidates if joins(incident, mention, book)]
+def route(
+    mention: Mention,
+    candidates: Sequence[tuple[Incident, Rulebook]],
+    books: Iterable[Rulebook],
+    merged: Sequence[Merged] = (),
+) -> Route:
+    """Where a mention goes, given the open incidents it may join (each with its own rulebook, oldest first), the
+    incidents it would have joined had a merge not closed them (``merged``: each with the open incident it was
+    merged into), and the playbooks loaded now.
+
+    An incident a merge leads to is joined as if the mention had been about it, after the ones it joins itself."""
+    joinable = [JoinInto(incident, book) for incident, book in candidates if joins(incident, mention, book)]
+    direct = {join.incident.id for join in joinable}
+    for merge in merged:
+        if merge.incident.id not in direct:
+            direct.add(merge.incident.id)
+            joinable.append(JoinInto(merge.incident, merge.book, merge.via))
     chosen = match_playbook(mention, books)
     if not joinable:
         return chosen if isinstance(chosen, NoMatch) else OpenUnder(chosen)
     if isinstance(chosen, NoMatch):
-        return JoinInto(*joinable[0])
-    for incident, book in joinable:  # an incident under the very playbook it matches: the follow-up belongs there
-        if incident.playbook == chosen.playbook.id:
-            return JoinInto(incident, book)
-    highest = max(_priority(book) for _, book in joinable)
+        return joinable[0]
+    for join in joinable:  # an incident under the very playbook it matches: the follow-up belongs there
+        if join.incident.playbook == chosen.playbook.id:
+            return join
+    highest = max(_priority(join.book) for join in joinable)
     if _priority(chosen) > highest:
-        return OpenUnder(chosen, follows=joinable[0][0])
-    return JoinInto(*next((incident, book) for incident, book in joinable if _priority(book) == highest))
+        return OpenUnder(chosen, follows=joinable[0].incident)
+    return next(join for join in joinable if _priority(join.book) == highest)

@@ -174,9 +174,11 @@ class DeadlineReached:
 
 @dataclass(frozen=True, slots=True)
 class JoinMention:
-    """Another mention about the same incident: the same thread, or the same author soon after."""
+    """Another mention about the same incident: the same thread, or the same author soon after. ``via`` is the id of
+    the closed incident it was about, when that one was merged into this."""
 
     mention: Mention
+    via: str | None = None
 
 
 class LinkRelation(enum.StrEnum):

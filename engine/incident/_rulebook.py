@@ -14,7 +14,17 @@ from typing import NamedTuple
 from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCounter
 from engine.incident._keys import ClockId, ClockKind
 from engine.incident._mention import Mention
-from engine.playbook import Condition, EventKind, EventRule, PhraseSet, Playbook, Requirement, Transition
+from engine.playbook import (
+    Condition,
+    EventKind,
+    EventRule,
+    PhraseSet,
+    Playbook,
+    Requirement,
+    Transition,
+    business_days,
+    format_duration,
+)
 
 __all__ = ["ALWAYS_ALLOWED", "FieldPlan", "Matcher", "Plan", "Point", "Rulebook", "Schedule"]
 
@@ -300,6 +310,25 @@ class Rulebook:
         limit = target.within.for_level(severity)
         return None if limit is None else (limit, self._counters[target.calendar_for(severity)])
 
+    def limit_words(self, clock: str, severity: str) -> str | None:
+        """The time of the clock named ``clock`` at ``severity`` as its author wrote it, with what it counts where
+        that is not plain: ``2bd, 18h of open time on office``, ``24h of open time on office``. None for a time
+        counted around the clock (its duration says it all), or a clock that does not run at that level."""
+        named = ClockId.parse(clock)
+        if named.kind is ClockKind.LIMIT:
+            spec = self.playbook.states.get(named.name)
+            limit, calendar = (None, None) if spec is None else (spec.limit, spec.calendar_for(severity))
+        else:
+            target = self.playbook.targets.get(named.name)
+            limit, calendar = (None, None) if target is None else (target.within, target.calendar_for(severity))
+        counted = None if limit is None else limit.for_level(severity)
+        if limit is None or calendar is None or counted is None:
+            return None
+        written = limit.written_for(severity) or format_duration(counted)
+        if business_days(written) is None:
+            return f"{written} of open time on {calendar}"
+        return f"{written}, {_open_hours(counted)} of open time on {calendar}"
+
     def limit_clock(self, state: str) -> str:
         """The name of ``state``'s limit clock, as incidents hold it (``limit:<state>``)."""
         return self._limit_clocks[state]
@@ -319,6 +348,13 @@ class Rulebook:
     def plan(self, clock: str, severity: str) -> Plan | None:
         """How the clock named ``clock`` runs at ``severity`` (None: it does not run at that level)."""
         return self._plans.get((clock, severity))
+
+
+def _open_hours(length: timedelta) -> str:
+    """Open time in hours and minutes (``27h``, ``8h30m``): nobody counts a working week's open time in days."""
+    minutes = int(length.total_seconds()) // 60
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes}m" if minutes else f"{hours}h"
 
 
 def _points(playbook: Playbook, clock: ClockId, severity: str) -> tuple[Point, ...]:

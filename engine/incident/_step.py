@@ -359,14 +359,12 @@ def _join(incident: Incident, join: JoinMention, now: datetime, book: Rulebook) 
         last_mention_at=max(incident.last_mention_at, mention.posted_at),
         revision=incident.revision + 1,
     )
-    effects: list[Effect] = [
-        Audit(
-            now,
-            "mention",
-            f"mention {mention.channel}/{mention.external_id} joined{_from(mention)}",
-            details=_about(mention, {"external_id": mention.external_id}),
-        )
-    ]
+    summary = f"mention {mention.channel}/{mention.external_id} joined{_from(mention)}"
+    details = _about(mention, {"external_id": mention.external_id})
+    if join.via is not None:
+        summary += f": it belongs to {join.via}, which was merged into this incident"
+        details["via"] = join.via
+    effects: list[Effect] = [Audit(now, "mention", summary, details=details)]
     level = book.severity_of(mention)
     raised = book.levels[level] > book.levels[incident.severity]
     if raised:

@@ -133,8 +133,11 @@ def compose(
     step = int(body["step"])
     threshold = float(body["threshold"])
     playbook = book.playbook
+    # A time on a calendar says what it counts (2bd is 18h of the office's open time): the due time alone, on
+    # the wall clock, would read as a mistake across a night or a weekend.
+    counted = book.limit_words(clock, str(body["severity"])) or "the time"
     rule = (
-        f"escalation step {step + 1} of {playbook.id} v{playbook.version} (at {threshold:.0%} of the time)"
+        f"escalation step {step + 1} of {playbook.id} v{playbook.version} (at {threshold:.0%} of {counted})"
         if step >= 0
         else f"{playbook.id} v{playbook.version}, the time is up"
     )

@@ -11,7 +11,15 @@ Problems are data, never exceptions: :func:`load` returns every problem it finds
 from engine.playbook._build import content_digest
 from engine.playbook._channel import CHANNEL_ALIASES, canonical_channel, handle_key
 from engine.playbook._checks import PLACEHOLDERS
-from engine.playbook._duration import MAX_DURATION, MAX_PERCENTAGE, format_duration, parse_duration, parse_percentage
+from engine.playbook._duration import (
+    MAX_DURATION,
+    MAX_PERCENTAGE,
+    BusinessDays,
+    business_days,
+    format_duration,
+    parse_duration,
+    parse_percentage,
+)
 from engine.playbook._failed import Failed
 from engine.playbook._load import LoadResult, load
 from engine.playbook._machine import compile_machine, machine_spec
@@ -59,6 +67,7 @@ __all__ = [
     "REPLY",
     "AnswerKind",
     "AppliesTo",
+    "BusinessDays",
     "Calendar",
     "Condition",
     "Document",
@@ -87,6 +96,7 @@ __all__ = [
     "Target",
     "Transition",
     "all_rules",
+    "business_days",
     "canonical_channel",
     "check_shape",
     "compile_machine",

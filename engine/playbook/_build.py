@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 from engine.playbook._channel import canonical_channel
-from engine.playbook._duration import parse_duration, parse_percentage
+from engine.playbook._duration import business_days, parse_duration, parse_percentage
 from engine.playbook._model import (
     AROUND_THE_CLOCK,
     DEFAULT_JOIN_WINDOW,
@@ -85,10 +85,17 @@ def _condition(raw: Mapping[str, Any]) -> Condition:
     )
 
 
-def _limit(raw: Mapping[str, str]) -> Limit:
-    per_level = {key: parse_duration(value) for key, value in raw.items() if key != "default"}
-    default = parse_duration(raw["default"]) if "default" in raw else None
-    return Limit(per_level=per_level, default=default)
+#: What a business day comes to where a clock counts around the clock: only so the model can be built; such a
+#: limit is an error (E510), and a playbook with one never runs.
+_AROUND_THE_CLOCK_DAY = timedelta(days=1)
+
+
+def _counted(text: str, calendar: Calendar | None) -> timedelta:
+    """A limit's value as counted time: business days (``2bd``) as so many of the calendar's business days."""
+    days = business_days(text)
+    if days is None:
+        return parse_duration(text)
+    return days.on(_AROUND_THE_CLOCK_DAY if calendar is None else calendar.business_day())
 
 
 def _calendar(name: str, raw: Mapping[str, Any]) -> Calendar:
@@ -110,6 +117,19 @@ def _calendars(raw: Any) -> tuple[str | None, dict[str, str | None]]:
     return default, named
 
 
+def _clock_limit(raw: Mapping[str, str], calendar: Any, calendars: Mapping[str, Calendar]) -> Limit:
+    """A clock's limit with each level's business days counted on the calendar that level counts on."""
+    default, named = _calendars(calendar)
+
+    def on(level: str) -> Calendar | None:
+        name = default if level == "default" else named.get(level, default)
+        return calendars.get(name) if name else None
+
+    per_level = {key: _counted(value, on(key)) for key, value in raw.items() if key != "default"}
+    fallback = _counted(raw["default"], on("default")) if "default" in raw else None
+    return Limit(per_level=per_level, default=fallback, written={str(key): str(value) for key, value in raw.items()})
+
+
 def _optional(raw: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
     return _strings(raw[key]) if key in raw else None
 
@@ -119,6 +139,7 @@ def build(data: Mapping[str, Any]) -> Playbook:
     applies = data["applies_to"]
     severity = data["severity"]
     house = data.get("house_rules", {})
+    calendars = {name: _calendar(name, raw) for name, raw in data.get("calendars", {}).items()}
     return Playbook(
         id=data["playbook"],
         version=int(data["version"]),  # JSON Schema counts 1.0 as an integer; the model holds a true int
@@ -132,7 +153,7 @@ def build(data: Mapping[str, Any]) -> Playbook:
             join_window=parse_duration(applies["join_window"]) if "join_window" in applies else DEFAULT_JOIN_WINDOW,
         ),
         roles={name: Role(name, raw["description"]) for name, raw in data["roles"].items()},
-        calendars={name: _calendar(name, raw) for name, raw in data.get("calendars", {}).items()},
+        calendars=calendars,
         severity=SeverityScheme(
             levels=_strings(severity["levels"]),
             default=severity["default"],
@@ -148,7 +169,7 @@ def build(data: Mapping[str, Any]) -> Playbook:
             name: State(
                 name=name,
                 description=raw.get("description"),
-                limit=_limit(raw["limit"]) if "limit" in raw else None,
+                limit=_clock_limit(raw["limit"], raw.get("calendar"), calendars) if "limit" in raw else None,
                 calendar=_calendars(raw.get("calendar"))[0],
                 final=raw.get("final", False),
                 level_calendars=_calendars(raw.get("calendar"))[1],
@@ -161,7 +182,7 @@ def build(data: Mapping[str, Any]) -> Playbook:
                 name=name,
                 start=raw["from"],
                 until=_strings(raw["until"]),
-                within=_limit(raw["within"]),
+                within=_clock_limit(raw["within"], raw.get("calendar"), calendars),
                 calendar=_calendars(raw.get("calendar"))[0],
                 description=raw.get("description"),
                 stops_on=_strings(raw.get("stops_on")),

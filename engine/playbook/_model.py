@@ -88,6 +88,19 @@ class OpeningHours:
 
     days: Mapping[int, tuple[tuple[time, time | None], ...]]
 
+    def day_lengths(self) -> dict[int, timedelta]:
+        """The open time of each weekday that opens at all (0 is Monday)."""
+        lengths = {day: sum((_length(*span) for span in spans), _NO_TIME) for day, spans in sorted(self.days.items())}
+        return {day: length for day, length in lengths.items() if length}
+
+
+_NO_TIME = timedelta(0)
+
+
+def _length(opens: time, closes: time | None) -> timedelta:
+    end = timedelta(days=1) if closes is None else timedelta(hours=closes.hour, minutes=closes.minute)
+    return end - timedelta(hours=opens.hour, minutes=opens.minute)
+
 
 @dataclass(frozen=True, slots=True)
 class Calendar:
@@ -95,6 +108,17 @@ class Calendar:
     timezone: str
     hours: OpeningHours
     holidays: str | None = None  # "GB" or "GB-SCT"
+
+    def business_day(self) -> timedelta:
+        """The open time of one business day (``1bd``): the length of the calendar's usual open day, the one most
+        of its open weekdays have (the longer, when as many have each); zero for a calendar that never opens.
+
+        One length for every day, rather than each day's own, so that ``1bd`` from 17:00 on Monday is 17:00 on
+        Tuesday: a working day later, wherever in the day it starts."""
+        lengths = list(self.hours.day_lengths().values())
+        if not lengths:
+            return _NO_TIME
+        return max(set(lengths), key=lambda length: (lengths.count(length), length))
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,13 +161,22 @@ class SeverityScheme:
 
 @dataclass(frozen=True, slots=True)
 class Limit:
-    """A time per severity level, with an optional default for the levels not listed."""
+    """A time per severity level, with an optional default for the levels not listed.
+
+    The times are counted time (open time, on a calendar): a limit written in business days (``2bd``) holds what
+    they come to on its calendar. ``written`` keeps each value as the author wrote it, by level (``default`` too),
+    for showing it back to people as they think of it."""
 
     per_level: Mapping[str, timedelta]
     default: timedelta | None = None
+    written: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def for_level(self, level: str) -> timedelta | None:
         return self.per_level.get(level, self.default)
+
+    def written_for(self, level: str) -> str | None:
+        """The value for ``level`` as the playbook writes it (``2bd``, ``4h``), or None where it sets none."""
+        return self.written.get(level, self.written.get("default"))
 
 
 @dataclass(frozen=True, slots=True)

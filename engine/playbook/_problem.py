@@ -146,6 +146,9 @@ class rules:
     CLOCKS_OUTSIDE_BREACH: Final = _e(
         "E505", "clocks-outside-breach", "A notify_on rule names clocks, but its event is not breach."
     )
+    BUSINESS_DAYS_AROUND_THE_CLOCK: Final = _e(
+        "E510", "business-days-around-the-clock", "Business days (2bd) on a clock with no calendar."
+    )
 
     HOUSE_RULE_BROKEN: Final = _e("E600", "house-rule-broken", "A reply template says what the house rules forbid.")
     UNKNOWN_PLACEHOLDER: Final = _e("E601", "unknown-placeholder", "A reply template uses an unknown placeholder.")
@@ -180,6 +183,14 @@ class rules:
     )
     EVENT_NEVER_HAPPENS: Final = _w(
         "W711", "event-never-happens", "A notify_on rule whose event cannot happen as its filters say."
+    )
+    UNEVEN_BUSINESS_DAYS: Final = _w(
+        "W720", "uneven-business-days", "Business days on a calendar whose open days are not all as long."
+    )
+    LIMIT_OUTLASTS_TARGET: Final = _w(
+        "W721",
+        "limit-outlasts-target",
+        "A state's limit longer than a target it runs under, with no warning on the target before its breach.",
     )
 
     NOTIFIED_ROLE_UNHELD: Final = _e(

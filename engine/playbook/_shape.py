@@ -18,10 +18,13 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
 from engine.playbook._duration import (
+    MAX_BUSINESS_DAYS,
     MAX_DURATION,
     MAX_PERCENTAGE,
+    business_days,
     duration_fits,
     format_duration,
+    limit_fits,
     percentage_fits,
 )
 from engine.playbook._problem import Path, Problem, Rule, dotted, rules
@@ -61,6 +64,7 @@ def playbook_schema() -> Mapping[str, Any]:
 #: durations and percentages, which a pattern cannot say.
 _FORMATS = FormatChecker(formats=())
 _FORMATS.checks("calmly-duration")(duration_fits)
+_FORMATS.checks("calmly-limit-duration")(limit_fits)
 _FORMATS.checks("calmly-percentage")(percentage_fits)
 
 
@@ -89,12 +93,17 @@ def _kind_of(value: Any) -> str:
     return "an empty value"
 
 
+#: The value kinds whose problems get messages of their own; a limit's duration is a duration that may also be
+#: written in business days.
+_NAMED_DEFS = ("duration", "limit_duration", "percentage", "hours_range", "name")
+
+
 class _Translator:
     def __init__(self, doc: Document, source: str, schema: Mapping[str, Any]) -> None:
         self._doc = doc
         self._source = source
         defs = schema.get("$defs", {})
-        self._defs = {name: defs[name] for name in ("duration", "percentage", "hours_range", "name") if name in defs}
+        self._defs = {name: defs[name] for name in _NAMED_DEFS if name in defs}
 
     def _problem(self, rule: Rule, path: Path, message: str, *, at_key: bool = False) -> Problem:
         marks = self._doc.marks
@@ -148,6 +157,8 @@ class _Translator:
             yield self._problem(rules.INVALID_VALUE, path, _over_cap_message(where, instance, kind))
         elif kind == "duration":
             yield self._problem(rules.BAD_DURATION, path, _duration_message(where, instance))
+        elif kind == "limit_duration":
+            yield self._problem(rules.BAD_DURATION, path, _duration_message(where, instance, limit=True))
         elif kind == "percentage":
             yield self._problem(
                 rules.BAD_PERCENTAGE,
@@ -227,8 +238,16 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text else text
 
 
-def _duration_message(where: str, value: Any) -> str:
+def _duration_message(where: str, value: Any, *, limit: bool = False) -> str:
     base = "write a duration such as 30s, 15m, 4h, 1d, 1w or 1h30m (units w, d, h, m, s, largest first)"
+    days = business_days(value) if isinstance(value, str) else None
+    if limit:
+        base += ", or working days of the clock's calendar such as 2bd"
+    elif days is not None:
+        return (
+            f"{where} is {value}, in business days, which only a state's limit or a target's time on a calendar "
+            f"may use; write it in hours or days here, such as {days.days}d"
+        )
     if isinstance(value, bool) or value is None:
         return f"{where} is {_kind_of(value)}; {base}"
     if isinstance(value, int | float):
@@ -250,6 +269,11 @@ def _over_cap_message(where: str, value: Any, kind: str | None) -> str:
             "(ten times it): write a smaller share, such as 200%"
         )
     longest = format_duration(MAX_DURATION)
+    if isinstance(value, str) and business_days(value) is not None:
+        return (
+            f"{where} is {value}, more than {MAX_BUSINESS_DAYS}bd (a year of working days), the longest limit "
+            "calmly takes; write a shorter one, such as 5bd"
+        )
     return (
         f"{where} is {value}, longer than {longest} (a year), the longest duration calmly takes; "
         "write a shorter one, such as 1d or 4w"

@@ -1,6 +1,7 @@
 """The intake policy, the one the daemon, ``calmly simulate`` and ``calmly test`` all run: a mention is a
-duplicate (the same id, or the same post under another id), joins an open incident, opens one (linked to the
-incident it follows up, when it matches a higher-priority playbook), or is ignored when no playbook applies."""
+duplicate (the same id, or the same post under another id), joins an open incident (or the one an incident it
+belongs to was merged into), opens one (linked to the incident it follows up, when it matches a higher-priority
+playbook), or is ignored when no playbook applies."""
 
 from __future__ import annotations
 
@@ -8,13 +9,35 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from engine.incident import JoinInto, JoinMention, LinkIncident, Mention, NoMatch, Stepped, open_incident, route, step
+from engine.incident import (
+    Incident,
+    JoinInto,
+    JoinMention,
+    LinkIncident,
+    Mention,
+    Merged,
+    NoMatch,
+    Stepped,
+    belongs,
+    merge_target,
+    open_incident,
+    route,
+    step,
+)
 from engine.incident import parse_mention as read_mention
 from engine.playbook import Failed
 from engine.service._applying import apply_step
 from engine.service._library import Library
 from engine.service._outcomes import Change, IntakeResult, IntakeStatus
-from engine.store import JoinCommand, MentionOutcome, OpenCommand, UnitOfWork
+from engine.store import (
+    EventKind,
+    JoinCommand,
+    MentionOutcome,
+    OpenCommand,
+    PassedOnCommand,
+    UnitOfWork,
+    encode_command,
+)
 
 __all__ = ["intake", "parse_mentions"]
 
@@ -32,6 +55,45 @@ def parse_mentions(items: Sequence[Any], now: datetime) -> list[Mention | Intake
         else:
             parsed.append(found)
     return parsed
+
+
+def _merged(tx: UnitOfWork, library: Library, mention: Mention) -> list[Merged]:
+    """The closed incidents a merge closed that the mention belongs to (its thread, or its author within the join
+    window), each with the open incident at the end of its merges; one each, the latest merged first."""
+
+    def is_closed(incident: Incident) -> bool:
+        return library.by_digest(incident.playbook_digest).is_final(incident.state)
+
+    found: list[Merged] = []
+    for closed in tx.incidents.merged_for(mention.channel, mention.author_key, mention.thread_id):
+        if not belongs(closed, mention, library.by_digest(closed.playbook_digest)):
+            continue
+        target = merge_target(closed, tx.incidents.get, is_closed)
+        if target is not None and all(merge.incident.id != target.id for merge in found):
+            found.append(Merged(target, library.by_digest(target.playbook_digest), closed))
+    return found
+
+
+def _pass_on(tx: UnitOfWork, closed: Incident, mention: Mention, to: str, now: datetime) -> None:
+    """The merged incident's log and history say where a mention about it went; its row stays as it was."""
+    passed = PassedOnCommand(mention.channel, mention.external_id, to)
+    entry = {
+        "at": now.isoformat(),
+        "kind": "passed_on",
+        "summary": f"mention {mention.channel}/{mention.external_id} by {mention.author.handle} joined {to}, which "
+        "this incident was merged into",
+        "actor": None,
+        "details": {"external_id": mention.external_id, "author": mention.author.handle, "incident": to},
+    }
+    tx.events.append(
+        closed.id,
+        at=now,
+        kind=EventKind.PASSED_ON.value,
+        actor=None,
+        playbook_digest=closed.playbook_digest,
+        command=encode_command(passed),
+        history=(entry,),
+    )
 
 
 def intake(
@@ -72,15 +134,20 @@ def intake(
         (candidate, library.by_digest(candidate.playbook_digest))
         for candidate in tx.incidents.open_for(mention.channel, mention.author_key, mention.thread_id)
     ]
-    where = route(mention, candidates, library.current)
+    where = route(mention, candidates, library.current, _merged(tx, library, mention))
     if isinstance(where, JoinInto):
         candidate, book = where.incident, where.book
-        outcome = step(candidate, JoinMention(mention), now, book)
+        via = None if where.via is None else where.via.id
+        outcome = step(candidate, JoinMention(mention, via), now, book)
         if isinstance(outcome, Stepped) and outcome.incident is not candidate:
-            join = JoinCommand(raw)
+            join = JoinCommand(raw, via)
             apply_step(tx, library, outcome, previous=candidate, command=join, actor=None, now=now, changes=changes)
         record(MentionOutcome.JOINED, candidate.id)
-        return IntakeResult(IntakeStatus.JOINED, candidate.id, book.playbook.id)
+        if where.via is None:
+            return IntakeResult(IntakeStatus.JOINED, candidate.id, book.playbook.id)
+        _pass_on(tx, where.via, mention, candidate.id, now)
+        message = f"it belongs to {where.via.id}, which was merged into {candidate.id}"
+        return IntakeResult(IntakeStatus.JOINED, candidate.id, book.playbook.id, message=message)
     if isinstance(where, NoMatch):
         record(MentionOutcome.IGNORED, None)
         return IntakeResult(IntakeStatus.IGNORED, message=where.message)

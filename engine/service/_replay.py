@@ -6,7 +6,7 @@ from engine.errors import NotFound
 from engine.incident import Incident, JoinMention, Refused, open_incident, parse_mention, step
 from engine.playbook import Failed
 from engine.service._library import Library
-from engine.store import AttemptCommand, IncidentViews, JoinCommand, OpenCommand, decode_command
+from engine.store import AttemptCommand, IncidentViews, JoinCommand, OpenCommand, PassedOnCommand, decode_command
 
 __all__ = ["rebuild"]
 
@@ -25,13 +25,13 @@ def rebuild(store: IncidentViews, library: Library, incident_id: str) -> Inciden
             continue
         if incident is None:
             raise ValueError(f"event {event.seq} of {incident_id} comes before the incident opened")
-        if isinstance(command, AttemptCommand):
-            continue  # refused when it was made: it changed nothing then, and changes nothing now
+        if isinstance(command, AttemptCommand | PassedOnCommand):
+            continue  # refused, or passed on to another incident, when it was made: it changed nothing here
         if isinstance(command, JoinCommand):
             joined = parse_mention(command.mention)
             if isinstance(joined, Failed):
                 raise ValueError("a stored mention no longer parses")
-            outcome = step(incident, JoinMention(joined), event.at, book)
+            outcome = step(incident, JoinMention(joined, command.via), event.at, book)
         else:
             outcome = step(incident, command, event.at, book)
         if isinstance(outcome, Refused):

@@ -36,6 +36,7 @@ __all__ = [
     "JoinCommand",
     "LoggedCommand",
     "OpenCommand",
+    "PassedOnCommand",
     "canonical_json",
     "command_kind",
     "decode_command",
@@ -247,9 +248,20 @@ class OpenCommand:
 
 @dataclass(frozen=True, slots=True)
 class JoinCommand:
-    """A mention (as it came) joined the incident."""
+    """A mention (as it came) joined the incident; ``via``: through the closed incident merged into it."""
 
     mention: Mapping[str, Any] = field(default_factory=dict)
+    via: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PassedOnCommand:
+    """A mention about this closed incident went on to ``to``, the incident it was merged into. It changed nothing
+    here, so a rebuild passes over it; it is kept so this incident's history says where its thread went."""
+
+    channel: str
+    external_id: str
+    to: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +277,17 @@ class AttemptCommand:
 
 
 #: What an event of the log holds: enough to replay the change through the runtime.
-LoggedCommand = OpenCommand | JoinCommand | Act | DeadlineReached | LinkIncident | SetOwner | AddNote | AttemptCommand
+LoggedCommand = (
+    OpenCommand
+    | JoinCommand
+    | Act
+    | DeadlineReached
+    | LinkIncident
+    | SetOwner
+    | AddNote
+    | AttemptCommand
+    | PassedOnCommand
+)
 
 
 def command_kind(command: LoggedCommand) -> EventKind:
@@ -283,6 +305,8 @@ def command_kind(command: LoggedCommand) -> EventKind:
         return EventKind.NOTE
     if isinstance(command, AttemptCommand):
         return EventKind.ATTEMPT
+    if isinstance(command, PassedOnCommand):
+        return EventKind.PASSED_ON
     return EventKind.LINK
 
 
@@ -303,7 +327,12 @@ def encode_command(command: LoggedCommand) -> dict[str, Any]:
             opened["follows"] = {"incident": command.follows[0], "playbook": command.follows[1]}
         return opened
     if isinstance(command, JoinCommand):
-        return {"type": kind.value, "mention": command.mention}
+        joined = {"type": kind.value, "mention": command.mention}
+        if command.via is not None:
+            joined["via"] = command.via
+        return joined
+    if isinstance(command, PassedOnCommand):
+        return {"type": kind.value, "channel": command.channel, "external_id": command.external_id, "to": command.to}
     if isinstance(command, Act):
         return {
             "type": kind.value,
@@ -340,7 +369,10 @@ def decode_command(data: Mapping[str, Any]) -> LoggedCommand:
         follows = None if earlier is None else (str(earlier["incident"]), str(earlier["playbook"]))
         return OpenCommand(str(data["id"]), data["mention"], follows)
     if kind == EventKind.JOIN:
-        return JoinCommand(data["mention"])
+        via = data.get("via")
+        return JoinCommand(data["mention"], None if via is None else str(via))
+    if kind == EventKind.PASSED_ON:
+        return PassedOnCommand(str(data["channel"]), str(data["external_id"]), str(data["to"]))
     if kind == EventKind.ACT:
         actor = Actor(str(data["person"]), frozenset(data["roles"]))
         return Act(str(data["trigger"]), actor, dict(data["fields"]), data["expected_revision"])

@@ -71,6 +71,11 @@ class IncidentRepository(Protocol):
         """
         ...
 
+    def merged_for(self, channel: str, author: str, thread_id: str | None) -> list[Incident]:
+        """Closed incidents on ``channel`` by ``author`` or in ``thread_id`` that a merge closed (their
+        ``merged_into`` names another), the latest first: the ones a later mention would have joined."""
+        ...
+
     def new_id(self) -> str: ...
 
     def save(

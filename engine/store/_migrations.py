@@ -272,4 +272,15 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         "figures and tallies kept as rows change: /metrics, /readyz and the start cost the same at any size",
         (*_kept_figures(), *_kept_tallies()),
     ),
+    (
+        11,
+        "closed incidents by the incident they were merged into: a later mention of a merged thread finds it",
+        (
+            "ALTER TABLE incidents ADD COLUMN merged_into TEXT",
+            "UPDATE incidents SET merged_into = json_extract(body, '$.facts.merged_into') "
+            "WHERE final = 1 AND json_type(body, '$.facts.merged_into') = 'text'",
+            "CREATE INDEX incidents_merged_by_author ON incidents (channel, author) WHERE merged_into IS NOT NULL",
+            "CREATE INDEX incidents_merged_by_thread ON incidents (channel, thread_id) WHERE merged_into IS NOT NULL",
+        ),
+    ),
 )

@@ -356,3 +356,38 @@ def test_an_expectation_tells_a_target_met_late_from_one_met_on_time(tmp_path: P
 
     assert result.returncode == 1
     assert "expected first_response (late false) to have been met; met: first_response (late)" in result.stdout
+
+
+def test_an_expectation_counts_the_mentions_an_incident_holds(tmp_path: Path) -> None:
+    held = _broken_order_test(tmp_path, "      - {at: 3h30m, mentions: 1}\n")
+    assert calmly("test", str(held)).returncode == 0
+
+    result = calmly("test", str(_broken_order_test(tmp_path, "      - {at: 3h30m, mentions: 2}\n")))
+
+    assert result.returncode == 1
+    assert "expected mentions 2, got 1" in result.stdout
+
+
+def test_simulate_tells_a_reply_in_a_merged_thread_joining_the_lead_incident(tmp_path: Path) -> None:
+    timeline = tmp_path / "merged.yaml"
+    timeline.write_text(
+        "start: 2026-11-24T10:00:00Z\n"
+        "people: {priya: [community_manager]}\n"
+        "events:\n"
+        "  - {at: 0m, mention: {channel: twitter, external_id: '1', thread_id: '1', text: The app is down,"
+        " author: {handle: '@mo'}}}\n"
+        "  - {at: 1m, mention: {channel: twitter, external_id: '2', thread_id: '2', text: Is the app down?,"
+        " author: {handle: '@jo'}}}\n"
+        "  - {at: 2m, act: merge, by: priya, incident: 2, with: {merged_into: inc-1}}\n"
+        "  - {at: 3h, mention: {channel: twitter, external_id: '3', thread_id: '2', text: any news?,"
+        " author: {handle: '@lee'}}}\n",
+        encoding="utf-8",
+    )
+
+    result = calmly("simulate", "playbooks/service-outage.yaml", str(timeline), "--format", "json")
+
+    assert result.returncode == 0, result.stderr
+    lines = json.loads(result.stdout)["lines"]
+    assert [line["incident"] for line in lines if line["kind"] == "opened"] == ["inc-1", "inc-2"]
+    joined = [(line["incident"], line["text"]) for line in lines if line["kind"] == "mention"]
+    assert joined == [("inc-1", "mention twitter/3 joined: it belongs to inc-2, which was merged into this incident")]

@@ -88,6 +88,7 @@ EXPECTED = {
     "hours-end-before-start.yaml":      "12:22: E504",
     "hours-day-listed-twice.yaml":      "12:37: E504",
     "clocks-outside-breach.yaml":       "27:61: E505",
+    "business-days-around-the-clock.yaml": "17:41: E510",
     # replies
     "house-rule-broken.yaml":           "27:16: E600",
     "unknown-placeholder.yaml":         "26:16: E601",
@@ -102,6 +103,8 @@ EXPECTED = {
     "no-warning-before-breach.yaml":    "26:13: W707",
     "target-stranded.yaml":             "19:43: W710",
     "event-never-happens.yaml":         "27:13: W711",
+    "uneven-business-days.yaml":        "15:31: W720",
+    "limit-outlasts-target.yaml":       "12:31: W721",
 }
 # fmt: on
 

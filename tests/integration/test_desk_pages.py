@@ -470,6 +470,7 @@ def test_a_clocks_bar_counts_office_hours_and_turns_at_the_playbooks_escalation_
     warned = _gauge_of(browser.page(f"/incidents/{incident_id}").text, "limit:assessed")
 
     assert 'class="stage-calm" max="100" value="25"' in overnight
+    assert "allowed 4h of open time on office" in overnight
     assert "0 of 3 escalation steps passed" in overnight
     assert 'class="stage-escalated" max="100" value="75"' in warned
     assert "1 of 3 escalation steps passed" in warned

@@ -310,3 +310,116 @@ def test_an_incident_is_merged_only_into_an_incident_the_store_has(desk: Desk) -
 
     assert merged.refused is None
     assert merged.incident.state == "merged"
+
+
+# --- later mentions of a merged thread ---------------------------------------------------------------------------
+
+MANAGER = {"person": "alice", "roles": frozenset({"community_manager"})}
+
+
+def _summaries(desk: Desk, incident_id: str) -> list[str]:
+    return [entry["summary"] for event in desk.service.incident(incident_id).events for entry in event.history]
+
+
+def _merge(desk: Desk, incident_id: str, into: str) -> None:
+    merged = desk.service.act(incident_id, "merge", **MANAGER, fields={"merged_into": into}, version=None)
+    assert merged.refused is None, merged.refused
+
+
+def test_a_later_reply_in_a_merged_thread_joins_the_incident_it_was_merged_into(desk: Desk) -> None:
+    (lead,) = desk.service.ingest([mention("lead", "The app is down for everyone", handle="@lead", thread_id="t1")])
+    (dup,) = desk.service.ingest([mention("dup", "The app is down again", handle="@dup", thread_id="t2")])
+    _merge(desk, dup.incident_id or "", lead.incident_id or "")
+    desk.clock.advance("3d")  # past the join window: only the thread ties the reply to its incident
+
+    # The reply says nothing a playbook listens for: before, it was ignored, and nobody heard of it.
+    (reply,) = desk.service.ingest([mention("reply", "Any news? Nothing here", handle="@someone", thread_id="t2")])
+
+    assert (reply.status, reply.incident_id) == ("joined", lead.incident_id)
+    assert f"it belongs to {dup.incident_id}, which was merged into {lead.incident_id}" == reply.message
+    lead_row = desk.store.incident(lead.incident_id or "")
+    assert lead_row is not None
+    assert lead_row.incident.mention_count == 2
+    assert (
+        f"mention twitter/reply joined: it belongs to {dup.incident_id}, which was merged into this incident"
+        in _summaries(desk, lead.incident_id or "")
+    )
+    assert (
+        f"mention twitter/reply by @someone joined {lead.incident_id}, which this incident was merged into"
+        in _summaries(desk, dup.incident_id or "")
+    )
+    for incident_id in (lead.incident_id or "", dup.incident_id or ""):
+        row = desk.store.incident(incident_id)
+        assert row is not None
+        assert desk.service.rebuild(incident_id) == row.incident, incident_id
+
+
+def test_the_author_of_a_merged_incident_posting_again_soon_joins_the_lead_instead_of_opening_another(
+    desk: Desk,
+) -> None:
+    (lead,) = desk.service.ingest([mention("lead", "The app is down for everyone", handle="@lead")])
+    (dup,) = desk.service.ingest([mention("dup", "The app is down again", handle="@dup")])
+    _merge(desk, dup.incident_id or "", lead.incident_id or "")
+    desk.clock.advance("1h")
+
+    (again,) = desk.service.ingest([mention("again", "The app is still down, outage all morning", handle="@Dup")])
+
+    assert (again.status, again.incident_id) == ("joined", lead.incident_id)
+    assert desk.store.counts()["incidents"] == 2
+
+
+def test_the_author_of_a_merged_incident_past_the_join_window_opens_a_new_incident(desk: Desk) -> None:
+    (lead,) = desk.service.ingest([mention("lead", "The app is down for everyone", handle="@lead")])
+    (dup,) = desk.service.ingest([mention("dup", "The app is down again", handle="@dup")])
+    _merge(desk, dup.incident_id or "", lead.incident_id or "")
+    desk.clock.advance("4w")
+
+    (weeks_later,) = desk.service.ingest(
+        [mention("later", "The app is down again, another outage", handle="@dup", posted_at="2026-12-21T09:00:00Z")]
+    )
+
+    assert weeks_later.status == "opened"
+    assert weeks_later.incident_id not in (lead.incident_id, dup.incident_id)
+
+
+def test_a_mention_follows_a_chain_of_merges_to_the_open_incident_at_its_end(desk: Desk) -> None:
+    (first,) = desk.service.ingest([mention("a", "The app is down for everyone", handle="@a", thread_id="ta")])
+    (second,) = desk.service.ingest([mention("b", "The app is down", handle="@b", thread_id="tb")])
+    (third,) = desk.service.ingest([mention("c", "The app is down again", handle="@c", thread_id="tc")])
+    _merge(desk, third.incident_id or "", second.incident_id or "")
+    _merge(desk, second.incident_id or "", first.incident_id or "")
+
+    (reply,) = desk.service.ingest([mention("reply", "same here", handle="@d", thread_id="tc")])
+
+    assert (reply.status, reply.incident_id) == ("joined", first.incident_id)
+    assert f"it belongs to {third.incident_id}, which was merged into {first.incident_id}" == reply.message
+
+
+def test_merges_that_come_round_in_a_loop_send_a_mention_nowhere_they_point(desk: Desk) -> None:
+    (first,) = desk.service.ingest([mention("a", "The app is down for everyone", handle="@a", thread_id="ta")])
+    (second,) = desk.service.ingest([mention("b", "The app is down", handle="@b", thread_id="tb")])
+    _merge(desk, second.incident_id or "", first.incident_id or "")
+    _merge(desk, first.incident_id or "", second.incident_id or "")  # both closed now, each merged into the other
+
+    (reply,) = desk.service.ingest([mention("reply", "The app is down still", handle="@d", thread_id="tb")])
+
+    assert reply.status == "opened"
+    assert reply.incident_id not in (first.incident_id, second.incident_id)
+
+
+def test_a_store_written_before_merges_were_kept_finds_its_merged_incidents_once_opened(desk: Desk) -> None:
+    (lead,) = desk.service.ingest([mention("lead", "The app is down for everyone", handle="@lead")])
+    (dup,) = desk.service.ingest([mention("dup", "The app is down again", handle="@dup", thread_id="t2")])
+    _merge(desk, dup.incident_id or "", lead.incident_id or "")
+    desk.store.close()
+    with sqlite3.connect(desk.folder / "calmly.sqlite3") as db:  # the store as schema version 10 left it
+        db.execute("DROP INDEX incidents_merged_by_author")
+        db.execute("DROP INDEX incidents_merged_by_thread")
+        db.execute("ALTER TABLE incidents DROP COLUMN merged_into")
+        db.execute("DELETE FROM schema_migrations WHERE version = 11")
+    db.close()
+
+    reopened = desk.restart()
+    (reply,) = reopened.service.ingest([mention("reply", "any news?", handle="@x", thread_id="t2")])
+
+    assert (reply.status, reply.incident_id) == ("joined", lead.incident_id)

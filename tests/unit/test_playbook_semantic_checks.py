@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.files import load_file
-from engine.playbook import Severity
+from engine.playbook import Severity, load
 
 BAD = Path(__file__).parents[1] / "fixtures" / "playbooks" / "bad"
 
@@ -53,6 +53,7 @@ CASES = [
     ("hours-end-before-start",       "E504", 12, 22, "18:00-09:00 ends before it starts"),
     ("hours-day-listed-twice",       "E504", 12, 37, "hours.fri repeats a day that 'mon-fri' already covers"),
     ("clocks-outside-breach",        "E505", 27, 61, "is for the event opened, which no clock causes"),
+    ("business-days-around-the-clock", "E510", 17, 41, "add calendar: office to resolution_offered to count working"),
     # --- replies (E6xx) ---
     ("house-rule-broken",            "E600", 27, 16, "says 'calm down', which house_rules.never_say forbids"),
     ("unknown-placeholder",          "E601", 26, 16, "{auther}, which calmly cannot fill; did you mean 'author'?"),
@@ -63,10 +64,12 @@ CASES = [
     ("no-time-limit",                "W702", 11,  3, "'assessed' has no time limit"),
     ("review-not-required",          "W703", 21,  5, "'review' closes the incident as reviewed without asking"),
     ("common-word-phrase",           "W705",  5, 71, "keywords_any[1] is 'but', a word nearly every mention has"),
-    ("days-in-open-hours",           "W706", 15, 31, "1d is 24 open hours there, 3 working days of 8h"),
+    ("days-in-open-hours",           "W706", 15, 31, "not 1d on the wall clock; if working days are meant, write 1bd"),
     ("no-warning-before-breach",     "W707", 26, 13, "every escalation step comes at or after the breach"),
     ("target-stranded",              "W710", 19, 43, "keeps running in 'referred', but no path leads from there"),
     ("event-never-happens",          "W711", 27, 13, "low is the lowest level, so nothing is ever raised to it"),
+    ("uneven-business-days",         "W720", 15, 31, "(9h mon-thu; 7h fri): every business day there counts 9h"),
+    ("limit-outlasts-target",        "W721", 12, 31, "'assessed' may last longer than the target 'first_response'"),
 ]
 # fmt: on
 
@@ -102,3 +105,41 @@ def test_a_warning_still_yields_the_playbook(fixture: str) -> None:
 
     assert result.playbook is not None
     assert [problem.severity for problem in result.problems] == [Severity.WARNING]
+
+
+# --- a state's limit against the targets it runs under (W721) ---------------------------------------------------
+
+_OUTLASTS = (BAD / "limit-outlasts-target.yaml").read_text(encoding="utf-8")
+
+
+def _codes(text: str) -> list[str]:
+    return [problem.code for problem in load(text, "outlasts.yaml").problems]
+
+
+def test_a_warning_step_on_the_target_is_enough_for_a_state_that_outlasts_it() -> None:
+    warned = _OUTLASTS.replace(
+        "clocks: [limit], description: A warning", "clocks: [limit, first_response], description: A"
+    )
+
+    assert _codes(warned) == []
+
+
+def test_a_state_no_longer_than_the_target_is_not_warned_about() -> None:
+    assert _codes(_OUTLASTS.replace("assessed: {limit: {default: 4h}}", "assessed: {limit: {default: 1h}}")) == []
+
+
+def test_a_state_past_the_targets_end_is_not_on_its_way() -> None:
+    # acknowledged (1d) comes after first_response has stopped there, so it never runs under it.
+    text = _OUTLASTS.replace("assessed: {limit: {default: 4h}}", "assessed: {limit: {default: 45m}}")
+
+    assert _codes(text) == []
+
+
+def test_only_the_levels_where_the_state_outlasts_the_target_are_named() -> None:
+    text = _OUTLASTS.replace("levels: [normal], default: normal", "levels: [normal, urgent], default: normal").replace(
+        "within: {default: 1h}", "within: {urgent: 30m, default: 8h}"
+    )
+
+    [problem] = load(text, "outlasts.yaml").problems
+    assert problem.code == "W721"
+    assert "(urgent: 4h against 30m)" in problem.message

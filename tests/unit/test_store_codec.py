@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.incident import Act, Actor, DeadlineReached, LinkIncident, LinkRelation
-from engine.store import JoinCommand, OpenCommand, decode_command, encode_command, plain
+from engine.store import JoinCommand, OpenCommand, PassedOnCommand, decode_command, encode_command, plain
 
 _SCALARS = st.one_of(
     st.none(),
@@ -48,6 +48,8 @@ def test_every_command_reads_back_as_it_was_written_in_the_logs_own_shape() -> N
         Act("acknowledge", Actor("alice", frozenset({"b", "a"})), {"note": "on it"}, 3),
         DeadlineReached(f"inc-1/limit:new/1/0/{at.minute}"),
         LinkIncident("inc-2", "safety-and-legal"),
+        JoinCommand({"channel": "twitter", "external_id": "4"}, via="inc-5"),
+        PassedOnCommand("twitter", "4", "inc-1"),
     ]
     assert [decode_command(encode_command(command)) for command in commands] == commands
     assert encode_command(commands[3]) == {
@@ -60,3 +62,4 @@ def test_every_command_reads_back_as_it_was_written_in_the_logs_own_shape() -> N
     }
     assert encode_command(commands[0])["follows"] == {"incident": "inc-0", "playbook": "customer-complaint"}
     assert "follows" not in encode_command(commands[1])
+    assert "via" not in encode_command(commands[2])  # a join of the incident's own thread is written as before

@@ -12,7 +12,6 @@ from typing import Any
 
 from engine.playbook._checks._calendars import check_calendar_sources, check_calendars
 from engine.playbook._checks._clocks import (
-    check_days_in_open_hours,
     check_escalation_order,
     check_limits,
     check_opening_hours,
@@ -34,7 +33,9 @@ from engine.playbook._checks._machine import (
 from engine.playbook._checks._phrases import check_common_words
 from engine.playbook._checks._references import check_clocks, check_levels, check_responses, check_roles, check_states
 from engine.playbook._checks._replies import PLACEHOLDERS, check_templates
+from engine.playbook._checks._targets import check_limits_within_targets
 from engine.playbook._checks._unused import check_unused
+from engine.playbook._checks._working_days import check_business_days, check_days_in_open_hours
 from engine.playbook._model import Playbook
 
 __all__ = ["CHECKS", "PLACEHOLDERS", "Check", "Finding", "run_checks"]
@@ -60,9 +61,11 @@ CHECKS: tuple[Check, ...] = (
     check_opening_hours,
     check_state_limits,
     check_days_in_open_hours,
+    check_business_days,
     check_warning_before_breach,
     check_event_clocks,
     check_events_happen,
+    check_limits_within_targets,
     check_templates,
     check_common_words,
     check_unused,

@@ -1,20 +1,18 @@
-"""Clocks: limits for every severity level, escalation thresholds in order, opening hours that make sense, and no
-limit on a final state."""
+"""Clocks: limits for every severity level, escalation thresholds in order, opening hours that make sense, a warning
+before every breach, and no limit on a final state."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
-from datetime import time, timedelta
+from datetime import timedelta
 from typing import Any
 
 from engine.playbook._build import day_span, parse_hours_range
-from engine.playbook._checks._finding import Context, Finding, limits, written_at
-from engine.playbook._model import Calendar
+from engine.playbook._checks._finding import Context, Finding, limits
 from engine.playbook._problem import Path, dotted, rules
 
 __all__ = [
-    "check_days_in_open_hours",
     "check_escalation_order",
     "check_limits",
     "check_opening_hours",
@@ -150,48 +148,6 @@ def check_state_limits(ctx: Context) -> Iterator[Finding]:
                 f"{name!r} has no time limit, so an incident could wait there with nobody told; add "
                 "limit: {default: <duration>}",
                 at_key=True,
-            )
-
-
-def _hour(moment: time | None) -> float:
-    return 24.0 if moment is None else moment.hour + moment.minute / 60  # None: midnight, at the day's end
-
-
-def _open_hours_a_day(calendar: Calendar) -> float | None:
-    """The hours the calendar is open on its usual open day (the most common day length), or None when it is open
-    around the clock, every day."""
-    days = [sum(_hour(end) - _hour(start) for start, end in ranges) for ranges in calendar.hours.days.values()]
-    lengths = [hours for hours in days if hours]
-    if len(lengths) == 7 and all(hours >= 24 for hours in lengths):
-        return None
-    return max(set(lengths), key=lengths.count) if lengths else None
-
-
-def check_days_in_open_hours(ctx: Context) -> Iterator[Finding]:
-    """A limit written in days or weeks counts open hours on a calendar with opening hours: ``1d`` there is 24 open
-    hours, three working days of eight hours, which surprises the people who wrote it."""
-    playbook = ctx.playbook
-    counted = [
-        *((("states", name, "limit"), state.limit, state.calendar) for name, state in playbook.states.items()),
-        *((("targets", name, "within"), target.within, target.calendar) for name, target in playbook.targets.items()),
-    ]
-    for path, limit, calendar_name in counted:
-        calendar = playbook.calendars.get(calendar_name) if calendar_name else None
-        hours = None if calendar is None else _open_hours_a_day(calendar)
-        written = written_at(ctx.data, path)
-        if limit is None or hours is None or not isinstance(written, Mapping):
-            continue
-        for level, value in written.items():
-            length = limit.default if level == "default" else limit.per_level.get(str(level))
-            if not isinstance(value, str) or length is None or not any(unit in value for unit in ("d", "w")):
-                continue
-            open_hours = length.total_seconds() / 3600
-            yield Finding(
-                rules.DAYS_IN_OPEN_HOURS,
-                (*path, level),
-                f"{dotted((*path, level))} is {value} on the calendar {calendar_name!r}, which counts only its open "
-                f"hours: {value} is {open_hours:g} open hours there, {open_hours / hours:g} working days of "
-                f"{hours:g}h, not {value} on the wall clock; if one working day is meant, write {hours:g}h",
             )
 
 

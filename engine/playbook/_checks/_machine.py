@@ -18,6 +18,7 @@ __all__ = [
     "check_targets_end",
     "check_targets_stranded",
     "check_transitions",
+    "edges_of",
 ]
 
 
@@ -40,7 +41,8 @@ def check_lifecycle(ctx: Context) -> Iterator[Finding]:
         )
 
 
-def _edges(playbook: Playbook) -> dict[str, set[str]]:
+def edges_of(playbook: Playbook) -> dict[str, set[str]]:
+    """Where each state's transitions lead: the states one action away."""
     edges: dict[str, set[str]] = {name: set() for name in playbook.states}
     for transition in playbook.transitions:
         for source in transition.sources:
@@ -61,7 +63,7 @@ def _reach(start: Iterable[str], edges: Mapping[str, set[str]]) -> set[str]:
 
 def check_reachability(ctx: Context) -> Iterator[Finding]:
     playbook = ctx.playbook
-    edges = _edges(playbook)
+    edges = edges_of(playbook)
     if LIFECYCLE[0] in playbook.states:
         reached = _reach([LIFECYCLE[0]], edges)
         for name in playbook.states:
@@ -151,7 +153,7 @@ def check_targets_end(ctx: Context) -> Iterator[Finding]:
     states: if no path of transitions leads there, it breaches (and pages) on every incident, whatever the team
     does."""
     playbook = ctx.playbook
-    edges = _edges(playbook)
+    edges = edges_of(playbook)
     for name, target in playbook.targets.items():
         until = target.until_states
         if target.per_follow_up or not until or target.until_reply:
@@ -197,7 +199,7 @@ def check_targets_stranded(ctx: Context) -> Iterator[Finding]:
     there breaches the target and pages people for a promise nobody can keep any more (a threat referred to the
     police is not a missed first response)."""
     playbook = ctx.playbook
-    edges = _edges(playbook)
+    edges = edges_of(playbook)
     for name, target in playbook.targets.items():
         if target.per_follow_up or target.until_reply:
             continue  # a reply can meet it wherever the team can reply

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.errors import Conflict
-from engine.incident import Incident
+from engine.incident import Incident, merged_into
 from engine.playbook import handle_key
 from engine.store._codec import canonical_json, decode_incident, encode_incident, moment, parse_moment
 from engine.store._records import Event, IncidentFilter, IncidentRow
@@ -47,6 +47,19 @@ class SQLiteIncidents:
         ).fetchall()
         return [decode_incident(json.loads(row[0])) for row in rows]
 
+    def merged_for(self, channel: str, author: str, thread_id: str | None) -> list[Incident]:
+        # Two index searches, as open_for does, over the closed incidents a merge closed (a few among many).
+        rows = self._db.execute(
+            "SELECT body FROM ("
+            "SELECT seq, body FROM incidents WHERE merged_into IS NOT NULL AND channel = ?1 AND author = ?2 "
+            "UNION ALL "
+            "SELECT seq, body FROM incidents WHERE merged_into IS NOT NULL AND channel = ?1 AND thread_id = ?3 "
+            "AND author <> ?2"
+            ") ORDER BY seq DESC",
+            (channel, author, thread_id),
+        ).fetchall()
+        return [decode_incident(json.loads(row[0])) for row in rows]
+
     def new_id(self) -> str:
         row = self._db.execute(
             "INSERT INTO counters (name, value) VALUES ('incident', 1) "
@@ -79,6 +92,8 @@ class SQLiteIncidents:
             "waiting_on": "|" + "|".join(waiting_on) + "|",
             "revision": incident.revision,
             "owner": incident.owner,
+            # The incident a merge closed this one into: where a later mention of its thread or author goes.
+            "merged_into": merged_into(incident) if final else None,
             # The queue's order: when the first of the running clocks runs out (none for a closed incident).
             "next_due": None if final or not incident.clocks else moment(min(c.due_at for c in incident.clocks)),
             "opened_at": moment(incident.opened_at),
