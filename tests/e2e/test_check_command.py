@@ -31,9 +31,12 @@ def test_a_role_nobody_holds_fails_the_check_located_in_the_playbook(tmp_path: P
     roster.write_text(ROSTER.replace("roles: [customer_care]", "roles: [community_manager]"), encoding="utf-8")
     result = calmly("check", "--playbooks", "playbooks/customer-complaint.yaml", "--roster", str(roster))
     assert result.returncode == 1
-    first = result.stdout.splitlines()[0]
-    assert first.startswith("playbooks/customer-complaint.yaml:65:")
-    assert " E901 transitions[2].by[1] needs the role 'customer_care'" in first
+    lines = result.stdout.splitlines()
+    # The roles the playbook tells at once (notify_on) are checked as its escalations' are.
+    assert lines[0].startswith("playbooks/customer-complaint.yaml:82:32: E900 notify_on[0].notify[0] notifies the role")
+    (needed,) = [line for line in lines if " E901 " in line]
+    assert needed.startswith("playbooks/customer-complaint.yaml:70:")
+    assert " E901 transitions[2].by[1] needs the role 'customer_care'" in needed
     assert "Traceback" not in result.stdout + result.stderr
 
 
