@@ -58,6 +58,8 @@ class Mention:
     url: str | None = None
     thread_id: str | None = None
     customer_id: str | None = None
+    #: The customer's segment in the brand's CRM (``vip``), given only with a ``customer_id``.
+    customer_segment: str | None = None
     #: Which listening tool sent it, when the tool says so.
     source: str | None = None
     #: The channel as the tool named it, when that was an alias (``x``); ``channel`` is the name calmly keeps.
@@ -142,6 +144,8 @@ def _message(error: ValidationError) -> str:
         allowed = sorted(schema.get("properties", {}))
         extra = [key for key in value if key not in allowed]
         return f"{where} has unknown field {extra[0]!r}{suggest(extra[0], allowed)}"
+    if error.validator == "dependentRequired":
+        return f"{where} gives a customer_segment without the customer_id it belongs to; send both, or neither"
     if error.validator == "enum":
         choices = [str(choice) for choice in expected]
         return f"{where} is {value!r}, which calmly does not know{suggest(str(value), choices)}"
@@ -213,6 +217,7 @@ def parse_mention(data: Any, *, now: datetime | None = None, mended: bool = Fals
         url=data.get("url"),
         thread_id=data.get("thread_id"),
         customer_id=data.get("customer_id"),
+        customer_segment=data.get("customer_segment"),
         source=data.get("source"),
         sent_channel=data["channel"] if canonical_channel(data["channel"]) != data["channel"] else None,
         repairs=tuple(Repair(str(item["pointer"]), str(item["what"])) for item in data.get("repairs", ())),

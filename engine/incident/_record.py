@@ -111,6 +111,10 @@ class Incident:
     links: tuple[tuple[str, str], ...] = ()
     #: The person who answers for the incident now (taken or assigned), or nobody.
     owner: str | None = None
+    #: The customer's id in the brand's systems, from the first of its mentions that carried one: the customer is
+    #: then known. ``customer_segment`` is the segment that mention gave (``vip``), if any.
+    customer_id: str | None = None
+    customer_segment: str | None = None
 
     def clock(self, name: str) -> ClockState | None:
         return next((clock for clock in self.clocks if clock.name == name), None)
@@ -277,6 +281,8 @@ class RefusalReason(enum.StrEnum):
     HOUSE_RULE = "house_rule"  # a public reply says what the house rules forbid
     WRONG_CHANNEL = "wrong_channel"  # a public reply not on the incident's own channel
     TAKEN = "taken"  # someone else has the incident already
+    GUARD = "guard"  # the action's ``when`` does not hold for the incident's facts (severity, channel, customer)
+    CUSTOMER_UNKNOWN = "customer_unknown"  # contact_route direct, but the incident's customer is not known
 
 
 @dataclass(frozen=True, slots=True)

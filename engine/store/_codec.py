@@ -150,6 +150,8 @@ def encode_incident(incident: Incident) -> dict[str, Any]:
         "facts": dict(incident.facts),
         "links": [list(link) for link in incident.links],
         **({} if incident.owner is None else {"owner": incident.owner}),
+        **({} if incident.customer_id is None else {"customer_id": incident.customer_id}),
+        **({} if incident.customer_segment is None else {"customer_segment": incident.customer_segment}),
     }
 
 
@@ -186,6 +188,8 @@ def decode_incident(data: dict[str, Any]) -> Incident:
         facts=MappingProxyType(dict(data["facts"])),
         links=tuple((incident_id, relation) for incident_id, relation in data.get("links", ())),  # none before links
         owner=data.get("owner"),
+        customer_id=data.get("customer_id"),  # none before known customers
+        customer_segment=data.get("customer_segment"),
     )
 
 
