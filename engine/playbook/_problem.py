@@ -103,6 +103,7 @@ class rules:
     UNDEFINED_CLOCK: Final = _e("E305", "undefined-clock", "An escalation clock that is neither limit nor a target.")
     UNKNOWN_TIMEZONE: Final = _e("E306", "unknown-timezone", "A time zone the IANA database does not know.")
     UNKNOWN_HOLIDAYS: Final = _e("E307", "unknown-holidays", "A country or region with no public-holiday list.")
+    DUPLICATE_REASON: Final = _e("E312", "duplicate-reason", "A do-not-engage reason listed twice in the house rules.")
 
     MISSING_LIFECYCLE_STATE: Final = _e("E400", "missing-lifecycle-state", "A core lifecycle state is missing.")
     UNREACHABLE_STATE: Final = _e("E401", "unreachable-state", "No path of transitions leads to the state.")
@@ -120,6 +121,7 @@ class rules:
     TARGET_NEVER_ENDS: Final = _e(
         "E409", "target-never-ends", "A target whose until states no path of transitions reaches from its from."
     )
+    NEVER_HOLDS: Final = _e("E415", "never-holds", "A guard or condition that no incident or mention can ever meet.")
 
     LIMIT_MISSING_LEVEL: Final = _e(
         "E500", "limit-missing-level", "A limit with no value for some severity level and no default."
@@ -153,6 +155,9 @@ class rules:
     )
     NO_WARNING_BEFORE_BREACH: Final = _w(
         "W707", "no-warning-before-breach", "A clock whose escalation steps all come at or after its breach."
+    )
+    REASON_NOBODY_MAY_GIVE: Final = _w(
+        "W715", "reason-nobody-may-give", "A do-not-engage reason that no role allowed to take its actions may give."
     )
     DAYS_IN_OPEN_HOURS: Final = _w(
         "W706", "days-in-open-hours", "A limit in days or weeks on a calendar with opening hours: it counts open hours."

@@ -64,6 +64,9 @@ EXPECTED = {
     "unknown-timezone.yaml":            "11:15: E306",
     "unknown-holidays-country.yaml":    "13:15: E307",
     "unknown-holidays-region.yaml":     "13:15: E307",
+    "guard-undefined-level.yaml":       "20:109: E302",
+    "reason-role-undefined.yaml":       "13:39: E300",
+    "duplicate-reason.yaml":            "14:16: E312",
     # the state machine
     "missing-lifecycle-state.yaml":     "9:1: E400",
     "unreachable-state.yaml":           "15:3: E401",
@@ -75,6 +78,10 @@ EXPECTED = {
     "reason-without-house-rules.yaml":  "23:85: E407",
     "final-state-limit.yaml":           "15:27: E408",
     "target-never-ends.yaml":           "17:47: E409",
+    "overlapping-guards.yaml":          "20:34: E403",
+    "guard-channel-never-holds.yaml":   "19:91: E415",
+    "guard-level-never-holds.yaml":     "20:96: E415",
+    "customer-condition-never-holds.yaml": "13:70: E415",
     # clocks
     "limit-missing-level.yaml":         "10:14: E500",
     "zero-duration.yaml":               "10:31: E501",
@@ -94,6 +101,7 @@ EXPECTED = {
     "common-word-phrase.yaml":          "5:71: W705",
     "days-in-open-hours.yaml":          "15:31: W706",
     "no-warning-before-breach.yaml":    "26:13: W707",
+    "reason-nobody-may-give.yaml":      "13:27: W715",
 }
 # fmt: on
 

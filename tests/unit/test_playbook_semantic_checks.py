@@ -29,6 +29,9 @@ CASES = [
     ("unknown-timezone",             "E306", 11, 15, "not a time zone; did you mean 'Europe/London'?"),
     ("unknown-holidays-country",     "E307", 13, 15, "no public-holiday list for the country 'XX'"),
     ("unknown-holidays-region",      "E307", 13, 15, "GB has no region 'LDN' (regions: ENG, NIR, SCT, WLS)"),
+    ("guard-undefined-level",        "E302", 20, 109, "names the level 'hihg', which severity.levels does not"),
+    ("reason-role-undefined",        "E300", 13, 39, "do_not_engage_reasons[1].by[1] names the role 'social_lead'"),
+    ("duplicate-reason",             "E312", 14, 16, "the reason 'spam' is listed twice"),
     # --- the state machine (E4xx) ---
     ("missing-lifecycle-state",      "E400",  9,  1, "states lacks the lifecycle state resolution_offered"),
     ("unreachable-state",            "E401", 15,  3, "no transition leads from detected to the state 'escalated'"),
@@ -40,6 +43,10 @@ CASES = [
     ("reason-without-house-rules",   "E407", 23, 85, "house_rules.do_not_engage_reasons lists none"),
     ("final-state-limit",            "E408", 15, 27, "'reviewed' is final, so its clock never runs"),
     ("target-never-ends",            "E409", 17, 47, "no path of transitions leads from 'acknowledged' to it"),
+    ("overlapping-guards",           "E403", 20, 34, "by transitions[1]; both can hold for one incident"),
+    ("guard-channel-never-holds",    "E415", 19, 91, "come from twitter (applies_to), so 'acknowledge' could never"),
+    ("guard-level-never-holds",      "E415", 20, 96, "where 'escalate' starts (in assessed only low)"),
+    ("customer-condition-never-holds", "E415", 13, 70, "together with customer: unknown, which no mention can meet"),
     # --- clocks (E5xx) ---
     ("limit-missing-level",          "E500", 10, 14, "states.detected.limit has no time for high and no 'default'"),
     ("zero-duration",                "E501", 10, 31, "states.detected.limit.default is zero"),
@@ -59,6 +66,7 @@ CASES = [
     ("common-word-phrase",           "W705",  5, 71, "keywords_any[1] is 'but', a word nearly every mention has"),
     ("days-in-open-hours",           "W706", 15, 31, "1d is 24 open hours there, 3 working days of 8h"),
     ("no-warning-before-breach",     "W707", 26, 13, "every escalation step comes at or after the breach"),
+    ("reason-nobody-may-give",       "W715", 13, 27, "only lead may give the reason 'troll', but the actions that ask"),
 ]
 # fmt: on
 

@@ -20,6 +20,7 @@ from engine.playbook._checks._clocks import (
     check_warning_before_breach,
 )
 from engine.playbook._checks._finding import Check, Context, Finding
+from engine.playbook._checks._guards import check_conditions_hold, check_guards_hold, check_reasons
 from engine.playbook._checks._machine import check_lifecycle, check_reachability, check_targets_end, check_transitions
 from engine.playbook._checks._phrases import check_common_words
 from engine.playbook._checks._references import check_clocks, check_levels, check_responses, check_roles, check_states
@@ -41,6 +42,9 @@ CHECKS: tuple[Check, ...] = (
     check_reachability,
     check_targets_end,
     check_transitions,
+    check_reasons,
+    check_guards_hold,
+    check_conditions_hold,
     check_limits,
     check_escalation_order,
     check_opening_hours,
