@@ -14,12 +14,20 @@ from engine.incident._record import Actor, Incident, RefusalReason, Refused
 from engine.incident._rulebook import ALWAYS_ALLOWED, Rulebook
 from engine.playbook import AnswerKind, Requirement, Transition, canonical_channel
 
-__all__ = ["CONTACT_ROUTES", "check_fields"]
+__all__ = ["CONTACT_ROUTES", "DIRECT", "check_fields", "contact_routes"]
 
 #: Where a conversation moves when it leaves the public channel. ``direct`` ("if you know the customer, contact
 #: them directly") is taken only when the incident's customer is known.
 CONTACT_ROUTES = ("dm", "phone", "email", "direct")
 DIRECT = "direct"
+
+
+def contact_routes(incident: Incident) -> tuple[str, ...]:
+    """The routes an offer on ``incident`` may move to: every one, but ``direct`` only to a known customer."""
+    if incident.customer_id is not None:
+        return CONTACT_ROUTES
+    return tuple(route for route in CONTACT_ROUTES if route != DIRECT)
+
 
 _Check = Callable[[Any, Incident, Rulebook, Actor], "Any | Refused"]
 

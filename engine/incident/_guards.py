@@ -4,11 +4,12 @@ in words a comms lead can act on."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from engine.incident._record import Incident
 from engine.playbook import Customer, Guard
 
-__all__ = ["guard_holds", "unmet"]
+__all__ = ["guard_holds", "guard_view", "unmet"]
 
 
 def _either(names: Sequence[str]) -> str:
@@ -37,3 +38,17 @@ def unmet(guard: Guard, incident: Incident) -> str | None:
         has = f"in the segment {segment}" if segment else "in no segment"
         return f"a customer in the segment {_either(guard.customer_segments_any)}; this incident's customer is {has}"
     return None
+
+
+def guard_view(guard: Guard) -> dict[str, Any]:
+    """A guard as the API and the desk show it: only the facts it names."""
+    view: dict[str, Any] = {}
+    if guard.severities:
+        view["severities"] = list(guard.severities)
+    if guard.channels:
+        view["channels"] = list(guard.channels)
+    if guard.customer is not None:
+        view["customer"] = guard.customer.value
+    if guard.customer_segments_any:
+        view["customer_segments_any"] = list(guard.customer_segments_any)
+    return view
