@@ -137,6 +137,8 @@ def _message(error: ValidationError) -> str:
     schema: Any = error.schema
     value: Any = error.instance
     expected: Any = error.validator_value
+    if error.validator == "required" and "then" in error.relative_schema_path:  # the only if/then: a segment
+        return f"{where} gives a customer_segment without the customer_id it belongs to; send both, or neither"
     if error.validator == "required":
         missing = [key for key in expected if key not in value]
         return f"{where} needs {', '.join(repr(key) for key in missing)}"
@@ -144,8 +146,6 @@ def _message(error: ValidationError) -> str:
         allowed = sorted(schema.get("properties", {}))
         extra = [key for key in value if key not in allowed]
         return f"{where} has unknown field {extra[0]!r}{suggest(extra[0], allowed)}"
-    if error.validator == "dependentRequired":
-        return f"{where} gives a customer_segment without the customer_id it belongs to; send both, or neither"
     if error.validator == "enum":
         choices = [str(choice) for choice in expected]
         return f"{where} is {value!r}, which calmly does not know{suggest(str(value), choices)}"

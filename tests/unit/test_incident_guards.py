@@ -8,7 +8,8 @@ from typing import Any
 
 from incident_support import T0, accepted, act, audits, book, mention, opened
 
-from engine.incident import Incident, JoinMention, RefusalReason, Refused, step
+from engine.incident import Incident, JoinMention, Mention, RefusalReason, Refused, parse_mention, step
+from engine.playbook import Failed
 from engine.store import decode_incident, encode_incident
 
 LATER = T0 + timedelta(minutes=10)
@@ -192,3 +193,22 @@ def test_the_store_keeps_the_customer_of_an_incident() -> None:
 
     assert decode_incident(encode_incident(incident)) == incident
     assert "customer_id" not in encode_incident(opened(GUARDS).incident)  # rows written before it read the same
+
+
+def test_refuses_a_mention_with_a_customer_segment_but_no_customer_id() -> None:
+    data = {
+        "channel": "twitter",
+        "external_id": "m-1",
+        "text": "hello",
+        "posted_at": T0.isoformat(),
+        "author": {"handle": "ann"},
+        "customer_segment": "vip",
+    }
+
+    refused = parse_mention(data)
+
+    assert isinstance(refused, Failed)
+    assert [problem.message for problem in refused.problems] == [
+        "the mention gives a customer_segment without the customer_id it belongs to; send both, or neither"
+    ]
+    assert isinstance(parse_mention({**data, "customer_id": "c-1"}), Mention)
