@@ -45,7 +45,7 @@ CASES = [
     ("target-never-ends",            "E409", 17, 47, "no path of transitions leads from 'acknowledged' to it"),
     ("overlapping-guards",           "E403", 20, 34, "by transitions[1]; both can hold for one incident"),
     ("guard-channel-never-holds",    "E415", 19, 91, "come from twitter (applies_to), so 'acknowledge' could never"),
-    ("guard-level-never-holds",      "E415", 20, 96, "where 'escalate' starts (in assessed only low)"),
+    ("guard-level-never-holds",      "E415", 20, 96, "where 'escalate' starts (in assessed it can only be low)"),
     ("customer-condition-never-holds", "E415", 13, 70, "together with customer: unknown, which no mention can meet"),
     # --- clocks (E5xx) ---
     ("limit-missing-level",          "E500", 10, 14, "states.detected.limit has no time for high and no 'default'"),

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from engine.playbook._checks._finding import Context, Finding, undefined
-from engine.playbook._model import LIFECYCLE, Condition, Customer, Guard, Playbook, Requirement
+from engine.playbook._model import LIFECYCLE, Condition, Customer, Playbook, Requirement, Transition
 from engine.playbook._problem import Path, dotted, rules
 
 __all__ = ["check_conditions_hold", "check_guards_hold", "check_reasons", "levels_by_state"]
@@ -25,21 +25,30 @@ def _reason_entries(data: Mapping[str, Any]) -> list[tuple[int, Any]]:
     return list(enumerate(data.get("house_rules", {}).get("do_not_engage_reasons", [])))
 
 
+def _giving(playbook: Playbook) -> set[str]:
+    """The roles that may take some action asking for a reason: the only ones a reason can ever be given by."""
+    return {
+        role
+        for transition in playbook.transitions
+        if Requirement.REASON in transition.requires
+        for role in transition.by
+    }
+
+
 def check_reasons(ctx: Context) -> Iterator[Finding]:
-    """Each reason listed once; each reason's roles declared (E300); and each one some role can give (W715)."""
-    playbook = ctx.playbook
-    roles = playbook.roles
+    """Each reason listed once (E312); each reason's roles declared (E300); and each one some role taking an
+    action that asks for a reason may give (W715)."""
+    roles = ctx.playbook.roles
+    giving = _giving(ctx.playbook)
     seen: dict[str, int] = {}
-    giving = {role for transition in playbook.transitions if Requirement.REASON in transition.requires
-              for role in transition.by}  # fmt: skip
     for index, entry in _reason_entries(ctx.data):
         named = isinstance(entry, Mapping)
         reason = entry["reason"] if named else entry
-        path: Path = ("house_rules", "do_not_engage_reasons", index, *(("reason",) if named else ()))
+        here: Path = ("house_rules", "do_not_engage_reasons", index)
         if reason in seen:
             yield Finding(
                 rules.DUPLICATE_REASON,
-                path,
+                (*here, "reason") if named else here,
                 f"the reason {reason!r} is listed twice (also at do_not_engage_reasons[{seen[reason]}]); list it "
                 "once, with 'by' when only some roles may give it",
             )
@@ -47,22 +56,18 @@ def check_reasons(ctx: Context) -> Iterator[Finding]:
         seen[reason] = index
         if not named:
             continue
-        by = tuple(entry["by"])
-        undeclared = False
-        for position, role in enumerate(by):
-            if role not in roles:
-                undeclared = True
-                where = ("house_rules", "do_not_engage_reasons", index, "by", position)
-                yield undefined(rules.UNDEFINED_ROLE, "role", "the roles section", where, role, roles)
-        if undeclared or not giving or giving & set(by):
-            continue
-        yield Finding(
-            rules.REASON_NOBODY_MAY_GIVE,
-            ("house_rules", "do_not_engage_reasons", index, "by"),
-            f"only {_names(set(by))} may give the reason {reason!r}, but the actions that ask for a reason are for "
-            f"{_names(giving)}; add one of those roles to its 'by', or give the role to an action that asks for "
-            "a reason",
-        )
+        by = set(entry["by"])
+        undeclared = [(position, role) for position, role in enumerate(entry["by"]) if role not in roles]
+        for position, role in undeclared:
+            yield undefined(rules.UNDEFINED_ROLE, "role", "the roles section", (*here, "by", position), role, roles)
+        if not undeclared and giving and not giving & by:
+            yield Finding(
+                rules.REASON_NOBODY_MAY_GIVE,
+                (*here, "by"),
+                f"only {_names(by)} may give the reason {reason!r}, but the actions that ask for a reason are for "
+                f"{_names(giving)}; add one of those roles to its 'by', or give the role to an action that asks "
+                "for a reason",
+            )
 
 
 def levels_by_state(playbook: Playbook) -> dict[str, set[str]]:
@@ -129,27 +134,26 @@ def check_guards_hold(ctx: Context) -> Iterator[Finding]:
                 f"all come from {_names(channels)} (applies_to), so {transition.trigger!r} could never be taken; "
                 "name a channel the playbook applies to",
             )
-        yield from _levels_never(
-            index, transition.trigger, transition.sources, guard, levels, set(playbook.severity.levels)
-        )
+        yield from _levels_never(index, transition, levels, set(playbook.severity.levels))
 
 
-def _levels_never(  # noqa: PLR0917 - one transition's parts, each by name
-    index: int, trigger: str, sources: tuple[str, ...], guard: Guard, levels: Mapping[str, set[str]], declared: set[str]
+def _levels_never(
+    index: int, transition: Transition, levels: Mapping[str, set[str]], declared: set[str]
 ) -> Iterator[Finding]:
-    wanted = set(guard.severities)
+    """A guard's severities that no incident can have in any state the transition starts from."""
+    wanted = set(transition.when.severities) if transition.when else set()
     if not wanted or not wanted <= declared:
         return  # no severities, or an undefined one (E302, reported on its own)
-    possible = {source: levels.get(source, set()) for source in sources}
+    possible = {source: levels.get(source, set()) for source in transition.sources}
     if not any(possible.values()) or any(here & wanted for here in possible.values()):
         return
-    there = "; ".join(f"in {source} only {_names(here)}" for source, here in possible.items() if here)
+    there = "; ".join(f"in {source} it can only be {_names(here)}" for source, here in possible.items() if here)
     yield Finding(
         rules.NEVER_HOLDS,
         ("transitions", index, "when", "severities"),
-        f"transitions[{index}].when.severities is {_names(wanted)}, but an incident can never be at that level "
-        f"where {trigger!r} starts ({there}), so it could never be taken; add the levels it can have there, or let "
-        "an earlier action set the severity",
+        f"transitions[{index}].when.severities is {_names(wanted)}, but no incident is at that level where "
+        f"{transition.trigger!r} starts ({there}), so it could never be taken; add the levels it can have there, "
+        "or let an earlier action set the severity",
     )
 
 
