@@ -279,6 +279,14 @@ INCIDENT: dict[str, Any] = {
         **SUMMARY["properties"],
         "playbook_digest": {"type": "string"},
         "thread_id": {"type": ["string", "null"]},
+        "customer_id": {
+            "type": ["string", "null"],
+            "description": "The customer's id, from the first mention that carried one; null while not known.",
+        },
+        "customer_segment": {
+            "type": ["string", "null"],
+            "description": "The customer's segment (such as vip), from the mention that gave the customer id.",
+        },
         "now": _NOW,
         "mentions": {"type": "array", "items": _POST, "description": "The incident's posts, in the order they came."},
         "facts": {"type": "object"},
@@ -290,7 +298,13 @@ INCIDENT: dict[str, Any] = {
         "clocks": {"type": "array", "items": {"type": "object"}},
         "finished_clocks": {"type": "array", "items": {"type": "string"}},
         "deadlines": {"type": "array", "items": {"type": "object"}},
-        "actions": {"type": "array", "items": {"type": "object"}},
+        "actions": {
+            "type": "array",
+            "description": "The actions open now: from the incident's state, and whose guard ('when') its facts "
+            "meet. Each has its trigger, to, by and requires; an action asking for a reason lists 'reasons' "
+            "({reason, by}: who may give each), one asking for a contact route lists the 'contact_routes' open.",
+            "items": {"type": "object"},
+        },
         "history": {"type": "array", "items": {"type": "object"}},
         "notifications": {
             "type": "array",

@@ -104,6 +104,9 @@ def details_view(details: IncidentDetails, now: datetime) -> dict[str, Any]:
         **summary_view(details.row, details.zones),
         "playbook_digest": incident.playbook_digest,
         "thread_id": incident.thread_id,
+        # Known from the first of its mentions that carried a customer_id; guards and the direct route read it.
+        "customer_id": incident.customer_id,
+        "customer_segment": incident.customer_segment,
         "mentions": _mentions(details),
         # Incidents opened for a follow-up that matched a higher-priority playbook, and the one it followed.
         "links": [{"incident": linked, "relation": relation} for linked, relation in incident.links],

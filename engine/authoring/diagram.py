@@ -1,8 +1,8 @@
 """State-machine diagrams of a playbook, drawn by ``transitions``' own diagram support.
 
-Each edge is labelled with its action and the roles allowed to take it; each state with its time limit as the
-playbook writes it (``3bd on office``); final states are marked (a double border in DOT, an arrow to ``[*]`` in
-Mermaid).
+Each edge is labelled with its action, the roles allowed to take it and its guard, if any; each state with its
+time limit as the playbook writes it (``3bd on office``); final states are marked (a double border in DOT, an
+arrow to ``[*]`` in Mermaid).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from engine.playbook import Playbook, State, machine_spec
+from engine.playbook import Playbook, State, Transition, machine_spec
 
 __all__ = ["DiagramFormat", "draw"]
 
@@ -27,8 +27,19 @@ _FINAL_STYLE = {
 }
 
 
-def _label(trigger: str, roles: tuple[str, ...]) -> str:
-    return f"{trigger} ({', '.join(roles)})"
+def _label(transition: Transition) -> str:
+    """``do_not_engage (social_lead) when medium, high, critical``: the action, its roles, and its guard if any."""
+    label = f"{transition.trigger} ({', '.join(transition.by)})"
+    guard = transition.when
+    if guard is None:
+        return label
+    facts = [
+        *([", ".join(guard.severities)] if guard.severities else []),
+        *([f"on {', '.join(guard.channels)}"] if guard.channels else []),
+        *([f"customer {guard.customer.value}"] if guard.customer else []),
+        *([f"segment {', '.join(guard.customer_segments_any)}"] if guard.customer_segments_any else []),
+    ]
+    return f"{label} when {'; '.join(facts)}"
 
 
 def _state_label(state: State) -> str:
@@ -50,13 +61,11 @@ def draw(playbook: Playbook, fmt: DiagramFormat) -> str:
     from transitions.extensions import GraphMachine  # noqa: PLC0415 - only drawing needs the diagram classes
 
     spec: dict[str, Any] = machine_spec(playbook)
-    by_trigger = {(t.trigger, t.dest, t.sources): t.by for t in playbook.transitions}
+    # The spec lists the playbook's transitions in order: each edge is labelled by its own (one action may have
+    # several transitions from a state, told apart by their guards).
     spec["transitions"] = [
-        {
-            **edge,
-            "label": _label(edge["trigger"], by_trigger[(edge["trigger"], edge["dest"], tuple(edge["source"]))]),
-        }
-        for edge in spec["transitions"]
+        {**edge, "label": _label(transition)}
+        for edge, transition in zip(spec["transitions"], playbook.transitions, strict=True)
     ]
     machine = GraphMachine(
         model=None,

@@ -149,7 +149,9 @@ def _mention(reader: _Reader, data: Mapping[str, Any], path: Path, at: datetime)
     if isinstance(parsed, Failed):
         for error in parsed.problems:
             pointer = tuple(part for part in error.pointer.split("/") if part)
-            reader.problem(rules.BAD_MENTION, (*path, *pointer), f"{dotted(path)}: the mention's {error.message}")
+            # A problem of the whole mention already says so ("the mention needs ..."); one of a field names it.
+            told = error.message if error.message.startswith("the mention ") else f"the mention's {error.message}"
+            reader.problem(rules.BAD_MENTION, (*path, *pointer), f"{dotted(path)}: {told}")
         return None
     return parsed
 

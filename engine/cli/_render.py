@@ -92,6 +92,29 @@ def post_lines(post: Mapping[str, Any], now: datetime, indent: str = "    ") -> 
     return lines
 
 
+def _customer(found: Mapping[str, Any]) -> str:
+    """Who the customer is, when a mention said: what guards and the direct contact route read."""
+    customer = found.get("customer_id")
+    if not customer:
+        return "not known (no mention carried a customer_id)"
+    segment = found.get("customer_segment")
+    return f"{customer} (segment {segment})" if segment else str(customer)
+
+
+def _guard(guard: Mapping[str, Any]) -> str:
+    """An action's guard as people read it: ``severity high or critical, customer known``."""
+    parts = []
+    if guard.get("severities"):
+        parts.append("severity " + " or ".join(guard["severities"]))
+    if guard.get("channels"):
+        parts.append("on " + " or ".join(guard["channels"]))
+    if guard.get("customer"):
+        parts.append(f"customer {guard['customer']}")
+    if guard.get("customer_segments_any"):
+        parts.append("segment " + " or ".join(guard["customer_segments_any"]))
+    return ", ".join(parts)
+
+
 def incident_lines(found: Mapping[str, Any]) -> list[str]:
     """Every line of ``calmly incidents show`` in text, times read against the daemon's "now"."""
     now = answer_now(found)
@@ -99,6 +122,7 @@ def incident_lines(found: Mapping[str, Any]) -> list[str]:
         f"{found['id']}  {found['playbook']} v{found['playbook_version']}  revision {_revision(found)}",
         f"  state     {found['state']}  severity {found['severity']}  on {found['channel']} by {found['author']}",
         f"  owner     {found.get('owner') or 'nobody (calmly incidents take ' + str(found['id']) + ')'}",
+        f"  customer  {_customer(found)}",
     ]
     mentions = found.get("mentions") or []
     if mentions:
@@ -118,7 +142,13 @@ def incident_lines(found: Mapping[str, Any]) -> list[str]:
         lines.append(f"  clock     {clock['name']}: {due}{flag}")
     for action in found["actions"]:
         needs = f" requires {', '.join(action['requires'])}" if action["requires"] else ""
-        lines.append(f"  can do    {action['trigger']} -> {action['to']} (by {', '.join(action['by'])}){needs}")
+        when = f" when {_guard(action['when'])}" if action.get("when") else ""
+        lines.append(f"  can do    {action['trigger']} -> {action['to']} (by {', '.join(action['by'])}){needs}{when}")
+        lines += [
+            f"              reason {entry['reason']}: by {', '.join(entry['by'])}"
+            for entry in action.get("reasons") or []
+            if entry["by"] != action["by"]
+        ]
     lines.append("  history")
     for entry in found["history"]:
         by = f" by {entry['actor']}" if entry.get("actor") else ""

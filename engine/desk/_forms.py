@@ -1,9 +1,10 @@
 """Action forms built from the playbook: one per action the person's roles allow now, its controls from what the
 action requires; and a posted form read back into the fields the service checks.
 
-No rule is decided here: which actions are open comes from the service's incident details, and whether the fields
-are right is the service's answer. The form only offers the playbook's choices (severity levels, contact routes,
-do-not-engage reasons, review answers) so a person picks rather than types them.
+No rule is decided here: which actions are open (their guards met), which reasons each role may give and which
+contact routes the incident allows come from the service's incident details, and whether the fields are right is
+the service's answer. The form only offers those choices (severity levels, contact routes, do-not-engage reasons,
+review answers) so a person picks rather than types them, and never one the service would refuse them.
 """
 
 from __future__ import annotations
@@ -72,16 +73,21 @@ def fill_reply(template: str, incident: Incident) -> str:
     return "".join(out)
 
 
-def _controls(requirement: str, playbook: Playbook) -> list[Control]:
+def _choices(action: Mapping[str, Any], roles: frozenset[str], requirement: str) -> tuple[str, ...]:
+    """The service's choices for the action: the reasons one of ``roles`` may give, the contact routes open to the
+    incident (without ``direct`` when its customer is not known)."""
+    if requirement == "reason":
+        return tuple(entry["reason"] for entry in action.get("reasons", ()) if roles & set(entry["by"]))
+    return tuple(action.get("contact_routes", CONTACT_ROUTES))
+
+
+def _controls(requirement: str, playbook: Playbook, action: Mapping[str, Any], roles: frozenset[str]) -> list[Control]:
     if requirement == "severity":
         return [Control("severity", _LABELS["severity"], "select", playbook.severity.levels)]
     if requirement == "public_reply":
         return [Control("public_reply", _LABELS["public_reply"], "textarea")]
-    if requirement == "contact_route":
-        return [Control("contact_route", _LABELS["contact_route"], "select", CONTACT_ROUTES)]
-    if requirement == "reason":
-        reasons = playbook.house_rules.do_not_engage_reasons
-        return [Control("reason", _LABELS["reason"], "select", reasons)]
+    if requirement in ("contact_route", "reason"):
+        return [Control(requirement, _LABELS[requirement], "select", _choices(action, roles, requirement))]
     if requirement == "review":
         controls = []
         for question in playbook.review_questions:
@@ -106,7 +112,9 @@ def action_forms(
         if not roles & set(action["by"]):
             continue
         requires = list(action["requires"])
-        controls = tuple(control for requirement in requires for control in _controls(requirement, playbook))
+        controls = tuple(
+            control for requirement in requires for control in _controls(requirement, playbook, action, roles)
+        )
         replying = "public_reply" in requires
         approved = tuple(fill_reply(text, incident) for text in playbook.responses.get(action["trigger"], ()))
         forms.append(

@@ -7,7 +7,8 @@ carry out (deadlines to arm or cancel, people to notify, history entries), or a 
 
 from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCounter
 from engine.incident._clocks import deadline_key
-from engine.incident._fields import CONTACT_ROUTES
+from engine.incident._fields import CONTACT_ROUTES, DIRECT, contact_routes
+from engine.incident._guards import guard_holds, guard_view, unmet
 from engine.incident._keys import ClockId, ClockKind, DeadlineKey
 from engine.incident._matching import (
     JoinInto,
@@ -62,6 +63,7 @@ from engine.incident._teamwork import NOTE_LIMIT
 
 __all__ = [
     "CONTACT_ROUTES",
+    "DIRECT",
     "MAX_AHEAD",
     "NOTE_LIMIT",
     "Act",
@@ -104,7 +106,10 @@ __all__ = [
     "Stepped",
     "TimeCounter",
     "belongs",
+    "contact_routes",
     "deadline_key",
+    "guard_holds",
+    "guard_view",
     "joins",
     "match_playbook",
     "mend_mention",
@@ -115,4 +120,5 @@ __all__ = [
     "parse_mention",
     "route",
     "step",
+    "unmet",
 ]

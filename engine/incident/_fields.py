@@ -1,7 +1,8 @@
 """What a person must provide to take an action, checked against the playbook's rules.
 
 A public reply goes out on the incident's own channel and keeps the house rules; an offer names what is offered
-and a private route; a review answers every question; a do-not-engage reason is one the house rules allow.
+and a private route (``direct`` only to a known customer); a review answers every question; a do-not-engage
+reason is one the house rules allow, and one the person's roles may give.
 """
 
 from __future__ import annotations
@@ -9,16 +10,26 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.incident._record import Incident, RefusalReason, Refused
+from engine.incident._record import Actor, Incident, RefusalReason, Refused
 from engine.incident._rulebook import ALWAYS_ALLOWED, Rulebook
 from engine.playbook import AnswerKind, Requirement, Transition, canonical_channel
 
-__all__ = ["CONTACT_ROUTES", "check_fields"]
+__all__ = ["CONTACT_ROUTES", "DIRECT", "check_fields", "contact_routes"]
 
-#: Where a conversation moves when it leaves the public channel.
+#: Where a conversation moves when it leaves the public channel. ``direct`` ("if you know the customer, contact
+#: them directly") is taken only when the incident's customer is known.
 CONTACT_ROUTES = ("dm", "phone", "email", "direct")
+DIRECT = "direct"
 
-_Check = Callable[[Any, Incident, Rulebook], "Any | Refused"]
+
+def contact_routes(incident: Incident) -> tuple[str, ...]:
+    """The routes an offer on ``incident`` may move to: every one, but ``direct`` only to a known customer."""
+    if incident.customer_id is not None:
+        return CONTACT_ROUTES
+    return tuple(route for route in CONTACT_ROUTES if route != DIRECT)
+
+
+_Check = Callable[[Any, Incident, Rulebook, Actor], "Any | Refused"]
 
 
 def _invalid(
@@ -28,7 +39,7 @@ def _invalid(
 
 
 def _text(field: str, what: str) -> _Check:
-    def check(value: Any, incident: Incident, book: Rulebook) -> Any:
+    def check(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
         if not isinstance(value, str) or not value.strip():
             return _invalid(field, f"{field} must say {what}")
         return value.strip()
@@ -36,14 +47,14 @@ def _text(field: str, what: str) -> _Check:
     return check
 
 
-def _severity(value: Any, incident: Incident, book: Rulebook) -> Any:
+def _severity(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
     levels = book.playbook.severity.levels
     if value not in levels:
         return _invalid("severity", f"severity must be one of {', '.join(levels)}, not {value!r}")
     return value
 
 
-def _public_reply(value: Any, incident: Incident, book: Rulebook) -> Any:
+def _public_reply(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
     if not isinstance(value, Mapping) or not isinstance(value.get("text"), str) or not value["text"].strip():
         return _invalid("public_reply", "public_reply needs the 'text' of the reply and the 'channel' it goes out on")
     channel = value.get("channel")
@@ -73,16 +84,33 @@ def _public_reply(value: Any, incident: Incident, book: Rulebook) -> Any:
     return {"channel": channel, "text": value["text"].strip()}
 
 
-def _contact_route(value: Any, incident: Incident, book: Rulebook) -> Any:
+def _contact_route(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
     if value not in CONTACT_ROUTES:
         return _invalid("contact_route", f"contact_route must be one of {', '.join(CONTACT_ROUTES)}, not {value!r}")
+    if value == DIRECT and incident.customer_id is None:
+        return _invalid(
+            "contact_route",
+            "contact_route direct contacts the customer directly, but this incident's customer is not known; use "
+            "dm, phone or email, or record the customer first (a mention that carries their customer_id)",
+            RefusalReason.CUSTOMER_UNKNOWN,
+        )
     return value
 
 
-def _reason(value: Any, incident: Incident, book: Rulebook) -> Any:
-    reasons = book.playbook.house_rules.do_not_engage_reasons
+def _reason(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
+    house = book.playbook.house_rules
+    reasons = house.do_not_engage_reasons
     if value not in reasons:
         return _invalid("reason", f"reason must be one of the house rules' {', '.join(reasons)}, not {value!r}")
+    if not house.may_give(value, actor.roles):
+        mine = [reason for reason in reasons if house.may_give(reason, actor.roles)]
+        yours = f"; {actor.person} may give {', '.join(mine)}" if mine else ""
+        return _invalid(
+            "reason",
+            f"the reason {value!r} is for {', '.join(house.reason_roles[value])} to give; {actor.person} has "
+            f"{', '.join(sorted(actor.roles)) or 'no role'}{yours}",
+            RefusalReason.ROLE_NOT_ALLOWED,
+        )
     return value
 
 
@@ -96,7 +124,7 @@ def _answer(kind: AnswerKind, choices: tuple[str, ...], value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def _review(value: Any, incident: Incident, book: Rulebook) -> Any:
+def _review(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
     questions = book.playbook.review_questions
     if not isinstance(value, Mapping):
         ids = ", ".join(question.id for question in questions)
@@ -118,7 +146,7 @@ def _review(value: Any, incident: Incident, book: Rulebook) -> Any:
     return dict(value)
 
 
-def _merged_into(value: Any, incident: Incident, book: Rulebook) -> Any:
+def _merged_into(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
     if not isinstance(value, str) or not value.strip():
         return _invalid("merged_into", "merged_into must name the incident this one joins")
     if value == incident.id:
@@ -140,10 +168,10 @@ _CHECKS: dict[Requirement, _Check] = {
 
 
 def check_fields(
-    transition: Transition, fields: Mapping[str, Any], incident: Incident, book: Rulebook
+    transition: Transition, fields: Mapping[str, Any], incident: Incident, book: Rulebook, actor: Actor
 ) -> dict[str, Any] | Refused:
     """The accepted fields, cleaned, or the first rule they break."""
-    allowed, checked = book.fields_of(transition.trigger, transition.sources[0])
+    allowed, checked = book.fields_of(transition)
     if not allowed.issuperset(fields):
         unexpected = sorted(set(fields) - allowed)
         wanted = ", ".join(sorted(allowed - ALWAYS_ALLOWED)) or "nothing"
@@ -159,7 +187,7 @@ def check_fields(
             if required:
                 return _invalid(name, f"{transition.trigger!r} requires {name}", RefusalReason.MISSING_FIELD)
             continue
-        result = _CHECKS[requirement](fields[name], incident, book)
+        result = _CHECKS[requirement](fields[name], incident, book, actor)
         if isinstance(result, Refused):
             return result
         accepted[name] = result

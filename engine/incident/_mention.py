@@ -58,6 +58,8 @@ class Mention:
     url: str | None = None
     thread_id: str | None = None
     customer_id: str | None = None
+    #: The customer's segment in the brand's CRM (``vip``), given only with a ``customer_id``.
+    customer_segment: str | None = None
     #: Which listening tool sent it, when the tool says so.
     source: str | None = None
     #: The channel as the tool named it, when that was an alias (``x``); ``channel`` is the name calmly keeps.
@@ -135,6 +137,8 @@ def _message(error: ValidationError) -> str:
     schema: Any = error.schema
     value: Any = error.instance
     expected: Any = error.validator_value
+    if error.validator == "required" and "then" in error.relative_schema_path:  # the only if/then: a segment
+        return f"{where} gives a customer_segment without the customer_id it belongs to; send both, or neither"
     if error.validator == "required":
         missing = [key for key in expected if key not in value]
         return f"{where} needs {', '.join(repr(key) for key in missing)}"
@@ -213,6 +217,7 @@ def parse_mention(data: Any, *, now: datetime | None = None, mended: bool = Fals
         url=data.get("url"),
         thread_id=data.get("thread_id"),
         customer_id=data.get("customer_id"),
+        customer_segment=data.get("customer_segment"),
         source=data.get("source"),
         sent_channel=data["channel"] if canonical_channel(data["channel"]) != data["channel"] else None,
         repairs=tuple(Repair(str(item["pointer"]), str(item["what"])) for item in data.get("repairs", ())),

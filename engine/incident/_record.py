@@ -124,6 +124,10 @@ class Incident:
     #: For each role, when an escalation last told it about the incident and from which clock: a repeat from one
     #: clock is left out for a role another clock told since the repeat before (``merge_repeats``).
     told: Mapping[str, tuple[datetime, str]] = field(default_factory=lambda: _EMPTY)
+    #: The customer's id in the brand's systems, from the first of its mentions that carried one: the customer is
+    #: then known. ``customer_segment`` is the segment that mention gave (``vip``), if any.
+    customer_id: str | None = None
+    customer_segment: str | None = None
 
     def clock(self, name: str) -> ClockState | None:
         return next((clock for clock in self.clocks if clock.name == name), None)
@@ -296,6 +300,8 @@ class RefusalReason(enum.StrEnum):
     HOUSE_RULE = "house_rule"  # a public reply says what the house rules forbid
     WRONG_CHANNEL = "wrong_channel"  # a public reply not on the incident's own channel
     TAKEN = "taken"  # someone else has the incident already
+    GUARD = "guard"  # the action's ``when`` does not hold for the incident's facts (severity, channel, customer)
+    CUSTOMER_UNKNOWN = "customer_unknown"  # contact_route direct, but the incident's customer is not known
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,10 +12,13 @@ from datetime import timedelta
 from typing import NamedTuple
 
 from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCounter
+from engine.incident._guards import guard_holds
 from engine.incident._keys import ClockId, ClockKind
 from engine.incident._mention import Mention
+from engine.incident._record import Incident
 from engine.playbook import (
     Condition,
+    Customer,
     EventKind,
     EventRule,
     PhraseSet,
@@ -48,7 +51,7 @@ class Matcher:
             and _at_least(mention.engagement.shares, condition.shares_at_least)
             and _at_least(mention.engagement.replies, condition.replies_at_least)
         )
-        if not checks:
+        if not checks or not _customer(condition, mention):
             return False
         if self._any is not None and self._any.find(mention.text) is None:
             return False
@@ -57,6 +60,18 @@ class Matcher:
 
 def _at_least(value: int, threshold: int | None) -> bool:
     return threshold is None or value >= threshold
+
+
+def _customer(condition: Condition, mention: Mention) -> bool:
+    """The condition's customer facts hold for the mention: known (it carries a customer id), a segment."""
+    known = mention.customer_id is not None
+    if condition.customer is Customer.KNOWN and not known:
+        return False
+    if condition.customer is Customer.UNKNOWN and known:
+        return False
+    return not condition.customer_segments_any or (
+        known and mention.customer_segment in condition.customer_segments_any
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,12 +203,14 @@ class Rulebook:
         self.levels = {level: rank for rank, level in enumerate(playbook.severity.levels)}
         self._applies = Matcher(playbook.applies_to.when) if playbook.applies_to.when else None
         self._severity_rules = tuple((rule.level, Matcher(rule.when)) for rule in playbook.severity.rules)
-        self._transitions: dict[tuple[str, str], Transition] = {
-            (transition.trigger, source): transition
-            for transition in playbook.transitions
-            for source in transition.sources
-        }
-        self._fields = {key: _field_plan(transition) for key, transition in self._transitions.items()}
+        # An action from a state may have several transitions, with guards no incident meets together.
+        found: dict[tuple[str, str], list[Transition]] = {}
+        for transition in playbook.transitions:
+            for source in transition.sources:
+                found.setdefault((transition.trigger, source), []).append(transition)
+        self._transitions = {key: tuple(items) for key, items in found.items()}
+        # By identity: the playbook (and so each transition) lives as long as the rulebook.
+        self._fields = {id(transition): _field_plan(transition) for transition in playbook.transitions}
         sources: dict[str, list[str]] = {}
         roles: dict[str, set[str]] = {}
         waiting: dict[str, set[str]] = {state: set() for state in playbook.states}
@@ -205,6 +222,7 @@ class Rulebook:
         self._sources = {trigger: tuple(names) for trigger, names in sources.items()}
         self._roles = {trigger: frozenset(names) for trigger, names in roles.items()}
         self._waiting = {state: tuple(sorted(names)) for state, names in waiting.items()}
+        self._guarded = any(transition.when is not None for transition in playbook.transitions)
         self._counters: dict[str | None, TimeCounter] = {None: AroundTheClock()}
         for name, calendar in playbook.calendars.items():
             self._counters[name] = BusinessCalendar(calendar)
@@ -268,14 +286,29 @@ class Rulebook:
 
     # --- the machine ----------------------------------------------------------------------------------------
 
-    def transition(self, trigger: str, state: str) -> Transition | None:
-        return self._transitions.get((trigger, state))
+    def transitions_from(self, trigger: str, state: str) -> tuple[Transition, ...]:
+        """Every transition of ``trigger`` from ``state``: one, or several whose guards never hold together."""
+        return self._transitions.get((trigger, state), ())
 
-    def destination(self, trigger: str, state: str) -> str:
-        """Where ``trigger`` leads from ``state``: the playbook's transitions carry no conditions or callbacks, so
-        this is the state the playbook's ``transitions.Machine`` would move to (a test checks every pair of every
-        shipped playbook against the machine)."""
-        return self._transitions[(trigger, state)].dest
+    def transition(self, trigger: str, state: str, incident: Incident | None = None) -> Transition | None:
+        """The transition ``trigger`` takes from ``state``; given an incident, the one whose guard it meets."""
+        for transition in self._transitions.get((trigger, state), ()):
+            if incident is None or guard_holds(transition.when, incident):
+                return transition
+        return None
+
+    def destination(self, trigger: str, state: str, incident: Incident | None = None) -> str:
+        """Where ``trigger`` leads from ``state`` (for ``incident``, by the guard it meets): the state the
+        playbook's ``transitions.Machine`` would move to, its guards its conditions (a test checks every pair of
+        every shipped playbook against the machine)."""
+        found = self.transition(trigger, state, incident)
+        if found is None:
+            raise KeyError((trigger, state))
+        return found.dest
+
+    def allows(self, transition: Transition, incident: Incident) -> bool:
+        """Whether the incident's facts meet the transition's guard (a transition without one always does)."""
+        return guard_holds(transition.when, incident)
 
     def sources_of(self, trigger: str) -> tuple[str, ...]:
         return self._sources.get(trigger, ())
@@ -284,13 +317,22 @@ class Rulebook:
         """Every role that may take ``trigger`` from some state: who may take it at all."""
         return self._roles.get(trigger, frozenset())
 
-    def waiting_on(self, state: str) -> tuple[str, ...]:
-        """The roles that may take one of the actions open from ``state``: whom an incident there waits on."""
-        return self._waiting.get(state, ())
+    def waiting_on(self, state: str, incident: Incident | None = None) -> tuple[str, ...]:
+        """The roles that may take one of the actions open from ``state``: whom an incident there waits on. Given
+        the incident, only the actions whose guards its facts meet count."""
+        if incident is None or not self._guarded:
+            return self._waiting.get(state, ())
+        roles = {
+            role
+            for transition in self.playbook.transitions
+            if state in transition.sources and guard_holds(transition.when, incident)
+            for role in transition.by
+        }
+        return tuple(sorted(roles))
 
-    def fields_of(self, trigger: str, state: str) -> FieldPlan:
-        """What the action ``trigger`` takes from ``state`` (a transition the playbook has)."""
-        return self._fields[(trigger, state)]
+    def fields_of(self, transition: Transition) -> FieldPlan:
+        """What ``transition`` (one of the playbook's) takes."""
+        return self._fields[id(transition)]
 
     def is_final(self, state: str) -> bool:
         return self.playbook.states[state].final

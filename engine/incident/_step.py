@@ -14,10 +14,12 @@ from typing import Any, NamedTuple
 from engine.incident._clocks import deadline_key, due_occurrences, replan, start_clock
 from engine.incident._events import told
 from engine.incident._fields import check_fields
+from engine.incident._guards import unmet
 from engine.incident._keys import DeadlineKey
 from engine.incident._mention import Mention
 from engine.incident._record import (
     Act,
+    Actor,
     AddNote,
     ArmDeadline,
     Audit,
@@ -40,7 +42,7 @@ from engine.incident._record import (
 )
 from engine.incident._rulebook import Rulebook, Schedule
 from engine.incident._teamwork import add_note, set_owner
-from engine.playbook import LIFECYCLE, EventKind, format_duration
+from engine.playbook import LIFECYCLE, EventKind, Transition, format_duration
 
 __all__ = ["open_incident", "step"]
 
@@ -180,6 +182,8 @@ def _from(mention: Mention) -> str:
 def _about(mention: Mention, details: dict[str, Any]) -> dict[str, Any]:
     """An audit entry's details on a mention: its author, and the listening tool that sent it when it says."""
     details["author"] = mention.author.handle
+    if mention.customer_id:
+        details["customer_id"] = mention.customer_id
     if mention.source:
         details["source"] = mention.source
     if mention.sent_channel:
@@ -210,6 +214,8 @@ def open_incident(
         entered_at=now,
         last_mention_at=mention.posted_at,
         mention_count=1,
+        customer_id=mention.customer_id,
+        customer_segment=mention.customer_segment if mention.customer_id is not None else None,
         links=() if follows is None else ((follows[0], LinkRelation.FOLLOW_UP_OF.value),),
     )
     opened = Audit(
@@ -290,23 +296,14 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
             f"the incident changed since you looked (you saw revision {act.expected_revision}, it is now "
             f"{incident.revision}); look again before acting",
         )
-    transition = book.transition(act.trigger, incident.state)
-    if transition is None:
-        return Refused(
-            RefusalReason.NOT_AVAILABLE,
-            f"{act.trigger!r} can be taken from {', '.join(book.sources_of(act.trigger))}; the incident is in "
-            f"{incident.state}",
-        )
-    if act.actor.roles.isdisjoint(transition.by):
-        return Refused(
-            RefusalReason.ROLE_NOT_ALLOWED,
-            f"{act.trigger!r} is for {', '.join(transition.by)}; {act.actor.person} has "
-            f"{', '.join(sorted(act.actor.roles)) or 'no role'}",
-        )
-    checked = check_fields(transition, act.fields, incident, book)
+    chosen = _transition(act, incident, book)
+    if isinstance(chosen, Refused):
+        return chosen
+    transition = chosen
+    checked = check_fields(transition, act.fields, incident, book, act.actor)
     if isinstance(checked, Refused):
         return checked
-    destination = book.destination(act.trigger, incident.state)
+    destination = transition.dest
     previous = incident.state
     facts = dict(incident.facts)
     facts.update(checked)
@@ -349,6 +346,54 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
     return Stepped(changed, tuple(effects))
 
 
+def _roles_of(actor: Actor) -> str:
+    return ", ".join(sorted(actor.roles)) or "no role"
+
+
+def _transition(act: Act, incident: Incident, book: Rulebook) -> Transition | Refused:
+    """The transition the action takes from the incident's state: one whose ``by`` holds the person, and whose
+    guard the incident's facts meet. A person who may not take it from here at all is told so before any guard."""
+    found = book.transitions_from(act.trigger, incident.state)
+    if not found:
+        return Refused(
+            RefusalReason.NOT_AVAILABLE,
+            f"{act.trigger!r} can be taken from {', '.join(book.sources_of(act.trigger))}; the incident is in "
+            f"{incident.state}",
+        )
+    if len(found) == 1 and found[0].when is None:  # the common case, kept as quick as before guards
+        if act.actor.roles.isdisjoint(found[0].by):
+            return Refused(
+                RefusalReason.ROLE_NOT_ALLOWED,
+                f"{act.trigger!r} is for {', '.join(found[0].by)}; {act.actor.person} has {_roles_of(act.actor)}",
+            )
+        return found[0]
+    if all(act.actor.roles.isdisjoint(transition.by) for transition in found):
+        roles = sorted({role for transition in found for role in transition.by})
+        return Refused(
+            RefusalReason.ROLE_NOT_ALLOWED,
+            f"{act.trigger!r} is for {', '.join(roles)}; {act.actor.person} has {_roles_of(act.actor)}",
+        )
+    for transition in found:
+        if book.allows(transition, incident):
+            if act.actor.roles.isdisjoint(transition.by):
+                return Refused(
+                    RefusalReason.ROLE_NOT_ALLOWED,
+                    f"{act.trigger!r} is for {', '.join(transition.by)} when {_facts(incident)}; "
+                    f"{act.actor.person} has {_roles_of(act.actor)}",
+                )
+            return transition
+    needs = [unmet(transition.when, incident) for transition in found if transition.when is not None]
+    return Refused(
+        RefusalReason.GUARD, f"{act.trigger!r} needs {'; or else '.join(need for need in needs if need is not None)}"
+    )
+
+
+def _facts(incident: Incident) -> str:
+    """The facts guards read, as people say them: ``severity high on twitter``."""
+    known = "a known customer" if incident.customer_id is not None else "no known customer"
+    return f"the incident is {incident.severity} on {incident.channel} with {known}"
+
+
 def _join(incident: Incident, join: JoinMention, now: datetime, book: Rulebook) -> Stepped | Refused:
     mention = join.mention
     if book.is_final(incident.state):
@@ -365,6 +410,17 @@ def _join(incident: Incident, join: JoinMention, now: datetime, book: Rulebook) 
         summary += f": it belongs to {join.via}, which was merged into this incident"
         details["via"] = join.via
     effects: list[Effect] = [Audit(now, "mention", summary, details=details)]
+    if incident.customer_id is None and mention.customer_id is not None:
+        changed = changed.evolve(customer_id=mention.customer_id, customer_segment=mention.customer_segment)
+        segment = f" (segment {mention.customer_segment})" if mention.customer_segment else ""
+        effects.append(
+            Audit(
+                now,
+                "customer",
+                f"customer known: {mention.customer_id}{segment}, from mention {mention.channel}/{mention.external_id}",
+                details={"customer_id": mention.customer_id, "customer_segment": mention.customer_segment},
+            )
+        )
     level = book.severity_of(mention)
     raised = book.levels[level] > book.levels[incident.severity]
     if raised:

@@ -17,9 +17,11 @@ from engine.playbook._model import (
     AppliesTo,
     Calendar,
     Condition,
+    Customer,
     EscalationStep,
     EventKind,
     EventRule,
+    Guard,
     HouseRules,
     Limit,
     OpeningHours,
@@ -82,6 +84,32 @@ def _condition(raw: Mapping[str, Any]) -> Condition:
         likes_at_least=raw.get("likes_at_least"),
         shares_at_least=raw.get("shares_at_least"),
         replies_at_least=raw.get("replies_at_least"),
+        customer=Customer(raw["customer"]) if "customer" in raw else None,
+        customer_segments_any=_strings(raw.get("customer_segments_any")),
+    )
+
+
+def _guard(raw: Mapping[str, Any]) -> Guard:
+    return Guard(
+        severities=_strings(raw.get("severities")),
+        channels=_channels(raw.get("channels")),
+        customer=Customer(raw["customer"]) if "customer" in raw else None,
+        customer_segments_any=_strings(raw.get("customer_segments_any")),
+    )
+
+
+def _house_rules(raw: Mapping[str, Any]) -> HouseRules:
+    """A do-not-engage reason is a name, or ``{reason: name, by: [roles]}`` when only some roles may give it."""
+    reasons: list[str] = []
+    roles: dict[str, tuple[str, ...]] = {}
+    for entry in raw.get("do_not_engage_reasons", ()):
+        if isinstance(entry, Mapping):
+            reasons.append(entry["reason"])
+            roles[entry["reason"]] = _strings(entry["by"])
+        else:
+            reasons.append(str(entry))
+    return HouseRules(
+        never_say=_strings(raw.get("never_say")), do_not_engage_reasons=tuple(reasons), reason_roles=roles
     )
 
 
@@ -161,10 +189,7 @@ def build(data: Mapping[str, Any]) -> Playbook:
                 SeverityRule(level=rule["level"], when=_condition(rule["when"])) for rule in severity.get("rules", [])
             ),
         ),
-        house_rules=HouseRules(
-            never_say=_strings(house.get("never_say")),
-            do_not_engage_reasons=_strings(house.get("do_not_engage_reasons")),
-        ),
+        house_rules=_house_rules(house),
         states={
             name: State(
                 name=name,
@@ -198,6 +223,7 @@ def build(data: Mapping[str, Any]) -> Playbook:
                 by=_strings(raw["by"]),
                 requires=frozenset(Requirement(item) for item in raw.get("requires", [])),
                 description=raw.get("description"),
+                when=_guard(raw["when"]) if "when" in raw else None,
             )
             for raw in data["transitions"]
         ),

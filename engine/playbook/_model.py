@@ -20,9 +20,11 @@ __all__ = [
     "AppliesTo",
     "Calendar",
     "Condition",
+    "Customer",
     "EscalationStep",
     "EventKind",
     "EventRule",
+    "Guard",
     "HouseRules",
     "Limit",
     "OpeningHours",
@@ -67,6 +69,13 @@ class Requirement(enum.StrEnum):
     REASON = "reason"
     NOTE = "note"
     MERGED_INTO = "merged_into"
+
+
+class Customer(enum.StrEnum):
+    """Whether the incident's (or the mention's) customer is known: a listening tool or CRM gave a customer id."""
+
+    KNOWN = "known"
+    UNKNOWN = "unknown"
 
 
 class AnswerKind(enum.StrEnum):
@@ -132,6 +141,35 @@ class Condition:
     likes_at_least: int | None = None
     shares_at_least: int | None = None
     replies_at_least: int | None = None
+    customer: Customer | None = None
+    customer_segments_any: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """Facts of the incident an action needs (a transition's ``when``); all that are set must hold.
+
+    ``customer_segments_any`` implies a known customer: a segment comes with a customer id.
+    """
+
+    severities: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    customer: Customer | None = None
+    customer_segments_any: tuple[str, ...] = ()
+
+    def overlaps(self, other: Guard) -> bool:
+        """Whether some incident could meet both guards: every fact both constrain has a value both allow."""
+        if self.severities and other.severities and not set(self.severities) & set(other.severities):
+            return False
+        if self.channels and other.channels and not set(self.channels) & set(other.channels):
+            return False
+        known = {self.customer, other.customer} | {
+            Customer.KNOWN for guard in (self, other) if guard.customer_segments_any
+        }
+        if Customer.KNOWN in known and Customer.UNKNOWN in known:
+            return False
+        segments = (self.customer_segments_any, other.customer_segments_any)
+        return not (all(segments) and not set(segments[0]) & set(segments[1]))
 
 
 #: How long after an incident's last mention the same author's next mention still joins it, unless a playbook says.
@@ -244,6 +282,7 @@ class Transition:
     by: tuple[str, ...]
     requires: frozenset[Requirement] = frozenset()
     description: str | None = None
+    when: Guard | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,8 +323,17 @@ class EventRule:
 
 @dataclass(frozen=True, slots=True)
 class HouseRules:
+    """``reason_roles`` holds, for each do-not-engage reason that names who may give it, those roles; any reason
+    not in it may be given by whoever may take the action."""
+
     never_say: tuple[str, ...] = ()
     do_not_engage_reasons: tuple[str, ...] = ()
+    reason_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def may_give(self, reason: str, roles: frozenset[str]) -> bool:
+        """Whether a person with ``roles`` may give ``reason`` (one of the house rules' reasons)."""
+        allowed = self.reason_roles.get(reason)
+        return allowed is None or not roles.isdisjoint(allowed)
 
 
 @dataclass(frozen=True, slots=True)

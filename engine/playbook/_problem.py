@@ -109,6 +109,7 @@ class rules:
     RESERVED_CALENDAR_NAME: Final = _e(
         "E310", "reserved-calendar-name", "A calendar named around_the_clock, which the language keeps for no calendar."
     )
+    DUPLICATE_REASON: Final = _e("E312", "duplicate-reason", "A do-not-engage reason listed twice in the house rules.")
 
     MISSING_LIFECYCLE_STATE: Final = _e("E400", "missing-lifecycle-state", "A core lifecycle state is missing.")
     UNREACHABLE_STATE: Final = _e("E401", "unreachable-state", "No path of transitions leads to the state.")
@@ -135,6 +136,7 @@ class rules:
     SIDE_PATH_CONFLICT: Final = _e(
         "E410", "side-path-conflict", "A target's stops_on state that is also its from or one of its until states."
     )
+    NEVER_HOLDS: Final = _e("E415", "never-holds", "A guard or condition that no incident or mention can ever meet.")
 
     LIMIT_MISSING_LEVEL: Final = _e(
         "E500", "limit-missing-level", "A limit with no value for some severity level and no default."
@@ -174,6 +176,9 @@ class rules:
     )
     NO_WARNING_BEFORE_BREACH: Final = _w(
         "W707", "no-warning-before-breach", "A clock whose escalation steps all come at or after its breach."
+    )
+    REASON_NOBODY_MAY_GIVE: Final = _w(
+        "W715", "reason-nobody-may-give", "A do-not-engage reason that no role allowed to take its actions may give."
     )
     DAYS_IN_OPEN_HOURS: Final = _w(
         "W706", "days-in-open-hours", "A limit in days or weeks on a calendar with opening hours: it counts open hours."

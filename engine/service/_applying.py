@@ -7,7 +7,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from engine.incident import ArmDeadline, Audit, CancelDeadline, Incident, Notify, Rulebook, Stepped
+from engine.incident import (
+    ArmDeadline,
+    Audit,
+    CancelDeadline,
+    Incident,
+    Notify,
+    Rulebook,
+    Stepped,
+    contact_routes,
+    guard_view,
+)
+from engine.playbook import Requirement
 from engine.service._library import Library
 from engine.service._outcomes import Change
 from engine.store import LoggedCommand, UnitOfWork, command_kind, encode_command, encode_history, encode_notification
@@ -15,23 +26,39 @@ from engine.store import LoggedCommand, UnitOfWork, command_kind, encode_command
 __all__ = ["apply_step", "available_actions", "waiting_on"]
 
 
-def waiting_on(book: Rulebook, state: str) -> tuple[str, ...]:
-    """The roles that may take one of the actions open from ``state``: whom an incident there waits on."""
-    return book.waiting_on(state)
+def waiting_on(book: Rulebook, incident: Incident) -> tuple[str, ...]:
+    """The roles that may take one of the actions open to ``incident`` now (its state, and the guards its facts
+    meet): whom it waits on."""
+    return book.waiting_on(incident.state, incident)
 
 
-def available_actions(book: Rulebook, state: str) -> tuple[Mapping[str, Any], ...]:
-    """The actions open from ``state``, with who may take them and what they require."""
-    return tuple(
-        {
+def available_actions(book: Rulebook, incident: Incident) -> tuple[Mapping[str, Any], ...]:
+    """The actions open to ``incident`` now, with who may take them and what they require: those from its state
+    whose guards its facts meet, so that nothing is offered that the runtime would refuse for a guard. An action
+    that asks for a reason lists each reason with the roles that may give it there; one that asks for a contact
+    route lists the routes open to this incident (``direct`` only to a known customer)."""
+    house = book.playbook.house_rules
+    actions = []
+    for transition in book.playbook.transitions:
+        if incident.state not in transition.sources or not book.allows(transition, incident):
+            continue
+        action: dict[str, Any] = {
             "trigger": transition.trigger,
             "to": transition.dest,
             "by": list(transition.by),
             "requires": sorted(requirement.value for requirement in transition.requires),
         }
-        for transition in book.playbook.transitions
-        if state in transition.sources
-    )
+        if transition.when is not None:
+            action["when"] = guard_view(transition.when)
+        if Requirement.REASON in transition.requires:
+            action["reasons"] = [
+                {"reason": reason, "by": [role for role in transition.by if house.may_give(reason, frozenset({role}))]}
+                for reason in house.do_not_engage_reasons
+            ]
+        if Requirement.CONTACT_ROUTE in transition.requires:
+            action["contact_routes"] = list(contact_routes(incident))
+        actions.append(action)
+    return tuple(actions)
 
 
 def apply_step(
@@ -51,7 +78,7 @@ def apply_step(
     tx.incidents.save(
         incident,
         final=book.is_final(incident.state),
-        waiting_on=waiting_on(book, incident.state),
+        waiting_on=waiting_on(book, incident),
         previous_revision=None if previous is None else previous.revision,
         at=now,
     )

@@ -329,7 +329,7 @@ class Service:
         if row is None:
             raise NotFound(f"there is no incident {incident_id}")
         book = self.library.by_digest(row.incident.playbook_digest)
-        actions = () if row.final else available_actions(book, row.incident.state)
+        actions = () if row.final else available_actions(book, row.incident)
         return IncidentDetails(
             row,
             tuple(self.store.pending_deadlines(incident_id)),

@@ -154,6 +154,8 @@ def encode_incident(incident: Incident) -> dict[str, Any]:
         "links": [list(link) for link in incident.links],
         **({} if incident.owner is None else {"owner": incident.owner}),
         **({} if not incident.told else {"told": {role: [moment(at), by] for role, (at, by) in incident.told.items()}}),
+        **({} if incident.customer_id is None else {"customer_id": incident.customer_id}),
+        **({} if incident.customer_segment is None else {"customer_segment": incident.customer_segment}),
     }
 
 
@@ -193,6 +195,8 @@ def decode_incident(data: dict[str, Any]) -> Incident:
         links=tuple((incident_id, relation) for incident_id, relation in data.get("links", ())),  # none before links
         owner=data.get("owner"),
         told=MappingProxyType({role: (parse_moment(at), clock) for role, (at, clock) in data.get("told", {}).items()}),
+        customer_id=data.get("customer_id"),  # none before known customers
+        customer_segment=data.get("customer_segment"),
     )
 
 

@@ -391,3 +391,68 @@ def test_simulate_tells_a_reply_in_a_merged_thread_joining_the_lead_incident(tmp
     assert [line["incident"] for line in lines if line["kind"] == "opened"] == ["inc-1", "inc-2"]
     joined = [(line["incident"], line["text"]) for line in lines if line["kind"] == "mention"]
     assert joined == [("inc-1", "mention twitter/3 joined: it belongs to inc-2, which was merged into this incident")]
+
+
+GUARDED = "tests/fixtures/incident/guards.good.yaml"
+GUARDED_TIMELINE = (
+    "start: 2026-11-23T09:00:00Z\n"
+    "people: {ann: [agent], lee: [lead]}\n"
+    "events:\n"
+    "  - {at: 0m, mention: {channel: twitter, external_id: '1', text: my parcel is late, author: {handle: '@c'}}}\n"
+    "  - {at: 1m, act: assess, by: lee, with: {severity: low}}\n"
+    "  - {at: 2m, act: acknowledge, by: ann}\n"
+    "  - {at: 3m, act: call_back, by: ann, with: {contact_route: phone}}\n"
+    "  - {at: 4m, act: offer_resolution, by: ann, with: {offer: a coupon, contact_route: direct}}\n"
+    "  - {at: 5m, mention: {channel: twitter, external_id: '2', text: order 881, author: {handle: '@c'},\n"
+    "                       customer_id: c-881}}\n"
+    "  - {at: 6m, act: call_back, by: ann, with: {contact_route: direct}}\n"
+    "until: 10m\n"
+)
+
+
+def test_simulate_tells_a_guard_refusal_and_the_direct_route_refused_until_the_customer_is_known(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "guarded.yaml"
+    path.write_text(GUARDED_TIMELINE, encoding="utf-8")
+
+    result = calmly("simulate", GUARDED, str(path))
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "REFUSED    [inc-1] call_back by ann refused: 'call_back' needs a known customer (a mention that carries "
+        "their customer_id); this incident's customer is not known"
+    ) in result.stdout
+    assert (
+        "REFUSED    [inc-1] offer_resolution by ann refused: contact_route direct contacts the customer"
+        in result.stdout
+    )
+    assert "call_back: acknowledged -> resolution_offered by ann" in result.stdout
+
+
+def test_a_playbook_test_pins_a_guard_refusal_and_the_direct_route_by_their_reasons(tmp_path: Path) -> None:
+    (tmp_path / "guarded.yaml").write_text(GUARDED_TIMELINE, encoding="utf-8")
+    test = tmp_path / "guards.test.yaml"
+    test.write_text(
+        f"playbook: {ROOT / GUARDED}\n"
+        "tests:\n"
+        "  - name: a call back waits for a known customer\n"
+        "    timeline: guarded.yaml\n"
+        "    expect:\n"
+        "      - at: 4m\n"
+        "        state: acknowledged\n"
+        "        refused: [{action: call_back, reason: guard}, {action: offer_resolution, reason: customer_unknown}]\n"
+        "      - {at: 6m, state: resolution_offered}\n"
+        "  - name: the wrong reason fails\n"
+        "    timeline: guarded.yaml\n"
+        "    expect:\n"
+        "      - {at: 4m, refused: [{action: call_back, reason: role_not_allowed}]}\n",
+        encoding="utf-8",
+    )
+
+    result = calmly("test", str(test))
+
+    assert result.returncode == 1, result.stdout
+    assert "PASS  a call back waits for a known customer" in result.stdout
+    assert "FAIL  the wrong reason fails" in result.stdout
+    assert "refused: call_back (guard), offer_resolution (customer_unknown)" in result.stdout

@@ -66,6 +66,9 @@ EXPECTED = {
     "unknown-holidays-region.yaml":     "13:15: E307",
     "reserved-calendar-name.yaml":      "11:3: E310",
     "reserved-state-name.yaml":         "15:3: E311",
+    "guard-undefined-level.yaml":       "20:109: E302",
+    "reason-role-undefined.yaml":       "13:39: E300",
+    "duplicate-reason.yaml":            "14:16: E312",
     # the state machine
     "missing-lifecycle-state.yaml":     "9:1: E400",
     "unreachable-state.yaml":           "15:3: E401",
@@ -80,6 +83,10 @@ EXPECTED = {
     "side-path-conflict.yaml":          "19:80: E410",
     "reply-never-given.yaml":           "17:43: E411",
     "follow-up-reopen-invalid.yaml":    "14:57: E412",
+    "overlapping-guards.yaml":          "20:34: E403",
+    "guard-channel-never-holds.yaml":   "19:91: E415",
+    "guard-level-never-holds.yaml":     "20:96: E415",
+    "customer-condition-never-holds.yaml": "13:70: E415",
     # clocks
     "limit-missing-level.yaml":         "10:14: E500",
     "zero-duration.yaml":               "10:31: E501",
@@ -105,6 +112,7 @@ EXPECTED = {
     "event-never-happens.yaml":         "27:13: W711",
     "uneven-business-days.yaml":        "15:31: W720",
     "limit-outlasts-target.yaml":       "12:31: W721",
+    "reason-nobody-may-give.yaml":      "13:27: W715",
 }
 # fmt: on
 

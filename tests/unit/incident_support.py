@@ -63,6 +63,8 @@ def mention(
     likes: int = 0,
     shares: int = 0,
     replies: int = 0,
+    customer_id: str | None = None,
+    customer_segment: str | None = None,
 ) -> Mention:
     """A mention as a listening tool would send it, parsed the way intake parses it."""
     data: dict[str, Any] = {
@@ -75,6 +77,10 @@ def mention(
     }
     if thread_id is not None:
         data["thread_id"] = thread_id
+    if customer_id is not None:
+        data["customer_id"] = customer_id
+    if customer_segment is not None:
+        data["customer_segment"] = customer_segment
     parsed = parse_mention(data)
     assert isinstance(parsed, Mention), parsed
     return parsed

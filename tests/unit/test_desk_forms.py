@@ -3,9 +3,12 @@ with their placeholders filled, and a posted form read back into the fields the 
 
 from __future__ import annotations
 
+from typing import Any
+
 from incident_support import book, opened
 
-from engine.desk._forms import action_forms, fields_from_form, fill_reply
+from engine.desk._forms import ActionForm, action_forms, fields_from_form, fill_reply
+from engine.service._applying import available_actions
 
 ACTIONS = [
     {"trigger": "assess", "to": "assessed", "by": ["community_manager", "social_lead"], "requires": ["severity"]},
@@ -51,3 +54,48 @@ def test_reads_a_review_back_as_answers_by_question_and_a_reply_with_its_channel
 
     assert review == {"review": {"avoidable": "no"}}  # a blank answer is left out, for the service to name it
     assert reply == {"public_reply": {"text": "Sorry.", "channel": incident.channel}}
+
+
+def _forms(name: str, roles: set[str], **mention: Any) -> dict[str, ActionForm]:
+    """The forms a person with ``roles`` sees on a fresh incident, from the service's own list of open actions."""
+    rulebook = book(name)
+    incident = opened(name, **mention).incident
+    actions = available_actions(rulebook, incident)
+    return {form.trigger: form for form in action_forms(actions, frozenset(roles), incident, rulebook.playbook)}
+
+
+def test_offers_a_community_manager_only_the_reasons_her_role_may_give() -> None:
+    forms = _forms("abuse-and-trolls", {"community_manager"}, text="free followers, check my bio")
+
+    (reason,) = [control for control in forms["do_not_engage"].controls if control.name == "reason"]
+    assert reason.choices == ("spam", "bot")
+
+
+def test_offers_the_social_lead_every_reason_on_a_low_incident() -> None:
+    forms = _forms("abuse-and-trolls", {"social_lead"}, text="free followers, check my bio")
+
+    (reason,) = [control for control in forms["do_not_engage"].controls if control.name == "reason"]
+    assert "troll" in reason.choices
+    assert "abuse_after_reply" in reason.choices
+
+
+def test_does_not_offer_not_engaging_to_a_community_manager_once_the_post_may_hold_a_real_complaint() -> None:
+    cm = _forms("abuse-and-trolls", {"community_manager"}, text="Scumbags, where is my refund")
+    lead = _forms("abuse-and-trolls", {"social_lead"}, text="Scumbags, where is my refund")
+
+    assert "do_not_engage" not in cm
+    assert [control.name for control in lead["do_not_engage"].controls] == ["note", "reason"]
+
+
+def test_offers_the_direct_route_only_when_the_customer_is_known() -> None:
+    rulebook = book("customer-complaint")
+    care = frozenset({"customer_care", "community_manager"})
+    for customer, expected in ((None, ("dm", "phone", "email")), ("c-42", ("dm", "phone", "email", "direct"))):
+        incident = opened(customer_id=customer).incident.evolve(state="acknowledged")
+        (form,) = [
+            form
+            for form in action_forms(available_actions(rulebook, incident), care, incident, rulebook.playbook)
+            if form.trigger == "offer_resolution"
+        ]
+        (route,) = [control for control in form.controls if control.name == "contact_route"]
+        assert route.choices == expected

@@ -214,7 +214,7 @@ def test_an_offer_that_does_not_say_what_is_offered_is_refused(offer: object) ->
     assert refused.field == "offer"
 
 
-@pytest.mark.parametrize("route", ["dm", "phone", "email", "direct"])
+@pytest.mark.parametrize("route", ["dm", "phone", "email"])
 def test_an_offer_moving_to_any_private_route_is_accepted(route: str) -> None:
     outcome = act(_acknowledged(), "offer_resolution", [CARE], LATER, offer="a refund", contact_route=route)
 

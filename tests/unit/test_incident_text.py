@@ -57,3 +57,30 @@ def test_says_which_listening_tool_sent_the_post_and_what_was_mended_in_it() -> 
 
 def test_names_the_incidents_this_one_is_linked_to() -> None:
     assert "  linked    inc-1 (follow up of)" in incident_lines(shown())
+
+
+def test_says_who_the_customer_is_or_that_nobody_knows_yet() -> None:
+    assert "  customer  not known (no mention carried a customer_id)" in incident_lines(shown())
+    assert "  customer  c-42 (segment vip)" in incident_lines(shown(customer_id="c-42", customer_segment="vip"))
+
+
+def test_shows_an_actions_guard_and_the_reasons_only_some_of_its_roles_may_give() -> None:
+    action = {
+        "trigger": "do_not_engage",
+        "to": "not_engaged",
+        "by": ["community_manager", "social_lead"],
+        "requires": ["reason"],
+        "when": {"severities": ["low"]},
+        "reasons": [
+            {"reason": "spam", "by": ["community_manager", "social_lead"]},
+            {"reason": "troll", "by": ["social_lead"]},
+        ],
+    }
+
+    lines = incident_lines(shown(actions=[action]))
+
+    assert (
+        "  can do    do_not_engage -> not_engaged (by community_manager, social_lead) requires reason when severity low"
+    ) in lines
+    assert "              reason troll: by social_lead" in lines
+    assert not any("reason spam" in line for line in lines)  # anyone who may take the action may give it

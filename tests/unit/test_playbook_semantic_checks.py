@@ -31,6 +31,9 @@ CASES = [
     ("unknown-holidays-region",      "E307", 13, 15, "GB has no region 'LDN' (regions: ENG, NIR, SCT, WLS)"),
     ("reserved-calendar-name",       "E310", 11,  3, "a calendar cannot be called 'around_the_clock'"),
     ("reserved-state-name",          "E311", 15,  3, "a state cannot be called 'reply'"),
+    ("guard-undefined-level",        "E302", 20, 109, "names the level 'hihg', which severity.levels does not"),
+    ("reason-role-undefined",        "E300", 13, 39, "do_not_engage_reasons[1].by[1] names the role 'social_lead'"),
+    ("duplicate-reason",             "E312", 14, 16, "the reason 'spam' is listed twice"),
     # --- the state machine (E4xx) ---
     ("missing-lifecycle-state",      "E400",  9,  1, "states lacks the lifecycle state resolution_offered"),
     ("unreachable-state",            "E401", 15,  3, "no transition leads from detected to the state 'escalated'"),
@@ -45,6 +48,10 @@ CASES = [
     ("side-path-conflict",           "E410", 19, 80, "lists 'referred', which is also one of its until states"),
     ("reply-never-given",            "E411", 17, 43, "no transition requires a public_reply or a contact_route"),
     ("follow-up-reopen-invalid",     "E412", 14, 57, "'reviewed' is final, and a follow-up cannot close an incident"),
+    ("overlapping-guards",           "E403", 20, 34, "by transitions[1]; both can hold for one incident"),
+    ("guard-channel-never-holds",    "E415", 19, 91, "come from twitter (applies_to), so 'acknowledge' could never"),
+    ("guard-level-never-holds",      "E415", 20, 96, "where 'escalate' starts (in assessed it can only be low)"),
+    ("customer-condition-never-holds", "E415", 13, 70, "together with customer: unknown, which no mention can meet"),
     # --- clocks (E5xx) ---
     ("limit-missing-level",          "E500", 10, 14, "states.detected.limit has no time for high and no 'default'"),
     ("zero-duration",                "E501", 10, 31, "states.detected.limit.default is zero"),
@@ -70,6 +77,7 @@ CASES = [
     ("event-never-happens",          "W711", 27, 13, "low is the lowest level, so nothing is ever raised to it"),
     ("uneven-business-days",         "W720", 15, 31, "(9h mon-thu; 7h fri): every business day there counts 9h"),
     ("limit-outlasts-target",        "W721", 12, 31, "'assessed' may last longer than the target 'first_response'"),
+    ("reason-nobody-may-give",       "W715", 13, 27, "only lead may give the reason 'troll', but the actions that ask"),
 ]
 # fmt: on
 

@@ -9,6 +9,7 @@ slow, obviously right reference.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
@@ -19,8 +20,19 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from engine.files import load_file
-from engine.incident import BusinessCalendar, DeadlineReached, Rulebook, Stepped, open_incident, parse_mention, step
-from engine.playbook import Calendar, Failed, OpeningHours, compile_machine, normalise
+from engine.incident import (
+    BusinessCalendar,
+    DeadlineReached,
+    Incident,
+    Mention,
+    Rulebook,
+    Stepped,
+    open_incident,
+    parse_mention,
+    step,
+)
+from engine.incident._guards import guard_holds
+from engine.playbook import Calendar, Failed, Guard, OpeningHours, compile_machine, normalise
 from engine.playbook._phrase import normalise_unicode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,13 +222,43 @@ class _Stand:
         self.state = state
 
 
+def _a_mention(book: Rulebook) -> Mention:
+    mention = parse_mention(
+        {
+            "channel": book.playbook.applies_to.channels[0],
+            "external_id": "1",
+            "text": "hello",
+            "author": {"handle": "ann"},
+            "posted_at": "2026-01-05T09:00:00Z",
+        }
+    )
+    assert isinstance(mention, Mention)
+    return mention
+
+
+def _guarded(guard: Guard) -> Callable[..., bool]:
+    """A guard as the machine's condition: the incident comes with the event."""
+
+    def holds(incident: Incident) -> bool:
+        return guard_holds(guard, incident)
+
+    return holds
+
+
 @pytest.mark.parametrize("name", sorted(path.stem for path in (ROOT / "playbooks").glob("*.yaml")))
 def test_the_destination_lookup_gives_what_firing_the_machines_event_gives(name: str) -> None:
     book = rulebook(name)
-    machine = compile_machine(book.playbook)
+    machine = compile_machine(book.playbook, _guarded)
     pairs = [(item.trigger, source) for item in book.playbook.transitions for source in item.sources]
+    first = open_incident("inc-1", _a_mention(book), book, datetime(2026, 1, 5, 9, tzinfo=UTC)).incident
     assert pairs
     for trigger, source in pairs:
-        stand = _Stand(source)
-        machine.events[trigger].trigger(stand)
-        assert book.destination(trigger, source) == stand.state, (trigger, source)
+        for level in book.playbook.severity.levels:
+            for customer in (None, "c-1"):
+                incident = first.evolve(state=source, severity=level, customer_id=customer)
+                stand = _Stand(source)
+                moved = machine.events[trigger].trigger(stand, incident=incident)
+                taken = book.transition(trigger, source, incident)
+                assert moved is (taken is not None), (trigger, source, level)
+                if taken is not None:
+                    assert book.destination(trigger, source, incident) == stand.state, (trigger, source, level)

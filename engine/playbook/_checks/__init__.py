@@ -20,6 +20,7 @@ from engine.playbook._checks._clocks import (
 )
 from engine.playbook._checks._events import check_event_clocks, check_events_happen
 from engine.playbook._checks._finding import Check, Context, Finding
+from engine.playbook._checks._guards import check_conditions_hold, check_guards_hold, check_reasons
 from engine.playbook._checks._machine import (
     check_follow_ups,
     check_lifecycle,
@@ -56,6 +57,9 @@ CHECKS: tuple[Check, ...] = (
     check_reply_possible,
     check_follow_ups,
     check_transitions,
+    check_reasons,
+    check_guards_hold,
+    check_conditions_hold,
     check_limits,
     check_escalation_order,
     check_opening_hours,

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from engine.playbook._checks._finding import Context, Finding, listed
 from engine.playbook._model import LIFECYCLE, Playbook, Requirement
-from engine.playbook._problem import rules
+from engine.playbook._problem import Path, rules
 
 __all__ = [
     "check_follow_ups",
@@ -96,19 +96,14 @@ def check_reachability(ctx: Context) -> Iterator[Finding]:
 
 def check_transitions(ctx: Context) -> Iterator[Finding]:
     playbook = ctx.playbook
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[str, str], list[int]] = {}
     for index, transition in enumerate(playbook.transitions):
         for path, source in listed(ctx.data, ("transitions", index, "from")):
             key = (transition.trigger, source)
-            if key in seen:
-                yield Finding(
-                    rules.DUPLICATE_TRANSITION,
-                    path,
-                    f"the action {transition.trigger!r} from {source!r} is already defined by "
-                    f"transitions[{seen[key]}]; an action must lead to one state only",
-                )
-            else:
-                seen[key] = index
+            earlier = next((other for other in seen.get(key, ()) if _overlap(playbook, other, index)), None)
+            if earlier is not None:
+                yield _duplicate(playbook, transition.trigger, source, earlier, index, path)
+            seen.setdefault(key, []).append(index)
             state = playbook.states.get(source)
             if state is not None and state.final:
                 yield Finding(
@@ -146,6 +141,29 @@ def check_transitions(ctx: Context) -> Iterator[Finding]:
                 f"{name!r} is final, so its clock never runs; remove its limit",
                 at_key=True,
             )
+
+
+def _overlap(playbook: Playbook, first: int, second: int) -> bool:
+    """Whether one incident could meet the guards of both transitions (one without a guard meets any)."""
+    one, other = playbook.transitions[first].when, playbook.transitions[second].when
+    return one is None or other is None or one.overlaps(other)
+
+
+def _duplicate(  # noqa: PLR0917 - the two transitions and where the second is written, each by name
+    playbook: Playbook, trigger: str, source: str, earlier: int, index: int, path: Path
+) -> Finding:
+    guarded = playbook.transitions[earlier].when is not None or playbook.transitions[index].when is not None
+    why = (
+        "; both can hold for one incident, so guard them on facts that exclude each other (different severities or "
+        "channels, a known or an unknown customer)"
+        if guarded
+        else "; an action must lead to one state only (or give each a 'when' on facts that exclude each other)"
+    )
+    return Finding(
+        rules.DUPLICATE_TRANSITION,
+        path,
+        f"the action {trigger!r} from {source!r} is already defined by transitions[{earlier}]{why}",
+    )
 
 
 def check_targets_end(ctx: Context) -> Iterator[Finding]:

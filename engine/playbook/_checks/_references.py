@@ -130,6 +130,11 @@ def check_levels(ctx: Context) -> Iterator[Finding]:
                     yield Finding(
                         finding.rule, path, finding.message + " (use 'default' for every level not listed)", at_key=True
                     )
+    for index, transition in enumerate(ctx.playbook.transitions):
+        for position, level in enumerate(transition.when.severities if transition.when else ()):
+            if level not in levels:
+                path = ("transitions", index, "when", "severities", position)
+                yield undefined(rules.UNDEFINED_LEVEL, "level", where, path, level, levels)
 
 
 def check_responses(ctx: Context) -> Iterator[Finding]:
