@@ -1,7 +1,8 @@
 """What a person must provide to take an action, checked against the playbook's rules.
 
 A public reply goes out on the incident's own channel and keeps the house rules; an offer names what is offered
-and a private route; a review answers every question; a do-not-engage reason is one the house rules allow.
+(a kind from the offers catalogue, within the actor's cap, when the playbook has one) and a private route; a contact
+puts a real person behind it; a review answers every question; a do-not-engage reason is one the house rules allow.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.incident._record import Incident, RefusalReason, Refused
+from engine.incident._offers import check_contact, check_offer
+from engine.incident._record import Actor, Incident, RefusalReason, Refused
 from engine.incident._rulebook import ALWAYS_ALLOWED, Rulebook
 from engine.playbook import AnswerKind, Requirement, Transition, canonical_channel
 
@@ -18,7 +20,7 @@ __all__ = ["CONTACT_ROUTES", "check_fields"]
 #: Where a conversation moves when it leaves the public channel.
 CONTACT_ROUTES = ("dm", "phone", "email", "direct")
 
-_Check = Callable[[Any, Incident, Rulebook], "Any | Refused"]
+_Check = Callable[[Any, Incident, Rulebook, Actor], "Any | Refused"]
 
 
 def _invalid(field: str, message: str, reason: RefusalReason = RefusalReason.INVALID_FIELD) -> Refused:
@@ -26,7 +28,7 @@ def _invalid(field: str, message: str, reason: RefusalReason = RefusalReason.INV
 
 
 def _text(field: str, what: str) -> _Check:
-    def check(value: Any, incident: Incident, book: Rulebook) -> Any:
+    def check(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
         if not isinstance(value, str) or not value.strip():
             return _invalid(field, f"{field} must say {what}")
         return value.strip()
@@ -34,14 +36,14 @@ def _text(field: str, what: str) -> _Check:
     return check
 
 
-def _severity(value: Any, incident: Incident, book: Rulebook) -> Any:
+def _severity(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
     levels = book.playbook.severity.levels
     if value not in levels:
         return _invalid("severity", f"severity must be one of {', '.join(levels)}, not {value!r}")
     return value
 
 
-def _public_reply(value: Any, incident: Incident, book: Rulebook) -> Any:
+def _public_reply(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
     if not isinstance(value, Mapping) or not isinstance(value.get("text"), str) or not value["text"].strip():
         return _invalid("public_reply", "public_reply needs the 'text' of the reply and the 'channel' it goes out on")
     channel = value.get("channel")
@@ -70,13 +72,13 @@ def _public_reply(value: Any, incident: Incident, book: Rulebook) -> Any:
     return {"channel": channel, "text": value["text"].strip()}
 
 
-def _contact_route(value: Any, incident: Incident, book: Rulebook) -> Any:
+def _contact_route(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
     if value not in CONTACT_ROUTES:
         return _invalid("contact_route", f"contact_route must be one of {', '.join(CONTACT_ROUTES)}, not {value!r}")
     return value
 
 
-def _reason(value: Any, incident: Incident, book: Rulebook) -> Any:
+def _reason(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
     reasons = book.playbook.house_rules.do_not_engage_reasons
     if value not in reasons:
         return _invalid("reason", f"reason must be one of the house rules' {', '.join(reasons)}, not {value!r}")
@@ -93,7 +95,7 @@ def _answer(kind: AnswerKind, choices: tuple[str, ...], value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def _review(value: Any, incident: Incident, book: Rulebook) -> Any:
+def _review(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
     questions = book.playbook.review_questions
     if not isinstance(value, Mapping):
         ids = ", ".join(question.id for question in questions)
@@ -115,7 +117,17 @@ def _review(value: Any, incident: Incident, book: Rulebook) -> Any:
     return dict(value)
 
 
-def _merged_into(value: Any, incident: Incident, book: Rulebook) -> Any:
+_FREE_OFFER = _text("offer", "what is offered (a refund, a replacement, a call back ...)")
+
+
+def _offer(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
+    """Free text, or with an offers catalogue a kind from it within the actor's cap (see :mod:`._offers`)."""
+    if not book.offer_kinds:
+        return _FREE_OFFER(value, incident, book, actor)
+    return check_offer(value, book, actor)
+
+
+def _merged_into(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
     if not isinstance(value, str) or not value.strip():
         return _invalid("merged_into", "merged_into must name the incident this one joins")
     if value == incident.id:
@@ -126,18 +138,19 @@ def _merged_into(value: Any, incident: Incident, book: Rulebook) -> Any:
 _CHECKS: dict[Requirement, _Check] = {
     Requirement.SEVERITY: _severity,
     Requirement.PUBLIC_REPLY: _public_reply,
-    Requirement.OFFER: _text("offer", "what is offered (a refund, a replacement, a call back ...)"),
+    Requirement.OFFER: _offer,
     Requirement.CONTACT_ROUTE: _contact_route,
     Requirement.OUTCOME: _text("outcome", "what was done to resolve the case"),
     Requirement.REVIEW: _review,
     Requirement.REASON: _reason,
     Requirement.NOTE: _text("note", "something"),
     Requirement.MERGED_INTO: _merged_into,
+    Requirement.CONTACT: check_contact,
 }
 
 
 def check_fields(
-    transition: Transition, fields: Mapping[str, Any], incident: Incident, book: Rulebook
+    transition: Transition, fields: Mapping[str, Any], incident: Incident, book: Rulebook, actor: Actor
 ) -> dict[str, Any] | Refused:
     """The accepted fields, cleaned, or the first rule they break."""
     allowed, checked = book.fields_of(transition.trigger, transition.sources[0])
@@ -156,7 +169,7 @@ def check_fields(
             if required:
                 return _invalid(name, f"{transition.trigger!r} requires {name}", RefusalReason.MISSING_FIELD)
             continue
-        result = _CHECKS[requirement](fields[name], incident, book)
+        result = _CHECKS[requirement](fields[name], incident, book, actor)
         if isinstance(result, Refused):
             return result
         accepted[name] = result

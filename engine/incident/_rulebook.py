@@ -14,7 +14,16 @@ from typing import NamedTuple
 from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCounter
 from engine.incident._keys import ClockId, ClockKind
 from engine.incident._mention import Mention
-from engine.playbook import LIMIT_CLOCK, Condition, PhraseSet, Playbook, Requirement, Transition
+from engine.playbook import (
+    LIMIT_CLOCK,
+    PROMISE_CLOCK,
+    Condition,
+    OfferKind,
+    PhraseSet,
+    Playbook,
+    Requirement,
+    Transition,
+)
 
 __all__ = ["ALWAYS_ALLOWED", "FieldPlan", "Matcher", "Plan", "Point", "Rulebook", "Schedule"]
 
@@ -202,9 +211,24 @@ class Rulebook:
             for state in playbook.states
         }
         self._limit_clocks = {state: str(ClockId.limit(state)) for state in playbook.states}
-        kinds = (LIMIT_CLOCK, *playbook.targets)
+        self.offer_kinds: Mapping[str, OfferKind] = {} if playbook.offers is None else playbook.offers.kinds
+        kinds = (LIMIT_CLOCK, *playbook.targets, *((PROMISE_CLOCK,) if self.offer_kinds else ()))
         self._points = {(kind, level): _points(playbook, kind, level) for kind in kinds for level in self.levels}
         self._plans = self._lay_out()
+        self._promise_plans = self._lay_out_promises()
+
+    def _lay_out_promises(self) -> dict[tuple[str, str], Plan | None]:
+        """Each kind of offer's promise clock at every level, keyed by (the kind, level)."""
+        plans: dict[tuple[str, str], Plan | None] = {}
+        for name, kind in self.offer_kinds.items():
+            for level in self.levels:
+                limit = kind.deliver_within.for_level(level)
+                if limit is None:  # pragma: no cover - the checks require a time at every level
+                    plans[(name, level)] = None
+                    continue
+                schedule = Schedule.of(self._points[(PROMISE_CLOCK, level)], limit)
+                plans[(name, level)] = Plan(limit, self._counters[kind.calendar], schedule)
+        return plans
 
     def _lay_out(self) -> dict[tuple[str, str], Plan | None]:
         """Every clock's plan at every level, keyed by (the clock's name, level); equal schedules made once."""
@@ -304,7 +328,24 @@ class Rulebook:
 
     def plan(self, clock: str, severity: str) -> Plan | None:
         """How the clock named ``clock`` runs at ``severity`` (None: it does not run at that level)."""
-        return self._plans.get((clock, severity))
+        found = self._plans.get((clock, severity), _UNPLANNED)
+        if found is not _UNPLANNED:
+            return found
+        kind = ClockId.parse(clock).offer_kind
+        return None if kind is None else self._promise_plans.get((kind, severity))
+
+    def promise_plan(self, kind: str, severity: str) -> Plan | None:
+        """How a promise of the offer ``kind`` runs at ``severity``: its time to deliver, and its escalation."""
+        return self._promise_plans.get((kind, severity))
+
+    def offered_by(self, kind: str) -> tuple[str, ...]:
+        """The roles that may make an offer of ``kind``."""
+        found = self.offer_kinds.get(kind)
+        return () if found is None else found.by
+
+
+#: What :meth:`Rulebook.plan` finds for a clock that is not a state's limit or a target (a promise's).
+_UNPLANNED = Plan(timedelta(0), AroundTheClock(), Schedule.of((), timedelta(0)))
 
 
 def _points(playbook: Playbook, kind: str, severity: str) -> tuple[Point, ...]:

@@ -12,7 +12,8 @@ from typing import Any, NamedTuple
 
 from engine.incident._clocks import deadline_key, due_occurrences, replan, start_clock
 from engine.incident._fields import check_fields
-from engine.incident._keys import DeadlineKey
+from engine.incident._keys import ClockId, DeadlineKey
+from engine.incident._ledger import blocked_by_promises, deliver, make_promises, takes_deliver
 from engine.incident._mention import Mention
 from engine.incident._record import (
     Act,
@@ -82,6 +83,9 @@ def _enter(
     finished = incident.finished_clocks
     targets = book.playbook.targets
     for clock in incident.clocks:
+        if not final and ClockId.is_promise(clock.name):  # a promise's clock runs until the promise is kept
+            kept.append(clock)
+            continue
         target = targets.get(clock.name)
         met = target is not None and state in target.until
         if target is None or met or final:  # a state's limit (every clock but a target's) stops as it is left
@@ -221,6 +225,8 @@ def step(incident: Incident, command: Command, now: datetime, book: Rulebook) ->
         return set_owner(incident, command, now, book)
     if isinstance(command, AddNote):
         return add_note(incident, command, now, book)
+    if takes_deliver(command, book):
+        return deliver(incident, command, now, book)
     return _act(incident, command, now, book)
 
 
@@ -272,16 +278,26 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
             f"{act.trigger!r} is for {', '.join(transition.by)}; {act.actor.person} has "
             f"{', '.join(sorted(act.actor.roles)) or 'no role'}",
         )
-    checked = check_fields(transition, act.fields, incident, book)
+    destination = book.destination(act.trigger, incident.state)
+    blocked = blocked_by_promises(incident, destination, book)
+    if blocked is not None:
+        return blocked
+    checked = check_fields(transition, act.fields, incident, book, act.actor)
     if isinstance(checked, Refused):
         return checked
-    destination = book.destination(act.trigger, incident.state)
     previous = incident.state
     facts = dict(incident.facts)
     facts.update(checked)
     severity = checked.get("severity", incident.severity)
     revision = incident.revision + 1
     clocks, finished, entered = _enter(book, incident, _Entered(destination, severity, revision), now)
+    promises = incident.promises
+    if book.offer_kinds and "offer" in checked:
+        made, promised, promising = make_promises(
+            incident, checked["offer"], act, now, book, severity=severity, revision=revision
+        )
+        promises, clocks = promises + made, clocks + promised
+        entered += promising
     changed = incident.evolve(
         state=destination,
         severity=severity,
@@ -290,6 +306,7 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
         facts=MappingProxyType(facts),
         clocks=clocks,
         finished_clocks=finished,
+        promises=promises,
     )
     summary = f"{act.trigger}: {previous} -> {destination}"
     effects: list[Effect] = [

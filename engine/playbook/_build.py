@@ -16,9 +16,13 @@ from engine.playbook._model import (
     AppliesTo,
     Calendar,
     Condition,
+    ContactKind,
+    ContactRule,
     EscalationStep,
     HouseRules,
     Limit,
+    OfferKind,
+    Offers,
     OpeningHours,
     Playbook,
     Requirement,
@@ -95,6 +99,31 @@ def _calendar(name: str, raw: Mapping[str, Any]) -> Calendar:
             days.setdefault(day, []).extend(parse_hours_range(text) for text in _strings(ranges))
     hours = OpeningHours({day: tuple(sorted(spans, key=lambda span: span[0])) for day, spans in days.items()})
     return Calendar(name=name, timezone=raw["timezone"], hours=hours, holidays=raw.get("holidays"))
+
+
+def _offers(raw: Mapping[str, Any] | None) -> Offers | None:
+    if raw is None:
+        return None
+    kinds = {
+        name: OfferKind(
+            name=name,
+            description=kind["description"],
+            by=_strings(kind["by"]),
+            deliver_within=_limit(kind["deliver_within"]),
+            max_amount={role: float(cap) for role, cap in kind.get("max_amount", {}).items()},
+            calendar=kind.get("calendar"),
+        )
+        for name, kind in raw["kinds"].items()
+    }
+    return Offers(kinds=kinds, currency=raw.get("currency"))
+
+
+def _contact(raw: Mapping[str, Any] | None) -> ContactRule:
+    if raw is None:
+        return ContactRule()
+    return ContactRule(
+        accept=tuple(ContactKind(item) for item in raw["accept"]), email_domains=_strings(raw.get("email_domains"))
+    )
 
 
 def build(data: Mapping[str, Any]) -> Playbook:
@@ -180,4 +209,6 @@ def build(data: Mapping[str, Any]) -> Playbook:
             )
             for raw in data.get("review", {}).get("questions", [])
         ),
+        offers=_offers(data.get("offers")),
+        contact=_contact(data.get("contact")),
     )

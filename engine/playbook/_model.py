@@ -12,14 +12,21 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 
 __all__ = [
+    "DELIVER",
     "LIFECYCLE",
+    "LIMIT_CLOCK",
+    "PROMISE_CLOCK",
     "AnswerKind",
     "AppliesTo",
     "Calendar",
     "Condition",
+    "ContactKind",
+    "ContactRule",
     "EscalationStep",
     "HouseRules",
     "Limit",
+    "OfferKind",
+    "Offers",
     "OpeningHours",
     "Playbook",
     "Requirement",
@@ -38,6 +45,12 @@ LIFECYCLE = ("detected", "assessed", "acknowledged", "resolution_offered", "reso
 #: The name of the per-state time limits among an escalation step's clocks.
 LIMIT_CLOCK = "limit"
 
+#: The name of the promises' clocks (one per offer made) among an escalation step's clocks.
+PROMISE_CLOCK = "promise"
+
+#: The built-in action that records a promise kept: it needs no transition, as notes and owners need none.
+DELIVER = "deliver"
+
 
 class Requirement(enum.StrEnum):
     """What a person must provide to take an action."""
@@ -51,6 +64,15 @@ class Requirement(enum.StrEnum):
     REASON = "reason"
     NOTE = "note"
     MERGED_INTO = "merged_into"
+    CONTACT = "contact"
+
+
+class ContactKind(enum.StrEnum):
+    """What kind of contact puts a real person behind a reply or an offer."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    AGENT = "agent"  # the acting person's own name, from the roster
 
 
 class AnswerKind(enum.StrEnum):
@@ -170,6 +192,41 @@ class EscalationStep:
 
 
 @dataclass(frozen=True, slots=True)
+class OfferKind:
+    """One kind of offer: who may make it, each role's cap on its amount, and how long the team has to deliver it."""
+
+    name: str
+    description: str
+    by: tuple[str, ...]
+    deliver_within: Limit
+    max_amount: Mapping[str, float] = field(default_factory=dict)
+    calendar: str | None = None
+
+    def cap_for(self, roles: frozenset[str]) -> float | None:
+        """The largest amount someone with ``roles`` may offer: None for no cap (a role of ``by`` without one)."""
+        offering = [role for role in self.by if role in roles]
+        if not self.max_amount or any(role not in self.max_amount for role in offering):
+            return None
+        return max(self.max_amount[role] for role in offering)
+
+
+@dataclass(frozen=True, slots=True)
+class Offers:
+    """The offers catalogue: each kind of offer by name, and the currency every amount is in."""
+
+    kinds: Mapping[str, OfferKind]
+    currency: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRule:
+    """Which contacts an action that requires one accepts; ``email_domains`` empty means any domain."""
+
+    accept: tuple[ContactKind, ...] = tuple(ContactKind)
+    email_domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class HouseRules:
     never_say: tuple[str, ...] = ()
     do_not_engage_reasons: tuple[str, ...] = ()
@@ -203,6 +260,8 @@ class Playbook:
     escalation: tuple[EscalationStep, ...] = ()
     responses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     review_questions: tuple[ReviewQuestion, ...] = ()
+    offers: Offers | None = None  # None: offers are free text, and no promise is kept
+    contact: ContactRule = ContactRule()
 
     @property
     def final_states(self) -> frozenset[str]:
