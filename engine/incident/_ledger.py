@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from engine.incident._clocks import deadline_key, start_clock
+from engine.incident._keys import ClockId
 from engine.incident._offers import money
 from engine.incident._record import (
     Act,
@@ -31,7 +32,7 @@ from engine.incident._record import (
 from engine.incident._rulebook import Rulebook
 from engine.playbook import DELIVER, LIFECYCLE, format_duration
 
-__all__ = ["blocked_by_promises", "deliver", "make_promises", "takes_deliver"]
+__all__ = ["blocked_by_promises", "deliver", "due_as_clocked", "make_promises", "takes_deliver"]
 
 _RESOLVED = LIFECYCLE[4]
 _DELIVER_KEYS = frozenset({"promise", "note"})
@@ -44,8 +45,9 @@ def takes_deliver(act: Act, book: Rulebook) -> bool:
 
 
 def _when(moment: datetime) -> str:
-    text = moment.isoformat()
-    return f"{text[:10]} {text[11:16]}"
+    """``2026-11-23 13:00Z``: a UTC moment to the minute, as the history says it."""
+    text = moment.astimezone(UTC).isoformat()
+    return f"{text[:10]} {text[11:16]}Z"
 
 
 def _what(promise: Promise, book: Rulebook) -> str:
@@ -114,6 +116,20 @@ def make_promises(
             )
         )
     return tuple(promises), tuple(clocks), effects
+
+
+def due_as_clocked(promises: tuple[Promise, ...], clocks: Sequence[ClockState]) -> tuple[Promise, ...]:
+    """The promises with the due times their clocks now count to: a raised severity can shorten the time to
+    deliver, as it shortens a limit."""
+    if not promises:
+        return promises
+    due = {clock.name: clock.due_at for clock in clocks if ClockId.is_promise(clock.name)}
+    return tuple(
+        replace(promise, due_at=due[promise.clock])
+        if promise.clock in due and due[promise.clock] != promise.due_at
+        else promise
+        for promise in promises
+    )
 
 
 def _chosen(incident: Incident, wanted: Any) -> Promise | Refused:

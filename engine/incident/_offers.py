@@ -56,11 +56,24 @@ def _who_may_offer(kind: OfferKind, amount: float, currency: str | None) -> str:
     )
 
 
+def _from_text(text: str, kinds: Mapping[str, OfferKind]) -> dict[str, Any]:
+    """An offer written as words: a kind's name alone (``refund``), or a sentence that names exactly one kind (``a
+    replacement, sent today``), which is kept as the offer's note. Anything else stays a kind to refuse by name."""
+    text = text.strip()
+    if text in kinds:
+        return {"kind": text}
+    words = f" {normalise(text)} "
+    named = [name for name in kinds if f" {normalise(name.replace('_', ' '))} " in words]
+    if len(named) == 1:
+        return {"kind": named[0], "note": text}
+    return {"kind": text}
+
+
 def _one_offer(value: Any, book: Rulebook, actor: Actor) -> dict[str, Any] | Refused:
     kinds = book.offer_kinds
     listing = ", ".join(kinds)
     if isinstance(value, str):
-        value = {"kind": value.strip()}
+        value = _from_text(value, kinds)
     if not isinstance(value, Mapping) or not isinstance(value.get("kind"), str):
         return _invalid(f"offer names a kind from the offers catalogue ({listing}): {{kind, amount, note}}")
     unknown = sorted(set(value) - _OFFER_KEYS)
@@ -136,7 +149,8 @@ def _names(actor: Actor, text: str) -> bool:
 def check_contact(value: Any, incident: object, book: Rulebook, actor: Actor) -> Any:
     """A contact with a real person behind it, of a kind the playbook's contact section accepts."""
     rule = book.playbook.contact
-    accepted = " or ".join(_CONTACT_WORDS[kind] for kind in rule.accept)
+    words = [_CONTACT_WORDS[kind] for kind in rule.accept]
+    accepted = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
     if not isinstance(value, str) or not value.strip():
         return _invalid(f"contact must put a real person behind this: {accepted}", field="contact")
     text = value.strip()

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from engine.incident._clocks import deadline_key, due_occurrences, replan, start_clock
 from engine.incident._fields import check_fields
 from engine.incident._keys import ClockId, DeadlineKey
-from engine.incident._ledger import blocked_by_promises, deliver, make_promises, takes_deliver
+from engine.incident._ledger import blocked_by_promises, deliver, due_as_clocked, make_promises, takes_deliver
 from engine.incident._mention import Mention
 from engine.incident._record import (
     Act,
@@ -144,7 +144,7 @@ def _reschedule(
         moved = replan(clock, schedule, counter, incident.revision, now)
         effects += [*_cancel(incident.id, clock), *_arm(incident.id, moved)]
         clocks.append(moved)
-    return incident.evolve(clocks=tuple(clocks)), effects
+    return incident.evolve(clocks=tuple(clocks), promises=due_as_clocked(incident.promises, clocks)), effects
 
 
 def _from(mention: Mention) -> str:

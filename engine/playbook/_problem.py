@@ -103,6 +103,12 @@ class rules:
     UNDEFINED_CLOCK: Final = _e("E305", "undefined-clock", "An escalation clock that is neither limit nor a target.")
     UNKNOWN_TIMEZONE: Final = _e("E306", "unknown-timezone", "A time zone the IANA database does not know.")
     UNKNOWN_HOLIDAYS: Final = _e("E307", "unknown-holidays", "A country or region with no public-holiday list.")
+    CAP_FOR_ROLE_NOT_OFFERING: Final = _e(
+        "E318", "cap-for-role-not-offering", "An offer's amount cap for a role that may not make the offer."
+    )
+    AMOUNT_WITHOUT_CURRENCY: Final = _e(
+        "E319", "amount-without-currency", "Offers with amount caps, and no currency for the catalogue."
+    )
 
     MISSING_LIFECYCLE_STATE: Final = _e("E400", "missing-lifecycle-state", "A core lifecycle state is missing.")
     UNREACHABLE_STATE: Final = _e("E401", "unreachable-state", "No path of transitions leads to the state.")
@@ -120,6 +126,12 @@ class rules:
     TARGET_NEVER_ENDS: Final = _e(
         "E409", "target-never-ends", "A target whose until states no path of transitions reaches from its from."
     )
+    NOTHING_TO_OFFER: Final = _e(
+        "E420", "nothing-to-offer", "An action carries an offer, but no kind in the catalogue is for its roles."
+    )
+    DELIVER_IS_BUILT_IN: Final = _e(
+        "E421", "deliver-is-built-in", "A transition named deliver, the built-in action of the offers catalogue."
+    )
 
     LIMIT_MISSING_LEVEL: Final = _e(
         "E500", "limit-missing-level", "A limit with no value for some severity level and no default."
@@ -128,6 +140,9 @@ class rules:
     ESCALATION_ORDER: Final = _e("E502", "escalation-order", "Escalation thresholds that do not increase.")
     REPEAT_TOO_OFTEN: Final = _e("E503", "repeat-too-often", "An escalation that repeats more than once a minute.")
     BAD_OPENING_HOURS: Final = _e("E504", "bad-opening-hours", "Opening hours that end before they start or overlap.")
+    PROMISE_CLOCK_WITHOUT_OFFERS: Final = _e(
+        "E515", "promise-clock-without-offers", "An escalation step for promises, with no offers catalogue."
+    )
 
     HOUSE_RULE_BROKEN: Final = _e("E600", "house-rule-broken", "A reply template says what the house rules forbid.")
     UNKNOWN_PLACEHOLDER: Final = _e("E601", "unknown-placeholder", "A reply template uses an unknown placeholder.")
@@ -156,6 +171,12 @@ class rules:
     )
     DAYS_IN_OPEN_HOURS: Final = _w(
         "W706", "days-in-open-hours", "A limit in days or weeks on a calendar with opening hours: it counts open hours."
+    )
+    UNCAPPED_OFFER: Final = _w(
+        "W725", "uncapped-offer", "An offer with amount caps, and a role that may offer it with no cap."
+    )
+    OFFER_ROLE_CANNOT_ACT: Final = _w(
+        "W726", "offer-role-cannot-act", "A role that may make an offer but takes no action that carries one."
     )
 
     NOTIFIED_ROLE_UNHELD: Final = _e(

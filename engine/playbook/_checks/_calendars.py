@@ -21,6 +21,10 @@ def check_calendars(ctx: Context) -> Iterator[Finding]:
     users: list[tuple[Path, str | None]] = [
         *((("states", name, "calendar"), state.calendar) for name, state in ctx.playbook.states.items()),
         *((("targets", name, "calendar"), target.calendar) for name, target in ctx.playbook.targets.items()),
+        *(
+            (("offers", "kinds", name, "calendar"), kind.calendar)
+            for name, kind in (ctx.playbook.offers.kinds.items() if ctx.playbook.offers else ())
+        ),
     ]
     for path, name in users:
         if name is not None and name not in calendars:

@@ -174,6 +174,10 @@ def check_days_in_open_hours(ctx: Context) -> Iterator[Finding]:
     counted = [
         *((("states", name, "limit"), state.limit, state.calendar) for name, state in playbook.states.items()),
         *((("targets", name, "within"), target.within, target.calendar) for name, target in playbook.targets.items()),
+        *(
+            (("offers", "kinds", name, "deliver_within"), kind.deliver_within, kind.calendar)
+            for name, kind in (playbook.offers.kinds.items() if playbook.offers else ())
+        ),
     ]
     for path, limit, calendar_name in counted:
         calendar = playbook.calendars.get(calendar_name) if calendar_name else None
@@ -200,7 +204,7 @@ def check_warning_before_breach(ctx: Context) -> Iterator[Finding]:
     time: the practice is to warn before it is late. Looked at clock by clock and level by level, as the steps'
     ``clocks`` and ``severities`` filter them; a clock with no step at all is left alone."""
     playbook = ctx.playbook
-    clocks = ["limit", *playbook.targets]
+    clocks = ["limit", *playbook.targets, *(["promise"] if playbook.offers else [])]
     for clock in clocks:
         late_only: list[str] = []
         first: int | None = None
@@ -215,7 +219,7 @@ def check_warning_before_breach(ctx: Context) -> Iterator[Finding]:
                 late_only.append(level)
                 first = applying[0][0] if first is None else first
         if first is not None:
-            what = "state limits" if clock == "limit" else f"the target {clock!r}"
+            what = {"limit": "state limits", "promise": "promises"}.get(clock, f"the target {clock!r}")
             yield Finding(
                 rules.NO_WARNING_BEFORE_BREACH,
                 ("escalation", first, "after"),

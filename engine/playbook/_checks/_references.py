@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from engine.playbook._checks._finding import Context, Finding, limits, listed, undefined
-from engine.playbook._model import LIMIT_CLOCK
+from engine.playbook._model import LIMIT_CLOCK, PROMISE_CLOCK
 from engine.playbook._problem import rules
 from engine.playbook._shape import suggest
 
@@ -103,13 +103,13 @@ def check_responses(ctx: Context) -> Iterator[Finding]:
 
 
 def check_clocks(ctx: Context) -> Iterator[Finding]:
-    clocks = [LIMIT_CLOCK, *ctx.playbook.targets]
+    clocks = [LIMIT_CLOCK, *ctx.playbook.targets, *([PROMISE_CLOCK] if ctx.playbook.offers else [])]
     for index, step in enumerate(ctx.playbook.escalation):
         for position, clock in enumerate(step.clocks or ()):
-            if clock not in clocks:
+            if clock not in clocks and clock != PROMISE_CLOCK:  # promise with no catalogue: check_offers says why
                 yield Finding(
                     rules.UNDEFINED_CLOCK,
                     ("escalation", index, "clocks", position),
                     f"escalation[{index}].clocks names {clock!r}, which is neither 'limit' (the state "
-                    f"time limits) nor a target{suggest(clock, clocks)}",
+                    f"time limits), 'promise' (the offers' promises) nor a target{suggest(clock, clocks)}",
                 )

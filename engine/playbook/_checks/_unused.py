@@ -15,6 +15,8 @@ def check_unused(ctx: Context) -> Iterator[Finding]:
     used = {playbook.owner}
     used.update(role for transition in playbook.transitions for role in transition.by)
     used.update(role for step in playbook.escalation for role in step.notify)
+    if playbook.offers is not None:
+        used.update(role for kind in playbook.offers.kinds.values() for role in kind.by)
     for name in playbook.roles:
         if name not in used:
             yield Finding(
@@ -26,6 +28,8 @@ def check_unused(ctx: Context) -> Iterator[Finding]:
             )
     calendars = {state.calendar for state in playbook.states.values()}
     calendars.update(target.calendar for target in playbook.targets.values())
+    if playbook.offers is not None:
+        calendars.update(kind.calendar for kind in playbook.offers.kinds.values())
     for name in playbook.calendars:
         if name not in calendars:
             yield Finding(
