@@ -64,6 +64,9 @@ EXPECTED = {
     "unknown-timezone.yaml":            "11:15: E306",
     "unknown-holidays-country.yaml":    "13:15: E307",
     "unknown-holidays-region.yaml":     "13:15: E307",
+    "offer-for-undefined-role.yaml":    "31:52: E300",
+    "cap-for-role-not-offering.yaml":   "32:76: E318",
+    "amount-without-currency.yaml":     "31:52: E319",
     # the state machine
     "missing-lifecycle-state.yaml":     "9:1: E400",
     "unreachable-state.yaml":           "15:3: E401",
@@ -75,6 +78,8 @@ EXPECTED = {
     "reason-without-house-rules.yaml":  "23:85: E407",
     "final-state-limit.yaml":           "15:27: E408",
     "target-never-ends.yaml":           "17:47: E409",
+    "nothing-to-offer.yaml":            "20:100: E420",
+    "deliver-is-built-in.yaml":         "21:15: E421",
     # clocks
     "limit-missing-level.yaml":         "10:14: E500",
     "zero-duration.yaml":               "10:31: E501",
@@ -82,6 +87,7 @@ EXPECTED = {
     "repeat-too-often.yaml":            "26:48: E503",
     "hours-end-before-start.yaml":      "12:22: E504",
     "hours-day-listed-twice.yaml":      "12:37: E504",
+    "promise-clock-without-offers.yaml": "28:51: E515",
     # replies
     "house-rule-broken.yaml":           "27:16: E600",
     "unknown-placeholder.yaml":         "26:16: E601",
@@ -94,6 +100,8 @@ EXPECTED = {
     "common-word-phrase.yaml":          "5:71: W705",
     "days-in-open-hours.yaml":          "15:31: W706",
     "no-warning-before-breach.yaml":    "26:13: W707",
+    "uncapped-offer.yaml":              "32:59: W725",
+    "offer-role-cannot-act.yaml":       "31:51: W726",
 }
 # fmt: on
 

@@ -29,6 +29,9 @@ CASES = [
     ("unknown-timezone",             "E306", 11, 15, "not a time zone; did you mean 'Europe/London'?"),
     ("unknown-holidays-country",     "E307", 13, 15, "no public-holiday list for the country 'XX'"),
     ("unknown-holidays-region",      "E307", 13, 15, "GB has no region 'LDN' (regions: ENG, NIR, SCT, WLS)"),
+    ("offer-for-undefined-role",     "E300", 31, 52, "by[1] names the role 'manager', which the roles section"),
+    ("cap-for-role-not-offering",    "E318", 32, 76, "max_amount caps agent, which may not offer a refund (by: lead)"),
+    ("amount-without-currency",      "E319", 31, 52, "caps amounts, but the catalogue names no currency"),
     # --- the state machine (E4xx) ---
     ("missing-lifecycle-state",      "E400",  9,  1, "states lacks the lifecycle state resolution_offered"),
     ("unreachable-state",            "E401", 15,  3, "no transition leads from detected to the state 'escalated'"),
@@ -40,6 +43,8 @@ CASES = [
     ("reason-without-house-rules",   "E407", 23, 85, "house_rules.do_not_engage_reasons lists none"),
     ("final-state-limit",            "E408", 15, 27, "'reviewed' is final, so its clock never runs"),
     ("target-never-ends",            "E409", 17, 47, "no path of transitions leads from 'acknowledged' to it"),
+    ("nothing-to-offer",             "E420", 20, 100, "no kind in the offers catalogue may be offered by agent"),
+    ("deliver-is-built-in",          "E421", 21, 15, "'deliver' is the built-in action that records a promise kept"),
     # --- clocks (E5xx) ---
     ("limit-missing-level",          "E500", 10, 14, "states.detected.limit has no time for high and no 'default'"),
     ("zero-duration",                "E501", 10, 31, "states.detected.limit.default is zero"),
@@ -47,6 +52,7 @@ CASES = [
     ("repeat-too-often",             "E503", 26, 48, "escalation[0].repeat_every repeats more than once a minute"),
     ("hours-end-before-start",       "E504", 12, 22, "18:00-09:00 ends before it starts"),
     ("hours-day-listed-twice",       "E504", 12, 37, "hours.fri repeats a day that 'mon-fri' already covers"),
+    ("promise-clock-without-offers", "E515", 28, 51, "names 'promise', but the playbook has no offers catalogue"),
     # --- replies (E6xx) ---
     ("house-rule-broken",            "E600", 27, 16, "says 'calm down', which house_rules.never_say forbids"),
     ("unknown-placeholder",          "E601", 26, 16, "{auther}, which calmly cannot fill; did you mean 'author'?"),
@@ -59,6 +65,8 @@ CASES = [
     ("common-word-phrase",           "W705",  5, 71, "keywords_any[1] is 'but', a word nearly every mention has"),
     ("days-in-open-hours",           "W706", 15, 31, "1d is 24 open hours there, 3 working days of 8h"),
     ("no-warning-before-breach",     "W707", 26, 13, "every escalation step comes at or after the breach"),
+    ("uncapped-offer",               "W725", 32, 59, "lead may offer a refund of any amount"),
+    ("offer-role-cannot-act",        "W726", 31, 51, "agent may offer a voucher, but takes no action that carries"),
 ]
 # fmt: on
 

@@ -21,12 +21,17 @@ def check_offers(ctx: Context) -> Iterator[Finding]:
     roles = playbook.roles
     offering = [(index, t) for index, t in enumerate(playbook.transitions) if Requirement.OFFER in t.requires]
     acting = {role for _, transition in offering for role in transition.by}
+    stranded = [
+        (index, transition)
+        for index, transition in offering
+        if not any(set(transition.by) & set(kind.by) for kind in offers.kinds.values())
+    ]
     for name, kind in offers.kinds.items():
         base = ("offers", "kinds", name)
         for position, role in enumerate(kind.by):
             if role not in roles:
                 yield undefined(rules.UNDEFINED_ROLE, "role", "the roles section", (*base, "by", position), role, roles)
-            elif offering and role not in acting:
+            elif offering and not stranded and role not in acting:  # a stranded action's error says it already
                 yield Finding(
                     rules.OFFER_ROLE_CANNOT_ACT,
                     (*base, "by", position),
@@ -61,14 +66,13 @@ def check_offers(ctx: Context) -> Iterator[Finding]:
                     "offers.currency, such as GBP",
                     at_key=True,
                 )
-    for index, transition in offering:
-        if not any(set(transition.by) & set(kind.by) for kind in offers.kinds.values()):
-            yield Finding(
-                rules.NOTHING_TO_OFFER,
-                ("transitions", index, "requires"),
-                f"the action {transition.trigger!r} carries an offer, but no kind in the offers catalogue may be "
-                f"offered by {', '.join(transition.by)}; add one of them to a kind's 'by'",
-            )
+    for index, transition in stranded:
+        yield Finding(
+            rules.NOTHING_TO_OFFER,
+            ("transitions", index, "requires"),
+            f"the action {transition.trigger!r} carries an offer, but no kind in the offers catalogue may be "
+            f"offered by {', '.join(transition.by)}; add one of them to a kind's 'by'",
+        )
     for index, transition in enumerate(playbook.transitions):
         if transition.trigger == DELIVER:
             yield Finding(
