@@ -159,7 +159,13 @@ async def act(  # noqa: PLR0917 - the path's parts and the dependencies, each by
     log = _log.bind(incident_id=incident_id, trigger=trigger, person=caller.person)
     result = await run_in_threadpool(
         lambda: service.act(
-            incident_id, trigger, person=caller.person, roles=caller.roles, fields=fields, version=revision
+            incident_id,
+            trigger,
+            person=caller.person,
+            roles=caller.roles,
+            fields=fields,
+            version=revision,
+            name=caller.name,
         )
     )
     if result.refused is not None:

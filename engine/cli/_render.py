@@ -116,6 +116,8 @@ def incident_lines(found: Mapping[str, Any]) -> list[str]:
         flag = "  BREACHED" if clock["breached"] else ""
         due = due_phrase(_moment(clock["due_at"]), now, zone(clock.get("timezone")))
         lines.append(f"  clock     {clock['name']}: {due}{flag}")
+    for promise in found.get("promises") or []:
+        lines.append(f"  promise   {_promise_line(promise, now)}")
     for action in found["actions"]:
         needs = f" requires {', '.join(action['requires'])}" if action["requires"] else ""
         lines.append(f"  can do    {action['trigger']} -> {action['to']} (by {', '.join(action['by'])}){needs}")
@@ -125,6 +127,17 @@ def incident_lines(found: Mapping[str, Any]) -> list[str]:
         when = clock_time(_moment(entry["at"]), zone("UTC"), now)
         lines.append(f"    {when:<9}  {entry['kind']:<14} {entry['summary']}{by}")
     return lines
+
+
+def _promise_line(promise: Mapping[str, Any], now: datetime) -> str:
+    """``refund-1: refund of 30 GBP, promised by carol, due in 3h``, or how it was kept."""
+    amount = promise.get("amount")
+    what = promise["kind"] if amount is None else f"{promise['kind']} of {amount:g} {promise.get('currency') or ''}"
+    head = f"{promise['id']}: {what.strip()}, promised by {promise['promised_by']}"
+    if promise["kept"]:
+        return f"{head}; kept by {promise['kept_by']}: {promise['kept_note']}"
+    flag = "  BREACHED" if promise.get("breached") else ""
+    return f"{head}, {due_phrase(_moment(promise['due_at']), now, zone('UTC'))}{flag}"
 
 
 def list_rows(page: Mapping[str, Any]) -> list[tuple[str, ...]]:

@@ -51,8 +51,7 @@ def _when(moment: datetime) -> str:
 
 
 def _what(promise: Promise, book: Rulebook) -> str:
-    currency = book.playbook.offers.currency if book.playbook.offers else None
-    amount = "" if promise.amount is None else f" of {money(promise.amount, currency)}"
+    amount = "" if promise.amount is None else f" of {money(promise.amount, promise.currency)}"
     return f"{promise.kind}{amount}"
 
 
@@ -99,6 +98,9 @@ def make_promises(
             promised_at=now,
             due_at=clock.due_at,
             amount=item.get("amount"),
+            currency=None
+            if item.get("amount") is None or book.playbook.offers is None
+            else book.playbook.offers.currency,
             note=item.get("note"),
             contact=contact.strip() if isinstance(contact, str) else None,
         )

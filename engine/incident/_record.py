@@ -98,6 +98,7 @@ class Promise:
     promised_at: datetime
     due_at: datetime
     amount: float | None = None
+    currency: str | None = None  # the catalogue's, as the offer was made under it
     note: str | None = None
     contact: str | None = None
     kept_at: datetime | None = None

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.incident import ArmDeadline, Audit, CancelDeadline, Incident, Notify, Rulebook, Stepped
+from engine.playbook import DELIVER
 from engine.service._library import Library
 from engine.service._outcomes import Change
 from engine.store import LoggedCommand, UnitOfWork, command_kind, encode_command, encode_history, encode_notification
@@ -20,9 +21,11 @@ def waiting_on(book: Rulebook, state: str) -> tuple[str, ...]:
     return book.waiting_on(state)
 
 
-def available_actions(book: Rulebook, state: str) -> tuple[Mapping[str, Any], ...]:
-    """The actions open from ``state``, with who may take them and what they require."""
-    return tuple(
+def available_actions(book: Rulebook, incident: Incident) -> tuple[Mapping[str, Any], ...]:
+    """The actions open to ``incident`` now, with who may take them and what they require: the transitions from its
+    state, and the built-in ``deliver`` while a promise is open (anyone of the playbook's team may record it)."""
+    state = incident.state
+    actions = [
         {
             "trigger": transition.trigger,
             "to": transition.dest,
@@ -31,7 +34,18 @@ def available_actions(book: Rulebook, state: str) -> tuple[Mapping[str, Any], ..
         }
         for transition in book.playbook.transitions
         if state in transition.sources
-    )
+    ]
+    if book.offer_kinds and incident.open_promises:
+        actions.append(
+            {
+                "trigger": DELIVER,
+                "to": state,
+                "by": sorted(book.playbook.roles),
+                "requires": ["note", "promise"],
+                "promises": [promise.id for promise in incident.open_promises],
+            }
+        )
+    return tuple(actions)
 
 
 def apply_step(

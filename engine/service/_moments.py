@@ -53,11 +53,16 @@ def zone(name: str | None) -> Zone:
 def clock_zone_name(playbook: Playbook, clock: str) -> str:
     """The time zone a clock is kept in: its calendar's when it counts a playbook calendar's open hours, else UTC.
 
-    ``clock`` is a clock's text form: ``limit:<state>`` for a state's limit, else a target's name."""
+    ``clock`` is a clock's text form: ``limit:<state>`` for a state's limit, ``promise:<id>`` for a promise's,
+    else a target's name."""
     named = ClockId.parse(clock)
     if named.kind is ClockKind.LIMIT:
         state = playbook.states.get(named.name)
         calendar = state.calendar if state is not None else None
+    elif named.kind is ClockKind.PROMISE:
+        kinds = playbook.offers.kinds if playbook.offers is not None else {}
+        offer = kinds.get(named.offer_kind or "")
+        calendar = offer.calendar if offer is not None else None
     else:
         target = playbook.targets.get(named.name)
         calendar = target.calendar if target is not None else None

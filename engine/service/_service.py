@@ -250,8 +250,11 @@ class Service:
         roles: frozenset[str],
         fields: Mapping[str, Any],
         version: int | None,
+        name: str | None = None,
     ) -> ActResult:
-        return self._apply(incident_id, Act(trigger, Actor(person, roles), dict(fields), version))
+        """Take a playbook action, or the built-in ``deliver`` of a playbook with an offers catalogue, as ``person``
+        (``name`` is theirs in the roster: what a contact naming the agent is checked against)."""
+        return self._apply(incident_id, Act(trigger, Actor(person, roles, name), dict(fields), version))
 
     # --- the team's own records: ownership and notes -----------------------------------------------------------
 
@@ -329,7 +332,7 @@ class Service:
         if row is None:
             raise NotFound(f"there is no incident {incident_id}")
         book = self.library.by_digest(row.incident.playbook_digest)
-        actions = () if row.final else available_actions(book, row.incident.state)
+        actions = () if row.final else available_actions(book, row.incident)
         return IncidentDetails(
             row,
             tuple(self.store.pending_deadlines(incident_id)),

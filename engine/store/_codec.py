@@ -27,6 +27,7 @@ from engine.incident import (
     LinkIncident,
     Notify,
     Occurrence,
+    Promise,
     SetOwner,
 )
 from engine.store._records import EventKind
@@ -118,6 +119,40 @@ def _read_occurrence(value: list[Any] | None) -> Occurrence | None:
     return Occurrence(timedelta(microseconds=offset), step, repetition, parse_moment(at))
 
 
+def _promise(promise: Promise) -> dict[str, Any]:
+    return {
+        "id": promise.id,
+        "kind": promise.kind,
+        "promised_by": promise.promised_by,
+        "promised_at": moment(promise.promised_at),
+        "due_at": moment(promise.due_at),
+        "amount": promise.amount,
+        "currency": promise.currency,
+        "note": promise.note,
+        "contact": promise.contact,
+        "kept_at": None if promise.kept_at is None else moment(promise.kept_at),
+        "kept_by": promise.kept_by,
+        "kept_note": promise.kept_note,
+    }
+
+
+def _read_promise(data: Mapping[str, Any]) -> Promise:
+    return Promise(
+        id=data["id"],
+        kind=data["kind"],
+        promised_by=data["promised_by"],
+        promised_at=parse_moment(data["promised_at"]),
+        due_at=parse_moment(data["due_at"]),
+        amount=data["amount"],
+        currency=data.get("currency"),
+        note=data["note"],
+        contact=data["contact"],
+        kept_at=parse_optional_moment(data["kept_at"]),
+        kept_by=data["kept_by"],
+        kept_note=data["kept_note"],
+    )
+
+
 def encode_incident(incident: Incident) -> dict[str, Any]:
     return {
         "id": incident.id,
@@ -150,6 +185,7 @@ def encode_incident(incident: Incident) -> dict[str, Any]:
         "facts": dict(incident.facts),
         "links": [list(link) for link in incident.links],
         **({} if incident.owner is None else {"owner": incident.owner}),
+        **({"promises": [_promise(promise) for promise in incident.promises]} if incident.promises else {}),
     }
 
 
@@ -186,6 +222,7 @@ def decode_incident(data: dict[str, Any]) -> Incident:
         facts=MappingProxyType(dict(data["facts"])),
         links=tuple((incident_id, relation) for incident_id, relation in data.get("links", ())),  # none before links
         owner=data.get("owner"),
+        promises=tuple(_read_promise(promise) for promise in data.get("promises", ())),  # none before the ledger
     )
 
 
@@ -280,11 +317,15 @@ def command_kind(command: LoggedCommand) -> EventKind:
 
 
 def _person(actor: Actor) -> dict[str, Any]:
-    return {"person": actor.person, "roles": sorted(actor.roles)}
+    # The roster name only when there is one: what a contact of the kind agent was checked against, kept so a
+    # replay checks it against the same name.
+    named = {} if actor.name is None else {"name": actor.name}
+    return {"person": actor.person, "roles": sorted(actor.roles), **named}
 
 
 def _read_person(data: Mapping[str, Any]) -> Actor:
-    return Actor(str(data["person"]), frozenset(data["roles"]))
+    name = data.get("name")
+    return Actor(str(data["person"]), frozenset(data["roles"]), None if name is None else str(name))
 
 
 def encode_command(command: LoggedCommand) -> dict[str, Any]:
@@ -301,8 +342,7 @@ def encode_command(command: LoggedCommand) -> dict[str, Any]:
         return {
             "type": kind.value,
             "trigger": command.trigger,
-            "person": command.actor.person,
-            "roles": sorted(command.actor.roles),
+            **_person(command.actor),
             "fields": dict(command.fields),
             "expected_revision": command.expected_revision,
         }
@@ -335,8 +375,7 @@ def decode_command(data: Mapping[str, Any]) -> LoggedCommand:
     if kind == EventKind.JOIN:
         return JoinCommand(data["mention"])
     if kind == EventKind.ACT:
-        actor = Actor(str(data["person"]), frozenset(data["roles"]))
-        return Act(str(data["trigger"]), actor, dict(data["fields"]), data["expected_revision"])
+        return Act(str(data["trigger"]), _read_person(data), dict(data["fields"]), data["expected_revision"])
     if kind == EventKind.DEADLINE:
         return DeadlineReached(str(data["key"]))
     if kind == EventKind.LINK:
