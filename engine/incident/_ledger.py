@@ -114,7 +114,7 @@ def make_promises(
                 "promise",
                 f"promised {promise_id}: {_what(promise, book)}, due {_when(promise.due_at)}",
                 act.actor.person,
-                {"promise": promise_id, "kind": kind, "amount": promise.amount, "due_at": promise.due_at.isoformat()},
+                {"promise": promise_id, "offer": kind, "amount": promise.amount, "due_at": promise.due_at.isoformat()},
             )
         )
     return tuple(promises), tuple(clocks), effects
@@ -210,12 +210,12 @@ def deliver(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Step
         0,
         Audit(
             now,
-            "promise_kept",
+            "delivered",
             f"kept {chosen.id} ({_what(chosen, book)}, {timing}): {note.strip()}",
             act.actor.person,
             {
                 "promise": chosen.id,
-                "kind": chosen.kind,
+                "offer": chosen.kind,
                 "due_at": chosen.due_at.isoformat(),
                 "late": late.total_seconds() > 0,
             },

@@ -202,7 +202,7 @@ def test_delivering_keeps_the_promise_with_its_note_and_stops_its_clock() -> Non
     assert (promise.kept_at, promise.kept_by, promise.kept_note) == (LATER + 2 * H, "pat", "refunded to the card")
     assert kept.incident.clock("promise:refund-1") is None
     assert cancels(kept.effects)["promise:refund-1"].key == armed
-    (entry,) = audits(kept.effects, "promise_kept")
+    (entry,) = audits(kept.effects, "delivered")
     assert entry.summary == "kept refund-1 (refund of 30 GBP, on time): refunded to the card"
     assert kept.incident.revision == incident.revision + 1
     assert kept.incident.state == incident.state
@@ -211,7 +211,7 @@ def test_delivering_keeps_the_promise_with_its_note_and_stops_its_clock() -> Non
 def test_a_promise_kept_late_says_how_late() -> None:
     kept = accepted(_deliver(_refunded(), datetime(2026, 1, 6, 18, 10, tzinfo=UTC), note="refunded"))
 
-    (entry,) = audits(kept.effects, "promise_kept")
+    (entry,) = audits(kept.effects, "delivered")
     assert "2h late" in entry.summary
     assert entry.details["late"] is True
 
