@@ -89,7 +89,7 @@ def test_an_offer_the_catalogue_lacks_is_refused_saying_what_the_actor_may_offer
     assert isinstance(refused, Refused)
     assert (refused.reason, refused.field) == (RefusalReason.INVALID_FIELD, "offer")
     assert "'gift' is not in the offers catalogue (refund, voucher, replacement, call_back)" in refused.message
-    assert "you may offer voucher, call_back" in refused.message
+    assert "you may offer voucher, replacement, call_back" in refused.message
 
 
 def test_an_offer_a_role_may_not_make_is_refused_naming_who_may() -> None:
