@@ -57,3 +57,34 @@ def test_says_which_listening_tool_sent_the_post_and_what_was_mended_in_it() -> 
 
 def test_names_the_incidents_this_one_is_linked_to() -> None:
     assert "  linked    inc-1 (follow up of)" in incident_lines(shown())
+
+
+def test_shows_each_promise_with_its_due_time_or_how_it_was_kept() -> None:
+    promises = [
+        {
+            "id": "refund-1",
+            "kind": "refund",
+            "amount": 30,
+            "currency": "GBP",
+            "promised_by": "carol",
+            "due_at": "2026-11-23T14:10:00+00:00",
+            "kept": False,
+            "breached": False,
+        },
+        {
+            "id": "call_back-2",
+            "kind": "call_back",
+            "amount": None,
+            "currency": None,
+            "promised_by": "carol",
+            "due_at": "2026-11-23T09:00:00+00:00",
+            "kept": True,
+            "kept_by": "dave",
+            "kept_note": "Called at 9.",
+        },
+    ]
+
+    lines = incident_lines(shown(promises=promises))
+
+    assert "  promise   refund-1: refund of 30 GBP, promised by carol, due in 5h" in "\n".join(lines)
+    assert "  promise   call_back-2: call_back, promised by carol; kept by dave: Called at 9." in lines
