@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from engine.incident import money
 from engine.service import clock_time, due_phrase, since_phrase, zone
 
 if TYPE_CHECKING:
@@ -132,8 +133,8 @@ def incident_lines(found: Mapping[str, Any]) -> list[str]:
 def _promise_line(promise: Mapping[str, Any], now: datetime) -> str:
     """``refund-1: refund of 30 GBP, promised by carol, due in 3h``, or how it was kept."""
     amount = promise.get("amount")
-    what = promise["kind"] if amount is None else f"{promise['kind']} of {amount:g} {promise.get('currency') or ''}"
-    head = f"{promise['id']}: {what.strip()}, promised by {promise['promised_by']}"
+    what = promise["kind"] if amount is None else f"{promise['kind']} of {money(amount, promise.get('currency'))}"
+    head = f"{promise['id']}: {what}, promised by {promise['promised_by']}"
     if promise["kept"]:
         return f"{head}; kept by {promise['kept_by']}: {promise['kept_note']}"
     flag = "  BREACHED" if promise.get("breached") else ""

@@ -21,6 +21,7 @@ from engine.incident._mention import (
     mention_schema,
     parse_mention,
 )
+from engine.incident._offers import money
 from engine.incident._record import (
     Act,
     Actor,
@@ -98,6 +99,7 @@ __all__ = [
     "match_playbook",
     "mend_mention",
     "mention_schema",
+    "money",
     "open_incident",
     "parse_mention",
     "route",

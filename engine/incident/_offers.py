@@ -31,8 +31,8 @@ _CONTACT_WORDS = {
 
 
 def money(amount: float, currency: str | None) -> str:
-    """``30 GBP``, ``12.5 EUR``: an amount as people read it."""
-    text = f"{amount:g}" if amount != int(amount) else str(int(amount))
+    """``30 GBP``, ``4.50 EUR``: an amount as people read it (pence shown only when there are some)."""
+    text = str(int(amount)) if amount == int(amount) else f"{amount:.2f}"
     return f"{text} {currency}" if currency else text
 
 
@@ -78,7 +78,7 @@ def _one_offer(value: Any, book: Rulebook, actor: Actor) -> dict[str, Any] | Ref
         return _invalid(f"offer names a kind from the offers catalogue ({listing}): {{kind, amount, note}}")
     unknown = sorted(set(value) - _OFFER_KEYS)
     if unknown:
-        return _invalid(f"an offer holds kind, amount and note, not {', '.join(map(str, unknown))}")
+        return _invalid(f"an offer holds kind, amount and note, not {', '.join(map(repr, unknown))}")
     name = value["kind"]
     kind = kinds.get(name)
     if kind is None:

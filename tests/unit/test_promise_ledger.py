@@ -122,7 +122,7 @@ def test_the_highest_cap_among_the_actors_roles_applies() -> None:
         ({"kind": "refund"}, "a refund names its amount in GBP, up to 50 GBP for you"),
         ({"kind": "refund", "amount": -5}, "amount must be a number above zero"),
         ({"kind": "refund", "amount": True}, "amount must be a number above zero"),
-        ({"kind": "refund", "amount": 5, "colour": "red"}, "holds kind, amount and note, not colour"),
+        ({"kind": "refund", "amount": 5, "colour": "red"}, "holds kind, amount and note, not 'colour'"),
         ([], "at least one kind"),
         (42, "names a kind from the offers catalogue"),
     ],
