@@ -62,9 +62,10 @@ def _clocks(incident: Incident, zones: Mapping[str, str]) -> list[dict[str, Any]
     ]
 
 
-def promise_views(incident: Incident) -> list[dict[str, Any]]:
-    """The incident's promise ledger: each offer made, by whom and when, when it is due, and whether (and how) it
-    was kept; ``late`` says whether it was kept, or is still open, after its time."""
+def promise_views(incident: Incident, zones: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The incident's promise ledger: each offer made, by whom and when, when it is due (and in which time zone
+    its clock counts, while it runs), and whether (and how) it was kept."""
+    zones = zones or {}
     return [
         {
             "id": promise.id,
@@ -76,6 +77,7 @@ def promise_views(incident: Incident) -> list[dict[str, Any]]:
             "promised_by": promise.promised_by,
             "promised_at": promise.promised_at.isoformat(),
             "due_at": promise.due_at.isoformat(),
+            "timezone": zones.get(promise.clock, "UTC"),
             "kept": promise.kept,
             "kept_at": None if promise.kept_at is None else promise.kept_at.isoformat(),
             "kept_by": promise.kept_by,
@@ -135,7 +137,7 @@ def details_view(details: IncidentDetails, now: datetime) -> dict[str, Any]:
         "drafts": draft_texts(incident.facts),
         "clocks": _clocks(incident, details.zones),
         "finished_clocks": sorted(incident.finished_clocks),
-        "promises": promise_views(incident),
+        "promises": promise_views(incident, details.zones),
         "deadlines": [
             {"key": deadline.key, "clock": deadline.clock, "due_at": deadline.due_at.isoformat()}
             for deadline in details.deadlines

@@ -138,7 +138,7 @@ def _promise_line(promise: Mapping[str, Any], now: datetime) -> str:
     if promise["kept"]:
         return f"{head}; kept by {promise['kept_by']}: {promise['kept_note']}"
     flag = "  BREACHED" if promise.get("breached") else ""
-    return f"{head}, {due_phrase(_moment(promise['due_at']), now, zone('UTC'))}{flag}"
+    return f"{head}, {due_phrase(_moment(promise['due_at']), now, zone(promise.get('timezone')))}{flag}"
 
 
 def list_rows(page: Mapping[str, Any]) -> list[tuple[str, ...]]:
