@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.incident import CONTACT_ROUTES, Incident
+from engine.incident import CONTACT_ROUTES, Incident, offer_text
 from engine.playbook import AnswerKind, Playbook
 from engine.service import Person
 
@@ -66,7 +66,7 @@ def fill_reply(template: str, incident: Incident) -> str:
         "incident_id": incident.id,
         "severity": incident.severity,
         "playbook": incident.playbook,
-        "offer": str(incident.facts.get("offer", "{offer}")),
+        "offer": offer_text(incident.facts["offer"]) if "offer" in incident.facts else "{offer}",
         "contact_route": str(incident.facts.get("contact_route", "{contact_route}")),
     }
     out: list[str] = []

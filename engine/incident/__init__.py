@@ -21,7 +21,7 @@ from engine.incident._mention import (
     mention_schema,
     parse_mention,
 )
-from engine.incident._offers import money
+from engine.incident._offers import money, offer_text
 from engine.incident._record import (
     Act,
     Actor,
@@ -100,6 +100,7 @@ __all__ = [
     "mend_mention",
     "mention_schema",
     "money",
+    "offer_text",
     "open_incident",
     "parse_mention",
     "route",

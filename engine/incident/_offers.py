@@ -14,7 +14,7 @@ from engine.incident._record import Actor, RefusalReason, Refused
 from engine.incident._rulebook import Rulebook
 from engine.playbook import ContactKind, OfferKind, normalise
 
-__all__ = ["check_contact", "check_offer", "contact_kind", "money"]
+__all__ = ["check_contact", "check_offer", "contact_kind", "money", "offer_text"]
 
 _OFFER_KEYS = frozenset({"kind", "amount", "note"})
 _EMAIL = re.compile(r"^[^@\s]+@([a-z0-9-]+(\.[a-z0-9-]+)+)$", re.IGNORECASE)
@@ -34,6 +34,25 @@ def money(amount: float, currency: str | None) -> str:
     """``30 GBP``, ``4.50 EUR``: an amount as people read it (pence shown only when there are some)."""
     text = str(int(amount)) if amount == int(amount) else f"{amount:.2f}"
     return f"{text} {currency}" if currency else text
+
+
+def offer_text(offer: Any) -> str:
+    """An offer as people read it: free text as written; from the catalogue ``refund of 30 GBP (the kettle)``, and
+    several joined with ``and``."""
+    if isinstance(offer, str):
+        return offer
+    items = offer if isinstance(offer, list) else [offer]
+    texts = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            texts.append(str(item))
+            continue
+        amount = item.get("amount")
+        text = str(item.get("kind", "")).replace("_", " ")
+        text += "" if amount is None else f" of {money(amount, item.get('currency'))}"
+        text += f" ({item['note']})" if item.get("note") else ""
+        texts.append(text)
+    return " and ".join(texts)
 
 
 def _invalid(message: str, reason: RefusalReason = RefusalReason.INVALID_FIELD, field: str = "offer") -> Refused:
@@ -107,6 +126,8 @@ def _one_offer(value: Any, book: Rulebook, actor: Actor) -> dict[str, Any] | Ref
                 RefusalReason.OVER_CAP,
             )
         accepted["amount"] = amount
+        if currency is not None:
+            accepted["currency"] = currency  # kept with the amount, so the facts read alone say how much
     note = value.get("note")
     if note is not None:
         if not isinstance(note, str) or not note.strip():

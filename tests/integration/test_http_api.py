@@ -888,6 +888,8 @@ def test_an_offer_over_the_cap_is_refused_and_one_within_it_shows_as_a_promise(d
     assert promise["id"] == "refund-1"
     assert (promise["amount"], promise["currency"], promise["promised_by"]) == (30, "GBP", "carol")
     assert (promise["kept"], promise["breached"], promise["contact"]) == (False, False, "Carol Lindqvist")
+    assert shown["drafts"]["offer"] == "refund of 30 GBP"
+    assert shown["facts"]["offer"] == {"kind": "refund", "amount": 30, "currency": "GBP"}
     assert "promise:refund-1" in [clock["name"] for clock in shown["clocks"]]
     assert [clock["timezone"] for clock in shown["clocks"] if clock["name"] == "promise:refund-1"] == ["Europe/London"]
     deliver = [action for action in shown["actions"] if action["trigger"] == "deliver"]
