@@ -178,6 +178,9 @@ class rules:
     OFFER_ROLE_CANNOT_ACT: Final = _w(
         "W726", "offer-role-cannot-act", "A role that may make an offer but takes no action that carries one."
     )
+    CONTACT_NOT_REQUIRED: Final = _w(
+        "W727", "contact-not-required", "A contact section, and no action that requires a contact."
+    )
 
     NOTIFIED_ROLE_UNHELD: Final = _e(
         "E900", "notified-role-unheld", "A role the playbook notifies that nobody in the roster holds or hears for."

@@ -102,6 +102,7 @@ EXPECTED = {
     "no-warning-before-breach.yaml":    "26:13: W707",
     "uncapped-offer.yaml":              "32:59: W725",
     "offer-role-cannot-act.yaml":       "31:51: W726",
+    "contact-not-required.yaml":        "29:1: W727",
 }
 # fmt: on
 

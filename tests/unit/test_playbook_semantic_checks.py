@@ -67,6 +67,7 @@ CASES = [
     ("no-warning-before-breach",     "W707", 26, 13, "every escalation step comes at or after the breach"),
     ("uncapped-offer",               "W725", 32, 59, "lead may offer a refund of any amount"),
     ("offer-role-cannot-act",        "W726", 31, 51, "agent may offer a voucher, but takes no action that carries"),
+    ("contact-not-required",         "W727", 29,  1, "the contact section says which contacts are accepted, but no"),
 ]
 # fmt: on
 

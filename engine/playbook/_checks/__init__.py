@@ -21,7 +21,7 @@ from engine.playbook._checks._clocks import (
 )
 from engine.playbook._checks._finding import Check, Context, Finding
 from engine.playbook._checks._machine import check_lifecycle, check_reachability, check_targets_end, check_transitions
-from engine.playbook._checks._offers import check_offers
+from engine.playbook._checks._offers import check_contact, check_offers
 from engine.playbook._checks._phrases import check_common_words
 from engine.playbook._checks._references import check_clocks, check_levels, check_responses, check_roles, check_states
 from engine.playbook._checks._replies import PLACEHOLDERS, check_templates
@@ -39,6 +39,7 @@ CHECKS: tuple[Check, ...] = (
     check_responses,
     check_clocks,
     check_offers,
+    check_contact,
     check_lifecycle,
     check_reachability,
     check_targets_end,

@@ -1,5 +1,6 @@
 """The offers catalogue: every role it names may make the offer and take an action that carries it, every cap has a
-currency, and the built-in deliver action and the promises' clocks are there only when the catalogue is."""
+currency, and the built-in deliver action and the promises' clocks are there only when the catalogue is; and the
+contact rules are for an action that asks for a contact."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from engine.playbook._checks._finding import Context, Finding, undefined
 from engine.playbook._model import DELIVER, PROMISE_CLOCK, Requirement
 from engine.playbook._problem import rules
 
-__all__ = ["check_offers"]
+__all__ = ["check_contact", "check_offers"]
 
 
 def check_offers(ctx: Context) -> Iterator[Finding]:
@@ -93,3 +94,17 @@ def _promise_clock_without_offers(ctx: Context) -> Iterator[Finding]:
                     f"escalation[{index}].clocks names 'promise', but the playbook has no offers catalogue, so no "
                     "promise is ever made; add an offers section, or remove 'promise'",
                 )
+
+
+def check_contact(ctx: Context) -> Iterator[Finding]:
+    playbook = ctx.playbook
+    if "contact" not in ctx.data:
+        return
+    if not any(Requirement.CONTACT in transition.requires for transition in playbook.transitions):
+        yield Finding(
+            rules.CONTACT_NOT_REQUIRED,
+            ("contact",),
+            "the contact section says which contacts are accepted, but no action requires a contact; add contact "
+            "to the 'requires' of the action that makes the offer or the reply, or remove the section",
+            at_key=True,
+        )
