@@ -26,6 +26,7 @@ class Caller:
 
     person: str
     roles: frozenset[str]
+    name: str | None = None  # their name in the roster, when it gives one
 
 
 def _limit(context: ApiContext, key: str, *, intake: bool = False) -> None:
@@ -64,7 +65,7 @@ def _caller(request: Request, context: ApiContext, *, intake: bool) -> Caller:
             "this token can only send mentions (POST /v1/mentions); a person acts with a token of their own",
             code="intake_only_token",
         )
-    return Caller(found.person, member.roles)
+    return Caller(found.person, member.roles, member.name)
 
 
 def current_person(request: Request, context: Context) -> Caller:

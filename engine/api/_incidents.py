@@ -150,6 +150,9 @@ async def act(  # noqa: PLR0917 - the path's parts and the dependencies, each by
 ) -> JSONResponse:
     """Take an action as the token's person: {"revision": N, "fields": {...}}; N is the revision you saw.
 
+    Under a playbook with an offers catalogue, the built-in action ``deliver`` records a promise kept:
+    {"fields": {"promise": "refund-1", "note": "how it was delivered"}}; see the incident's ``promises``.
+
     ``version`` is the old name of ``revision`` and still taken; if both are sent they must agree."""
     body = await json_object(request, context, _ACTION_KEYS, _ACTION_SHAPE)
     revision = _seen_revision(body)
@@ -159,7 +162,13 @@ async def act(  # noqa: PLR0917 - the path's parts and the dependencies, each by
     log = _log.bind(incident_id=incident_id, trigger=trigger, person=caller.person)
     result = await run_in_threadpool(
         lambda: service.act(
-            incident_id, trigger, person=caller.person, roles=caller.roles, fields=fields, version=revision
+            incident_id,
+            trigger,
+            person=caller.person,
+            roles=caller.roles,
+            fields=fields,
+            version=revision,
+            name=caller.name,
         )
     )
     if result.refused is not None:

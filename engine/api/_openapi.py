@@ -297,6 +297,13 @@ INCIDENT: dict[str, Any] = {
         },
         "clocks": {"type": "array", "items": {"type": "object"}},
         "finished_clocks": {"type": "array", "items": {"type": "string"}},
+        "promises": {
+            "type": "array",
+            "description": "The promise ledger: each offer made under the playbook's offers catalogue (id, kind, "
+            "amount, currency, note, contact, promised_by, promised_at, due_at), whether it was kept (kept, kept_at, "
+            "kept_by, kept_note) and whether its clock breached. Record one kept with the action deliver.",
+            "items": {"type": "object"},
+        },
         "deadlines": {"type": "array", "items": {"type": "object"}},
         "actions": {
             "type": "array",

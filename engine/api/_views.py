@@ -13,7 +13,7 @@ from engine.incident import Incident
 from engine.service import IncidentDetails, IntakeResult, draft_texts, post_view
 from engine.store import Delivery, IncidentRow
 
-__all__ = ["details_view", "intake_view", "notification_views", "summary_view"]
+__all__ = ["details_view", "intake_view", "notification_views", "promise_views", "summary_view"]
 
 
 def _next_due(incident: Incident, zones: Mapping[str, str]) -> dict[str, Any] | None:
@@ -59,6 +59,32 @@ def _clocks(incident: Incident, zones: Mapping[str, str]) -> list[dict[str, Any]
             "next_step_at": None if clock.next is None else clock.next.at.isoformat(),
         }
         for clock in incident.clocks
+    ]
+
+
+def promise_views(incident: Incident, zones: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The incident's promise ledger: each offer made, by whom and when, when it is due (and in which time zone
+    its clock counts, while it runs), and whether (and how) it was kept."""
+    zones = zones or {}
+    return [
+        {
+            "id": promise.id,
+            "kind": promise.kind,
+            "amount": promise.amount,
+            "currency": promise.currency,
+            "note": promise.note,
+            "contact": promise.contact,
+            "promised_by": promise.promised_by,
+            "promised_at": promise.promised_at.isoformat(),
+            "due_at": promise.due_at.isoformat(),
+            "timezone": zones.get(promise.clock, "UTC"),
+            "kept": promise.kept,
+            "kept_at": None if promise.kept_at is None else promise.kept_at.isoformat(),
+            "kept_by": promise.kept_by,
+            "kept_note": promise.kept_note,
+            "breached": promise.clock in incident.breached,
+        }
+        for promise in incident.promises
     ]
 
 
@@ -114,6 +140,7 @@ def details_view(details: IncidentDetails, now: datetime) -> dict[str, Any]:
         "drafts": draft_texts(incident.facts),
         "clocks": _clocks(incident, details.zones),
         "finished_clocks": sorted(incident.finished_clocks),
+        "promises": promise_views(incident, details.zones),
         "deadlines": [
             {"key": deadline.key, "clock": deadline.clock, "due_at": deadline.due_at.isoformat()}
             for deadline in details.deadlines

@@ -18,7 +18,7 @@ from engine.playbook import format_duration
 from engine.service import Change, IntakeStatus, Library, Service, SimulatedClock, day_time, offset_zone, wall_time
 from engine.store import SQLiteStore, Store
 
-__all__ = ["IncidentView", "Notice", "Simulation", "StoryLine", "Trail", "render_story", "simulate"]
+__all__ = ["IncidentView", "Notice", "PromiseView", "Simulation", "StoryLine", "Trail", "render_story", "simulate"]
 
 #: A runaway repeat (every minute for a year) stops here rather than filling the screen.
 MAX_DEADLINES = 20_000
@@ -52,6 +52,8 @@ class IncidentView:
     met: tuple[tuple[str, bool], ...] = ()
     #: How many mentions the incident holds, the opening one included.
     mentions: int = 1
+    #: The promise ledger: every offer made under the offers catalogue, kept or still open, at that moment.
+    promises: tuple[PromiseView, ...] = ()
 
     @property
     def notified(self) -> frozenset[str]:
@@ -96,6 +98,18 @@ class Trail:
         """Add what another run did, after what this trail holds."""
         self.effects.extend(other.effects)
         self.refusals.extend(other.refusals)
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseView:
+    """One promise as a playbook test sees it: kept or not, and late (kept after its due time, or still open when
+    it comes) or in time; ``breached`` when its clock reached 100%."""
+
+    id: str
+    kind: str
+    kept: bool
+    late: bool
+    breached: bool
 
 
 @dataclass
@@ -213,6 +227,12 @@ class _World:
             due_at = datetime.fromisoformat(str(effect.details["due_at"]))
             text = f"{effect.details['clock']} breached: its time was up at {wall_time(due_at, self.zone)}"
             self.say(now, effect.kind, text, incident.id, **dict(effect.details))
+        elif isinstance(effect, Audit) and effect.kind == "promise" and "due_at" in effect.details:
+            # Told with its due time in the story's own offset, and how long the team has, as clocks are.
+            due_at = datetime.fromisoformat(str(effect.details["due_at"]))
+            head = effect.summary.partition(", due ")[0]
+            by = f" by {effect.actor}" if effect.actor else ""
+            self.say(now, effect.kind, f"{head}, due {self._due(due_at, now)}{by}", incident.id, **dict(effect.details))
         elif isinstance(effect, Audit) and effect.kind not in ("escalation", "notice"):
             by = f" by {effect.actor}" if effect.actor else ""
             self.say(now, effect.kind, f"{effect.summary}{by}", incident.id, **dict(effect.details))
@@ -278,6 +298,20 @@ class _World:
                 reason=outcome.refused.reason.value,
             )
 
+    def _promises(self, incident: Incident) -> tuple[PromiseView, ...]:
+        now = self.clock.now()
+        return tuple(
+            PromiseView(
+                promise.id,
+                promise.kind,
+                promise.kept,
+                # Kept after its time, or still open when its time is up (its breach, at 100%).
+                promise.kept_at > promise.due_at if promise.kept_at is not None else now >= promise.due_at,
+                promise.clock in incident.breached,
+            )
+            for promise in incident.promises
+        )
+
     def view(self) -> list[IncidentView]:
         return [
             IncidentView(
@@ -290,6 +324,7 @@ class _World:
                 tuple(self.refusals[incident.id]),
                 tuple(self.met[incident.id]),
                 incident.mention_count,
+                self._promises(incident),
             )
             for number, incident in enumerate(self.incidents.values(), start=1)
         ]

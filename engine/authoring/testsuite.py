@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.authoring.simulation import IncidentView, Trail, simulate
+from engine.authoring.simulation import IncidentView, PromiseView, Trail, simulate
 from engine.authoring.timeline import Timeline, build_timeline, parse_moment, read_timeline
 from engine.files import load_file, read_document_file
 from engine.incident import Rulebook
@@ -126,6 +126,14 @@ def _check(expected: Mapping[str, Any], view: IncidentView | None, count: int) -
         if unmet:
             got = ", ".join(f"{name} ({'late' if late else 'on time'})" for name, late in view.met) or "none"
             wrong.append(("met", f"expected {', '.join(unmet)} to have been met; met: {got}"))
+    if expected.get("promises") == [] and view.promises:
+        got = ", ".join(_promise_words(promise) for promise in view.promises)
+        wrong.append(("promises", f"expected no promise made by then; promises: {got}"))
+    elif "promises" in expected:
+        unseen = [_wanted_promise(item) for item in expected["promises"] if not _was_promised(item, view)]
+        if unseen:
+            got = ", ".join(_promise_words(promise) for promise in view.promises) or "none"
+            wrong.append(("promises", f"expected {', '.join(unseen)} to have been promised; promises: {got}"))
     if "refused" in expected:
         missing = [_wanted(item, "action") for item in expected["refused"] if not _was_refused(item, view)]
         if missing:
@@ -167,6 +175,39 @@ def _was_met(item: Any, view: IncidentView) -> bool:
     if isinstance(item, str):
         return any(name == item for name, _ in view.met)
     return any(name == item["target"] and item.get("late", late) == late for name, late in view.met)
+
+
+def _wanted_promise(item: Any) -> str:
+    if isinstance(item, str):
+        return item
+    name = item.get("promise") or item.get("kind")
+    details = [
+        f"{key} {str(value).lower()}" if key != "kind" else f"a {value}"
+        for key, value in item.items()
+        if key != ("promise" if "promise" in item else "kind")
+    ]
+    return f"{name} ({', '.join(details)})" if details else str(name)
+
+
+def _promise_words(promise: PromiseView) -> str:
+    kept = "kept" if promise.kept else "open"
+    timing = "late" if promise.late else "in time"
+    breached = ", breached" if promise.breached else ""
+    return f"{promise.id} ({kept}, {timing}{breached})"
+
+
+def _was_promised(item: Any, view: IncidentView) -> bool:
+    """A promise of a kind, or (a mapping) one with that id or kind, kept or not, late or not, breached or not."""
+    if isinstance(item, str):
+        return any(promise.kind == item for promise in view.promises)
+    return any(
+        item.get("promise", promise.id) == promise.id
+        and item.get("kind", promise.kind) == promise.kind
+        and item.get("kept", promise.kept) == promise.kept
+        and item.get("late", promise.late) == promise.late
+        and item.get("breached", promise.breached) == promise.breached
+        for promise in view.promises
+    )
 
 
 def _was_refused(item: Any, view: IncidentView) -> bool:

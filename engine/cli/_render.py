@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from engine.incident import money
 from engine.service import clock_time, due_phrase, since_phrase, zone
 
 if TYPE_CHECKING:
@@ -140,6 +141,8 @@ def incident_lines(found: Mapping[str, Any]) -> list[str]:
         flag = "  BREACHED" if clock["breached"] else ""
         due = due_phrase(_moment(clock["due_at"]), now, zone(clock.get("timezone")))
         lines.append(f"  clock     {clock['name']}: {due}{flag}")
+    for promise in found.get("promises") or []:
+        lines.append(f"  promise   {_promise_line(promise, now)}")
     for action in found["actions"]:
         needs = f" requires {', '.join(action['requires'])}" if action["requires"] else ""
         when = f" when {_guard(action['when'])}" if action.get("when") else ""
@@ -155,6 +158,17 @@ def incident_lines(found: Mapping[str, Any]) -> list[str]:
         when = clock_time(_moment(entry["at"]), zone("UTC"), now)
         lines.append(f"    {when:<9}  {entry['kind']:<14} {entry['summary']}{by}")
     return lines
+
+
+def _promise_line(promise: Mapping[str, Any], now: datetime) -> str:
+    """``refund-1: refund of 30 GBP, promised by carol, due in 3h``, or how it was kept."""
+    amount = promise.get("amount")
+    what = promise["kind"] if amount is None else f"{promise['kind']} of {money(amount, promise.get('currency'))}"
+    head = f"{promise['id']}: {what}, promised by {promise['promised_by']}"
+    if promise["kept"]:
+        return f"{head}; kept by {promise['kept_by']}: {promise['kept_note']}"
+    flag = "  BREACHED" if promise.get("breached") else ""
+    return f"{head}, {due_phrase(_moment(promise['due_at']), now, zone(promise.get('timezone')))}{flag}"
 
 
 def list_rows(page: Mapping[str, Any]) -> list[tuple[str, ...]]:

@@ -36,7 +36,7 @@ def _problem(context: ApiContext, seen: Visitor, incident_id: str, trigger: str,
     if form is None:
         return None
     fields = fields_from_form(form, posted, book.playbook)
-    command = Act(trigger, Actor(seen.person, seen.roles), fields, incident.revision)
+    command = Act(trigger, Actor(seen.person, seen.roles, seen.name), fields, incident.revision)
     outcome = step(incident, command, context.clock(), book)
     if isinstance(outcome, Refused) and outcome.reason is RefusalReason.HOUSE_RULE:
         return outcome.message

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.incident import CONTACT_ROUTES, Incident
+from engine.incident import CONTACT_ROUTES, Incident, offer_text
 from engine.playbook import AnswerKind, Playbook
 from engine.service import Person
 
@@ -29,6 +29,11 @@ _LABELS = {
     "reason": "Why not engage",
     "note": "Internal note (never public)",
     "merged_into": "Incident it duplicates (its id)",
+    "contact": "Who the customer can reach (a phone number, an email a person reads, or your name)",
+    "promise": "Which promise was kept",
+    "offer.kind": "What is offered",
+    "offer.amount": "Amount",
+    "offer.note": "Details of the offer",
 }
 
 
@@ -62,7 +67,7 @@ def fill_reply(template: str, incident: Incident) -> str:
         "incident_id": incident.id,
         "severity": incident.severity,
         "playbook": incident.playbook,
-        "offer": str(incident.facts.get("offer", "{offer}")),
+        "offer": offer_text(incident.facts["offer"]) if "offer" in incident.facts else "{offer}",
         "contact_route": str(incident.facts.get("contact_route", "{contact_route}")),
     }
     out: list[str] = []
@@ -81,7 +86,24 @@ def _choices(action: Mapping[str, Any], roles: frozenset[str], requirement: str)
     return tuple(action.get("contact_routes", CONTACT_ROUTES))
 
 
+def _offer_controls(playbook: Playbook) -> list[Control]:
+    """An offer under the catalogue: its kind picked from it, an amount in the catalogue's currency, and details."""
+    offers = playbook.offers
+    if offers is None:
+        return [Control("offer", _LABELS["offer"], "text")]
+    amount = _LABELS["offer.amount"] + (f" ({offers.currency})" if offers.currency else "")
+    return [
+        Control("offer.kind", _LABELS["offer.kind"], "select", tuple(offers.kinds)),
+        Control("offer.amount", amount, "text"),
+        Control("offer.note", _LABELS["offer.note"], "text"),
+    ]
+
+
 def _controls(requirement: str, playbook: Playbook, action: Mapping[str, Any], roles: frozenset[str]) -> list[Control]:
+    if requirement == "offer":
+        return _offer_controls(playbook)
+    if requirement == "promise":
+        return [Control("promise", _LABELS["promise"], "select", tuple(action.get("promises", ())))]
     if requirement == "severity":
         return [Control("severity", _LABELS["severity"], "select", playbook.severity.levels)]
     if requirement == "public_reply":
@@ -112,6 +134,8 @@ def action_forms(
         if not roles & set(action["by"]):
             continue
         requires = list(action["requires"])
+        # The built-in deliver asks which promise first, then how it was kept.
+        requires.sort(key=lambda requirement: requirement != "promise")
         controls = tuple(
             control for requirement in requires for control in _controls(requirement, playbook, action, roles)
         )
@@ -144,6 +168,7 @@ def fields_from_form(form: ActionForm, posted: Mapping[str, str], playbook: Play
     the service's refusal names what is missing."""
     fields: dict[str, Any] = {}
     review: dict[str, Any] = {}
+    offer: dict[str, Any] = {}
     kinds = {question.id: question.answer for question in playbook.review_questions}
     for control in form.controls:
         value = posted.get(control.name, "").strip()
@@ -152,12 +177,17 @@ def fields_from_form(form: ActionForm, posted: Mapping[str, str], playbook: Play
         if control.name.startswith("review."):
             key = control.name.removeprefix("review.")
             review[key] = _number(value) if kinds.get(key) is AnswerKind.NUMBER else value
+        elif control.name.startswith("offer."):
+            key = control.name.removeprefix("offer.")
+            offer[key] = _number(value) if key == "amount" else value
         elif control.name == "public_reply":
             fields["public_reply"] = {"text": value, "channel": form.reply_channel}
         else:
             fields[control.name] = value
     if any(control.name.startswith("review.") for control in form.controls):
         fields["review"] = review
+    if offer:
+        fields["offer"] = offer
     return fields
 
 

@@ -40,7 +40,7 @@ from engine.desk._session import (
     visitor,
 )
 from engine.errors import NotFound
-from engine.incident import RefusalReason, Refused
+from engine.incident import RefusalReason, Refused, money
 from engine.service import IncidentDetails, clock_time, post_view, since_phrase, zone
 from engine.store import DeskSession, MentionBody
 
@@ -64,7 +64,7 @@ def _ago(moment: datetime | str, now: datetime) -> str:
     return since_phrase(found, now)
 
 
-templates.env.globals.update(at=_at, ago=_ago)
+templates.env.globals.update(at=_at, ago=_ago, money=money)
 router = APIRouter(include_in_schema=False)
 
 

@@ -33,6 +33,7 @@ from engine.incident._mention import (
     parse_mention,
 )
 from engine.incident._merges import merge_target, merged_into
+from engine.incident._offers import money, offer_text
 from engine.incident._record import (
     Act,
     Actor,
@@ -51,6 +52,7 @@ from engine.incident._record import (
     Notify,
     NotifyKind,
     Occurrence,
+    Promise,
     RefusalReason,
     Refused,
     SetOwner,
@@ -97,6 +99,7 @@ __all__ = [
     "NotifyKind",
     "Occurrence",
     "OpenUnder",
+    "Promise",
     "RefusalReason",
     "Refused",
     "Repair",
@@ -116,6 +119,8 @@ __all__ = [
     "mention_schema",
     "merge_target",
     "merged_into",
+    "money",
+    "offer_text",
     "open_incident",
     "parse_mention",
     "route",

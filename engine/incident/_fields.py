@@ -1,7 +1,8 @@
 """What a person must provide to take an action, checked against the playbook's rules.
 
 A public reply goes out on the incident's own channel and keeps the house rules; an offer names what is offered
-and a private route (``direct`` only to a known customer); a review answers every question; a do-not-engage
+(a kind from the offers catalogue, within the actor's cap, when the playbook has one) and a private route (``direct``
+only to a known customer); a contact puts a real person behind it; a review answers every question; a do-not-engage
 reason is one the house rules allow, and one the person's roles may give.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from engine.incident._offers import check_contact, check_offer
 from engine.incident._record import Actor, Incident, RefusalReason, Refused
 from engine.incident._rulebook import ALWAYS_ALLOWED, Rulebook
 from engine.playbook import AnswerKind, Requirement, Transition, canonical_channel
@@ -21,15 +23,14 @@ __all__ = ["CONTACT_ROUTES", "DIRECT", "check_fields", "contact_routes"]
 CONTACT_ROUTES = ("dm", "phone", "email", "direct")
 DIRECT = "direct"
 
+_Check = Callable[[Any, Incident, Rulebook, Actor], "Any | Refused"]
+
 
 def contact_routes(incident: Incident) -> tuple[str, ...]:
     """The routes an offer on ``incident`` may move to: every one, but ``direct`` only to a known customer."""
     if incident.customer_id is not None:
         return CONTACT_ROUTES
     return tuple(route for route in CONTACT_ROUTES if route != DIRECT)
-
-
-_Check = Callable[[Any, Incident, Rulebook, Actor], "Any | Refused"]
 
 
 def _invalid(
@@ -146,6 +147,16 @@ def _review(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any
     return dict(value)
 
 
+_FREE_OFFER = _text("offer", "what is offered (a refund, a replacement, a call back ...)")
+
+
+def _offer(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
+    """Free text, or with an offers catalogue a kind from it within the actor's cap (see :mod:`._offers`)."""
+    if not book.offer_kinds:
+        return _FREE_OFFER(value, incident, book, actor)
+    return check_offer(value, book, actor)
+
+
 def _merged_into(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
     if not isinstance(value, str) or not value.strip():
         return _invalid("merged_into", "merged_into must name the incident this one joins")
@@ -157,13 +168,14 @@ def _merged_into(value: Any, incident: Incident, book: Rulebook, actor: Actor) -
 _CHECKS: dict[Requirement, _Check] = {
     Requirement.SEVERITY: _severity,
     Requirement.PUBLIC_REPLY: _public_reply,
-    Requirement.OFFER: _text("offer", "what is offered (a refund, a replacement, a call back ...)"),
+    Requirement.OFFER: _offer,
     Requirement.CONTACT_ROUTE: _contact_route,
     Requirement.OUTCOME: _text("outcome", "what was done to resolve the case"),
     Requirement.REVIEW: _review,
     Requirement.REASON: _reason,
     Requirement.NOTE: _text("note", "something"),
     Requirement.MERGED_INTO: _merged_into,
+    Requirement.CONTACT: check_contact,
 }
 
 

@@ -1,9 +1,11 @@
 """How clocks and their deadlines are named: a clock's id and a deadline's key, each built and read in one place.
 
 Their text forms are what the store keeps and what people and receivers see (events, deadlines, notifications,
-JSON), so they never change: a state's limit is ``limit:<state>`` and a target is its own name; a deadline's key is
+JSON), so they never change: a state's limit is ``limit:<state>``, a promise's clock ``promise:<promise id>`` and a
+target is its own name; a deadline's key is
 ``<incident>/<clock>/<run>/<step or breach>/<repetition>``. State and target names are lower-case letters, digits
-and underscores (the schema), so neither holds a ``/`` or a ``:``; an incident id may hold either.
+and underscores (the schema), so neither holds a ``/`` or a ``:``, and a promise's id is ``<offer kind>-<number>``;
+an incident id may hold either.
 """
 
 from __future__ import annotations
@@ -12,24 +14,27 @@ import enum
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from engine.playbook import LIMIT_CLOCK
+from engine.playbook import LIMIT_CLOCK, PROMISE_CLOCK
 
 __all__ = ["ClockId", "ClockKind", "DeadlineKey", "event_key"]
 
 _LIMIT_PREFIX = LIMIT_CLOCK + ":"
+_PROMISE_PREFIX = PROMISE_CLOCK + ":"
 _BREACH = "breach"
 
 
 class ClockKind(enum.StrEnum):
-    """A state's time limit, or an end-to-end target that runs across states."""
+    """A state's time limit, an end-to-end target that runs across states, or the time to deliver a promise."""
 
     LIMIT = LIMIT_CLOCK
     TARGET = "target"
+    PROMISE = PROMISE_CLOCK
 
 
 @dataclass(frozen=True, slots=True)
 class ClockId:
-    """Which clock: a state's limit (``name`` is the state) or a target (``name`` is the target's)."""
+    """Which clock: a state's limit (``name`` is the state), a target (``name`` is the target's) or a promise's
+    (``name`` is the promise's id)."""
 
     kind: ClockKind
     name: str
@@ -43,19 +48,38 @@ class ClockId:
         return cls(ClockKind.TARGET, name)
 
     @classmethod
+    def promise(cls, promise_id: str) -> ClockId:
+        return cls(ClockKind.PROMISE, promise_id)
+
+    @classmethod
     def parse(cls, text: str) -> ClockId:
-        """The clock a text form names: ``limit:<state>`` or a target's name."""
+        """The clock a text form names: ``limit:<state>``, ``promise:<promise id>`` or a target's name."""
         if text.startswith(_LIMIT_PREFIX):
             return cls(ClockKind.LIMIT, text[len(_LIMIT_PREFIX) :])
+        if text.startswith(_PROMISE_PREFIX):
+            return cls(ClockKind.PROMISE, text[len(_PROMISE_PREFIX) :])
         return cls(ClockKind.TARGET, text)
 
     @property
+    def offer_kind(self) -> str | None:
+        """The kind of offer a promise's clock counts for (its id is ``<kind>-<number>``); None for other clocks."""
+        return self.name.rpartition("-")[0] if self.kind is ClockKind.PROMISE else None
+
+    @staticmethod
+    def is_promise(text: str) -> bool:
+        """Whether a clock's text form is a promise's: asked on every clock at every move, so without a parse."""
+        return text.startswith(_PROMISE_PREFIX)
+
+    @property
     def escalation_kind(self) -> str:
-        """What an escalation step's ``clocks`` filter names this clock by: ``limit`` or the target's name."""
-        return LIMIT_CLOCK if self.kind is ClockKind.LIMIT else self.name
+        """What an escalation step's ``clocks`` filter names this clock by: ``limit``, ``promise`` or the target's
+        name."""
+        return self.name if self.kind is ClockKind.TARGET else self.kind.value
 
     def __str__(self) -> str:
-        return _LIMIT_PREFIX + self.name if self.kind is ClockKind.LIMIT else self.name
+        if self.kind is ClockKind.TARGET:
+            return self.name
+        return f"{self.kind.value}:{self.name}"
 
 
 class DeadlineKey(NamedTuple):

@@ -34,6 +34,7 @@ __all__ = [
     "Notify",
     "NotifyKind",
     "Occurrence",
+    "Promise",
     "RefusalReason",
     "Refused",
     "SetOwner",
@@ -93,6 +94,38 @@ class ClockState(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class Promise:
+    """An offer made: what was promised, by whom and when, by when it is due, and, once delivered, by whom, when and
+    how (``kept_note``). Its clock, ``promise:<id>``, runs among the incident's clocks until it is kept.
+
+    ``id`` is ``<kind>-<number>``, numbered from 1 in the order the incident's promises were made, so it stays the
+    same in every replay of the log and a person can name it ("deliver refund-1").
+    """
+
+    id: str
+    kind: str
+    promised_by: str
+    promised_at: datetime
+    due_at: datetime
+    amount: float | None = None
+    currency: str | None = None  # the catalogue's, as the offer was made under it
+    note: str | None = None
+    contact: str | None = None
+    kept_at: datetime | None = None
+    kept_by: str | None = None
+    kept_note: str | None = None
+
+    @property
+    def kept(self) -> bool:
+        return self.kept_at is not None
+
+    @property
+    def clock(self) -> str:
+        """The text form of its clock's id, as the incident's clocks, deadlines and notifications name it."""
+        return str(ClockId.promise(self.id))
+
+
+@dataclass(frozen=True, slots=True)
 class Incident:
     """One incident, pinned to the playbook version and content digest it opened under."""
 
@@ -128,6 +161,15 @@ class Incident:
     #: then known. ``customer_segment`` is the segment that mention gave (``vip``), if any.
     customer_id: str | None = None
     customer_segment: str | None = None
+    #: The promise ledger: every offer made under the playbook's offers catalogue, kept or not, in order.
+    promises: tuple[Promise, ...] = ()
+
+    def promise(self, promise_id: str) -> Promise | None:
+        return next((promise for promise in self.promises if promise.id == promise_id), None)
+
+    @property
+    def open_promises(self) -> tuple[Promise, ...]:
+        return tuple(promise for promise in self.promises if not promise.kept)
 
     def clock(self, name: str) -> ClockState | None:
         return next((clock for clock in self.clocks if clock.name == name), None)
@@ -153,10 +195,12 @@ _set = object.__setattr__
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """A person acting, with the roles the roster gives them."""
+    """A person acting, with the roles the roster gives them, and their name there when it gives one (what a
+    contact of the kind ``agent`` must name)."""
 
     person: str
     roles: frozenset[str]
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +346,8 @@ class RefusalReason(enum.StrEnum):
     TAKEN = "taken"  # someone else has the incident already
     GUARD = "guard"  # the action's ``when`` does not hold for the incident's facts (severity, channel, customer)
     CUSTOMER_UNKNOWN = "customer_unknown"  # contact_route direct, but the incident's customer is not known
+    OVER_CAP = "over_cap"  # an offer's amount is more than the actor's roles may offer
+    OPEN_PROMISE = "open_promise"  # a promise is not yet delivered, so the incident cannot be resolved or closed
 
 
 @dataclass(frozen=True, slots=True)

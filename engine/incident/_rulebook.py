@@ -17,10 +17,12 @@ from engine.incident._keys import ClockId, ClockKind
 from engine.incident._mention import Mention
 from engine.incident._record import Incident
 from engine.playbook import (
+    PROMISE_CLOCK,
     Condition,
     Customer,
     EventKind,
     EventRule,
+    OfferKind,
     PhraseSet,
     Playbook,
     Requirement,
@@ -240,11 +242,29 @@ class Rulebook:
         self._points = {
             (str(clock), level): _points(playbook, clock, level) for clock in self._clocks for level in self.levels
         }
+        self.offer_kinds: Mapping[str, OfferKind] = {} if playbook.offers is None else playbook.offers.kinds
+        if self.offer_kinds:  # one plan of steps for every promise: their clocks are named by promise, not kind
+            promise = ClockId(ClockKind.PROMISE, "")
+            self._points.update({(PROMISE_CLOCK, level): _points(playbook, promise, level) for level in self.levels})
         self._plans = self._lay_out()
         events: dict[EventKind, list[tuple[int, EventRule]]] = {kind: [] for kind in EventKind}
         for index, rule in enumerate(playbook.notify_on):
             events[rule.event].append((index, rule))
         self._events = {kind: tuple(found) for kind, found in events.items()}
+        self._promise_plans = self._lay_out_promises()
+
+    def _lay_out_promises(self) -> dict[tuple[str, str], Plan | None]:
+        """Each kind of offer's promise clock at every level, keyed by (the kind, level)."""
+        plans: dict[tuple[str, str], Plan | None] = {}
+        for name, kind in self.offer_kinds.items():
+            for level in self.levels:
+                limit = kind.deliver_within.for_level(level)
+                if limit is None:  # pragma: no cover - the checks require a time at every level
+                    plans[(name, level)] = None
+                    continue
+                schedule = Schedule.of(self._points[(PROMISE_CLOCK, level)], limit)
+                plans[(name, level)] = Plan(limit, self._counters[kind.calendar], schedule)
+        return plans
 
     def _lay_out(self) -> dict[tuple[str, str], Plan | None]:
         """Every clock's plan at every level, keyed by (the clock's name, level); equal schedules made once."""
@@ -389,7 +409,24 @@ class Rulebook:
 
     def plan(self, clock: str, severity: str) -> Plan | None:
         """How the clock named ``clock`` runs at ``severity`` (None: it does not run at that level)."""
-        return self._plans.get((clock, severity))
+        found = self._plans.get((clock, severity), _UNPLANNED)
+        if found is not _UNPLANNED:
+            return found
+        kind = ClockId.parse(clock).offer_kind
+        return None if kind is None else self._promise_plans.get((kind, severity))
+
+    def promise_plan(self, kind: str, severity: str) -> Plan | None:
+        """How a promise of the offer ``kind`` runs at ``severity``: its time to deliver, and its escalation."""
+        return self._promise_plans.get((kind, severity))
+
+    def offered_by(self, kind: str) -> tuple[str, ...]:
+        """The roles that may make an offer of ``kind``."""
+        found = self.offer_kinds.get(kind)
+        return () if found is None else found.by
+
+
+#: What :meth:`Rulebook.plan` finds for a clock that is not a state's limit or a target (a promise's).
+_UNPLANNED = Plan(timedelta(0), AroundTheClock(), Schedule.of((), timedelta(0)))
 
 
 def _open_hours(length: timedelta) -> str:

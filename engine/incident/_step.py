@@ -15,7 +15,8 @@ from engine.incident._clocks import deadline_key, due_occurrences, replan, start
 from engine.incident._events import told
 from engine.incident._fields import check_fields
 from engine.incident._guards import unmet
-from engine.incident._keys import DeadlineKey
+from engine.incident._keys import ClockId, DeadlineKey
+from engine.incident._ledger import blocked_by_promises, deliver, due_as_clocked, make_promises, takes_deliver
 from engine.incident._mention import Mention
 from engine.incident._record import (
     Act,
@@ -90,6 +91,9 @@ def _enter(
     finished = incident.finished_clocks
     targets = book.playbook.targets
     for clock in incident.clocks:
+        if not final and ClockId.is_promise(clock.name):  # a promise's clock runs until the promise is kept
+            kept.append(clock)
+            continue
         target = targets.get(clock.name)
         met = target is not None and state in target.until
         aside = target is not None and state in target.stops_on
@@ -172,7 +176,7 @@ def _reschedule(
         moved = replan(clock, schedule, counter, incident.revision, now)
         effects += [*_cancel(incident.id, clock), *_arm(incident.id, moved)]
         clocks.append(moved)
-    return incident.evolve(clocks=tuple(clocks)), effects
+    return incident.evolve(clocks=tuple(clocks), promises=due_as_clocked(incident.promises, clocks)), effects
 
 
 def _from(mention: Mention) -> str:
@@ -258,6 +262,8 @@ def step(incident: Incident, command: Command, now: datetime, book: Rulebook) ->
         return set_owner(incident, command, now, book)
     if isinstance(command, AddNote):
         return add_note(incident, command, now, book)
+    if takes_deliver(command, book):
+        return deliver(incident, command, now, book)
     return _act(incident, command, now, book)
 
 
@@ -300,10 +306,13 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
     if isinstance(chosen, Refused):
         return chosen
     transition = chosen
+    destination = transition.dest
+    blocked = blocked_by_promises(incident, destination, book)
+    if blocked is not None:
+        return blocked
     checked = check_fields(transition, act.fields, incident, book, act.actor)
     if isinstance(checked, Refused):
         return checked
-    destination = transition.dest
     previous = incident.state
     facts = dict(incident.facts)
     facts.update(checked)
@@ -313,6 +322,13 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
     if book.until_reply and ("public_reply" in checked or "contact_route" in checked):
         clocks, finished, replied = _replied(book, incident.id, clocks, finished, now)
         entered += replied
+    promises = incident.promises
+    if book.offer_kinds and "offer" in checked:
+        made, promised, promising = make_promises(
+            incident, checked["offer"], act, now, book, severity=severity, revision=revision
+        )
+        promises, clocks = promises + made, clocks + promised
+        entered += promising
     changed = incident.evolve(
         state=destination,
         severity=severity,
@@ -321,6 +337,7 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
         facts=MappingProxyType(facts),
         clocks=clocks,
         finished_clocks=finished,
+        promises=promises,
     )
     summary = f"{act.trigger}: {previous} -> {destination}"
     effects: list[Effect] = [

@@ -17,6 +17,8 @@ from engine.playbook._model import (
     AppliesTo,
     Calendar,
     Condition,
+    ContactKind,
+    ContactRule,
     Customer,
     EscalationStep,
     EventKind,
@@ -24,6 +26,8 @@ from engine.playbook._model import (
     Guard,
     HouseRules,
     Limit,
+    OfferKind,
+    Offers,
     OpeningHours,
     Playbook,
     Requirement,
@@ -162,6 +166,31 @@ def _optional(raw: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
     return _strings(raw[key]) if key in raw else None
 
 
+def _offers(raw: Mapping[str, Any] | None, calendars: Mapping[str, Calendar]) -> Offers | None:
+    if raw is None:
+        return None
+    kinds = {
+        name: OfferKind(
+            name=name,
+            description=kind["description"],
+            by=_strings(kind["by"]),
+            deliver_within=_clock_limit(kind["deliver_within"], kind.get("calendar"), calendars),
+            max_amount={role: float(cap) for role, cap in kind.get("max_amount", {}).items()},
+            calendar=kind.get("calendar"),
+        )
+        for name, kind in raw["kinds"].items()
+    }
+    return Offers(kinds=kinds, currency=raw.get("currency"))
+
+
+def _contact(raw: Mapping[str, Any] | None) -> ContactRule:
+    if raw is None:
+        return ContactRule()
+    return ContactRule(
+        accept=tuple(ContactKind(item) for item in raw["accept"]), email_domains=_strings(raw.get("email_domains"))
+    )
+
+
 def build(data: Mapping[str, Any]) -> Playbook:
     """The model of a shape-valid document. References between sections are checked afterwards."""
     applies = data["applies_to"]
@@ -260,4 +289,6 @@ def build(data: Mapping[str, Any]) -> Playbook:
             )
             for raw in data.get("review", {}).get("questions", [])
         ),
+        offers=_offers(data.get("offers"), calendars),
+        contact=_contact(data.get("contact")),
     )

@@ -13,13 +13,18 @@ from datetime import time, timedelta
 
 __all__ = [
     "AROUND_THE_CLOCK",
+    "DELIVER",
     "FOLLOW_UP",
     "LIFECYCLE",
+    "LIMIT_CLOCK",
+    "PROMISE_CLOCK",
     "REPLY",
     "AnswerKind",
     "AppliesTo",
     "Calendar",
     "Condition",
+    "ContactKind",
+    "ContactRule",
     "Customer",
     "EscalationStep",
     "EventKind",
@@ -27,6 +32,8 @@ __all__ = [
     "Guard",
     "HouseRules",
     "Limit",
+    "OfferKind",
+    "Offers",
     "OpeningHours",
     "Playbook",
     "Requirement",
@@ -55,6 +62,11 @@ FOLLOW_UP = "follow_up"
 #: A target's ``until`` met by the team's next public reply or private contact (an action with a ``public_reply``
 #: or a ``contact_route``), not by entering a state.
 REPLY = "reply"
+#: The name of the promises' clocks (one per offer made) among an escalation step's clocks.
+PROMISE_CLOCK = "promise"
+
+#: The built-in action that records a promise kept: it needs no transition, as notes and owners need none.
+DELIVER = "deliver"
 
 
 class Requirement(enum.StrEnum):
@@ -69,6 +81,15 @@ class Requirement(enum.StrEnum):
     REASON = "reason"
     NOTE = "note"
     MERGED_INTO = "merged_into"
+    CONTACT = "contact"
+
+
+class ContactKind(enum.StrEnum):
+    """What kind of contact puts a real person behind a reply or an offer."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    AGENT = "agent"  # the acting person's own name, from the roster
 
 
 class Customer(enum.StrEnum):
@@ -322,6 +343,41 @@ class EventRule:
 
 
 @dataclass(frozen=True, slots=True)
+class OfferKind:
+    """One kind of offer: who may make it, each role's cap on its amount, and how long the team has to deliver it."""
+
+    name: str
+    description: str
+    by: tuple[str, ...]
+    deliver_within: Limit
+    max_amount: Mapping[str, float] = field(default_factory=dict)
+    calendar: str | None = None
+
+    def cap_for(self, roles: frozenset[str]) -> float | None:
+        """The largest amount someone with ``roles`` may offer: None for no cap (a role of ``by`` without one)."""
+        offering = [role for role in self.by if role in roles]
+        if not self.max_amount or any(role not in self.max_amount for role in offering):
+            return None
+        return max(self.max_amount[role] for role in offering)
+
+
+@dataclass(frozen=True, slots=True)
+class Offers:
+    """The offers catalogue: each kind of offer by name, and the currency every amount is in."""
+
+    kinds: Mapping[str, OfferKind]
+    currency: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRule:
+    """Which contacts an action that requires one accepts; ``email_domains`` empty means any domain."""
+
+    accept: tuple[ContactKind, ...] = tuple(ContactKind)
+    email_domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class HouseRules:
     """``reason_roles`` holds, for each do-not-engage reason that names who may give it, those roles; any reason
     not in it may be given by whoever may take the action."""
@@ -365,6 +421,8 @@ class Playbook:
     notify_on: tuple[EventRule, ...] = ()
     responses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     review_questions: tuple[ReviewQuestion, ...] = ()
+    offers: Offers | None = None  # None: offers are free text, and no promise is kept
+    contact: ContactRule = ContactRule()
 
     @property
     def final_states(self) -> frozenset[str]:

@@ -110,6 +110,12 @@ class rules:
         "E310", "reserved-calendar-name", "A calendar named around_the_clock, which the language keeps for no calendar."
     )
     DUPLICATE_REASON: Final = _e("E312", "duplicate-reason", "A do-not-engage reason listed twice in the house rules.")
+    CAP_FOR_ROLE_NOT_OFFERING: Final = _e(
+        "E318", "cap-for-role-not-offering", "An offer's amount cap for a role that may not make the offer."
+    )
+    AMOUNT_WITHOUT_CURRENCY: Final = _e(
+        "E319", "amount-without-currency", "Offers with amount caps, and no currency for the catalogue."
+    )
 
     MISSING_LIFECYCLE_STATE: Final = _e("E400", "missing-lifecycle-state", "A core lifecycle state is missing.")
     UNREACHABLE_STATE: Final = _e("E401", "unreachable-state", "No path of transitions leads to the state.")
@@ -137,6 +143,12 @@ class rules:
         "E410", "side-path-conflict", "A target's stops_on state that is also its from or one of its until states."
     )
     NEVER_HOLDS: Final = _e("E415", "never-holds", "A guard or condition that no incident or mention can ever meet.")
+    NOTHING_TO_OFFER: Final = _e(
+        "E420", "nothing-to-offer", "An action carries an offer, but no kind in the catalogue is for its roles."
+    )
+    DELIVER_IS_BUILT_IN: Final = _e(
+        "E421", "deliver-is-built-in", "A transition named deliver, the built-in action of the offers catalogue."
+    )
 
     LIMIT_MISSING_LEVEL: Final = _e(
         "E500", "limit-missing-level", "A limit with no value for some severity level and no default."
@@ -150,6 +162,9 @@ class rules:
     )
     BUSINESS_DAYS_AROUND_THE_CLOCK: Final = _e(
         "E510", "business-days-around-the-clock", "Business days (2bd) on a clock with no calendar."
+    )
+    PROMISE_CLOCK_WITHOUT_OFFERS: Final = _e(
+        "E515", "promise-clock-without-offers", "An escalation step for promises, with no offers catalogue."
     )
 
     HOUSE_RULE_BROKEN: Final = _e("E600", "house-rule-broken", "A reply template says what the house rules forbid.")
@@ -196,6 +211,15 @@ class rules:
         "W721",
         "limit-outlasts-target",
         "A state's limit longer than a target it runs under, with no warning on the target before its breach.",
+    )
+    UNCAPPED_OFFER: Final = _w(
+        "W725", "uncapped-offer", "An offer with amount caps, and a role that may offer it with no cap."
+    )
+    OFFER_ROLE_CANNOT_ACT: Final = _w(
+        "W726", "offer-role-cannot-act", "A role that may make an offer but takes no action that carries one."
+    )
+    CONTACT_NOT_REQUIRED: Final = _w(
+        "W727", "contact-not-required", "A contact section, and no action that requires a contact."
     )
 
     NOTIFIED_ROLE_UNHELD: Final = _e(

@@ -18,7 +18,7 @@ from engine.incident import (
     contact_routes,
     guard_view,
 )
-from engine.playbook import Requirement
+from engine.playbook import DELIVER, Requirement
 from engine.service._library import Library
 from engine.service._outcomes import Change
 from engine.store import LoggedCommand, UnitOfWork, command_kind, encode_command, encode_history, encode_notification
@@ -34,9 +34,10 @@ def waiting_on(book: Rulebook, incident: Incident) -> tuple[str, ...]:
 
 def available_actions(book: Rulebook, incident: Incident) -> tuple[Mapping[str, Any], ...]:
     """The actions open to ``incident`` now, with who may take them and what they require: those from its state
-    whose guards its facts meet, so that nothing is offered that the runtime would refuse for a guard. An action
-    that asks for a reason lists each reason with the roles that may give it there; one that asks for a contact
-    route lists the routes open to this incident (``direct`` only to a known customer)."""
+    whose guards its facts meet, so that nothing is offered that the runtime would refuse for a guard, and the
+    built-in ``deliver`` while a promise is open (anyone of the playbook's team may record it). An action that asks
+    for a reason lists each reason with the roles that may give it there; one that asks for a contact route lists
+    the routes open to this incident (``direct`` only to a known customer)."""
     house = book.playbook.house_rules
     actions = []
     for transition in book.playbook.transitions:
@@ -58,6 +59,16 @@ def available_actions(book: Rulebook, incident: Incident) -> tuple[Mapping[str, 
         if Requirement.CONTACT_ROUTE in transition.requires:
             action["contact_routes"] = list(contact_routes(incident))
         actions.append(action)
+    if book.offer_kinds and incident.open_promises:
+        actions.append(
+            {
+                "trigger": DELIVER,
+                "to": incident.state,
+                "by": sorted(book.playbook.roles),
+                "requires": ["note", "promise"],
+                "promises": [promise.id for promise in incident.open_promises],
+            }
+        )
     return tuple(actions)
 
 

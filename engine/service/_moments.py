@@ -54,16 +54,21 @@ def zone(name: str | None) -> Zone:
 def clock_zone_name(playbook: Playbook, clock: str, severity: str | None = None) -> str:
     """The time zone a clock is kept in: its calendar's when it counts a playbook calendar's open hours, else UTC.
 
-    ``clock`` is a clock's text form: ``limit:<state>`` for a state's limit, else a target's name; ``severity`` the
-    incident's level, for a clock whose calendar differs by level."""
+    ``clock`` is a clock's text form: ``limit:<state>`` for a state's limit, ``promise:<id>`` for a promise's,
+    else a target's name; ``severity`` the incident's level, for a clock whose calendar differs by level."""
     named = ClockId.parse(clock)
-    specs: Mapping[str, State] | Mapping[str, Target] = (
-        playbook.states if named.kind is ClockKind.LIMIT else playbook.targets
-    )
-    spec = specs.get(named.name)
     calendar = None
-    if spec is not None:
-        calendar = spec.calendar if severity is None else spec.calendar_for(severity)
+    if named.kind is ClockKind.PROMISE:
+        kinds = playbook.offers.kinds if playbook.offers is not None else {}
+        offer = kinds.get(named.offer_kind or "")
+        calendar = offer.calendar if offer is not None else None
+    else:
+        specs: Mapping[str, State] | Mapping[str, Target] = (
+            playbook.states if named.kind is ClockKind.LIMIT else playbook.targets
+        )
+        spec = specs.get(named.name)
+        if spec is not None:
+            calendar = spec.calendar if severity is None else spec.calendar_for(severity)
     found = playbook.calendars.get(calendar) if calendar else None
     return found.timezone if found is not None else "UTC"
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from engine.incident import parse_mention
+from engine.incident import offer_text, parse_mention
 from engine.playbook import Failed
 from engine.store import MentionBody
 
@@ -94,7 +94,9 @@ def draft_texts(facts: Mapping[str, Any]) -> dict[str, str]:
     approval, say), an offer, an outcome, a note; keyed by the field's name."""
     found: dict[str, str] = {}
     for name, value in facts.items():
-        if isinstance(value, Mapping) and isinstance(value.get("text"), str):
+        if name == "offer" and not isinstance(value, str):  # an offer from the catalogue: its kind, amount, note
+            found[name] = offer_text(value)
+        elif isinstance(value, Mapping) and isinstance(value.get("text"), str):
             channel = f" (on {value['channel']})" if value.get("channel") else ""
             found[name] = f"{value['text']}{channel}"
         elif isinstance(value, str) and name != "severity":

@@ -250,8 +250,11 @@ class Service:
         roles: frozenset[str],
         fields: Mapping[str, Any],
         version: int | None,
+        name: str | None = None,
     ) -> ActResult:
-        return self._apply(incident_id, Act(trigger, Actor(person, roles), dict(fields), version))
+        """Take a playbook action, or the built-in ``deliver`` of a playbook with an offers catalogue, as ``person``
+        (``name`` is theirs in the roster: what a contact naming the agent is checked against)."""
+        return self._apply(incident_id, Act(trigger, Actor(person, roles, name), dict(fields), version))
 
     # --- the team's own records: ownership and notes -----------------------------------------------------------
 

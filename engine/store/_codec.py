@@ -27,6 +27,7 @@ from engine.incident import (
     LinkIncident,
     Notify,
     Occurrence,
+    Promise,
     SetOwner,
 )
 from engine.store._records import EventKind
@@ -119,6 +120,40 @@ def _read_occurrence(value: list[Any] | None) -> Occurrence | None:
     return Occurrence(timedelta(microseconds=offset), step, repetition, parse_moment(at))
 
 
+def _promise(promise: Promise) -> dict[str, Any]:
+    return {
+        "id": promise.id,
+        "kind": promise.kind,
+        "promised_by": promise.promised_by,
+        "promised_at": moment(promise.promised_at),
+        "due_at": moment(promise.due_at),
+        "amount": promise.amount,
+        "currency": promise.currency,
+        "note": promise.note,
+        "contact": promise.contact,
+        "kept_at": None if promise.kept_at is None else moment(promise.kept_at),
+        "kept_by": promise.kept_by,
+        "kept_note": promise.kept_note,
+    }
+
+
+def _read_promise(data: Mapping[str, Any]) -> Promise:
+    return Promise(
+        id=data["id"],
+        kind=data["kind"],
+        promised_by=data["promised_by"],
+        promised_at=parse_moment(data["promised_at"]),
+        due_at=parse_moment(data["due_at"]),
+        amount=data["amount"],
+        currency=data.get("currency"),
+        note=data["note"],
+        contact=data["contact"],
+        kept_at=parse_optional_moment(data["kept_at"]),
+        kept_by=data["kept_by"],
+        kept_note=data["kept_note"],
+    )
+
+
 def encode_incident(incident: Incident) -> dict[str, Any]:
     return {
         "id": incident.id,
@@ -156,6 +191,7 @@ def encode_incident(incident: Incident) -> dict[str, Any]:
         **({} if not incident.told else {"told": {role: [moment(at), by] for role, (at, by) in incident.told.items()}}),
         **({} if incident.customer_id is None else {"customer_id": incident.customer_id}),
         **({} if incident.customer_segment is None else {"customer_segment": incident.customer_segment}),
+        **({"promises": [_promise(promise) for promise in incident.promises]} if incident.promises else {}),
     }
 
 
@@ -197,6 +233,7 @@ def decode_incident(data: dict[str, Any]) -> Incident:
         told=MappingProxyType({role: (parse_moment(at), clock) for role, (at, clock) in data.get("told", {}).items()}),
         customer_id=data.get("customer_id"),  # none before known customers
         customer_segment=data.get("customer_segment"),
+        promises=tuple(_read_promise(promise) for promise in data.get("promises", ())),  # none before the ledger
     )
 
 
@@ -315,11 +352,15 @@ def command_kind(command: LoggedCommand) -> EventKind:
 
 
 def _person(actor: Actor) -> dict[str, Any]:
-    return {"person": actor.person, "roles": sorted(actor.roles)}
+    # The roster name only when there is one: what a contact of the kind agent was checked against, kept so a
+    # replay checks it against the same name.
+    named = {} if actor.name is None else {"name": actor.name}
+    return {"person": actor.person, "roles": sorted(actor.roles), **named}
 
 
 def _read_person(data: Mapping[str, Any]) -> Actor:
-    return Actor(str(data["person"]), frozenset(data["roles"]))
+    name = data.get("name")
+    return Actor(str(data["person"]), frozenset(data["roles"]), None if name is None else str(name))
 
 
 def encode_command(command: LoggedCommand) -> dict[str, Any]:
@@ -341,8 +382,7 @@ def encode_command(command: LoggedCommand) -> dict[str, Any]:
         return {
             "type": kind.value,
             "trigger": command.trigger,
-            "person": command.actor.person,
-            "roles": sorted(command.actor.roles),
+            **_person(command.actor),
             "fields": dict(command.fields),
             "expected_revision": command.expected_revision,
         }
@@ -378,8 +418,7 @@ def decode_command(data: Mapping[str, Any]) -> LoggedCommand:
     if kind == EventKind.PASSED_ON:
         return PassedOnCommand(str(data["channel"]), str(data["external_id"]), str(data["to"]))
     if kind == EventKind.ACT:
-        actor = Actor(str(data["person"]), frozenset(data["roles"]))
-        return Act(str(data["trigger"]), actor, dict(data["fields"]), data["expected_revision"])
+        return Act(str(data["trigger"]), _read_person(data), dict(data["fields"]), data["expected_revision"])
     if kind == EventKind.DEADLINE:
         return DeadlineReached(str(data["key"]))
     if kind == EventKind.LINK:

@@ -456,3 +456,32 @@ def test_a_playbook_test_pins_a_guard_refusal_and_the_direct_route_by_their_reas
     assert "PASS  a call back waits for a known customer" in result.stdout
     assert "FAIL  the wrong reason fails" in result.stdout
     assert "refused: call_back (guard), offer_resolution (customer_unknown)" in result.stdout
+
+
+def test_an_expectation_tells_a_promise_kept_in_time_from_one_still_open_or_late(tmp_path: Path) -> None:
+    kept = _broken_order_test(
+        tmp_path,
+        "      - {at: 4h39m, promises: []}\n"
+        "      - {at: 1d1h, promises: [replacement, {promise: replacement-1, kept: true, late: false}]}\n",
+    )
+    assert calmly("test", str(kept)).returncode == 0, calmly("test", str(kept)).stdout
+
+    wrong = _broken_order_test(
+        tmp_path,
+        "      - {at: 4h40m, promises: []}\n      - {at: 1d, promises: [{kind: replacement, kept: true}, refund]}\n",
+    )
+    result = calmly("test", str(wrong))
+
+    assert result.returncode == 1
+    assert "expected no promise made by then; promises: replacement-1 (open, in time)" in result.stdout
+    assert "expected replacement (kept true), refund to have been promised; promises: replacement-1 (open" in (
+        result.stdout
+    )
+
+
+def test_simulate_tells_a_promise_made_and_kept() -> None:
+    result = calmly("simulate", "playbooks/customer-complaint.yaml", str(TIMELINES / "broken-order.yaml"))
+
+    assert result.returncode == 0, result.stderr
+    assert "promised replacement-1: replacement, due 2026-11-26 13:40Z (in 3d) by carol" in result.stdout
+    assert "kept replacement-1 (replacement, on time): The courier delivered it" in result.stdout

@@ -69,6 +69,9 @@ EXPECTED = {
     "guard-undefined-level.yaml":       "20:109: E302",
     "reason-role-undefined.yaml":       "13:39: E300",
     "duplicate-reason.yaml":            "14:16: E312",
+    "offer-for-undefined-role.yaml":    "31:52: E300",
+    "cap-for-role-not-offering.yaml":   "32:76: E318",
+    "amount-without-currency.yaml":     "31:52: E319",
     # the state machine
     "missing-lifecycle-state.yaml":     "9:1: E400",
     "unreachable-state.yaml":           "15:3: E401",
@@ -87,6 +90,8 @@ EXPECTED = {
     "guard-channel-never-holds.yaml":   "19:91: E415",
     "guard-level-never-holds.yaml":     "20:96: E415",
     "customer-condition-never-holds.yaml": "13:70: E415",
+    "nothing-to-offer.yaml":            "20:100: E420",
+    "deliver-is-built-in.yaml":         "21:15: E421",
     # clocks
     "limit-missing-level.yaml":         "10:14: E500",
     "zero-duration.yaml":               "10:31: E501",
@@ -96,6 +101,7 @@ EXPECTED = {
     "hours-day-listed-twice.yaml":      "12:37: E504",
     "clocks-outside-breach.yaml":       "27:61: E505",
     "business-days-around-the-clock.yaml": "17:41: E510",
+    "promise-clock-without-offers.yaml": "28:51: E515",
     # replies
     "house-rule-broken.yaml":           "27:16: E600",
     "unknown-placeholder.yaml":         "26:16: E601",
@@ -113,6 +119,9 @@ EXPECTED = {
     "uneven-business-days.yaml":        "15:31: W720",
     "limit-outlasts-target.yaml":       "12:31: W721",
     "reason-nobody-may-give.yaml":      "13:27: W715",
+    "uncapped-offer.yaml":              "32:59: W725",
+    "offer-role-cannot-act.yaml":       "31:51: W726",
+    "contact-not-required.yaml":        "29:1: W727",
 }
 # fmt: on
 

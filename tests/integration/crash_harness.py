@@ -323,6 +323,7 @@ class Clients:
             "public_reply": {"channel": incident["channel"], "text": REPLY if rng.random() < 0.9 else "Calm down."},
             "offer": "a replacement, sent today",
             "contact_route": rng.choice(("dm", "phone", "email")),
+            "contact": "+44 20 7946 0000",
             "outcome": "replaced the order",
             "review": REVIEW,
             "reason": rng.choice(("spam", "troll", "abuse", "duplicate")),

@@ -367,7 +367,12 @@ def test_works_an_incident_from_the_queue_to_its_review_with_the_forms_alone(dae
     steps = [
         (alice, "assess", {"severity": "medium"}),
         (alice, "acknowledge", {"public_reply": "Hi @ann, we are sorry. We are on it.", "confirm_public": "yes"}),
-        (carol, "offer_resolution", {"offer": "a replacement kettle", "contact_route": "dm"}),
+        (
+            carol,
+            "offer_resolution",
+            {"offer.kind": "replacement", "offer.note": "a new kettle", "contact_route": "dm", "contact": "Carol"},
+        ),
+        (carol, "deliver", {"promise": "replacement-1", "note": "The courier delivered it today."}),
         (carol, "resolve", {"outcome": "Sent a replacement; she confirmed it works."}),
         (
             bob,
@@ -383,8 +388,43 @@ def test_works_an_incident_from_the_queue_to_its_review_with_the_forms_alone(dae
     row = daemon.store.incident(incident_id)
     assert row is not None
     assert row.incident.facts["review"] == {"avoidable": "yes", "missed_opportunity": "none", "root_cause": "delivery"}
-    assert "This incident is closed." in bob.page(f"/incidents/{incident_id}").text
+    (promise,) = row.incident.promises
+    assert (promise.kind, promise.contact, promise.kept_by) == ("replacement", "Carol", "carol")
+    page = bob.page(f"/incidents/{incident_id}").text
+    assert "This incident is closed." in page
+    assert "Kept by carol" in page
     assert f'data-incident="{incident_id}"' not in bob.page("/").text
+
+
+def test_an_open_promise_shows_on_the_page_with_the_form_that_records_it_kept(daemon: Daemon) -> None:
+    [incident_id] = _open(daemon, mention("1"))
+    alice, carol = Browser(daemon), Browser(daemon)
+    alice.sign_in("alice")
+    carol.sign_in("carol")
+    alice.act(incident_id, "assess", revision=_revision(daemon, incident_id), severity="medium")
+    alice.act(
+        incident_id,
+        "acknowledge",
+        revision=_revision(daemon, incident_id),
+        public_reply="Sorry, we are on it.",
+        confirm_public="yes",
+    )
+    carol.act(
+        incident_id,
+        "offer_resolution",
+        revision=_revision(daemon, incident_id),
+        **{"offer.kind": "refund", "offer.amount": "30", "contact_route": "dm", "contact": "Carol"},
+    )
+
+    page = carol.page(f"/incidents/{incident_id}").text
+    refused = carol.act(incident_id, "resolve", revision=_revision(daemon, incident_id), outcome="Refunded.")
+
+    assert "<strong>refund-1</strong>: refund of 30 GBP" in page
+    assert "promised by carol (contact: Carol)" in page
+    assert f'action="/incidents/{incident_id}/actions/deliver"' in page
+    assert '<option value="refund-1"' in page
+    assert refused.status_code == 422
+    assert "while a promise is open: refund-1" in refused.text
 
 
 def test_a_review_left_half_answered_is_refused_with_the_question_it_leaves(daemon: Daemon) -> None:
@@ -402,8 +442,12 @@ def test_a_review_left_half_answered_is_refused_with_the_question_it_leaves(daem
         confirm_public="yes",
     )
     carol.act(
-        incident_id, "offer_resolution", revision=_revision(daemon, incident_id), offer="a refund", contact_route="dm"
+        incident_id,
+        "offer_resolution",
+        revision=_revision(daemon, incident_id),
+        **{"offer.kind": "refund", "offer.amount": "30", "contact_route": "dm", "contact": "+44 20 7946 0000"},
     )
+    carol.act(incident_id, "deliver", revision=_revision(daemon, incident_id), note="Refunded to the card.")
     carol.act(incident_id, "resolve", revision=_revision(daemon, incident_id), outcome="Refunded.")
 
     answer = bob.act(incident_id, "review", revision=_revision(daemon, incident_id), **{"review.avoidable": "no"})

@@ -845,3 +845,77 @@ def test_an_incident_and_a_page_say_the_daemons_now_and_the_zone_each_clock_is_k
         "due_at": "2026-11-23T13:00:00+00:00",
         "timezone": "UTC",
     }
+
+
+# --- the promise ledger -----------------------------------------------------------------------------------------
+
+
+def _acknowledged_by_alice(desk: Desk) -> None:
+    desk.ingest(mention("1"))
+    assert desk.act("inc-1", "assess", "alice", 0, severity="medium").status_code == 200
+    reply = {"channel": "twitter", "text": "Sorry about this, we're on it."}
+    assert desk.act("inc-1", "acknowledge", "alice", 1, public_reply=reply).status_code == 200
+
+
+def test_an_offer_over_the_cap_is_refused_and_one_within_it_shows_as_a_promise(desk: Desk) -> None:
+    _acknowledged_by_alice(desk)
+    over = desk.act(
+        "inc-1",
+        "offer_resolution",
+        "carol",
+        2,
+        offer={"kind": "refund", "amount": 90},
+        contact_route="dm",
+        contact="Carol",
+    )
+
+    made = desk.act(
+        "inc-1",
+        "offer_resolution",
+        "carol",
+        2,
+        offer={"kind": "refund", "amount": 30},
+        contact_route="dm",
+        contact="Carol Lindqvist",
+    )
+    shown = desk.get("/v1/incidents/inc-1").json()
+
+    assert over.status_code == 422
+    assert error_of(over)["code"] == "over_cap"
+    assert "ask social_lead (up to 200 GBP)" in error_of(over)["message"]
+    assert made.status_code == 200, made.text
+    (promise,) = shown["promises"]
+    assert promise["id"] == "refund-1"
+    assert (promise["amount"], promise["currency"], promise["promised_by"]) == (30, "GBP", "carol")
+    assert (promise["kept"], promise["breached"], promise["contact"]) == (False, False, "Carol Lindqvist")
+    assert shown["drafts"]["offer"] == "refund of 30 GBP"
+    assert shown["facts"]["offer"] == {"kind": "refund", "amount": 30, "currency": "GBP"}
+    assert "promise:refund-1" in [clock["name"] for clock in shown["clocks"]]
+    assert [clock["timezone"] for clock in shown["clocks"] if clock["name"] == "promise:refund-1"] == ["Europe/London"]
+    deliver = [action for action in shown["actions"] if action["trigger"] == "deliver"]
+    assert deliver == [
+        {
+            "trigger": "deliver",
+            "to": "resolution_offered",
+            "by": sorted(deliver[0]["by"]),
+            "requires": ["note", "promise"],
+            "promises": ["refund-1"],
+        }
+    ]
+
+
+def test_deliver_over_http_records_the_promise_kept_and_resolve_is_refused_until_then(desk: Desk) -> None:
+    _acknowledged_by_alice(desk)
+    desk.act("inc-1", "offer_resolution", "carol", 2, offer="call_back", contact_route="phone", contact="Carol")
+    early = desk.act("inc-1", "resolve", "carol", 3, outcome="Called her.")
+
+    kept = desk.act("inc-1", "deliver", "alice", 3, promise="call_back-1", note="Carol called her at 11:00.")
+    resolved = desk.act("inc-1", "resolve", "carol", 4, outcome="Called her.")
+
+    assert early.status_code == 422
+    assert error_of(early)["code"] == "open_promise"
+    assert kept.status_code == 200, kept.text
+    assert [entry["kind"] for entry in kept.json()["history"]] == ["delivered"]
+    assert resolved.status_code == 200, resolved.text
+    (promise,) = desk.get("/v1/incidents/inc-1").json()["promises"]
+    assert (promise["kept"], promise["kept_by"], promise["kept_note"]) == (True, "alice", "Carol called her at 11:00.")

@@ -423,3 +423,60 @@ def test_a_store_written_before_merges_were_kept_finds_its_merged_incidents_once
     (reply,) = reopened.service.ingest([mention("reply", "any news?", handle="@x", thread_id="t2")])
 
     assert (reply.status, reply.incident_id) == ("joined", lead.incident_id)
+
+
+# --- the promise ledger -----------------------------------------------------------------------------------------
+
+CAROL = {"person": "carol", "roles": frozenset({"customer_care"})}
+
+
+def _offered_a_refund(desk: Desk) -> None:
+    """inc-1 acknowledged, and Carol's refund of 30 GBP promised: due in 16 of the office's open hours."""
+    desk.service.ingest([mention("1")])
+    desk.clock.advance("10m")
+    assert desk.service.act("inc-1", "assess", **ALICE, fields={"severity": "medium"}, version=0).refused is None
+    reply = {"channel": "twitter", "text": "Sorry about this, we're on it."}
+    assert desk.service.act("inc-1", "acknowledge", **ALICE, fields={"public_reply": reply}, version=1).refused is None
+    offer = {"offer": {"kind": "refund", "amount": 30}, "contact_route": "dm", "contact": "Carol Lindqvist"}
+    done = desk.service.act("inc-1", "offer_resolution", **CAROL, fields=offer, version=2, name="Carol Lindqvist")
+    assert done.refused is None, done.refused
+
+
+def test_a_promise_survives_a_restart_and_its_deadline_still_escalates(desk: Desk) -> None:
+    _offered_a_refund(desk)
+
+    restarted = desk.restart()
+    row = restarted.store.incident("inc-1")
+    assert row is not None
+    (promise,) = row.incident.promises
+    assert (promise.id, promise.amount, promise.currency, promise.contact) == ("refund-1", 30, "GBP", "Carol Lindqvist")
+    assert "promise:refund-1" in {deadline.clock for deadline in restarted.store.pending_deadlines("inc-1")}
+    restarted.clock.advance("2d")  # Monday 09:10 + 2 days: past the refund's Tuesday 16:10
+    fired = restarted.service.fire_due() + restarted.service.fire_due()
+
+    assert any(done.key.startswith("inc-1/promise:refund-1/3/") for done in fired)
+    after = restarted.store.incident("inc-1")
+    assert after is not None
+    assert "promise:refund-1" in after.incident.breached
+    assert restarted.service.rebuild("inc-1") == after.incident
+    restarted.store.close()
+
+
+def test_deliver_keeps_the_promise_cancels_its_deadline_and_lets_the_incident_resolve(desk: Desk) -> None:
+    _offered_a_refund(desk)
+    blocked = desk.service.act("inc-1", "resolve", **CAROL, fields={"outcome": "Refunded."}, version=3)
+
+    kept = desk.service.act("inc-1", "deliver", **CAROL, fields={"note": "Refunded to the card."}, version=3)
+    resolved = desk.service.act("inc-1", "resolve", **CAROL, fields={"outcome": "Refunded."}, version=4)
+
+    assert blocked.refused is not None
+    assert blocked.refused.reason is RefusalReason.OPEN_PROMISE
+    assert kept.refused is None
+    assert resolved.refused is None
+    assert "promise:refund-1" not in {deadline.clock for deadline in desk.store.pending_deadlines("inc-1")}
+    row = desk.store.incident("inc-1")
+    assert row is not None
+    assert row.incident.promises[0].kept_note == "Refunded to the card."
+    assert desk.service.rebuild("inc-1") == row.incident
+    shown = desk.service.incident("inc-1")
+    assert [entry["kind"] for event in shown.events for entry in event.history if entry["kind"] == "delivered"]

@@ -99,3 +99,44 @@ def test_offers_the_direct_route_only_when_the_customer_is_known() -> None:
         ]
         (route,) = [control for control in form.controls if control.name == "contact_route"]
         assert route.choices == expected
+
+
+def test_an_offer_under_the_catalogue_is_picked_from_its_kinds_and_read_back_with_its_amount() -> None:
+    rulebook = book("customer-complaint")
+    incident = opened().incident
+    offering = {
+        "trigger": "offer_resolution",
+        "to": "resolution_offered",
+        "by": ["customer_care"],
+        "requires": ["contact", "contact_route", "offer"],
+    }
+    delivering = {
+        "trigger": "deliver",
+        "to": "resolution_offered",
+        "by": ["customer_care"],
+        "requires": ["note", "promise"],
+        "promises": ["refund-1", "voucher-2"],
+    }
+    forms = {
+        form.trigger: form
+        for form in action_forms([offering, delivering], frozenset({"customer_care"}), incident, rulebook.playbook)
+    }
+
+    posted = {
+        "offer.kind": "refund",
+        "offer.amount": "30",
+        "offer.note": " kettle ",
+        "contact": "Carol",
+        "contact_route": "dm",
+    }
+    fields = fields_from_form(forms["offer_resolution"], posted, rulebook.playbook)
+
+    kinds = next(control for control in forms["offer_resolution"].controls if control.name == "offer.kind")
+    assert kinds.choices == ("refund", "voucher", "replacement", "call_back")
+    assert fields == {
+        "contact": "Carol",
+        "contact_route": "dm",
+        "offer": {"kind": "refund", "amount": 30, "note": "kettle"},
+    }
+    assert [control.name for control in forms["deliver"].controls] == ["promise", "note"]
+    assert forms["deliver"].controls[0].choices == ("refund-1", "voucher-2")

@@ -61,13 +61,15 @@ def _good(requirement: Requirement, incident: Incident, name: str, draw: Any) ->
     makers: dict[Requirement, Callable[[], Any]] = {
         Requirement.SEVERITY: lambda: draw(st.sampled_from(playbook.severity.levels)),
         Requirement.PUBLIC_REPLY: lambda: {"channel": incident.channel, "text": "Hi, we're sorry. We're on it."},
-        Requirement.OFFER: lambda: "a refund",
+        # Under a catalogue, a voucher within every role's cap; otherwise words.
+        Requirement.OFFER: lambda: {"kind": "voucher", "amount": 10} if book(name).offer_kinds else "a refund",
         Requirement.CONTACT_ROUTE: lambda: draw(st.sampled_from(contact_routes(incident))),
         Requirement.OUTCOME: lambda: "refunded in full",
         Requirement.REVIEW: lambda: review_answers(name),
         Requirement.REASON: lambda: draw(st.sampled_from(playbook.house_rules.do_not_engage_reasons)),
         Requirement.NOTE: lambda: "screenshots in the case file",
         Requirement.MERGED_INTO: lambda: "inc-lead",
+        Requirement.CONTACT: lambda: "+44 20 7946 0000",
     }
     return makers[requirement]()
 
@@ -87,6 +89,7 @@ def _bad(requirement: Requirement, incident: Incident, name: str) -> Any:
         Requirement.REASON: "we did not feel like it",
         Requirement.NOTE: "",
         Requirement.MERGED_INTO: incident.id,
+        Requirement.CONTACT: "noreply@example.com",
     }[requirement]
 
 
@@ -172,6 +175,11 @@ def _draw_command(data: Any, incident: Incident, now: datetime, run: Run, stale:
             followers=data.draw(st.sampled_from([0, 60_000]), label="join followers"),
         )
         return JoinMention(joining), later
+    if incident.open_promises and data.draw(st.integers(0, 3), label="deliver") == 0:
+        promise = data.draw(st.sampled_from([*incident.promises, None]), label="promise")
+        fields = {"note": "done"} if promise is None else {"promise": promise.id, "note": "done"}
+        roles = data.draw(st.sampled_from([*book(run.name).playbook.roles, "intern"]), label="deliverer")
+        return Act("deliver", actor(roles), fields), later
     return _draw_act(data, incident, run.name), later
 
 

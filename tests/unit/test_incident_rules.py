@@ -12,6 +12,8 @@ from engine.incident import Act, Incident, RefusalReason, Refused, Stepped, step
 
 CM, LEAD, CARE = "community_manager", "social_lead", "customer_care"
 LATER = T0 + timedelta(minutes=10)
+#: A number the customer can call: the real person behind an offer that the playbook asks for.
+PHONE = "+44 20 7946 0000"
 
 
 def _detected(**kwargs: Any) -> Incident:
@@ -29,12 +31,24 @@ def _acknowledged() -> Incident:
 
 def _offered() -> Incident:
     return accepted(
-        act(_acknowledged(), "offer_resolution", [CARE], LATER, offer="a replacement kettle", contact_route="dm")
+        act(
+            _acknowledged(),
+            "offer_resolution",
+            [CARE],
+            LATER,
+            offer="a replacement kettle",
+            contact_route="dm",
+            contact=PHONE,
+        )
     ).incident
 
 
+def _delivered() -> Incident:
+    return accepted(act(_offered(), "deliver", [CARE], LATER, note="sent by courier")).incident
+
+
 def _resolved() -> Incident:
-    return accepted(act(_offered(), "resolve", [CARE], LATER, outcome="replacement delivered")).incident
+    return accepted(act(_delivered(), "resolve", [CARE], LATER, outcome="replacement delivered")).incident
 
 
 def _refused(incident: Incident, trigger: str, roles: list[str], **fields: Any) -> Refused:
@@ -188,7 +202,10 @@ def test_an_accepted_public_reply_is_kept_on_the_incident() -> None:
 
 @pytest.mark.parametrize(
     ("fields", "missing"),
-    [({"contact_route": "dm"}, "offer"), ({"offer": "a refund"}, "contact_route")],
+    [
+        ({"contact_route": "dm", "contact": PHONE}, "offer"),
+        ({"offer": "a replacement", "contact": PHONE}, "contact_route"),
+    ],
 )
 def test_an_offer_without_what_is_offered_or_a_contact_route_is_refused(fields: dict[str, str], missing: str) -> None:
     refused = _refused(_acknowledged(), "offer_resolution", [CARE], **fields)
@@ -199,7 +216,9 @@ def test_an_offer_without_what_is_offered_or_a_contact_route_is_refused(fields: 
 
 @pytest.mark.parametrize("route", ["public", "twitter", "reply", "", None, "DM"])
 def test_an_offer_with_a_route_that_is_not_private_is_refused(route: object) -> None:
-    refused = _refused(_acknowledged(), "offer_resolution", [CARE], offer="a refund", contact_route=route)
+    refused = _refused(
+        _acknowledged(), "offer_resolution", [CARE], offer="a replacement", contact_route=route, contact=PHONE
+    )
 
     assert refused.reason is RefusalReason.INVALID_FIELD
     assert refused.field == "contact_route"
@@ -208,7 +227,7 @@ def test_an_offer_with_a_route_that_is_not_private_is_refused(route: object) -> 
 
 @pytest.mark.parametrize("offer", ["", "   ", None, 10])
 def test_an_offer_that_does_not_say_what_is_offered_is_refused(offer: object) -> None:
-    refused = _refused(_acknowledged(), "offer_resolution", [CARE], offer=offer, contact_route="email")
+    refused = _refused(_acknowledged(), "offer_resolution", [CARE], offer=offer, contact_route="email", contact=PHONE)
 
     assert refused.reason is RefusalReason.INVALID_FIELD
     assert refused.field == "offer"
@@ -216,7 +235,9 @@ def test_an_offer_that_does_not_say_what_is_offered_is_refused(offer: object) ->
 
 @pytest.mark.parametrize("route", ["dm", "phone", "email"])
 def test_an_offer_moving_to_any_private_route_is_accepted(route: str) -> None:
-    outcome = act(_acknowledged(), "offer_resolution", [CARE], LATER, offer="a refund", contact_route=route)
+    outcome = act(
+        _acknowledged(), "offer_resolution", [CARE], LATER, offer="a replacement", contact_route=route, contact=PHONE
+    )
 
     assert accepted(outcome).incident.facts["contact_route"] == route
 
@@ -225,14 +246,14 @@ def test_an_offer_moving_to_any_private_route_is_accepted(route: str) -> None:
 
 
 def test_resolving_without_an_outcome_is_refused() -> None:
-    refused = _refused(_offered(), "resolve", [CARE])
+    refused = _refused(_delivered(), "resolve", [CARE])
 
     assert refused.reason is RefusalReason.MISSING_FIELD
     assert refused.field == "outcome"
 
 
 def test_a_blank_outcome_is_refused() -> None:
-    refused = _refused(_offered(), "resolve", [CARE], outcome="  ")
+    refused = _refused(_delivered(), "resolve", [CARE], outcome="  ")
 
     assert refused.reason is RefusalReason.INVALID_FIELD
 

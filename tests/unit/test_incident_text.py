@@ -84,3 +84,34 @@ def test_shows_an_actions_guard_and_the_reasons_only_some_of_its_roles_may_give(
     ) in lines
     assert "              reason troll: by social_lead" in lines
     assert not any("reason spam" in line for line in lines)  # anyone who may take the action may give it
+
+
+def test_shows_each_promise_with_its_due_time_or_how_it_was_kept() -> None:
+    promises = [
+        {
+            "id": "refund-1",
+            "kind": "refund",
+            "amount": 30,
+            "currency": "GBP",
+            "promised_by": "carol",
+            "due_at": "2026-11-23T14:10:00+00:00",
+            "kept": False,
+            "breached": False,
+        },
+        {
+            "id": "call_back-2",
+            "kind": "call_back",
+            "amount": None,
+            "currency": None,
+            "promised_by": "carol",
+            "due_at": "2026-11-23T09:00:00+00:00",
+            "kept": True,
+            "kept_by": "dave",
+            "kept_note": "Called at 9.",
+        },
+    ]
+
+    lines = incident_lines(shown(promises=promises))
+
+    assert "  promise   refund-1: refund of 30 GBP, promised by carol, due in 5h" in "\n".join(lines)
+    assert "  promise   call_back-2: call_back, promised by carol; kept by dave: Called at 9." in lines

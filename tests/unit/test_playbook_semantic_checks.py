@@ -34,6 +34,9 @@ CASES = [
     ("guard-undefined-level",        "E302", 20, 109, "names the level 'hihg', which severity.levels does not"),
     ("reason-role-undefined",        "E300", 13, 39, "do_not_engage_reasons[1].by[1] names the role 'social_lead'"),
     ("duplicate-reason",             "E312", 14, 16, "the reason 'spam' is listed twice"),
+    ("offer-for-undefined-role",     "E300", 31, 52, "by[1] names the role 'manager', which the roles section"),
+    ("cap-for-role-not-offering",    "E318", 32, 76, "max_amount caps agent, which may not offer a refund (by: lead)"),
+    ("amount-without-currency",      "E319", 31, 52, "caps amounts, but the catalogue names no currency"),
     # --- the state machine (E4xx) ---
     ("missing-lifecycle-state",      "E400",  9,  1, "states lacks the lifecycle state resolution_offered"),
     ("unreachable-state",            "E401", 15,  3, "no transition leads from detected to the state 'escalated'"),
@@ -52,6 +55,8 @@ CASES = [
     ("guard-channel-never-holds",    "E415", 19, 91, "come from twitter (applies_to), so 'acknowledge' could never"),
     ("guard-level-never-holds",      "E415", 20, 96, "where 'escalate' starts (in assessed it can only be low)"),
     ("customer-condition-never-holds", "E415", 13, 70, "together with customer: unknown, which no mention can meet"),
+    ("nothing-to-offer",             "E420", 20, 100, "no kind in the offers catalogue may be offered by agent"),
+    ("deliver-is-built-in",          "E421", 21, 15, "'deliver' is the built-in action that records a promise kept"),
     # --- clocks (E5xx) ---
     ("limit-missing-level",          "E500", 10, 14, "states.detected.limit has no time for high and no 'default'"),
     ("zero-duration",                "E501", 10, 31, "states.detected.limit.default is zero"),
@@ -61,6 +66,7 @@ CASES = [
     ("hours-day-listed-twice",       "E504", 12, 37, "hours.fri repeats a day that 'mon-fri' already covers"),
     ("clocks-outside-breach",        "E505", 27, 61, "is for the event opened, which no clock causes"),
     ("business-days-around-the-clock", "E510", 17, 41, "add calendar: office to resolution_offered to count working"),
+    ("promise-clock-without-offers", "E515", 28, 51, "names 'promise', but the playbook has no offers catalogue"),
     # --- replies (E6xx) ---
     ("house-rule-broken",            "E600", 27, 16, "says 'calm down', which house_rules.never_say forbids"),
     ("unknown-placeholder",          "E601", 26, 16, "{auther}, which calmly cannot fill; did you mean 'author'?"),
@@ -78,6 +84,9 @@ CASES = [
     ("uneven-business-days",         "W720", 15, 31, "(9h mon-thu; 7h fri): every business day there counts 9h"),
     ("limit-outlasts-target",        "W721", 12, 31, "'assessed' may last longer than the target 'first_response'"),
     ("reason-nobody-may-give",       "W715", 13, 27, "only lead may give the reason 'troll', but the actions that ask"),
+    ("uncapped-offer",               "W725", 32, 59, "lead may offer a refund of any amount"),
+    ("offer-role-cannot-act",        "W726", 31, 51, "agent may offer a voucher, but takes no action that carries"),
+    ("contact-not-required",         "W727", 29,  1, "the contact section says which contacts are accepted, but no"),
 ]
 # fmt: on
 

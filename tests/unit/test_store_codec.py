@@ -9,8 +9,17 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.incident import Act, Actor, DeadlineReached, LinkIncident, LinkRelation
-from engine.store import JoinCommand, OpenCommand, PassedOnCommand, decode_command, encode_command, plain
+from engine.incident import Act, Actor, DeadlineReached, Incident, LinkIncident, LinkRelation, Promise
+from engine.store import (
+    JoinCommand,
+    OpenCommand,
+    PassedOnCommand,
+    decode_command,
+    decode_incident,
+    encode_command,
+    encode_incident,
+    plain,
+)
 
 _SCALARS = st.one_of(
     st.none(),
@@ -63,3 +72,46 @@ def test_every_command_reads_back_as_it_was_written_in_the_logs_own_shape() -> N
     assert encode_command(commands[0])["follows"] == {"incident": "inc-0", "playbook": "customer-complaint"}
     assert "follows" not in encode_command(commands[1])
     assert "via" not in encode_command(commands[2])  # a join of the incident's own thread is written as before
+
+
+def test_an_incidents_promises_and_an_actors_roster_name_read_back_as_they_were() -> None:
+    at = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    kept = Promise(
+        "refund-1",
+        "refund",
+        "carol",
+        at,
+        at + timedelta(hours=16),
+        30,
+        "GBP",
+        "kettle",
+        "Carol",
+        at + timedelta(hours=2),
+        "dave",
+        "Refunded to the card.",
+    )
+    still = Promise("call_back-2", "call_back", "carol", at, at + timedelta(hours=4))
+    incident = Incident(
+        "inc-1",
+        "customer-complaint",
+        1,
+        "sha256:x",
+        "resolution_offered",
+        "medium",
+        "twitter",
+        "@ann",
+        at,
+        at,
+        at,
+        promises=(kept, still),
+    )
+    act = Act("offer_resolution", Actor("carol", frozenset({"customer_care"}), "Carol Lindqvist"), {"contact": "Carol"})
+
+    body = json.loads(json.dumps(encode_incident(incident)))
+
+    assert decode_incident(body) == incident
+    assert body["promises"][0]["kept_at"] == "2026-11-23T11:00:00.000000Z"
+    assert decode_command(encode_command(act)) == act
+    assert encode_command(act)["name"] == "Carol Lindqvist"
+    old = {key: value for key, value in body.items() if key != "promises"}
+    assert decode_incident(old).promises == ()  # a body written before the ledger has none

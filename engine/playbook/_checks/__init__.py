@@ -31,6 +31,7 @@ from engine.playbook._checks._machine import (
     check_targets_stranded,
     check_transitions,
 )
+from engine.playbook._checks._offers import check_contact, check_offers
 from engine.playbook._checks._phrases import check_common_words
 from engine.playbook._checks._references import check_clocks, check_levels, check_responses, check_roles, check_states
 from engine.playbook._checks._replies import PLACEHOLDERS, check_templates
@@ -49,6 +50,8 @@ CHECKS: tuple[Check, ...] = (
     check_calendar_sources,
     check_responses,
     check_clocks,
+    check_offers,
+    check_contact,
     check_lifecycle,
     check_reachability,
     check_targets_end,

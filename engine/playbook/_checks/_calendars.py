@@ -39,6 +39,10 @@ def check_calendars(ctx: Context) -> Iterator[Finding]:
         for where_named, calendar in named:
             if isinstance(calendar, str) and calendar not in calendars:
                 yield undefined(rules.UNDEFINED_CALENDAR, "calendar", where, where_named, calendar, calendars)
+    for name, kind in ctx.playbook.offers.kinds.items() if ctx.playbook.offers else ():
+        if kind.calendar is not None and kind.calendar not in calendars:
+            path = ("offers", "kinds", name, "calendar")
+            yield undefined(rules.UNDEFINED_CALENDAR, "calendar", where, path, kind.calendar, calendars)
 
 
 @functools.cache

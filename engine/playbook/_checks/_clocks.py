@@ -156,7 +156,7 @@ def check_warning_before_breach(ctx: Context) -> Iterator[Finding]:
     time: the practice is to warn before it is late. Looked at clock by clock and level by level, as the steps'
     ``clocks`` and ``severities`` filter them; a clock with no step at all is left alone."""
     playbook = ctx.playbook
-    clocks = ["limit", *playbook.targets]
+    clocks = ["limit", *playbook.targets, *(["promise"] if playbook.offers else [])]
     for clock in clocks:
         late_only: list[str] = []
         first: int | None = None
@@ -171,7 +171,7 @@ def check_warning_before_breach(ctx: Context) -> Iterator[Finding]:
                 late_only.append(level)
                 first = applying[0][0] if first is None else first
         if first is not None:
-            what = "state limits" if clock == "limit" else f"the target {clock!r}"
+            what = {"limit": "state limits", "promise": "promises"}.get(clock, f"the target {clock!r}")
             yield Finding(
                 rules.NO_WARNING_BEFORE_BREACH,
                 ("escalation", first, "after"),

@@ -67,9 +67,13 @@ def undefined(rule: Rule, what: str, section: str, path: Path, name: str, known:
 
 
 def limits(ctx: Context) -> Iterator[tuple[Path, Limit]]:
-    """Every limit the playbook sets, with its path: the states' limits, then the targets'."""
+    """Every limit the playbook sets, with its path: the states' limits, the targets', then the offers' times to
+    deliver."""
     for name, state in ctx.playbook.states.items():
         if state.limit is not None:
             yield ("states", name, "limit"), state.limit
     for name, target in ctx.playbook.targets.items():
         yield ("targets", name, "within"), target.within
+    if ctx.playbook.offers is not None:
+        for name, kind in ctx.playbook.offers.kinds.items():
+            yield ("offers", "kinds", name, "deliver_within"), kind.deliver_within

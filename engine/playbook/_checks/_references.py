@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 
 from engine.playbook._checks._finding import Context, Finding, limits, listed, undefined, written_at
-from engine.playbook._model import FOLLOW_UP, LIMIT_CLOCK, REPLY, EscalationStep, EventRule, Playbook
+from engine.playbook._model import FOLLOW_UP, LIMIT_CLOCK, PROMISE_CLOCK, REPLY, EscalationStep, EventRule, Playbook
 from engine.playbook._problem import dotted, rules
 from engine.playbook._shape import suggest
 
@@ -152,12 +152,12 @@ def check_responses(ctx: Context) -> Iterator[Finding]:
 
 def check_clocks(ctx: Context) -> Iterator[Finding]:
     playbook = ctx.playbook
-    clocks = [LIMIT_CLOCK, *playbook.targets]
+    clocks = [LIMIT_CLOCK, *playbook.targets, *([PROMISE_CLOCK] if playbook.offers else [])]
     named = [*clocks, *(f"{LIMIT_CLOCK}:{state}" for state in playbook.states if not playbook.states[state].final)]
     for section, steps in _notifying(playbook):
         for index, step in enumerate(steps):
             for position, clock in enumerate(step.clocks or ()):
-                if clock in named:
+                if clock in named or clock == PROMISE_CLOCK:  # promise with no catalogue: check_offers says why
                     continue
                 path = (section, index, "clocks", position)
                 head, _, state = clock.partition(":")
@@ -173,5 +173,6 @@ def check_clocks(ctx: Context) -> Iterator[Finding]:
                     rules.UNDEFINED_CLOCK,
                     path,
                     f"{dotted(path)} names {clock!r}, which is neither 'limit' (the state time limits), "
-                    f"'limit:<state>' (one state's) nor a target{suggest(clock, named)}",
+                    f"'limit:<state>' (one state's), 'promise' (the offers' promises) nor a target"
+                    f"{suggest(clock, named)}",
                 )

@@ -16,6 +16,8 @@ def check_unused(ctx: Context) -> Iterator[Finding]:
     used.update(role for transition in playbook.transitions for role in transition.by)
     used.update(role for step in playbook.escalation for role in step.notify)
     used.update(role for rule in playbook.notify_on for role in rule.notify)
+    if playbook.offers is not None:
+        used.update(role for kind in playbook.offers.kinds.values() for role in kind.by)
     for name in playbook.roles:
         if name not in used:
             yield Finding(
@@ -27,6 +29,8 @@ def check_unused(ctx: Context) -> Iterator[Finding]:
             )
     calendars = {name for state in playbook.states.values() for name in state.calendars_named}
     calendars.update(name for target in playbook.targets.values() for name in target.calendars_named)
+    if playbook.offers is not None:
+        calendars.update(kind.calendar for kind in playbook.offers.kinds.values() if kind.calendar is not None)
     for name in playbook.calendars:
         if name not in calendars:
             yield Finding(
