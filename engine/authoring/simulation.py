@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.authoring.timeline import Timeline, TimelineEvent
-from engine.incident import Audit, Effect, Incident, Mention, Notify, NotifyKind, Rulebook
+from engine.incident import Actor, Audit, DraftReply, Effect, Incident, Mention, Notify, NotifyKind, Rulebook
 from engine.playbook import format_duration
 from engine.service import Change, IntakeStatus, Library, Service, SimulatedClock, day_time, offset_zone, wall_time
 from engine.store import SQLiteStore, Store
@@ -49,6 +49,10 @@ class IncidentView:
     refusals: tuple[tuple[str, str], ...] = ()
     #: The targets met (the incident reached one of their until states), each with whether it had breached first.
     met: tuple[tuple[str, bool], ...] = ()
+    #: Every draft reply approved, in order: (the action, the person who approved it).
+    approvals: tuple[tuple[str, str], ...] = ()
+    #: Where the incident's draft reply stands now (pending, returned, approved), or None.
+    draft: str | None = None
 
     @property
     def notified(self) -> frozenset[str]:
@@ -95,6 +99,7 @@ class _World:
         self.notices: dict[str, list[Notice]] = {}
         self.refusals: dict[str, list[tuple[str, str]]] = {}
         self.met: dict[str, list[tuple[str, bool]]] = {}
+        self.approvals: dict[str, list[tuple[str, str]]] = {}
         self.fired = 0
         self.now = timeline.start  # the latest event played so far: time never runs backwards in the story
         #: The story is told in the timeline's own offset (its start's), whatever offset each moment was made in.
@@ -122,6 +127,7 @@ class _World:
         self.notices.setdefault(incident.id, [])
         self.refusals.setdefault(incident.id, [])
         self.met.setdefault(incident.id, [])
+        self.approvals.setdefault(incident.id, [])
         for effect in change.stepped.effects:
             self._effect(incident, effect, now)
         running = {clock.name for clock in incident.clocks}
@@ -170,6 +176,8 @@ class _World:
             text = f"{effect.details['clock']} breached: its time was up at {wall_time(due_at, self.zone)}"
             self.say(now, effect.kind, text, incident.id, **dict(effect.details))
         elif isinstance(effect, Audit) and effect.kind != "escalation":
+            if effect.kind == "approved" and effect.actor is not None:
+                self.approvals[incident.id].append((str(effect.details.get("trigger")), effect.actor))
             by = f" by {effect.actor}" if effect.actor else ""
             self.say(now, effect.kind, f"{effect.summary}{by}", incident.id, **dict(effect.details))
 
@@ -219,15 +227,21 @@ class _World:
             return
         incident_id = ids[event.incident - 1]
         roles = self.timeline.people[event.by]
-        outcome = self.service.act(
-            incident_id, event.act, person=event.by, roles=roles, fields=event.fields, version=None
-        )
+        if event.draft is not None:
+            command = DraftReply(event.draft, event.act, Actor(event.by, roles), dict(event.fields))
+            outcome = self.service.draft(incident_id, command)
+            doing = f"{event.draft.value} a draft of {event.act}"
+        else:
+            outcome = self.service.act(
+                incident_id, event.act, person=event.by, roles=roles, fields=event.fields, version=None
+            )
+            doing = event.act
         if outcome.refused is not None:
             self.refusals[incident_id].append((event.act, outcome.refused.reason.value))
             self.say(
                 event.at,
                 "refused",
-                f"{event.act} by {event.by} refused: {outcome.refused.message}",
+                f"{doing} by {event.by} refused: {outcome.refused.message}",
                 incident_id,
                 action=event.act,
                 reason=outcome.refused.reason.value,
@@ -244,6 +258,8 @@ class _World:
                 tuple(self.notices[incident.id]),
                 tuple(self.refusals[incident.id]),
                 tuple(self.met[incident.id]),
+                tuple(self.approvals[incident.id]),
+                None if incident.draft is None else incident.draft.stage.value,
             )
             for number, incident in enumerate(self.incidents.values(), start=1)
         ]

@@ -31,6 +31,10 @@ from engine.incident._record import (
     ClockState,
     Command,
     DeadlineReached,
+    Draft,
+    DraftReply,
+    DraftStage,
+    DraftStep,
     Effect,
     Incident,
     JoinMention,
@@ -45,6 +49,7 @@ from engine.incident._record import (
     Stepped,
 )
 from engine.incident._repair import Repair
+from engine.incident._replies import Difference, difference, fill_reply, filled_replies, reply_digest
 from engine.incident._rulebook import Rulebook
 from engine.incident._step import open_incident, step
 from engine.incident._teamwork import NOTE_LIMIT
@@ -68,6 +73,11 @@ __all__ = [
     "Command",
     "DeadlineKey",
     "DeadlineReached",
+    "Difference",
+    "Draft",
+    "DraftReply",
+    "DraftStage",
+    "DraftStep",
     "Effect",
     "Engagement",
     "Incident",
@@ -92,12 +102,16 @@ __all__ = [
     "Stepped",
     "TimeCounter",
     "deadline_key",
+    "difference",
+    "fill_reply",
+    "filled_replies",
     "joins",
     "match_playbook",
     "mend_mention",
     "mention_schema",
     "open_incident",
     "parse_mention",
+    "reply_digest",
     "route",
     "step",
 ]

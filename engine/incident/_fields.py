@@ -13,7 +13,7 @@ from engine.incident._record import Incident, RefusalReason, Refused
 from engine.incident._rulebook import ALWAYS_ALLOWED, Rulebook
 from engine.playbook import AnswerKind, Requirement, Transition, canonical_channel
 
-__all__ = ["CONTACT_ROUTES", "check_fields"]
+__all__ = ["CONTACT_ROUTES", "check_fields", "check_public_reply"]
 
 #: Where a conversation moves when it leaves the public channel.
 CONTACT_ROUTES = ("dm", "phone", "email", "direct")
@@ -41,7 +41,8 @@ def _severity(value: Any, incident: Incident, book: Rulebook) -> Any:
     return value
 
 
-def _public_reply(value: Any, incident: Incident, book: Rulebook) -> Any:
+def check_public_reply(value: Any, incident: Incident, book: Rulebook) -> Any:
+    """The reply as it goes out (``{channel, text}``, the text stripped), or the rule it breaks."""
     if not isinstance(value, Mapping) or not isinstance(value.get("text"), str) or not value["text"].strip():
         return _invalid("public_reply", "public_reply needs the 'text' of the reply and the 'channel' it goes out on")
     channel = value.get("channel")
@@ -125,7 +126,7 @@ def _merged_into(value: Any, incident: Incident, book: Rulebook) -> Any:
 
 _CHECKS: dict[Requirement, _Check] = {
     Requirement.SEVERITY: _severity,
-    Requirement.PUBLIC_REPLY: _public_reply,
+    Requirement.PUBLIC_REPLY: check_public_reply,
     Requirement.OFFER: _text("offer", "what is offered (a refund, a replacement, a call back ...)"),
     Requirement.CONTACT_ROUTE: _contact_route,
     Requirement.OUTCOME: _text("outcome", "what was done to resolve the case"),

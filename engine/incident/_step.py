@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from engine.incident._clocks import deadline_key, due_occurrences, replan, start_clock
+from engine.incident._draft import approved_reply, draft_step, template_reply
 from engine.incident._fields import check_fields
 from engine.incident._keys import DeadlineKey
 from engine.incident._mention import Mention
@@ -23,6 +24,7 @@ from engine.incident._record import (
     ClockState,
     Command,
     DeadlineReached,
+    DraftReply,
     Effect,
     Incident,
     JoinMention,
@@ -221,6 +223,8 @@ def step(incident: Incident, command: Command, now: datetime, book: Rulebook) ->
         return set_owner(incident, command, now, book)
     if isinstance(command, AddNote):
         return add_note(incident, command, now, book)
+    if isinstance(command, DraftReply):
+        return draft_step(incident, command, now, book)
     return _act(incident, command, now, book)
 
 
@@ -275,6 +279,15 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
     checked = check_fields(transition, act.fields, incident, book)
     if isinstance(checked, Refused):
         return checked
+    approval: Any = None
+    if transition.posts_reply and "public_reply" in checked:
+        text = checked["public_reply"]["text"]
+        approval = approved_reply(incident, transition, text)
+        if isinstance(approval, Refused):
+            return approval
+        refused = template_reply(incident, transition, text, book)
+        if refused is not None:
+            return refused
     destination = book.destination(act.trigger, incident.state)
     previous = incident.state
     facts = dict(incident.facts)
@@ -290,16 +303,15 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
         facts=MappingProxyType(facts),
         clocks=clocks,
         finished_clocks=finished,
+        draft=None,  # a draft is written for the incident where it stands; once it moves on, none is left
     )
     summary = f"{act.trigger}: {previous} -> {destination}"
+    details: dict[str, Any] = {"trigger": act.trigger, "from": previous, "to": destination, "fields": dict(act.fields)}
+    if approval is not None:
+        summary += f" (the reply {approval['approved_by']} approved, word for word)"
+        details["approval"] = approval
     effects: list[Effect] = [
-        Audit(
-            now,
-            "transition",
-            summary,
-            act.actor.person,
-            {"trigger": act.trigger, "from": previous, "to": destination, "fields": dict(act.fields)},
-        ),
+        Audit(now, "transition", summary, act.actor.person, details),
         *entered,
     ]
     if severity != incident.severity:

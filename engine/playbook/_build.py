@@ -14,6 +14,7 @@ from engine.playbook._model import (
     DEFAULT_JOIN_WINDOW,
     AnswerKind,
     AppliesTo,
+    Approval,
     Calendar,
     Condition,
     EscalationStep,
@@ -156,6 +157,8 @@ def build(data: Mapping[str, Any]) -> Playbook:
                 by=_strings(raw["by"]),
                 requires=frozenset(Requirement(item) for item in raw.get("requires", [])),
                 description=raw.get("description"),
+                approval=Approval(by=_strings(raw["approval"]["by"])) if "approval" in raw else None,
+                responses_required=raw.get("responses_required"),
             )
             for raw in data["transitions"]
         ),
@@ -171,6 +174,7 @@ def build(data: Mapping[str, Any]) -> Playbook:
             for raw in data.get("escalation", [])
         ),
         responses={trigger: _strings(texts) for trigger, texts in data.get("responses", {}).items()},
+        responses_required=bool(data.get("responses_required", False)),
         review_questions=tuple(
             ReviewQuestion(
                 id=raw["id"],

@@ -15,6 +15,7 @@ __all__ = [
     "LIFECYCLE",
     "AnswerKind",
     "AppliesTo",
+    "Approval",
     "Calendar",
     "Condition",
     "EscalationStep",
@@ -150,6 +151,13 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class Approval:
+    """Who must approve the public reply of a transition, word for word, before it may be taken."""
+
+    by: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     trigger: str
     sources: tuple[str, ...]
@@ -157,6 +165,13 @@ class Transition:
     by: tuple[str, ...]
     requires: frozenset[Requirement] = frozenset()
     description: str | None = None
+    approval: Approval | None = None
+    #: Whether the public reply must be one of the action's templates: None follows the playbook's setting.
+    responses_required: bool | None = None
+
+    @property
+    def posts_reply(self) -> bool:
+        return Requirement.PUBLIC_REPLY in self.requires
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +217,17 @@ class Playbook:
     targets: Mapping[str, Target] = field(default_factory=dict)
     escalation: tuple[EscalationStep, ...] = ()
     responses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Whether every public reply must be one of its action's templates (a transition may say otherwise).
+    responses_required: bool = False
     review_questions: tuple[ReviewQuestion, ...] = ()
+
+    def templates_required(self, transition: Transition) -> bool:
+        """Whether ``transition``'s public reply must be one of its templates, placeholders filled."""
+        if not transition.posts_reply:
+            return False
+        if transition.responses_required is not None:
+            return transition.responses_required
+        return self.responses_required
 
     @property
     def final_states(self) -> frozenset[str]:

@@ -7,7 +7,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from engine.incident import ArmDeadline, Audit, CancelDeadline, Incident, Notify, Rulebook, Stepped
+from engine.incident import (
+    ArmDeadline,
+    Audit,
+    CancelDeadline,
+    Draft,
+    DraftStage,
+    Incident,
+    Notify,
+    Rulebook,
+    Stepped,
+)
 from engine.service._library import Library
 from engine.service._outcomes import Change
 from engine.store import LoggedCommand, UnitOfWork, command_kind, encode_command, encode_history, encode_notification
@@ -15,9 +25,14 @@ from engine.store import LoggedCommand, UnitOfWork, command_kind, encode_command
 __all__ = ["apply_step", "available_actions", "waiting_on"]
 
 
-def waiting_on(book: Rulebook, state: str) -> tuple[str, ...]:
-    """The roles that may take one of the actions open from ``state``: whom an incident there waits on."""
-    return book.waiting_on(state)
+def waiting_on(book: Rulebook, state: str, draft: Draft | None = None) -> tuple[str, ...]:
+    """The roles that may take one of the actions open from ``state``: whom an incident there waits on. While a
+    draft reply waits for approval, the incident waits on its approvers as well."""
+    roles = book.waiting_on(state)
+    transition = None if draft is None else book.transition(draft.trigger, state)
+    if draft is None or draft.stage is not DraftStage.PENDING or transition is None or transition.approval is None:
+        return roles
+    return tuple(sorted({*roles, *transition.approval.by}))
 
 
 def available_actions(book: Rulebook, state: str) -> tuple[Mapping[str, Any], ...]:
@@ -28,6 +43,8 @@ def available_actions(book: Rulebook, state: str) -> tuple[Mapping[str, Any], ..
             "to": transition.dest,
             "by": list(transition.by),
             "requires": sorted(requirement.value for requirement in transition.requires),
+            **({"approval": {"by": list(transition.approval.by)}} if transition.approval else {}),
+            **({"responses_required": True} if book.playbook.templates_required(transition) else {}),
         }
         for transition in book.playbook.transitions
         if state in transition.sources
@@ -51,7 +68,7 @@ def apply_step(
     tx.incidents.save(
         incident,
         final=book.is_final(incident.state),
-        waiting_on=waiting_on(book, incident.state),
+        waiting_on=waiting_on(book, incident.state, incident.draft),
         previous_revision=None if previous is None else previous.revision,
         at=now,
     )

@@ -23,6 +23,10 @@ from engine.incident import (
     Audit,
     ClockState,
     DeadlineReached,
+    Draft,
+    DraftReply,
+    DraftStage,
+    DraftStep,
     Incident,
     LinkIncident,
     Notify,
@@ -150,7 +154,40 @@ def encode_incident(incident: Incident) -> dict[str, Any]:
         "facts": dict(incident.facts),
         "links": [list(link) for link in incident.links],
         **({} if incident.owner is None else {"owner": incident.owner}),
+        **({} if incident.draft is None else {"draft": _draft(incident.draft)}),
     }
+
+
+def _draft(draft: Draft) -> dict[str, Any]:
+    return {
+        "trigger": draft.trigger,
+        "text": draft.text,
+        "channel": draft.channel,
+        "digest": draft.digest,
+        "stage": draft.stage.value,
+        "drafted_by": draft.drafted_by,
+        "drafted_at": moment(draft.drafted_at),
+        "decided_by": draft.decided_by,
+        "decided_at": None if draft.decided_at is None else moment(draft.decided_at),
+        "note": draft.note,
+    }
+
+
+def _read_draft(data: Mapping[str, Any] | None) -> Draft | None:
+    if data is None:
+        return None
+    return Draft(
+        trigger=data["trigger"],
+        text=data["text"],
+        channel=data["channel"],
+        digest=data["digest"],
+        stage=DraftStage(data["stage"]),
+        drafted_by=data["drafted_by"],
+        drafted_at=parse_moment(data["drafted_at"]),
+        decided_by=data.get("decided_by"),
+        decided_at=parse_optional_moment(data.get("decided_at")),
+        note=data.get("note"),
+    )
 
 
 def decode_incident(data: dict[str, Any]) -> Incident:
@@ -186,6 +223,7 @@ def decode_incident(data: dict[str, Any]) -> Incident:
         facts=MappingProxyType(dict(data["facts"])),
         links=tuple((incident_id, relation) for incident_id, relation in data.get("links", ())),  # none before links
         owner=data.get("owner"),
+        draft=_read_draft(data.get("draft")),  # none before approval was a step of its own
     )
 
 
@@ -258,7 +296,9 @@ class AttemptCommand:
 
 
 #: What an event of the log holds: enough to replay the change through the runtime.
-LoggedCommand = OpenCommand | JoinCommand | Act | DeadlineReached | LinkIncident | SetOwner | AddNote | AttemptCommand
+LoggedCommand = (
+    OpenCommand | JoinCommand | Act | DeadlineReached | LinkIncident | SetOwner | AddNote | DraftReply | AttemptCommand
+)
 
 
 def command_kind(command: LoggedCommand) -> EventKind:
@@ -274,6 +314,8 @@ def command_kind(command: LoggedCommand) -> EventKind:
         return EventKind.OWNER
     if isinstance(command, AddNote):
         return EventKind.NOTE
+    if isinstance(command, DraftReply):
+        return EventKind.DRAFT
     if isinstance(command, AttemptCommand):
         return EventKind.ATTEMPT
     return EventKind.LINK
@@ -313,6 +355,15 @@ def encode_command(command: LoggedCommand) -> dict[str, Any]:
         return {"type": kind.value, **_person(command.actor), "owner": owner, "take_over": command.take_over}
     if isinstance(command, AddNote):
         return {"type": kind.value, **_person(command.actor), "text": command.text}
+    if isinstance(command, DraftReply):
+        return {
+            "type": kind.value,
+            **_person(command.actor),
+            "step": command.step.value,
+            "trigger": command.trigger,
+            "fields": dict(command.fields),
+            "expected_revision": command.expected_revision,
+        }
     if isinstance(command, AttemptCommand):
         return {
             "type": kind.value,
@@ -346,6 +397,14 @@ def decode_command(data: Mapping[str, Any]) -> LoggedCommand:
         return SetOwner(_read_person(data), None if owner is None else _read_person(owner), bool(data["take_over"]))
     if kind == EventKind.NOTE:
         return AddNote(_read_person(data), str(data["text"]))
+    if kind == EventKind.DRAFT:
+        return DraftReply(
+            DraftStep(data["step"]),
+            str(data["trigger"]),
+            _read_person(data),
+            dict(data["fields"]),
+            data["expected_revision"],
+        )
     if kind == EventKind.ATTEMPT:
         return AttemptCommand(
             str(data["trigger"]), _read_person(data), dict(data["fields"]), str(data["reason"]), str(data["message"])

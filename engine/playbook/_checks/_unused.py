@@ -14,6 +14,7 @@ def check_unused(ctx: Context) -> Iterator[Finding]:
     playbook = ctx.playbook
     used = {playbook.owner}
     used.update(role for transition in playbook.transitions for role in transition.by)
+    used.update(role for transition in playbook.transitions if transition.approval for role in transition.approval.by)
     used.update(role for step in playbook.escalation for role in step.notify)
     for name in playbook.roles:
         if name not in used:
