@@ -64,6 +64,7 @@ EXPECTED = {
     "unknown-timezone.yaml":            "11:15: E306",
     "unknown-holidays-country.yaml":    "13:15: E307",
     "unknown-holidays-region.yaml":     "13:15: E307",
+    "undefined-approver.yaml":          "20:31: E322",
     # the state machine
     "missing-lifecycle-state.yaml":     "9:1: E400",
     "unreachable-state.yaml":           "15:3: E401",
@@ -75,6 +76,7 @@ EXPECTED = {
     "reason-without-house-rules.yaml":  "23:85: E407",
     "final-state-limit.yaml":           "15:27: E408",
     "target-never-ends.yaml":           "17:47: E409",
+    "approval-without-reply.yaml":      "21:76: E425",
     # clocks
     "limit-missing-level.yaml":         "10:14: E500",
     "zero-duration.yaml":               "10:31: E501",
@@ -86,6 +88,7 @@ EXPECTED = {
     "house-rule-broken.yaml":           "27:16: E600",
     "unknown-placeholder.yaml":         "26:16: E601",
     "unbalanced-braces.yaml":           "26:16: E602",
+    "required-templates-missing.yaml":  "3:1: E603",
     # warnings
     "unused-role.yaml":                 "8:3: W700",
     "unused-calendar.yaml":             "10:3: W701",
@@ -94,6 +97,7 @@ EXPECTED = {
     "common-word-phrase.yaml":          "5:71: W705",
     "days-in-open-hours.yaml":          "15:31: W706",
     "no-warning-before-breach.yaml":    "26:13: W707",
+    "templates-required-without-reply.yaml": "21:78: W730",
 }
 # fmt: on
 

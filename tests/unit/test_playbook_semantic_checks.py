@@ -29,6 +29,7 @@ CASES = [
     ("unknown-timezone",             "E306", 11, 15, "not a time zone; did you mean 'Europe/London'?"),
     ("unknown-holidays-country",     "E307", 13, 15, "no public-holiday list for the country 'XX'"),
     ("unknown-holidays-region",      "E307", 13, 15, "GB has no region 'LDN' (regions: ENG, NIR, SCT, WLS)"),
+    ("undefined-approver",           "E322", 20, 31, "approval.by[1] names the role 'legal', which the roles"),
     # --- the state machine (E4xx) ---
     ("missing-lifecycle-state",      "E400",  9,  1, "states lacks the lifecycle state resolution_offered"),
     ("unreachable-state",            "E401", 15,  3, "no transition leads from detected to the state 'escalated'"),
@@ -40,6 +41,7 @@ CASES = [
     ("reason-without-house-rules",   "E407", 23, 85, "house_rules.do_not_engage_reasons lists none"),
     ("final-state-limit",            "E408", 15, 27, "'reviewed' is final, so its clock never runs"),
     ("target-never-ends",            "E409", 17, 47, "no path of transitions leads from 'acknowledged' to it"),
+    ("approval-without-reply",       "E425", 21, 76, "(resolve) asks for approval, but it posts no public reply"),
     # --- clocks (E5xx) ---
     ("limit-missing-level",          "E500", 10, 14, "states.detected.limit has no time for high and no 'default'"),
     ("zero-duration",                "E501", 10, 31, "states.detected.limit.default is zero"),
@@ -51,6 +53,7 @@ CASES = [
     ("house-rule-broken",            "E600", 27, 16, "says 'calm down', which house_rules.never_say forbids"),
     ("unknown-placeholder",          "E601", 26, 16, "{auther}, which calmly cannot fill; did you mean 'author'?"),
     ("unbalanced-braces",            "E602", 26, 16, "has a '{' or '}' without its pair"),
+    ("required-templates-missing",   "E603", 3, 1, "but the action 'acknowledge' has no templates"),
     # --- warnings (W7xx): the playbook still loads, but --strict fails ---
     ("unused-role",                  "W700",  8,  3, "the role 'intern' takes no action"),
     ("unused-calendar",              "W701", 10,  3, "no state or target counts in the calendar 'office'"),
@@ -59,6 +62,7 @@ CASES = [
     ("common-word-phrase",           "W705",  5, 71, "keywords_any[1] is 'but', a word nearly every mention has"),
     ("days-in-open-hours",           "W706", 15, 31, "1d is 24 open hours there, 3 working days of 8h"),
     ("no-warning-before-breach",     "W707", 26, 13, "every escalation step comes at or after the breach"),
+    ("templates-required-without-reply", "W730", 21, 78, "(resolve) says its replies must come from the templates"),
 ]
 # fmt: on
 

@@ -19,8 +19,7 @@ def check_approvals(ctx: Context) -> Iterator[Finding]:
         for position, role in enumerate(transition.approval.by):
             if role not in roles:
                 path = ("transitions", index, "approval", "by", position)
-                found = undefined(rules.UNDEFINED_APPROVER, "role", "the roles section", path, role, roles)
-                yield Finding(found.rule, found.path, f"{found.message}; only a role of the playbook can approve")
+                yield undefined(rules.UNDEFINED_APPROVER, "role", "the roles section", path, role, roles)
         if not transition.posts_reply:
             yield Finding(
                 rules.APPROVAL_WITHOUT_REPLY,
