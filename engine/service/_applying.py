@@ -7,17 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from engine.incident import (
-    ArmDeadline,
-    Audit,
-    CancelDeadline,
-    Draft,
-    DraftStage,
-    Incident,
-    Notify,
-    Rulebook,
-    Stepped,
-)
+from engine.incident import ArmDeadline, Audit, CancelDeadline, Incident, Notify, Rulebook, Stepped
 from engine.service._library import Library
 from engine.service._outcomes import Change
 from engine.store import LoggedCommand, UnitOfWork, command_kind, encode_command, encode_history, encode_notification
@@ -25,14 +15,9 @@ from engine.store import LoggedCommand, UnitOfWork, command_kind, encode_command
 __all__ = ["apply_step", "available_actions", "waiting_on"]
 
 
-def waiting_on(book: Rulebook, state: str, draft: Draft | None = None) -> tuple[str, ...]:
-    """The roles that may take one of the actions open from ``state``: whom an incident there waits on. While a
-    draft reply waits for approval, the incident waits on its approvers as well."""
-    roles = book.waiting_on(state)
-    transition = None if draft is None else book.transition(draft.trigger, state)
-    if draft is None or draft.stage is not DraftStage.PENDING or transition is None or transition.approval is None:
-        return roles
-    return tuple(sorted({*roles, *transition.approval.by}))
+def waiting_on(book: Rulebook, state: str) -> tuple[str, ...]:
+    """The roles that may take one of the actions open from ``state``: whom an incident there waits on."""
+    return book.waiting_on(state)
 
 
 def available_actions(book: Rulebook, state: str) -> tuple[Mapping[str, Any], ...]:
@@ -68,7 +53,7 @@ def apply_step(
     tx.incidents.save(
         incident,
         final=book.is_final(incident.state),
-        waiting_on=waiting_on(book, incident.state, incident.draft),
+        waiting_on=waiting_on(book, incident.state),
         previous_revision=None if previous is None else previous.revision,
         at=now,
     )
