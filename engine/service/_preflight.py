@@ -136,13 +136,13 @@ def _roles(playbooks: Sequence[LoadResult], file: RosterFile) -> list[Problem]:
                 if role in needed:
                     continue
                 needed.add(role)
-                path = ("transitions", index, "approval", "by", position)
+                where: tuple[str | int, ...] = ("transitions", index, "approval", "by", position)
                 message = (
-                    f"{dotted(path)} approves replies for {transition.trigger!r}, but nobody in the roster "
+                    f"{dotted(where)} approves replies for {transition.trigger!r}, but nobody in the roster "
                     f"{roster.source} holds {role!r} or another of its approvers' roles, so no reply for it can be "
                     "approved and it can never be taken; give the role to someone in the roster"
                 )
-                found.append(Problem(rules.NEEDED_ROLE_UNHELD, result.source, *_at(result, path), message, path))
+                found.append(Problem(rules.NEEDED_ROLE_UNHELD, result.source, *_at(result, where), message, where))
     return found
 
 
