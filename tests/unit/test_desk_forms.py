@@ -6,6 +6,7 @@ from __future__ import annotations
 from incident_support import book, opened
 
 from engine.desk._forms import action_forms, fields_from_form, fill_reply
+from engine.incident import Draft, DraftStage
 
 ACTIONS = [
     {"trigger": "assess", "to": "assessed", "by": ["community_manager", "social_lead"], "requires": ["severity"]},
@@ -51,3 +52,33 @@ def test_reads_a_review_back_as_answers_by_question_and_a_reply_with_its_channel
 
     assert review == {"review": {"avoidable": "no"}}  # a blank answer is left out, for the service to name it
     assert reply == {"public_reply": {"text": "Sorry.", "channel": incident.channel}}
+
+
+def test_an_action_that_needs_approval_submits_a_draft_until_one_is_approved() -> None:
+    rulebook = book("safety-and-legal")
+    incident = opened("safety-and-legal").incident
+    needing = [
+        {
+            "trigger": "acknowledge",
+            "to": "acknowledged",
+            "by": ["community_manager"],
+            "requires": ["public_reply"],
+            "approval": {"by": ["legal_counsel", "comms_director"]},
+        }
+    ]
+    approved = Draft(
+        "acknowledge", "Hi", incident.channel, "sha256:1", DraftStage.APPROVED, "priya", incident.opened_at
+    )
+
+    (drafting,) = action_forms(needing, frozenset({"community_manager"}), incident, rulebook.playbook)
+    (posting,) = action_forms(
+        needing, frozenset({"community_manager"}), incident.evolve(draft=approved), rulebook.playbook
+    )
+
+    assert (drafting.drafting, drafting.path, drafting.approvers) == (
+        True,
+        "acknowledge/draft",
+        ("legal_counsel", "comms_director"),
+    )
+    assert [control.name for control in drafting.controls] == ["public_reply"]
+    assert (posting.drafting, posting.path) == (False, "acknowledge")
