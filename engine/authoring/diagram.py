@@ -1,7 +1,7 @@
 """State-machine diagrams of a playbook, drawn by ``transitions``' own diagram support.
 
-Each edge is labelled with its action and the roles allowed to take it; final states are marked (a double border
-in DOT, an arrow to ``[*]`` in Mermaid).
+Each edge is labelled with its action, the roles allowed to take it and, for a reply that needs approval, who
+approves it; final states are marked (a double border in DOT, an arrow to ``[*]`` in Mermaid).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from engine.playbook import Playbook, machine_spec
+from engine.playbook import Playbook, Transition, machine_spec
 
 __all__ = ["DiagramFormat", "draw"]
 
@@ -26,8 +26,10 @@ _FINAL_STYLE = {
 }
 
 
-def _label(trigger: str, roles: tuple[str, ...]) -> str:
-    return f"{trigger} ({', '.join(roles)})"
+def _label(transition: Transition) -> str:
+    approval = transition.approval
+    approved = f"; approved by {' or '.join(approval.by)}" if approval else ""
+    return f"{transition.trigger} ({', '.join(transition.by)}{approved})"
 
 
 def draw(playbook: Playbook, fmt: DiagramFormat) -> str:
@@ -35,12 +37,9 @@ def draw(playbook: Playbook, fmt: DiagramFormat) -> str:
     from transitions.extensions import GraphMachine  # noqa: PLC0415 - only drawing needs the diagram classes
 
     spec: dict[str, Any] = machine_spec(playbook)
-    by_trigger = {(t.trigger, t.dest, t.sources): t.by for t in playbook.transitions}
+    by_trigger = {(t.trigger, t.dest, t.sources): t for t in playbook.transitions}
     spec["transitions"] = [
-        {
-            **edge,
-            "label": _label(edge["trigger"], by_trigger[(edge["trigger"], edge["dest"], tuple(edge["source"]))]),
-        }
+        {**edge, "label": _label(by_trigger[(edge["trigger"], edge["dest"], tuple(edge["source"]))])}
         for edge in spec["transitions"]
     ]
     machine = GraphMachine(
