@@ -317,7 +317,7 @@ DRAFT_BODY = _body(
                 "properties": {"text": {"type": "string"}, "channel": {"type": "string"}},
                 "description": "The reply to approve, on the incident's own channel.",
             },
-            "note": {"type": "string", "description": "A note for the approver."},
+            "note": {"type": "string", "maxLength": NOTE_LIMIT, "description": "A note for the approver."},
         },
     }
 )
@@ -329,7 +329,11 @@ DECISION_BODY = _body(
         "additionalProperties": False,
         "properties": {
             "revision": {"type": "integer", "minimum": 0, "description": "The revision of the incident you saw."},
-            "note": {"type": "string", "description": "What to change (required to return a draft)."},
+            "note": {
+                "type": "string",
+                "maxLength": NOTE_LIMIT,
+                "description": "What to change (required to return a draft).",
+            },
         },
     }
 )

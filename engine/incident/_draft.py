@@ -10,6 +10,7 @@ approves the words they saw. A change of state clears the draft: it was written 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from engine.incident._record import (
 )
 from engine.incident._replies import difference, filled_replies, reply_digest
 from engine.incident._rulebook import Rulebook
+from engine.incident._teamwork import NOTE_LIMIT
 from engine.playbook import Transition
 
 __all__ = ["approved_reply", "draft_step", "template_reply"]
@@ -169,19 +171,12 @@ def _decide(incident: Incident, command: DraftReply, transition: Transition, now
         return Refused(
             RefusalReason.MISSING_FIELD, "say in a note what to change, so the draft can be written again", "note"
         )
+    if note is not None and len(note) > NOTE_LIMIT:
+        return Refused(
+            RefusalReason.INVALID_FIELD, f"the note is {len(note):,} characters; keep it under {NOTE_LIMIT:,}", "note"
+        )
     stage = DraftStage.APPROVED if approving else DraftStage.RETURNED
-    decided = Draft(
-        draft.trigger,
-        draft.text,
-        draft.channel,
-        draft.digest,
-        stage,
-        draft.drafted_by,
-        draft.drafted_at,
-        actor.person,
-        now,
-        note,
-    )
+    decided = replace(draft, stage=stage, decided_by=actor.person, decided_at=now, note=note)
     if approving:
         summary = f"draft reply for {trigger} approved ({draft.digest[:19]}), to be posted word for word"
         kind = "approved"

@@ -6,6 +6,7 @@ command returns a :class:`Refused` that says which rule and why, leaving the inc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -279,12 +280,13 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
     checked = check_fields(transition, act.fields, incident, book)
     if isinstance(checked, Refused):
         return checked
-    approval: Any = None
+    approval: Mapping[str, Any] | None = None
     if transition.posts_reply and "public_reply" in checked:
         text = checked["public_reply"]["text"]
-        approval = approved_reply(incident, transition, text)
-        if isinstance(approval, Refused):
-            return approval
+        approved = approved_reply(incident, transition, text)
+        if isinstance(approved, Refused):
+            return approved
+        approval = approved
         refused = template_reply(incident, transition, text, book)
         if refused is not None:
             return refused
