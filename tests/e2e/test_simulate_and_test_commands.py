@@ -435,3 +435,31 @@ def test_a_draft_step_in_a_timeline_must_be_one_the_format_knows(tmp_path: Path)
         "submit, approve, return)" in result.stdout
     )
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_test_can_expect_a_reply_refused_for_not_being_one_of_the_templates(tmp_path: Path) -> None:
+    path = tmp_path / "required.test.yaml"
+    path.write_text(
+        f"playbook: {ROOT.as_posix()}/tests/fixtures/incident/required-replies.good.yaml\n"
+        "tests:\n"
+        "  - name: only the templates go out\n"
+        "    timeline:\n"
+        "      start: 2026-11-26T12:30:00Z\n"
+        "      people: {ann: [agent, lead]}\n"
+        "      events:\n"
+        "        - {at: 0m, mention: {channel: twitter, text: Late again, author: {handle: '@kim'}}}\n"
+        "        - {at: 1m, act: assess, by: ann}\n"
+        "        - {at: 2m, act: acknowledge, by: ann, with: {public_reply: {channel: twitter, text: 'On it!'}}}\n"
+        "        - {at: 3m, act: acknowledge, by: ann,\n"
+        "           with: {public_reply: {channel: twitter, text: \"Hi @kim, we're sorry. Please send us a direct "
+        'message."}}}\n'
+        "    expect:\n"
+        "      - {at: 2m, state: assessed, refused: [{action: acknowledge, reason: not_a_template}]}\n"
+        "      - {at: 3m, state: acknowledged}\n",
+        encoding="utf-8",
+    )
+
+    result = calmly("test", str(path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS  only the templates go out" in result.stdout

@@ -171,3 +171,39 @@ def test_the_openapi_document_describes_drafts_and_replies(api: Api) -> None:
     for step in ("draft", "approve", "return"):
         assert "post" in paths[f"/v1/incidents/{{incident_id}}/actions/{{trigger}}/{step}"]
     assert "get" in paths["/v1/incidents/{incident_id}/replies/{trigger}"]
+
+
+def test_under_required_templates_a_reply_must_be_one_of_the_replies_the_api_gives(tmp_path: Path) -> None:
+    playbooks = tmp_path / "playbooks"
+    playbooks.mkdir()
+    fixture = ROOT / "tests" / "fixtures" / "incident" / "required-replies.good.yaml"
+    (playbooks / "required-replies.yaml").write_text(fixture.read_text(encoding="utf-8"), encoding="utf-8")
+    config = Config(data=tmp_path / "data", playbooks=(playbooks,), roster=tmp_path / "roster.yaml")
+    (tmp_path / "roster.yaml").write_text("people:\n  ann: {roles: [agent, lead]}\n", encoding="utf-8")
+    daemon = build(config, START)
+    http = TestClient(create_app(daemon.context))
+    auth = {"Authorization": f"Bearer {issue_token(daemon.store, 'ann', START)}"}
+    try:
+        http.post("/v1/mentions", headers=auth, json={"mentions": [mention("1", handle="@kim")]})
+        http.post("/v1/incidents/inc-1/actions/assess", headers=auth, json={"revision": 0})
+        listed = http.get("/v1/incidents/inc-1/replies/acknowledge", headers=auth).json()
+
+        def acknowledge(text: str) -> httpx.Response:
+            fields = {"public_reply": {"channel": "twitter", "text": text}}
+            return http.post(
+                "/v1/incidents/inc-1/actions/acknowledge", headers=auth, json={"revision": 1, "fields": fields}
+            )
+
+        own = acknowledge("Hi @kim, we're on it!")
+        template = acknowledge(listed["replies"][1])
+    finally:
+        http.close()
+        daemon.store.close()
+
+    assert listed["required"] is True
+    assert listed["replies"] == [
+        "Hi @kim, thank you for telling us. We're looking into it now.",
+        "Hi @kim, we're sorry. Please send us a direct message.",
+    ]
+    assert (own.status_code, _error(own)["code"]) == (422, "not_a_template")
+    assert template.status_code == 200, template.text
