@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from incident_support import T0, accepted, act, actor, audits, book, opened, public_reply
 
 from engine.incident import (
@@ -286,3 +288,42 @@ def test_a_transition_can_let_people_write_their_own_reply_against_the_playbooks
     done = accepted(_acknowledging("We have sent you a message, Kim.", trigger="follow_up"))
 
     assert done.incident.state == "acknowledged"
+
+
+# --- whatever people do, only approved words go out ------------------------------------------------------------------
+
+_PEOPLE = (PRIYA, GRACE, DANA)
+_TEXTS = (REPLY, REPLY.replace("email", "phone"), "Hi ann, please send us a direct message.")
+_MOVES = st.lists(
+    st.tuples(
+        st.sampled_from(("submit", "approve", "approve", "return", "post", "post")),  # more of what moves it on
+        st.sampled_from(_PEOPLE),
+        st.sampled_from(_TEXTS),
+    ),
+    min_size=2,
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_MOVES)
+def test_whatever_is_drafted_approved_returned_or_posted_only_words_someone_else_approved_go_out(
+    moves: list[tuple[str, Actor, str]],
+) -> None:
+    incident = _assessed()
+    for minute, (move, who, text) in enumerate(moves, start=3):
+        if move == "post":
+            outcome = _post(incident, text, minute, who)
+        else:
+            fields = {"public_reply": public_reply(incident, text)} if move == "submit" else {"note": "Change it."}
+            outcome = _draft(incident, who, DraftStep(move), minute, **fields)
+        if isinstance(outcome, Refused):
+            continue
+        before, incident = incident, outcome.incident
+        if incident.state == "acknowledged":
+            draft = before.draft
+            assert draft is not None
+            assert draft.stage is DraftStage.APPROVED
+            assert draft.decided_by != draft.drafted_by
+            assert draft.digest == reply_digest(text)
+            return
