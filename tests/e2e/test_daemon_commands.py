@@ -696,6 +696,7 @@ def test_a_safety_reply_is_drafted_approved_and_posted_from_the_terminal(desk: D
     direct = desk.run("incidents", "act", incident, "acknowledge", *reply)
     drafted = desk.run("incidents", "act", incident, "acknowledge", "--draft", "submit", *reply)
     approved = calmly("incidents", "act", incident, "acknowledge", "--draft", "approve", env=grace)
+    shown = desk.run("incidents", "show", incident).stdout
     posted = desk.run("incidents", "act", incident, "acknowledge", *reply)
 
     assert direct.returncode == 1
@@ -705,5 +706,7 @@ def test_a_safety_reply_is_drafted_approved_and_posted_from_the_terminal(desk: D
     assert "  draft: draft reply for acknowledge submitted for approval" in drafted.stdout
     assert approved.returncode == 0, approved.stderr
     assert "  approved: draft reply for acknowledge approved (sha256:" in approved.stdout
+    assert "  approval  acknowledge: approved by grace (drafted by alice)" in shown
+    assert "    Hi @kettle, please send us a direct message." in shown
     assert posted.returncode == 0, posted.stderr
     assert f"{incident}: acknowledged" in posted.stdout
