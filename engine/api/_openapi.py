@@ -272,6 +272,72 @@ INCIDENT_LIST: dict[str, Any] = {
     },
 }
 
+DRAFT: dict[str, Any] = {
+    "type": "object",
+    "required": ["action", "stage", "text", "channel", "digest", "drafted_by", "drafted_at"],
+    "properties": {
+        "action": {"type": "string", "description": "The action the reply is for."},
+        "stage": {"enum": ["pending", "returned", "approved"]},
+        "text": {"type": "string", "description": "The drafted words."},
+        "channel": {"type": "string"},
+        "digest": {"type": "string", "description": "sha256 of the words, joined by single spaces."},
+        "drafted_by": {"type": "string"},
+        "drafted_at": {"type": "string"},
+        "decided_by": {"type": ["string", "null"], "description": "The approver who approved or returned it."},
+        "decided_at": {"type": ["string", "null"]},
+        "note": {"type": ["string", "null"], "description": "The approver's note."},
+    },
+}
+
+REPLIES: dict[str, Any] = {
+    "type": "object",
+    "required": ["incident", "action", "replies", "required"],
+    "properties": {
+        "incident": {"type": "string"},
+        "action": {"type": "string"},
+        "replies": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "The playbook's replies for the action, placeholders filled from the incident.",
+        },
+        "required": {"type": "boolean", "description": "Whether a public reply for the action must be one of them."},
+    },
+}
+
+DRAFT_BODY = _body(
+    {
+        "type": "object",
+        "required": ["revision", "public_reply"],
+        "additionalProperties": False,
+        "properties": {
+            "revision": {"type": "integer", "minimum": 0, "description": "The revision of the incident you saw."},
+            "public_reply": {
+                "type": "object",
+                "required": ["text", "channel"],
+                "properties": {"text": {"type": "string"}, "channel": {"type": "string"}},
+                "description": "The reply to approve, on the incident's own channel.",
+            },
+            "note": {"type": "string", "maxLength": NOTE_LIMIT, "description": "A note for the approver."},
+        },
+    }
+)
+
+DECISION_BODY = _body(
+    {
+        "type": "object",
+        "required": ["revision"],
+        "additionalProperties": False,
+        "properties": {
+            "revision": {"type": "integer", "minimum": 0, "description": "The revision of the incident you saw."},
+            "note": {
+                "type": "string",
+                "maxLength": NOTE_LIMIT,
+                "description": "What to change (required to return a draft).",
+            },
+        },
+    }
+)
+
 INCIDENT: dict[str, Any] = {
     **SUMMARY,
     "required": [*SUMMARY["required"], "clocks", "deadlines", "actions", "history"],
@@ -294,6 +360,10 @@ INCIDENT: dict[str, Any] = {
             "type": "object",
             "additionalProperties": {"type": "string"},
             "description": "What people wrote into the incident's fields, as text: a reply awaiting approval, say.",
+        },
+        "approval": {
+            "anyOf": [{"type": "null"}, DRAFT],
+            "description": "The draft reply of an action that needs approval, and where it stands (or null).",
         },
         "clocks": {"type": "array", "items": {"type": "object"}},
         "finished_clocks": {"type": "array", "items": {"type": "string"}},

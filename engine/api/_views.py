@@ -9,11 +9,29 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from engine.incident import Incident
+from engine.incident import Draft, Incident
 from engine.service import IncidentDetails, IntakeResult, draft_texts, post_view
 from engine.store import Delivery, IncidentRow
 
-__all__ = ["details_view", "intake_view", "notification_views", "promise_views", "summary_view"]
+__all__ = ["details_view", "draft_view", "intake_view", "notification_views", "promise_views", "summary_view"]
+
+
+def draft_view(draft: Draft | None) -> dict[str, Any] | None:
+    """The draft reply of an action that needs approval, and where it stands; None when there is none."""
+    if draft is None:
+        return None
+    return {
+        "action": draft.trigger,
+        "stage": draft.stage.value,
+        "text": draft.text,
+        "channel": draft.channel,
+        "digest": draft.digest,
+        "drafted_by": draft.drafted_by,
+        "drafted_at": draft.drafted_at.isoformat(),
+        "decided_by": draft.decided_by,
+        "decided_at": None if draft.decided_at is None else draft.decided_at.isoformat(),
+        "note": draft.note,
+    }
 
 
 def _next_due(incident: Incident, zones: Mapping[str, str]) -> dict[str, Any] | None:
@@ -138,6 +156,7 @@ def details_view(details: IncidentDetails, now: datetime) -> dict[str, Any]:
         "links": [{"incident": linked, "relation": relation} for linked, relation in incident.links],
         "facts": dict(incident.facts),
         "drafts": draft_texts(incident.facts),
+        "approval": draft_view(incident.draft),
         "clocks": _clocks(incident, details.zones),
         "finished_clocks": sorted(incident.finished_clocks),
         "promises": promise_views(incident, details.zones),

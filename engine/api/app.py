@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 
-from engine.api import _admin, _incidents, _intake, _operations, _teamwork
+from engine.api import _admin, _approval, _incidents, _intake, _operations, _teamwork
 from engine.api import _openapi as doc
 from engine.api._context import ApiContext, ReloadOutcome
 from engine.api._errors import Unexpected, install_handlers
@@ -45,6 +45,7 @@ def create_app(context: ApiContext, *, pages: Sequence[APIRouter] = ()) -> FastA
     app.include_router(_intake.router)
     app.include_router(_incidents.router)
     app.include_router(_teamwork.router)
+    app.include_router(_approval.router)
     if context.reload is not None:
         app.include_router(_admin.reload_router)
     if context.simulated is not None:

@@ -1,8 +1,8 @@
 """State-machine diagrams of a playbook, drawn by ``transitions``' own diagram support.
 
-Each edge is labelled with its action, the roles allowed to take it and its guard, if any; each state with its
-time limit as the playbook writes it (``3bd on office``); final states are marked (a double border in DOT, an
-arrow to ``[*]`` in Mermaid).
+Each edge is labelled with its action, the roles allowed to take it, its guard if any and, for a reply that needs
+approval, who approves it; each state with its time limit as the playbook writes it (``3bd on office``); final
+states are marked (a double border in DOT, an arrow to ``[*]`` in Mermaid).
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ _FINAL_STYLE = {
 
 def _label(transition: Transition) -> str:
     """``do_not_engage (social_lead) when medium, high, critical``: the action, its roles, and its guard if any."""
-    label = f"{transition.trigger} ({', '.join(transition.by)})"
+    approval = transition.approval
+    approved = f"; approved by {' or '.join(approval.by)}" if approval else ""
+    label = f"{transition.trigger} ({', '.join(transition.by)}{approved})"
     guard = transition.when
     if guard is None:
         return label

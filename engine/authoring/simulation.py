@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.authoring.timeline import Timeline, TimelineEvent
-from engine.incident import Audit, Effect, Incident, Mention, Notify, NotifyKind, Refused, Rulebook
+from engine.incident import Actor, Audit, DraftReply, Effect, Incident, Mention, Notify, NotifyKind, Refused, Rulebook
 from engine.playbook import format_duration
 from engine.service import Change, IntakeStatus, Library, Service, SimulatedClock, day_time, offset_zone, wall_time
 from engine.store import SQLiteStore, Store
@@ -54,6 +54,10 @@ class IncidentView:
     mentions: int = 1
     #: The promise ledger: every offer made under the offers catalogue, kept or still open, at that moment.
     promises: tuple[PromiseView, ...] = ()
+    #: Every draft reply approved, in order: (the action, the person who approved it).
+    approvals: tuple[tuple[str, str], ...] = ()
+    #: Where the incident's draft reply stands now (pending, returned, approved), or None.
+    draft: str | None = None
 
     @property
     def notified(self) -> frozenset[str]:
@@ -137,6 +141,7 @@ class _World:
         self.notices: dict[str, list[Notice]] = {}
         self.refusals: dict[str, list[tuple[str, str]]] = {}
         self.met: dict[str, list[tuple[str, bool]]] = {}
+        self.approvals: dict[str, list[tuple[str, str]]] = {}
         self.fired = 0
         self.now = timeline.start  # the latest event played so far: time never runs backwards in the story
         #: The story is told in the timeline's own offset (its start's), whatever offset each moment was made in.
@@ -165,6 +170,7 @@ class _World:
         self.refusals.setdefault(incident.id, [])
         self.met.setdefault(incident.id, [])
         self.result.trail.effects.extend(change.stepped.effects)
+        self.approvals.setdefault(incident.id, [])
         for effect in change.stepped.effects:
             self._effect(incident, effect, now)
         for clock in incident.clocks:
@@ -234,6 +240,8 @@ class _World:
             by = f" by {effect.actor}" if effect.actor else ""
             self.say(now, effect.kind, f"{head}, due {self._due(due_at, now)}{by}", incident.id, **dict(effect.details))
         elif isinstance(effect, Audit) and effect.kind not in ("escalation", "notice"):
+            if effect.kind == "approved" and effect.actor is not None:
+                self.approvals[incident.id].append((str(effect.details.get("trigger")), effect.actor))
             by = f" by {effect.actor}" if effect.actor else ""
             self.say(now, effect.kind, f"{effect.summary}{by}", incident.id, **dict(effect.details))
 
@@ -283,16 +291,22 @@ class _World:
             return
         incident_id = ids[event.incident - 1]
         roles = self.timeline.people[event.by]
-        outcome = self.service.act(
-            incident_id, event.act, person=event.by, roles=roles, fields=event.fields, version=None
-        )
+        if event.draft is not None:
+            command = DraftReply(event.draft, event.act, Actor(event.by, roles), dict(event.fields))
+            outcome = self.service.draft(incident_id, command)
+            doing = f"{event.draft.value} a draft of {event.act}"
+        else:
+            outcome = self.service.act(
+                incident_id, event.act, person=event.by, roles=roles, fields=event.fields, version=None
+            )
+            doing = event.act
         if outcome.refused is not None:
             self.refusals[incident_id].append((event.act, outcome.refused.reason.value))
             self.result.trail.refusals.append((event.act, outcome.refused))
             self.say(
                 event.at,
                 "refused",
-                f"{event.act} by {event.by} refused: {outcome.refused.message}",
+                f"{doing} by {event.by} refused: {outcome.refused.message}",
                 incident_id,
                 action=event.act,
                 reason=outcome.refused.reason.value,
@@ -325,6 +339,8 @@ class _World:
                 tuple(self.met[incident.id]),
                 incident.mention_count,
                 self._promises(incident),
+                tuple(self.approvals[incident.id]),
+                None if incident.draft is None else incident.draft.stage.value,
             )
             for number, incident in enumerate(self.incidents.values(), start=1)
         ]

@@ -2,7 +2,8 @@
 
 A test file names a playbook (relative to the file) and holds tests; each test plays a timeline on a simulated
 clock and checks expectations at given times: state, severity, who was notified, which clocks breached, which
-actions were refused. A failing expectation is reported at its own line and column.
+actions were refused, which draft replies were approved and by whom. A failing expectation is reported at its own
+line and column.
 """
 
 from __future__ import annotations
@@ -103,6 +104,14 @@ def _check(expected: Mapping[str, Any], view: IncidentView | None, count: int) -
     if "breached" in expected and set(expected["breached"]) != view.breached:
         got = ", ".join(sorted(view.breached)) or "none"
         wrong.append(("breached", f"expected breached [{', '.join(expected['breached'])}], got [{got}]"))
+    wrong += _check_notices(expected, view)
+    wrong += _check_records(expected, view)
+    return wrong
+
+
+def _check_notices(expected: Mapping[str, Any], view: IncidentView) -> list[tuple[str, str]]:
+    """(key, message) for each expectation on notifications that does not hold."""
+    wrong: list[tuple[str, str]] = []
     if "notified" in expected:
         missing = [_wanted(item, "role") for item in expected["notified"] if not _was_notified(item, view)]
         if missing:
@@ -121,6 +130,13 @@ def _check(expected: Mapping[str, Any], view: IncidentView | None, count: int) -
         ]
         if off:
             wrong.append(("notified_count", f"expected other counts of notifications: {'; '.join(off)}"))
+    return wrong
+
+
+def _check_records(expected: Mapping[str, Any], view: IncidentView) -> list[tuple[str, str]]:
+    """(key, message) for each expectation on what the incident's record holds (targets met, promises, refusals,
+    approvals, the draft) that does not hold."""
+    wrong: list[tuple[str, str]] = []
     if "met" in expected:
         unmet = [_wanted(item, "target") for item in expected["met"] if not _was_met(item, view)]
         if unmet:
@@ -139,7 +155,21 @@ def _check(expected: Mapping[str, Any], view: IncidentView | None, count: int) -
         if missing:
             got = ", ".join(f"{action} ({reason})" for action, reason in view.refusals) or "none"
             wrong.append(("refused", f"expected {', '.join(missing)} to have been refused; refused: {got}"))
+    if "approved" in expected:
+        missing = [_wanted(item, "action") for item in expected["approved"] if not _was_approved(item, view)]
+        if missing:
+            got = ", ".join(f"{action} (by {person})" for action, person in view.approvals) or "none"
+            wrong.append(("approved", f"expected {', '.join(missing)} to have been approved; approved: {got}"))
+    if "draft" in expected and expected["draft"] != (view.draft or "none"):
+        wrong.append(("draft", f"expected the draft reply {expected['draft']}, got {view.draft or 'none'}"))
     return wrong
+
+
+def _was_approved(item: Any, view: IncidentView) -> bool:
+    """A draft reply approved for the action, or (a mapping) approved by that person."""
+    if isinstance(item, str):
+        return any(action == item for action, _ in view.approvals)
+    return any(action == item["action"] and item.get("by", person) == person for action, person in view.approvals)
 
 
 def _wanted(item: Any, name: str) -> str:

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from engine.files import read_document_file
-from engine.incident import Mention, parse_mention
+from engine.incident import DraftStep, Mention, parse_mention
 from engine.playbook import (
     Failed,
     Marks,
@@ -43,6 +43,8 @@ class TimelineEvent:
     incident: int = 1
     #: The mention as it is sent in (``mention`` is what it reads as): what a simulation gives the service.
     sent: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: For an action that needs approval: its draft reply submitted, approved or returned, not the action taken.
+    draft: DraftStep | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +94,7 @@ def build_timeline(data: Mapping[str, Any], marks: Marks, source: str, prefix: P
             )
         previous = max(previous, at)
         line = marks.value(path).line
-        is_mention, is_act = "mention" in raw, "act" in raw or "by" in raw
+        is_mention, is_act = "mention" in raw, "act" in raw or "by" in raw or "draft" in raw
         if is_mention == is_act or (is_mention and ("with" in raw or "incident" in raw)):
             reader.problem(
                 rules.TIMELINE_EVENT,
@@ -125,6 +127,7 @@ def build_timeline(data: Mapping[str, Any], marks: Marks, source: str, prefix: P
                 by=raw["by"],
                 fields=MappingProxyType(dict(raw.get("with", {}))),
                 incident=raw.get("incident", 1),
+                draft=DraftStep(raw["draft"]) if "draft" in raw else None,
             )
         )
     last = events[-1].at if events else start

@@ -66,6 +66,15 @@ class Client:
         done: dict[str, Any] = self._call("POST", f"/v1/incidents/{incident_id}/actions/{trigger}", json=body)
         return done
 
+    def draft(
+        self, incident_id: str, trigger: str, step: str, revision: int, fields: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Submit (``step`` draft), approve or return the draft reply of an action that needs approval."""
+        body = {"revision": revision, **dict(fields)}
+        path = f"/v1/incidents/{incident_id}/actions/{trigger}/{step}"
+        done: dict[str, Any] = self._call("POST", path, json=body)
+        return done
+
     def keep(self, incident_id: str, what: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Take, assign or release an incident, or note on it (``what``: take, assign, release, notes)."""
         done: dict[str, Any] = self._call("POST", f"/v1/incidents/{incident_id}/{what}", json=body)

@@ -158,6 +158,13 @@ def _set(fields: dict[str, Any], assignment: str) -> None:
     type=int,
     help="The incident's revision you saw (default: the current one, read just before); --version is its old name.",
 )
+@click.option(
+    "--draft",
+    "draft",
+    type=click.Choice(["submit", "approve", "return"]),
+    help="For an action that needs approval: submit its reply as a draft (--field public_reply...), approve the "
+    "draft, or return it (--field note=...), instead of taking the action.",
+)
 @url_option
 @token_option
 @format_option
@@ -167,18 +174,24 @@ def incidents_act(
     trigger: str,
     assignments: tuple[str, ...],
     seen: int | None,
+    draft: str | None,
     url: str,
     token: str | None,
     fmt: str,
 ) -> None:
-    """Take the action TRIGGER on an incident, with the fields it requires."""
+    """Take the action TRIGGER on an incident, with the fields it requires (or, with --draft, submit, approve or
+    return the draft of its reply)."""
     fields: dict[str, Any] = {}
     for assignment in assignments:
         _set(fields, assignment)
     client = _client(url, token)
     if seen is None:
         seen = int(_call(lambda: client.incident(incident_id))["revision"])
-    done = _call(lambda: client.act(incident_id, trigger, seen, fields))
+    if draft is not None:
+        step = "draft" if draft == "submit" else draft
+        done = _call(lambda: client.draft(incident_id, trigger, step, seen, fields))
+    else:
+        done = _call(lambda: client.act(incident_id, trigger, seen, fields))
     client.close()
     _print_done(done, fmt)
 

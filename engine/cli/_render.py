@@ -137,6 +137,13 @@ def incident_lines(found: Mapping[str, Any]) -> list[str]:
         lines.append("  fields")
         width = max(len(name) for name in drafts)
         lines += [f"    {name:<{width}}  {text}" for name, text in drafts.items()]
+    approval = found.get("approval")
+    if approval:
+        decided = f" by {approval['decided_by']}" if approval.get("decided_by") else ""
+        note = f": {approval['note']}" if approval.get("note") else ""
+        stage = f"{approval['stage']}{decided}{note}"
+        lines.append(f"  approval  {approval['action']}: {stage} (drafted by {approval['drafted_by']})")
+        lines.append(f"    {approval['text']}")
     for clock in found["clocks"]:
         flag = "  BREACHED" if clock["breached"] else ""
         due = due_phrase(_moment(clock["due_at"]), now, zone(clock.get("timezone")))
@@ -145,6 +152,8 @@ def incident_lines(found: Mapping[str, Any]) -> list[str]:
         lines.append(f"  promise   {_promise_line(promise, now)}")
     for action in found["actions"]:
         needs = f" requires {', '.join(action['requires'])}" if action["requires"] else ""
+        if action.get("approval"):
+            needs += f", approved by {' or '.join(action['approval']['by'])}"
         when = f" when {_guard(action['when'])}" if action.get("when") else ""
         lines.append(f"  can do    {action['trigger']} -> {action['to']} (by {', '.join(action['by'])}){needs}{when}")
         lines += [

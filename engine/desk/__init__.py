@@ -4,6 +4,7 @@ live channel that keeps them up to date, and who else has an incident open."""
 from fastapi import APIRouter, FastAPI
 
 from engine.api import ApiContext, create_app
+from engine.desk._approving import router as approving_router
 from engine.desk._drafts import router as drafts_router
 from engine.desk._live import HEARTBEAT_SECONDS, LocalFeed, live_router
 from engine.desk._pages import router as pages_router
@@ -27,8 +28,8 @@ __all__ = [
 
 def desk_routers() -> list[APIRouter]:
     """The desk's routers, for the app to include: its pages, its drafts checked as they are typed, taking and
-    noting, the beats that say who has an incident open, and its live channel."""
-    return [pages_router, drafts_router, teamwork_router, presence_router, live_router(signed_in)]
+    noting, approving replies, the beats that say who has an incident open, and its live channel."""
+    return [pages_router, drafts_router, approving_router, teamwork_router, presence_router, live_router(signed_in)]
 
 
 def create_web_app(context: ApiContext, presence: PresenceRegistry | None = None) -> FastAPI:

@@ -9,12 +9,11 @@ review answers) so a person picks rather than types them, and never one the serv
 
 from __future__ import annotations
 
-import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.incident import CONTACT_ROUTES, Incident, offer_text
+from engine.incident import CONTACT_ROUTES, DraftStage, Incident, fill_reply
 from engine.playbook import AnswerKind, Playbook
 from engine.service import Person
 
@@ -50,32 +49,23 @@ class Control:
 @dataclass(frozen=True, slots=True)
 class ActionForm:
     """The form of one action: its trigger, the state it leads to, its controls, and for a public reply the
-    channel it goes out on and the playbook's approved replies, placeholders filled in."""
+    channel it goes out on and the playbook's approved replies, placeholders filled in.
+
+    For an action that needs approval and has no approved draft yet, the form submits a draft (``drafting``): it
+    posts nothing, so it asks for no confirmation; ``approvers`` are the roles it goes to."""
 
     trigger: str
     to: str
     controls: tuple[Control, ...]
     reply_channel: str | None = None
     approved: tuple[str, ...] = ()
+    drafting: bool = False
+    approvers: tuple[str, ...] = ()
 
-
-def fill_reply(template: str, incident: Incident) -> str:
-    """An approved reply with the placeholders calmly fills ({author}, {channel}, ...) filled; others kept."""
-    known = {
-        "author": incident.author,
-        "channel": incident.channel,
-        "incident_id": incident.id,
-        "severity": incident.severity,
-        "playbook": incident.playbook,
-        "offer": offer_text(incident.facts["offer"]) if "offer" in incident.facts else "{offer}",
-        "contact_route": str(incident.facts.get("contact_route", "{contact_route}")),
-    }
-    out: list[str] = []
-    for literal, field, _, _ in string.Formatter().parse(template):
-        out.append(literal)
-        if field is not None:
-            out.append(known.get(field, "{" + field + "}"))
-    return "".join(out)
+    @property
+    def path(self) -> str:
+        """Where the form posts, after ``/incidents/{id}/actions/``."""
+        return f"{self.trigger}/draft" if self.drafting else self.trigger
 
 
 def _choices(action: Mapping[str, Any], roles: frozenset[str], requirement: str) -> tuple[str, ...]:
@@ -141,6 +131,11 @@ def action_forms(
         )
         replying = "public_reply" in requires
         approved = tuple(fill_reply(text, incident) for text in playbook.responses.get(action["trigger"], ()))
+        approvers = tuple(action.get("approval", {}).get("by", ()))
+        draft = incident.draft
+        ready = draft is not None and draft.trigger == action["trigger"] and draft.stage is DraftStage.APPROVED
+        if approvers and not ready:
+            controls = tuple(control for control in controls if control.name == "public_reply")
         forms.append(
             ActionForm(
                 action["trigger"],
@@ -148,6 +143,8 @@ def action_forms(
                 controls,
                 incident.channel if replying else None,
                 approved if replying else (),
+                drafting=bool(approvers) and not ready,
+                approvers=approvers,
             )
         )
     return forms

@@ -294,7 +294,7 @@ def incident_page_for(  # noqa: PLR0917 - the page's parts, each by name
         incident=incident,
         in_team=bool(seen.roles & frozenset(playbook.roles)),
         people=assignees(context.roster.people.values(), playbook),
-        approval=approval(incident, details.events, playbook),
+        approval=approval(incident, playbook, seen.roles),
         told=_told(details),
         final=details.row.final,
         waiting_on=details.row.waiting_on,

@@ -44,6 +44,10 @@ from engine.incident._record import (
     ClockState,
     Command,
     DeadlineReached,
+    Draft,
+    DraftReply,
+    DraftStage,
+    DraftStep,
     Effect,
     Incident,
     JoinMention,
@@ -59,6 +63,7 @@ from engine.incident._record import (
     Stepped,
 )
 from engine.incident._repair import Repair
+from engine.incident._replies import Difference, difference, fill_reply, filled_replies, reply_digest
 from engine.incident._rulebook import Rulebook
 from engine.incident._step import open_incident, step
 from engine.incident._teamwork import NOTE_LIMIT
@@ -83,6 +88,11 @@ __all__ = [
     "Command",
     "DeadlineKey",
     "DeadlineReached",
+    "Difference",
+    "Draft",
+    "DraftReply",
+    "DraftStage",
+    "DraftStep",
     "Effect",
     "Engagement",
     "Incident",
@@ -111,6 +121,9 @@ __all__ = [
     "belongs",
     "contact_routes",
     "deadline_key",
+    "difference",
+    "fill_reply",
+    "filled_replies",
     "guard_holds",
     "guard_view",
     "joins",
@@ -123,6 +136,7 @@ __all__ = [
     "offer_text",
     "open_incident",
     "parse_mention",
+    "reply_digest",
     "route",
     "step",
     "unmet",

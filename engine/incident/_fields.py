@@ -16,7 +16,7 @@ from engine.incident._record import Actor, Incident, RefusalReason, Refused
 from engine.incident._rulebook import ALWAYS_ALLOWED, Rulebook
 from engine.playbook import AnswerKind, Requirement, Transition, canonical_channel
 
-__all__ = ["CONTACT_ROUTES", "DIRECT", "check_fields", "contact_routes"]
+__all__ = ["CONTACT_ROUTES", "DIRECT", "check_fields", "check_public_reply", "contact_routes"]
 
 #: Where a conversation moves when it leaves the public channel. ``direct`` ("if you know the customer, contact
 #: them directly") is taken only when the incident's customer is known.
@@ -55,7 +55,8 @@ def _severity(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> A
     return value
 
 
-def _public_reply(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any:
+def check_public_reply(value: Any, incident: Incident, book: Rulebook, actor: Actor | None = None) -> Any:
+    """The reply as it goes out (``{channel, text}``, the text stripped), or the rule it breaks."""
     if not isinstance(value, Mapping) or not isinstance(value.get("text"), str) or not value["text"].strip():
         return _invalid("public_reply", "public_reply needs the 'text' of the reply and the 'channel' it goes out on")
     channel = value.get("channel")
@@ -167,7 +168,7 @@ def _merged_into(value: Any, incident: Incident, book: Rulebook, actor: Actor) -
 
 _CHECKS: dict[Requirement, _Check] = {
     Requirement.SEVERITY: _severity,
-    Requirement.PUBLIC_REPLY: _public_reply,
+    Requirement.PUBLIC_REPLY: check_public_reply,
     Requirement.OFFER: _offer,
     Requirement.CONTACT_ROUTE: _contact_route,
     Requirement.OUTCOME: _text("outcome", "what was done to resolve the case"),

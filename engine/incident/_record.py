@@ -26,6 +26,10 @@ __all__ = [
     "ClockState",
     "Command",
     "DeadlineReached",
+    "Draft",
+    "DraftReply",
+    "DraftStage",
+    "DraftStep",
     "Effect",
     "Incident",
     "JoinMention",
@@ -91,6 +95,34 @@ class ClockState(NamedTuple):
     def kind(self) -> str:
         """``limit`` for state limits, otherwise the target's name: what escalation ``clocks`` filters match."""
         return self.id.escalation_kind
+
+
+class DraftStage(enum.StrEnum):
+    """Where a draft reply stands: waiting for an approver, returned with a note, or approved to be posted."""
+
+    PENDING = "pending"
+    RETURNED = "returned"
+    APPROVED = "approved"
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A public reply drafted for an action that needs approval (``trigger``), and the approver's decision on it.
+
+    ``digest`` names its words (see :func:`engine.incident.reply_digest`); once approved, the action is taken only
+    with a reply of the same words. ``decided_by`` and ``decided_at`` are the approver's, for the last two stages.
+    """
+
+    trigger: str
+    text: str
+    channel: str
+    digest: str
+    stage: DraftStage
+    drafted_by: str
+    drafted_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +202,9 @@ class Incident:
     @property
     def open_promises(self) -> tuple[Promise, ...]:
         return tuple(promise for promise in self.promises if not promise.kept)
+
+    #: The reply drafted for an action that needs approval, in this state; any change of state clears it.
+    draft: Draft | None = None
 
     def clock(self, name: str) -> ClockState | None:
         return next((clock for clock in self.clocks if clock.name == name), None)
@@ -267,7 +302,27 @@ class AddNote:
     text: str
 
 
-Command = Act | DeadlineReached | JoinMention | LinkIncident | SetOwner | AddNote
+class DraftStep(enum.StrEnum):
+    """What a person does with the draft reply of an action that needs approval."""
+
+    SUBMIT = "submit"  # a new draft (or a redraft), with ``public_reply`` in the fields
+    APPROVE = "approve"  # an approver approves the draft as it stands
+    RETURN = "return"  # an approver sends it back (or withdraws an approval), with a ``note``
+
+
+@dataclass(frozen=True, slots=True)
+class DraftReply:
+    """A draft reply for the action ``trigger`` submitted, approved or returned. Not a change of state: the
+    incident stays where it is and its clocks run on; the revision moves, so a decision is made on what was seen."""
+
+    step: DraftStep
+    trigger: str
+    actor: Actor
+    fields: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    expected_revision: int | None = None
+
+
+Command = Act | DeadlineReached | JoinMention | LinkIncident | SetOwner | AddNote | DraftReply
 
 
 # --- effects ------------------------------------------------------------------------------------------------
@@ -348,6 +403,10 @@ class RefusalReason(enum.StrEnum):
     CUSTOMER_UNKNOWN = "customer_unknown"  # contact_route direct, but the incident's customer is not known
     OVER_CAP = "over_cap"  # an offer's amount is more than the actor's roles may offer
     OPEN_PROMISE = "open_promise"  # a promise is not yet delivered, so the incident cannot be resolved or closed
+    NEEDS_APPROVAL = "needs_approval"  # the reply must be drafted and approved before the action
+    NOT_AS_APPROVED = "not_as_approved"  # the reply's words are not the approved ones
+    NOT_A_TEMPLATE = "not_a_template"  # the reply must be one of the action's templates, and is not
+    OWN_DRAFT = "own_draft"  # an approver may not approve the draft they wrote
 
 
 @dataclass(frozen=True, slots=True)

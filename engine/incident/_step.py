@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from engine.incident._clocks import deadline_key, due_occurrences, replan, start_clock
+from engine.incident._draft import approved_reply, draft_step, template_reply
 from engine.incident._events import told
 from engine.incident._fields import check_fields
 from engine.incident._guards import unmet
@@ -28,6 +29,7 @@ from engine.incident._record import (
     ClockState,
     Command,
     DeadlineReached,
+    DraftReply,
     Effect,
     Incident,
     JoinMention,
@@ -262,6 +264,8 @@ def step(incident: Incident, command: Command, now: datetime, book: Rulebook) ->
         return set_owner(incident, command, now, book)
     if isinstance(command, AddNote):
         return add_note(incident, command, now, book)
+    if isinstance(command, DraftReply):
+        return draft_step(incident, command, now, book)
     if takes_deliver(command, book):
         return deliver(incident, command, now, book)
     return _act(incident, command, now, book)
@@ -313,6 +317,9 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
     checked = check_fields(transition, act.fields, incident, book, act.actor)
     if isinstance(checked, Refused):
         return checked
+    approval = _reply_rules(incident, transition, checked, book)
+    if isinstance(approval, Refused):
+        return approval
     previous = incident.state
     facts = dict(incident.facts)
     facts.update(checked)
@@ -338,16 +345,15 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
         clocks=clocks,
         finished_clocks=finished,
         promises=promises,
+        draft=None,  # a draft is written for the incident where it stands; once it moves on, none is left
     )
     summary = f"{act.trigger}: {previous} -> {destination}"
+    details: dict[str, Any] = {"trigger": act.trigger, "from": previous, "to": destination, "fields": dict(act.fields)}
+    if approval is not None:
+        summary += f" (the reply {approval['approved_by']} approved, word for word)"
+        details["approval"] = approval
     effects: list[Effect] = [
-        Audit(
-            now,
-            "transition",
-            summary,
-            act.actor.person,
-            {"trigger": act.trigger, "from": previous, "to": destination, "fields": dict(act.fields)},
-        ),
+        Audit(now, "transition", summary, act.actor.person, details),
         *entered,
     ]
     if severity != incident.severity:
@@ -355,12 +361,33 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
         fresh = frozenset(clock.name for clock in changed.clocks if clock.epoch == changed.revision)
         changed, moved = _reschedule(book, changed, incident.severity, fresh, now)
         effects += moved
-    effects += told(book, changed, EventKind.ENTERED, now)
-    if book.levels[severity] > book.levels[incident.severity]:
-        effects += told(book, changed, EventKind.SEVERITY_RAISED, now)
-    if previous == _RESOLVED and not book.is_final(destination):
-        effects += told(book, changed, EventKind.REOPENED, now)
+    effects += _moved(book, incident, changed, now)
     return Stepped(changed, tuple(effects))
+
+
+def _reply_rules(
+    incident: Incident, transition: Transition, checked: Mapping[str, Any], book: Rulebook
+) -> Mapping[str, Any] | Refused | None:
+    """A public reply that needs approval must be the approved words (what the approval was, for the history); one
+    that must come from the templates must be one of them."""
+    if not transition.posts_reply or "public_reply" not in checked:
+        return None
+    text = checked["public_reply"]["text"]
+    approved = approved_reply(incident, transition, text)
+    if isinstance(approved, Refused):
+        return approved
+    refused = template_reply(incident, transition, text, book)
+    return approved if refused is None else refused
+
+
+def _moved(book: Rulebook, before: Incident, after: Incident, now: datetime) -> list[Effect]:
+    """What an action that moved an incident tells at once: the state entered, a raised level, a reopening."""
+    effects = told(book, after, EventKind.ENTERED, now)
+    if book.levels[after.severity] > book.levels[before.severity]:
+        effects += told(book, after, EventKind.SEVERITY_RAISED, now)
+    if before.state == _RESOLVED and not book.is_final(after.state):
+        effects += told(book, after, EventKind.REOPENED, now)
+    return effects
 
 
 def _roles_of(actor: Actor) -> str:

@@ -15,6 +15,7 @@ from engine.playbook._model import (
     DEFAULT_JOIN_WINDOW,
     AnswerKind,
     AppliesTo,
+    Approval,
     Calendar,
     Condition,
     ContactKind,
@@ -253,6 +254,8 @@ def build(data: Mapping[str, Any]) -> Playbook:
                 requires=frozenset(Requirement(item) for item in raw.get("requires", [])),
                 description=raw.get("description"),
                 when=_guard(raw["when"]) if "when" in raw else None,
+                approval=Approval(by=_strings(raw["approval"]["by"])) if "approval" in raw else None,
+                responses_required=raw.get("responses_required"),
             )
             for raw in data["transitions"]
         ),
@@ -280,6 +283,7 @@ def build(data: Mapping[str, Any]) -> Playbook:
             for raw in data.get("notify_on", [])
         ),
         responses={trigger: _strings(texts) for trigger, texts in data.get("responses", {}).items()},
+        responses_required=bool(data.get("responses_required", False)),
         review_questions=tuple(
             ReviewQuestion(
                 id=raw["id"],

@@ -21,6 +21,7 @@ __all__ = [
     "REPLY",
     "AnswerKind",
     "AppliesTo",
+    "Approval",
     "Calendar",
     "Condition",
     "ContactKind",
@@ -296,6 +297,13 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class Approval:
+    """Who must approve the public reply of a transition, word for word, before it may be taken."""
+
+    by: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     trigger: str
     sources: tuple[str, ...]
@@ -304,6 +312,13 @@ class Transition:
     requires: frozenset[Requirement] = frozenset()
     description: str | None = None
     when: Guard | None = None
+    approval: Approval | None = None
+    #: Whether the public reply must be one of the action's templates: None follows the playbook's setting.
+    responses_required: bool | None = None
+
+    @property
+    def posts_reply(self) -> bool:
+        return Requirement.PUBLIC_REPLY in self.requires
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,9 +435,19 @@ class Playbook:
     escalation: tuple[EscalationStep, ...] = ()
     notify_on: tuple[EventRule, ...] = ()
     responses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Whether every public reply must be one of its action's templates (a transition may say otherwise).
+    responses_required: bool = False
     review_questions: tuple[ReviewQuestion, ...] = ()
     offers: Offers | None = None  # None: offers are free text, and no promise is kept
     contact: ContactRule = ContactRule()
+
+    def templates_required(self, transition: Transition) -> bool:
+        """Whether ``transition``'s public reply must be one of its templates, placeholders filled."""
+        if not transition.posts_reply:
+            return False
+        if transition.responses_required is not None:
+            return transition.responses_required
+        return self.responses_required
 
     @property
     def final_states(self) -> frozenset[str]:

@@ -116,6 +116,9 @@ class rules:
     AMOUNT_WITHOUT_CURRENCY: Final = _e(
         "E319", "amount-without-currency", "Offers with amount caps, and no currency for the catalogue."
     )
+    UNDEFINED_APPROVER: Final = _e(
+        "E322", "undefined-approver", "An approval names a role that the playbook's roles section lacks."
+    )
 
     MISSING_LIFECYCLE_STATE: Final = _e("E400", "missing-lifecycle-state", "A core lifecycle state is missing.")
     UNREACHABLE_STATE: Final = _e("E401", "unreachable-state", "No path of transitions leads to the state.")
@@ -128,6 +131,9 @@ class rules:
     )
     REASON_WITHOUT_HOUSE_RULES: Final = _e(
         "E407", "reason-without-house-rules", "A transition requires a reason but the house rules list none."
+    )
+    APPROVAL_WITHOUT_REPLY: Final = _e(
+        "E425", "approval-without-reply", "An approval on a transition that posts no public reply."
     )
     FINAL_STATE_LIMIT: Final = _e("E408", "final-state-limit", "A final state has a time limit.")
     TARGET_NEVER_ENDS: Final = _e(
@@ -170,6 +176,9 @@ class rules:
     HOUSE_RULE_BROKEN: Final = _e("E600", "house-rule-broken", "A reply template says what the house rules forbid.")
     UNKNOWN_PLACEHOLDER: Final = _e("E601", "unknown-placeholder", "A reply template uses an unknown placeholder.")
     MALFORMED_TEMPLATE: Final = _e("E602", "malformed-template", "A reply template with unbalanced braces.")
+    TEMPLATES_REQUIRED_NONE_GIVEN: Final = _e(
+        "E603", "required-templates-missing", "Public replies must come from the templates, but the action has none."
+    )
 
     TIMELINE_EVENT: Final = _e("E800", "timeline-event", "A timeline event that is neither a mention nor an action.")
     UNKNOWN_PERSON: Final = _e("E801", "unknown-person", "An action by someone the timeline's people do not list.")
@@ -220,6 +229,9 @@ class rules:
     )
     CONTACT_NOT_REQUIRED: Final = _w(
         "W727", "contact-not-required", "A contact section, and no action that requires a contact."
+    )
+    TEMPLATES_REQUIRED_WITHOUT_REPLY: Final = _w(
+        "W730", "templates-required-without-reply", "responses_required on a transition that posts no public reply."
     )
 
     NOTIFIED_ROLE_UNHELD: Final = _e(

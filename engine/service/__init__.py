@@ -22,7 +22,7 @@ from engine.service._moments import (
 from engine.service._outcomes import ActResult, Change, FiredDeadline, IncidentDetails, IntakeResult, IntakeStatus
 from engine.service._posts import NOTICE_LENGTH, draft_texts, latest_post, post_view, shorten
 from engine.service._roster import Destination, Person, Roster, Smtp, load_roster
-from engine.service._service import LEARNED_FROM, Sent, Service
+from engine.service._service import LEARNED_FROM, Replies, Sent, Service
 from engine.service._signin_links import SIGN_IN_LINK_LIFETIME, issue_sign_in_code, spend_sign_in_code
 from engine.service._signing import (
     SECRET_PREFIX,
@@ -66,6 +66,7 @@ __all__ = [
     "Person",
     "PlaybookMissing",
     "Replayed",
+    "Replies",
     "Roster",
     "Sent",
     "Service",

@@ -48,6 +48,8 @@ def available_actions(book: Rulebook, incident: Incident) -> tuple[Mapping[str, 
             "to": transition.dest,
             "by": list(transition.by),
             "requires": sorted(requirement.value for requirement in transition.requires),
+            **({"approval": {"by": list(transition.approval.by)}} if transition.approval else {}),
+            **({"responses_required": True} if book.playbook.templates_required(transition) else {}),
         }
         if transition.when is not None:
             action["when"] = guard_view(transition.when)

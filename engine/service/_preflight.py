@@ -132,6 +132,21 @@ def _roles(playbooks: Sequence[LoadResult], file: RosterFile) -> list[Problem]:
                     f"{consequence}; give the role to someone in the roster"
                 )
                 found.append(Problem(rules.NEEDED_ROLE_UNHELD, result.source, *_at(result, path), message, path))
+        for index, transition in enumerate(book.transitions):
+            approvers = transition.approval.by if transition.approval else ()
+            if any(role in held for role in approvers):
+                continue  # someone can approve: a role nobody holds only narrows who
+            for position, role in enumerate(approvers):
+                if role in needed:
+                    continue
+                needed.add(role)
+                where: tuple[str | int, ...] = ("transitions", index, "approval", "by", position)
+                message = (
+                    f"{dotted(where)} approves replies for {transition.trigger!r}, but nobody in the roster "
+                    f"{roster.source} holds {role!r} or another of its approvers' roles, so no reply for it can be "
+                    "approved and it can never be taken; give the role to someone in the roster"
+                )
+                found.append(Problem(rules.NEEDED_ROLE_UNHELD, result.source, *_at(result, where), message, where))
     return found
 
 

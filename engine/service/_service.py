@@ -22,11 +22,13 @@ from engine.incident import (
     Act,
     Actor,
     AddNote,
+    DraftReply,
     Incident,
     Mention,
     RefusalReason,
     Refused,
     SetOwner,
+    filled_replies,
     mend_mention,
     step,
 )
@@ -53,7 +55,7 @@ from engine.store import (
     plain,
 )
 
-__all__ = ["Sent", "Service"]
+__all__ = ["Replies", "Sent", "Service"]
 
 
 _log = structlog.get_logger("calmly.service")
@@ -66,6 +68,16 @@ class Sent:
     items: Sequence[Any]
     receipt: tuple[str, datetime] | None = None
     all_or_nothing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Replies:
+    """An action's replies from the playbook, filled in for one incident; ``required``: a public reply for it must
+    be one of them, word for word."""
+
+    trigger: str
+    texts: tuple[str, ...]
+    required: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +132,7 @@ def _observe(fired: FiredDeadline) -> None:
     )
 
 
-def _merged_into_unknown(tx: UnitOfWork, command: Act | SetOwner | AddNote) -> Refused | None:
+def _merged_into_unknown(tx: UnitOfWork, command: Act | SetOwner | AddNote | DraftReply) -> Refused | None:
     """An action that merges the incident into another must name one the store has (the runtime sees one incident
     at a time, so this is the service's to check)."""
     if not isinstance(command, Act):
@@ -266,7 +278,29 @@ class Service:
         """An internal note in the incident's history, for the team alone."""
         return self._apply(incident_id, command)
 
-    def _apply(self, incident_id: str, command: Act | SetOwner | AddNote) -> ActResult:
+    # --- approval: a draft reply submitted, approved or returned ---------------------------------------------------
+
+    def draft(self, incident_id: str, command: DraftReply) -> ActResult:
+        """A draft reply for an action that needs approval, or an approver's decision on it: recorded in the
+        history, not a change of state."""
+        return self._apply(incident_id, command)
+
+    def replies(self, incident_id: str, trigger: str) -> Replies:
+        """The playbook's replies for ``trigger``, filled in for the incident, and whether its replies must be one
+        of them. :class:`NotFound` for an unknown incident or an action its playbook does not have."""
+        row = self.store.incident(incident_id)
+        if row is None:
+            raise NotFound(f"there is no incident {incident_id}")
+        incident = row.incident
+        book = self.library.by_digest(incident.playbook_digest)
+        if trigger not in book.triggers:
+            actions = ", ".join(sorted(book.triggers))
+            raise NotFound(f"{book.playbook.id} has no action {trigger!r} ({actions})", code="unknown_action")
+        transitions = [transition for transition in book.playbook.transitions if transition.trigger == trigger]
+        required = any(book.playbook.templates_required(transition) for transition in transitions)
+        return Replies(trigger, filled_replies(incident, trigger, book), required)
+
+    def _apply(self, incident_id: str, command: Act | SetOwner | AddNote | DraftReply) -> ActResult:
         """A person's command on an incident, through the runtime, in one unit of work. A refusal the team can
         learn from (:data:`LEARNED_FROM`) is kept as an attempt that changed nothing; one that changes nothing (a
         release of what nobody has) writes nothing."""

@@ -23,6 +23,10 @@ from engine.incident import (
     Audit,
     ClockState,
     DeadlineReached,
+    Draft,
+    DraftReply,
+    DraftStage,
+    DraftStep,
     Incident,
     LinkIncident,
     Notify,
@@ -192,7 +196,40 @@ def encode_incident(incident: Incident) -> dict[str, Any]:
         **({} if incident.customer_id is None else {"customer_id": incident.customer_id}),
         **({} if incident.customer_segment is None else {"customer_segment": incident.customer_segment}),
         **({"promises": [_promise(promise) for promise in incident.promises]} if incident.promises else {}),
+        **({} if incident.draft is None else {"draft": _draft(incident.draft)}),
     }
+
+
+def _draft(draft: Draft) -> dict[str, Any]:
+    return {
+        "trigger": draft.trigger,
+        "text": draft.text,
+        "channel": draft.channel,
+        "digest": draft.digest,
+        "stage": draft.stage.value,
+        "drafted_by": draft.drafted_by,
+        "drafted_at": moment(draft.drafted_at),
+        "decided_by": draft.decided_by,
+        "decided_at": None if draft.decided_at is None else moment(draft.decided_at),
+        "note": draft.note,
+    }
+
+
+def _read_draft(data: Mapping[str, Any] | None) -> Draft | None:
+    if data is None:
+        return None
+    return Draft(
+        trigger=data["trigger"],
+        text=data["text"],
+        channel=data["channel"],
+        digest=data["digest"],
+        stage=DraftStage(data["stage"]),
+        drafted_by=data["drafted_by"],
+        drafted_at=parse_moment(data["drafted_at"]),
+        decided_by=data.get("decided_by"),
+        decided_at=parse_optional_moment(data.get("decided_at")),
+        note=data.get("note"),
+    )
 
 
 def decode_incident(data: dict[str, Any]) -> Incident:
@@ -234,6 +271,7 @@ def decode_incident(data: dict[str, Any]) -> Incident:
         customer_id=data.get("customer_id"),  # none before known customers
         customer_segment=data.get("customer_segment"),
         promises=tuple(_read_promise(promise) for promise in data.get("promises", ())),  # none before the ledger
+        draft=_read_draft(data.get("draft")),  # none before approval was a step of its own
     )
 
 
@@ -326,6 +364,7 @@ LoggedCommand = (
     | LinkIncident
     | SetOwner
     | AddNote
+    | DraftReply
     | AttemptCommand
     | PassedOnCommand
 )
@@ -344,6 +383,8 @@ def command_kind(command: LoggedCommand) -> EventKind:
         return EventKind.OWNER
     if isinstance(command, AddNote):
         return EventKind.NOTE
+    if isinstance(command, DraftReply):
+        return EventKind.DRAFT
     if isinstance(command, AttemptCommand):
         return EventKind.ATTEMPT
     if isinstance(command, PassedOnCommand):
@@ -393,6 +434,15 @@ def encode_command(command: LoggedCommand) -> dict[str, Any]:
         return {"type": kind.value, **_person(command.actor), "owner": owner, "take_over": command.take_over}
     if isinstance(command, AddNote):
         return {"type": kind.value, **_person(command.actor), "text": command.text}
+    if isinstance(command, DraftReply):
+        return {
+            "type": kind.value,
+            **_person(command.actor),
+            "step": command.step.value,
+            "trigger": command.trigger,
+            "fields": dict(command.fields),
+            "expected_revision": command.expected_revision,
+        }
     if isinstance(command, AttemptCommand):
         return {
             "type": kind.value,
@@ -428,6 +478,14 @@ def decode_command(data: Mapping[str, Any]) -> LoggedCommand:
         return SetOwner(_read_person(data), None if owner is None else _read_person(owner), bool(data["take_over"]))
     if kind == EventKind.NOTE:
         return AddNote(_read_person(data), str(data["text"]))
+    if kind == EventKind.DRAFT:
+        return DraftReply(
+            DraftStep(data["step"]),
+            str(data["trigger"]),
+            _read_person(data),
+            dict(data["fields"]),
+            data["expected_revision"],
+        )
     if kind == EventKind.ATTEMPT:
         return AttemptCommand(
             str(data["trigger"]), _read_person(data), dict(data["fields"]), str(data["reason"]), str(data["message"])

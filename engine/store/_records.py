@@ -47,6 +47,7 @@ class EventKind(enum.StrEnum):
     LINK = "link"
     OWNER = "owner"  # taken, assigned or released: not a change of state
     NOTE = "note"  # an internal note: not a change of state
+    DRAFT = "draft"  # a draft reply submitted, approved or returned: not a change of state
     ATTEMPT = "attempt"  # an action the rules refused: it changed nothing
     PASSED_ON = "passed_on"  # a mention about this closed incident went to the one it was merged into
 

@@ -680,3 +680,33 @@ def test_incidents_show_and_list_read_times_against_the_daemons_clock_in_each_cl
     (row,) = [line for line in listed.splitlines() if line.startswith(f"{incident} ")]
     assert "first_response due in" in row or "limit:assessed due in" in row
     assert re.search(r"(just now|\w+ ago) \(\d\d:\d\d UTC\)$", row), row  # opened, by the daemon's clock
+
+
+def test_a_safety_reply_is_drafted_approved_and_posted_from_the_terminal(desk: Desk) -> None:
+    incident = desk.open("@kettle", "I was injured by your kettle")
+    grace = environment(CALMLY_URL=desk.daemon.url, CALMLY_TOKEN=desk.daemon.token("grace"))
+    reply = [
+        "--field",
+        "public_reply.text=Hi @kettle, please send us a direct message.",
+        "--field",
+        "public_reply.channel=twitter",
+    ]
+    desk.run("incidents", "act", incident, "assess", "--field", "severity=high")
+
+    direct = desk.run("incidents", "act", incident, "acknowledge", *reply)
+    drafted = desk.run("incidents", "act", incident, "acknowledge", "--draft", "submit", *reply)
+    approved = calmly("incidents", "act", incident, "acknowledge", "--draft", "approve", env=grace)
+    shown = desk.run("incidents", "show", incident).stdout
+    posted = desk.run("incidents", "act", incident, "acknowledge", *reply)
+
+    assert direct.returncode == 1
+    assert "needs approval by legal_counsel or comms_director; submit it as a draft first" in direct.stderr
+    assert drafted.returncode == 0, drafted.stderr
+    assert f"{incident}: assessed (revision 2" in drafted.stdout
+    assert "  draft: draft reply for acknowledge submitted for approval" in drafted.stdout
+    assert approved.returncode == 0, approved.stderr
+    assert "  approved: draft reply for acknowledge approved (sha256:" in approved.stdout
+    assert "  approval  acknowledge: approved by grace (drafted by alice)" in shown
+    assert "    Hi @kettle, please send us a direct message." in shown
+    assert posted.returncode == 0, posted.stderr
+    assert f"{incident}: acknowledged" in posted.stdout

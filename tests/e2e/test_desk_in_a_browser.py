@@ -219,13 +219,14 @@ def test_a_safety_reply_is_taken_noted_drafted_approved_by_legal_and_posted_word
     _form(page, "Assess").get_by_label("Severity").select_option("high")
     _form(page, "Assess").get_by_role("button", name="Assess").click()
     expect(heading).to_contain_text("assessed")
-    draft = _form(page, "Draft reply")
+    draft = _form(page, "Submit draft for approval")
+    expect(draft).to_contain_text("Needs approval by legal_counsel or comms_director")
     draft.get_by_role("button", name="Use the approved reply").first.click()
     drafted = draft.locator("textarea").input_value()
     assert drafted
-    draft.get_by_label("Post this reply in public on twitter").check()
-    draft.get_by_role("button", name="Draft reply").click()
-    expect(heading).to_contain_text("reply_pending_approval")
+    draft.get_by_role("button", name="Submit draft for approval").click()
+    expect(page.get_by_role("heading", name="Draft reply waiting for approval")).to_be_visible()
+    expect(heading).to_contain_text("assessed")  # a draft waits where the incident is: nothing is posted
     _sign_out(page)
 
     _sign_in(page, daemon, "grace")
@@ -236,8 +237,8 @@ def test_a_safety_reply_is_taken_noted_drafted_approved_by_legal_and_posted_word
     no_serious_violations(page, "approval")
     if SCREENSHOTS is not None:
         page.screenshot(path=str(SCREENSHOTS / "desk-approval.png"), full_page=True)
-    _form(page, "Approve reply").get_by_role("button", name="Approve reply").click()
-    expect(heading).to_contain_text("reply_approved")
+    page.locator(".approval").get_by_role("button", name="Approve reply").click()
+    expect(page.get_by_role("heading", name="Approved reply, to post as it is")).to_be_visible()
     _sign_out(page)
 
     _sign_in(page, daemon, "alice")
@@ -247,6 +248,7 @@ def test_a_safety_reply_is_taken_noted_drafted_approved_by_legal_and_posted_word
     acknowledge.get_by_label("Post this reply in public on twitter").check()
     acknowledge.get_by_role("button", name="Acknowledge").click()
     expect(heading).to_contain_text("acknowledged")
+    expect(page.locator(".timeline")).to_contain_text("the reply grace approved, word for word")
     _sign_out(page)
 
 

@@ -485,3 +485,120 @@ def test_simulate_tells_a_promise_made_and_kept() -> None:
     assert result.returncode == 0, result.stderr
     assert "promised replacement-1: replacement, due 2026-11-26 13:40Z (in 3d) by carol" in result.stdout
     assert "kept replacement-1 (replacement, on time): The courier delivered it" in result.stdout
+
+
+def test_simulate_tells_each_step_of_an_approval_and_refuses_a_changed_word() -> None:
+    result = calmly("simulate", "playbooks/safety-and-legal.yaml", "examples/timelines/safety-and-legal.yaml")
+    text = result.stdout
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "REFUSED    [inc-1] acknowledge by priya refused: this reply needs approval by legal_counsel or "
+        "comms_director; submit it as a draft first" in text
+    )
+    assert "draft      [inc-1] draft reply for acknowledge submitted for approval by priya" in text
+    assert "returned   [inc-1] draft reply for acknowledge returned (A recall notice" in text
+    assert "approved   [inc-1] draft reply for acknowledge approved (sha256:" in text
+    assert "refused: the reply differs from the approved text at word 16" in text
+    assert "acknowledge: assessed -> acknowledged (the reply dana approved, word for word) by priya" in text
+
+
+def _approval_test(tmp_path: Path, expect: str, events: str = "") -> Path:
+    path = tmp_path / "approval.test.yaml"
+    path.write_text(
+        f"playbook: {ROOT.as_posix()}/playbooks/safety-and-legal.yaml\n"
+        "tests:\n"
+        "  - name: a draft approved by legal\n"
+        "    timeline:\n"
+        "      start: 2026-11-26T12:30:00Z\n"
+        "      people: {priya: [community_manager], grace: [legal_counsel], lena: [social_lead]}\n"
+        "      events:\n"
+        "        - {at: 0m, mention: {channel: twitter, text: I was injured, author: {handle: '@ro'}}}\n"
+        "        - {at: 1m, act: assess, by: lena, with: {severity: high}}\n"
+        "        - {at: 2m, act: acknowledge, draft: submit, by: priya,\n"
+        "           with: {public_reply: {channel: twitter, text: 'Hi @ro, please send us a direct message.'}}}\n"
+        f"{events}"
+        "    expect:\n"
+        f"{expect}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_test_can_expect_who_approved_a_reply_and_where_the_draft_stands(tmp_path: Path) -> None:
+    path = _approval_test(
+        tmp_path,
+        "      - {at: 3m, draft: pending, approved: []}\n"
+        "      - {at: 5m, draft: approved, approved: [acknowledge, {action: acknowledge, by: grace}]}\n",
+        "        - {at: 4m, act: acknowledge, draft: approve, by: grace}\n",
+    )
+
+    result = calmly("test", str(path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS  a draft approved by legal" in result.stdout
+
+
+def test_an_expectation_of_the_wrong_approver_or_draft_fails_saying_what_happened(tmp_path: Path) -> None:
+    path = _approval_test(
+        tmp_path,
+        "      - at: 5m\n        draft: returned\n        approved: [{action: acknowledge, by: dana}]\n",
+        "        - {at: 4m, act: acknowledge, draft: approve, by: grace}\n",
+    )
+
+    result = calmly("test", str(path))
+
+    assert result.returncode == 1
+    assert (
+        f"{path.as_posix()}:15:16: at +5m (2026-11-26 12:35Z), incident 1: expected the draft reply returned, got "
+        "approved" in result.stdout
+    )
+    assert (
+        f"{path.as_posix()}:16:19: at +5m (2026-11-26 12:35Z), incident 1: expected acknowledge (by dana) to have been "
+        "approved; approved: acknowledge (by grace)" in result.stdout
+    )
+
+
+def test_a_draft_step_in_a_timeline_must_be_one_the_format_knows(tmp_path: Path) -> None:
+    path = _approval_test(
+        tmp_path,
+        "      - {at: 5m, draft: approved}\n",
+        "        - {at: 4m, act: acknowledge, draft: agree, by: grace}\n",
+    )
+
+    result = calmly("test", str(path))
+
+    assert result.returncode == 1
+    assert (
+        f"{path.as_posix()}:12:45: E203 tests[0].timeline.events[3].draft is 'agree', which is not allowed (allowed: "
+        "submit, approve, return)" in result.stdout
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_test_can_expect_a_reply_refused_for_not_being_one_of_the_templates(tmp_path: Path) -> None:
+    path = tmp_path / "required.test.yaml"
+    path.write_text(
+        f"playbook: {ROOT.as_posix()}/tests/fixtures/incident/required-replies.good.yaml\n"
+        "tests:\n"
+        "  - name: only the templates go out\n"
+        "    timeline:\n"
+        "      start: 2026-11-26T12:30:00Z\n"
+        "      people: {ann: [agent, lead]}\n"
+        "      events:\n"
+        "        - {at: 0m, mention: {channel: twitter, text: Late again, author: {handle: '@kim'}}}\n"
+        "        - {at: 1m, act: assess, by: ann}\n"
+        "        - {at: 2m, act: acknowledge, by: ann, with: {public_reply: {channel: twitter, text: 'On it!'}}}\n"
+        "        - {at: 3m, act: acknowledge, by: ann,\n"
+        "           with: {public_reply: {channel: twitter, text: \"Hi @kim, we're sorry. Please send us a direct "
+        'message."}}}\n'
+        "    expect:\n"
+        "      - {at: 2m, state: assessed, refused: [{action: acknowledge, reason: not_a_template}]}\n"
+        "      - {at: 3m, state: acknowledged}\n",
+        encoding="utf-8",
+    )
+
+    result = calmly("test", str(path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS  only the templates go out" in result.stdout

@@ -72,6 +72,7 @@ EXPECTED = {
     "offer-for-undefined-role.yaml":    "31:52: E300",
     "cap-for-role-not-offering.yaml":   "32:76: E318",
     "amount-without-currency.yaml":     "31:52: E319",
+    "undefined-approver.yaml":          "20:31: E322",
     # the state machine
     "missing-lifecycle-state.yaml":     "9:1: E400",
     "unreachable-state.yaml":           "15:3: E401",
@@ -92,6 +93,7 @@ EXPECTED = {
     "customer-condition-never-holds.yaml": "13:70: E415",
     "nothing-to-offer.yaml":            "20:100: E420",
     "deliver-is-built-in.yaml":         "21:15: E421",
+    "approval-without-reply.yaml":      "21:76: E425",
     # clocks
     "limit-missing-level.yaml":         "10:14: E500",
     "zero-duration.yaml":               "10:31: E501",
@@ -106,6 +108,7 @@ EXPECTED = {
     "house-rule-broken.yaml":           "27:16: E600",
     "unknown-placeholder.yaml":         "26:16: E601",
     "unbalanced-braces.yaml":           "26:16: E602",
+    "required-templates-missing.yaml":  "3:1: E603",
     # warnings
     "unused-role.yaml":                 "8:3: W700",
     "unused-calendar.yaml":             "10:3: W701",
@@ -122,6 +125,7 @@ EXPECTED = {
     "uncapped-offer.yaml":              "32:59: W725",
     "offer-role-cannot-act.yaml":       "31:51: W726",
     "contact-not-required.yaml":        "29:1: W727",
+    "templates-required-without-reply.yaml": "21:78: W730",
 }
 # fmt: on
 

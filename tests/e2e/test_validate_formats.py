@@ -147,6 +147,16 @@ def test_graph_draws_states_triggers_roles_and_final_states_in_mermaid() -> None
     assert "[*] --> detected" in text
 
 
+def test_graph_says_who_approves_a_reply_on_the_edge_of_its_action() -> None:
+    result = calmly("graph", "playbooks/safety-and-legal.yaml")
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "assessed --> acknowledged: acknowledge (community_manager, social_lead, comms_director; approved by "
+        "legal_counsel or comms_director)" in result.stdout
+    )
+
+
 def test_graph_draws_dot_with_final_states_double_bordered() -> None:
     result = calmly("graph", "playbooks/customer-complaint.yaml", "--format", "dot")
     assert result.returncode == 0, result.stderr

@@ -175,21 +175,24 @@ def test_a_reply_refused_by_a_house_rule_shows_in_the_history_as_an_attempt_that
     assert '<span class="tag tag-refused">Refused attempt</span> acknowledge refused, nothing changed:' in page
 
 
+DRAFTED = "Kim, we're so sorry. Please DM us so our safety team can call you today."
+
+
 def _drafted(daemon: Daemon) -> str:
     """A safety incident with a reply drafted by the community manager, waiting for legal."""
     [incident_id] = _open(daemon, mention("1", "I was injured by your kettle", "@kim"))
     alice = Browser(daemon)
     alice.sign_in("alice")
     assert alice.act(incident_id, "assess", revision=0, severity="high").status_code == 303
-    drafted = alice.act(
-        incident_id,
-        "draft_reply",
-        revision=1,
-        public_reply="Kim, we're so sorry. Please DM us so our safety team can call you today.",
-        confirm_public="yes",
-    )
-    assert drafted.status_code == 303, drafted.text
-    assert _state(daemon, incident_id) == "reply_pending_approval"
+    page = alice.page(f"/incidents/{incident_id}").text
+    drafting = page[page.index('action="/incidents/' + incident_id + '/actions/acknowledge/draft"') :]
+    drafting = drafting[: drafting.index("</form>")]
+    assert "Needs approval by legal_counsel or comms_director" in drafting
+    assert "Submit draft for approval" in drafting
+    assert 'name="confirm_public"' not in drafting  # a draft posts nothing, so nothing to confirm
+    drafted = _post(alice, incident_id, "actions/acknowledge/draft", revision="1", public_reply=DRAFTED)
+    assert drafted.status_code == 303, drafted.text  # type: ignore[attr-defined]
+    assert _state(daemon, incident_id) == "assessed"
     return incident_id
 
 
@@ -209,15 +212,27 @@ def test_the_approver_sees_the_exact_draft_beside_the_post_it_answers(daemon: Da
         "can call you today.</blockquote>" in panel
     )
     assert "Drafted by alice" in panel
-    assert 'action="/incidents/' + incident_id + '/actions/approve_reply"' in page
-    assert 'action="/incidents/' + incident_id + '/actions/reject_reply"' in page
+    assert 'action="/incidents/' + incident_id + '/actions/acknowledge/approve"' in panel
+    assert 'action="/incidents/' + incident_id + '/actions/acknowledge/return"' in panel
+
+
+def test_the_drafter_sees_the_draft_waiting_but_no_forms_to_decide_on_it(daemon: Daemon) -> None:
+    incident_id = _drafted(daemon)
+    alice = Browser(daemon)
+    alice.sign_in("alice")
+
+    page = alice.page(f"/incidents/{incident_id}").text
+
+    assert "Nothing is posted until legal_counsel or comms_director approves it." in page
+    assert "/actions/acknowledge/approve" not in page
 
 
 def test_a_returned_draft_shows_the_approvers_note_and_comes_back_into_the_redraft(daemon: Daemon) -> None:
     incident_id = _drafted(daemon)
     grace = Browser(daemon)
     grace.sign_in("grace")
-    grace.act(incident_id, "reject_reply", revision=2, note="Do not promise a call today; say 'as soon as we can'.")
+    note = "Do not promise a call today; say 'as soon as we can'."
+    assert _post(grace, incident_id, "actions/acknowledge/return", revision="2", note=note).status_code == 303  # type: ignore[attr-defined]
     alice = Browser(daemon)
     alice.sign_in("alice")
 
@@ -225,15 +240,27 @@ def test_a_returned_draft_shows_the_approvers_note_and_comes_back_into_the_redra
 
     assert "Draft reply returned with a note" in page
     assert "grace returned it:</strong> Do not promise a call today" in page
-    redraft = page[page.index('action="/incidents/' + incident_id + '/actions/draft_reply"') :]
+    redraft = page[page.index('action="/incidents/' + incident_id + '/actions/acknowledge/draft"') :]
     assert "Kim, we&#39;re so sorry. Please DM us so our safety team can call you today.</textarea>" in redraft
+
+
+def test_returning_a_draft_without_a_note_is_refused_in_the_approval_panel(daemon: Daemon) -> None:
+    incident_id = _drafted(daemon)
+    grace = Browser(daemon)
+    grace.sign_in("grace")
+
+    answer = _post(grace, incident_id, "actions/acknowledge/return", revision="2")
+
+    assert answer.status_code == 422  # type: ignore[attr-defined]
+    panel = answer.text[answer.text.index('id="approval-title"') :]  # type: ignore[attr-defined]
+    assert "say in a note what to change" in panel[: panel.index("</section>")]
 
 
 def test_an_approved_draft_is_filled_into_the_public_reply_to_post_word_for_word(daemon: Daemon) -> None:
     incident_id = _drafted(daemon)
     grace = Browser(daemon)
     grace.sign_in("grace")
-    assert grace.act(incident_id, "approve_reply", revision=2).status_code == 303
+    assert _post(grace, incident_id, "actions/acknowledge/approve", revision="2").status_code == 303  # type: ignore[attr-defined]
     alice = Browser(daemon)
     alice.sign_in("alice")
 
@@ -243,6 +270,15 @@ def test_an_approved_draft_is_filled_into_the_public_reply_to_post_word_for_word
     assert "Approved by grace" in page
     posting = page[page.index('action="/incidents/' + incident_id + '/actions/acknowledge"') :]
     assert "Kim, we&#39;re so sorry. Please DM us so our safety team can call you today.</textarea>" in posting
+    changed = alice.act(
+        incident_id, "acknowledge", revision=3, public_reply=DRAFTED.replace("today", "soon"), confirm_public="yes"
+    )
+    assert changed.status_code == 422
+    assert "differs from the approved text at word 15" in changed.text
+    assert (
+        alice.act(incident_id, "acknowledge", revision=3, public_reply=DRAFTED, confirm_public="yes").status_code == 303
+    )
+    assert _state(daemon, incident_id) == "acknowledged"
 
 
 def test_an_everyday_acknowledgement_is_no_draft_waiting_for_anyone(daemon: Daemon) -> None:

@@ -797,22 +797,27 @@ def test_an_incident_shows_each_mention_with_its_words_author_link_time_and_enga
 def test_a_reply_awaiting_approval_is_shown_with_the_incident(desk: Desk) -> None:
     desk.ingest(mention("1", text="My son had an allergic reaction to your cereal bar", handle="@mum"))
     desk.act("inc-1", "assess", "alice", 0, severity="critical")
-    drafted = desk.act(
-        "inc-1",
-        "draft_reply",
-        "alice",
-        1,
-        public_reply={"channel": "twitter", "text": "We're so sorry. Please DM us so our safety team can call you."},
+    text = "We're so sorry. Please DM us so our safety team can call you."
+    drafted = desk.post(
+        "/v1/incidents/inc-1/actions/acknowledge/draft",
+        json={"revision": 1, "public_reply": {"channel": "twitter", "text": text}},
     )
     assert drafted.status_code == 200, drafted.text
 
     shown = desk.get("/v1/incidents/inc-1").json()
 
-    assert shown["state"] == "reply_pending_approval"
-    assert shown["drafts"]["public_reply"] == (
-        "We're so sorry. Please DM us so our safety team can call you. (on twitter)"
+    assert shown["state"] == "assessed"
+    assert shown["revision"] == 2
+    approval = shown["approval"]
+    assert (approval["action"], approval["stage"], approval["text"], approval["drafted_by"]) == (
+        "acknowledge",
+        "pending",
+        text,
+        "alice",
     )
-    assert shown["facts"]["public_reply"]["text"].startswith("We're so sorry.")
+    assert approval["digest"].startswith("sha256:")
+    (acknowledge,) = [action for action in shown["actions"] if action["trigger"] == "acknowledge"]
+    assert acknowledge["approval"] == {"by": ["legal_counsel", "comms_director"]}
 
 
 def test_mentions_are_read_by_incident_through_an_index(desk: Desk) -> None:

@@ -15,7 +15,7 @@ import pytest
 from engine.authoring.simulation import simulate
 from engine.authoring.timeline import Timeline, read_timeline
 from engine.files import load_file
-from engine.incident import Rulebook
+from engine.incident import Actor, DraftReply, Rulebook
 from engine.service import IntakeStatus, Library, Service
 from engine.store import SQLiteStore, Store, encode_incident
 from engine.testing import FakeClock, memory_store
@@ -73,9 +73,13 @@ def _run_as_the_daemon(folder: Path, playbook: Path, timeline: Timeline) -> SQLi
                 opened.append(result.incident_id)
         elif event.act is not None and event.by is not None and event.incident <= len(opened):
             roles = timeline.people[event.by]
-            service.act(
-                opened[event.incident - 1], event.act, person=event.by, roles=roles, fields=event.fields, version=None
-            )
+            incident_id = opened[event.incident - 1]
+            if event.draft is not None:  # a draft reply submitted, approved or returned, as the desk and API send it
+                service.draft(
+                    incident_id, DraftReply(event.draft, event.act, Actor(event.by, roles), dict(event.fields))
+                )
+            else:
+                service.act(incident_id, event.act, person=event.by, roles=roles, fields=event.fields, version=None)
     run_until(timeline.until)
     return store
 

@@ -8,6 +8,7 @@ from typing import Any
 from incident_support import book, opened
 
 from engine.desk._forms import ActionForm, action_forms, fields_from_form, fill_reply
+from engine.incident import Draft, DraftStage
 from engine.service._applying import available_actions
 
 ACTIONS = [
@@ -140,3 +141,33 @@ def test_an_offer_under_the_catalogue_is_picked_from_its_kinds_and_read_back_wit
     }
     assert [control.name for control in forms["deliver"].controls] == ["promise", "note"]
     assert forms["deliver"].controls[0].choices == ("refund-1", "voucher-2")
+
+
+def test_an_action_that_needs_approval_submits_a_draft_until_one_is_approved() -> None:
+    rulebook = book("safety-and-legal")
+    incident = opened("safety-and-legal").incident
+    needing = [
+        {
+            "trigger": "acknowledge",
+            "to": "acknowledged",
+            "by": ["community_manager"],
+            "requires": ["public_reply"],
+            "approval": {"by": ["legal_counsel", "comms_director"]},
+        }
+    ]
+    approved = Draft(
+        "acknowledge", "Hi", incident.channel, "sha256:1", DraftStage.APPROVED, "priya", incident.opened_at
+    )
+
+    (drafting,) = action_forms(needing, frozenset({"community_manager"}), incident, rulebook.playbook)
+    (posting,) = action_forms(
+        needing, frozenset({"community_manager"}), incident.evolve(draft=approved), rulebook.playbook
+    )
+
+    assert (drafting.drafting, drafting.path, drafting.approvers) == (
+        True,
+        "acknowledge/draft",
+        ("legal_counsel", "comms_director"),
+    )
+    assert [control.name for control in drafting.controls] == ["public_reply"]
+    assert (posting.drafting, posting.path) == (False, "acknowledge")

@@ -37,6 +37,7 @@ CASES = [
     ("offer-for-undefined-role",     "E300", 31, 52, "by[1] names the role 'manager', which the roles section"),
     ("cap-for-role-not-offering",    "E318", 32, 76, "max_amount caps agent, which may not offer a refund (by: lead)"),
     ("amount-without-currency",      "E319", 31, 52, "caps amounts, but the catalogue names no currency"),
+    ("undefined-approver",           "E322", 20, 31, "approval.by[1] names the role 'legal', which the roles"),
     # --- the state machine (E4xx) ---
     ("missing-lifecycle-state",      "E400",  9,  1, "states lacks the lifecycle state resolution_offered"),
     ("unreachable-state",            "E401", 15,  3, "no transition leads from detected to the state 'escalated'"),
@@ -57,6 +58,7 @@ CASES = [
     ("customer-condition-never-holds", "E415", 13, 70, "together with customer: unknown, which no mention can meet"),
     ("nothing-to-offer",             "E420", 20, 100, "no kind in the offers catalogue may be offered by agent"),
     ("deliver-is-built-in",          "E421", 21, 15, "'deliver' is the built-in action that records a promise kept"),
+    ("approval-without-reply",       "E425", 21, 76, "(resolve) asks for approval, but it posts no public reply"),
     # --- clocks (E5xx) ---
     ("limit-missing-level",          "E500", 10, 14, "states.detected.limit has no time for high and no 'default'"),
     ("zero-duration",                "E501", 10, 31, "states.detected.limit.default is zero"),
@@ -71,6 +73,7 @@ CASES = [
     ("house-rule-broken",            "E600", 27, 16, "says 'calm down', which house_rules.never_say forbids"),
     ("unknown-placeholder",          "E601", 26, 16, "{auther}, which calmly cannot fill; did you mean 'author'?"),
     ("unbalanced-braces",            "E602", 26, 16, "has a '{' or '}' without its pair"),
+    ("required-templates-missing",   "E603", 3, 1, "but the action 'acknowledge' has no templates"),
     # --- warnings (W7xx): the playbook still loads, but --strict fails ---
     ("unused-role",                  "W700",  8,  3, "the role 'intern' takes no action"),
     ("unused-calendar",              "W701", 10,  3, "no state or target counts in the calendar 'office'"),
@@ -87,6 +90,7 @@ CASES = [
     ("uncapped-offer",               "W725", 32, 59, "lead may offer a refund of any amount"),
     ("offer-role-cannot-act",        "W726", 31, 51, "agent may offer a voucher, but takes no action that carries"),
     ("contact-not-required",         "W727", 29,  1, "the contact section says which contacts are accepted, but no"),
+    ("templates-required-without-reply", "W730", 21, 78, "(resolve) says its replies must come from the templates"),
 ]
 # fmt: on
 

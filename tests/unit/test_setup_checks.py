@@ -103,3 +103,32 @@ def test_the_system_resolver_explains_a_failed_lookup_without_the_exception_name
 
 def test_the_system_resolver_accepts_an_address() -> None:
     assert system_resolver("127.0.0.1") is None
+
+
+def test_an_approval_nobody_in_the_roster_can_give_is_an_error_at_its_place_in_the_playbook(tmp_path: Path) -> None:
+    text = (ROOT / "tests" / "fixtures" / "incident" / "required-replies.good.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        "  lead: {description: Assesses and closes.}\n",
+        "  lead: {description: Assesses and closes.}\n  counsel: {description: Approves replies.}\n",
+    )
+    text = text.replace(
+        "by: [agent], requires: [public_reply]}",
+        "by: [agent], requires: [public_reply],\n     approval: {by: [counsel]}}",
+        1,
+    )
+    path = tmp_path / "approved-replies.yaml"
+    path.write_text(text, encoding="utf-8")
+    loaded = load_file(path)
+    assert loaded.playbook is not None, loaded.problems
+    people = {"ann": Person("ann", frozenset({"agent", "lead"}))}
+
+    found = findings(Roster(people, "roster.yaml"), [loaded])
+
+    (problem,) = [finding for finding in found if finding.code == "E901"]
+    assert problem.path == ("transitions", 1, "approval", "by", 0)
+    assert "no reply for it can be approved and it can never be taken" in problem.message
+    assert not [
+        finding
+        for finding in findings(Roster({**people, "cy": Person("cy", frozenset({"counsel"}))}, "r"), [loaded])
+        if finding.code == "E901"
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,21 @@ from engine.store import (
     JoinCommand,
     OpenCommand,
     PassedOnCommand,
+from engine.incident import (
+    Act,
+    Actor,
+    DeadlineReached,
+    Draft,
+    DraftReply,
+    DraftStage,
+    DraftStep,
+    Incident,
+    LinkIncident,
+    LinkRelation,
+)
+from engine.store import (
+    JoinCommand,
+    OpenCommand,
     decode_command,
     decode_incident,
     encode_command,
@@ -115,3 +131,42 @@ def test_an_incidents_promises_and_an_actors_roster_name_read_back_as_they_were(
     assert encode_command(act)["name"] == "Carol Lindqvist"
     old = {key: value for key, value in body.items() if key != "promises"}
     assert decode_incident(old).promises == ()  # a body written before the ledger has none
+
+
+def test_a_draft_command_and_an_incidents_draft_read_back_as_they_were_written() -> None:
+    at = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    grace = Actor("grace", frozenset({"legal_counsel"}))
+    commands = [
+        DraftReply(DraftStep.SUBMIT, "acknowledge", grace, {"public_reply": {"channel": "x", "text": "Hi"}}, 2),
+        DraftReply(DraftStep.RETURN, "acknowledge", grace, {"note": "Shorter."}, 3),
+    ]
+    incident = Incident(
+        "inc-1",
+        "safety-and-legal",
+        1,
+        "sha256:0",
+        "assessed",
+        "high",
+        "twitter",
+        "@kim",
+        at,
+        at,
+        at,
+        draft=Draft(
+            "acknowledge",
+            "Hi",
+            "twitter",
+            "sha256:1",
+            DraftStage.APPROVED,
+            "priya",
+            at,
+            "grace",
+            at + timedelta(minutes=2),
+            "Fine.",
+        ),
+    )
+
+    assert [decode_command(encode_command(command)) for command in commands] == commands
+    assert encode_command(commands[1])["type"] == "draft"
+    assert decode_incident(encode_incident(incident)) == incident
+    assert "draft" not in encode_incident(replace(incident, draft=None))  # rows written before drafts stay as they were

@@ -252,7 +252,7 @@
         window.clearTimeout(waiting);
         waiting = window.setTimeout(function () {
           var mine = ++asked;
-          fetch(form.action + "/check", { method: "POST", body: new FormData(form), credentials: "same-origin" })
+          fetch(actionOf(form) + "/check", { method: "POST", body: new FormData(form), credentials: "same-origin" })
             .then(function (answer) {
               return answer.ok ? answer.json() : { problem: null };
             })
@@ -316,8 +316,13 @@
     });
   }
 
+  // A form that submits a draft for approval posts to .../actions/<trigger>/draft; its action is the trigger's.
+  function actionOf(form) {
+    return (form.getAttribute("action") || "").replace(/\/draft$/, "");
+  }
+
   function triggerOf(form) {
-    return (form.getAttribute("action") || "").split("/actions/")[1] || "";
+    return actionOf(form).split("/actions/")[1] || "";
   }
 
   function hasDraft(form) {

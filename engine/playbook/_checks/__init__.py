@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine.playbook._checks._approval import check_approvals, check_required_templates
 from engine.playbook._checks._calendars import check_calendar_sources, check_calendars
 from engine.playbook._checks._clocks import (
     check_escalation_order,
@@ -49,6 +50,7 @@ CHECKS: tuple[Check, ...] = (
     check_calendars,
     check_calendar_sources,
     check_responses,
+    check_approvals,
     check_clocks,
     check_offers,
     check_contact,
@@ -74,6 +76,7 @@ CHECKS: tuple[Check, ...] = (
     check_events_happen,
     check_limits_within_targets,
     check_templates,
+    check_required_templates,
     check_common_words,
     check_unused,
 )

@@ -14,6 +14,7 @@ def check_unused(ctx: Context) -> Iterator[Finding]:
     playbook = ctx.playbook
     used = {playbook.owner}
     used.update(role for transition in playbook.transitions for role in transition.by)
+    used.update(role for transition in playbook.transitions if transition.approval for role in transition.approval.by)
     used.update(role for step in playbook.escalation for role in step.notify)
     used.update(role for rule in playbook.notify_on for role in rule.notify)
     if playbook.offers is not None:
