@@ -10,11 +10,6 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.incident import Act, Actor, DeadlineReached, Incident, LinkIncident, LinkRelation, Promise
-from engine.store import (
-    JoinCommand,
-    OpenCommand,
-    PassedOnCommand,
 from engine.incident import (
     Act,
     Actor,
@@ -26,10 +21,12 @@ from engine.incident import (
     Incident,
     LinkIncident,
     LinkRelation,
+    Promise,
 )
 from engine.store import (
     JoinCommand,
     OpenCommand,
+    PassedOnCommand,
     decode_command,
     decode_incident,
     encode_command,
