@@ -38,6 +38,13 @@ _RAW_OPEN = (
 _RAW_STATEMENTS = (
     "SELECT outcome, incident_id, received_at FROM mentions WHERE channel = ? AND external_id = ?",
     _RAW_OPEN,
+    # The incidents merged into others that the mention's author or thread would have joined (usually none).
+    "SELECT body FROM ("
+    "SELECT seq, body FROM incidents WHERE merged_into IS NOT NULL AND channel = ?1 AND author = ?2 "
+    "UNION ALL "
+    "SELECT seq, body FROM incidents WHERE merged_into IS NOT NULL AND channel = ?1 AND thread_id = ?3 "
+    "AND author <> ?2"
+    ") ORDER BY seq DESC",
     "INSERT INTO counters (name, value) VALUES ('incident', 1) "
     "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
     "INSERT INTO incidents (id, seq, playbook, playbook_version, playbook_digest, state, severity, channel, author, "
@@ -122,10 +129,11 @@ def _raw_database(folder: Path, store: Path) -> sqlite3.Connection:
 
 
 def _raw_write(db: sqlite3.Connection, row: _Template, seq: int) -> None:
-    select_mention, select_open, counter, incident, event, deadline, mention = _RAW_STATEMENTS
+    select_mention, select_open, select_merged, counter, incident, event, deadline, mention = _RAW_STATEMENTS
     db.execute("BEGIN IMMEDIATE")
     db.execute(select_mention, (row.mention[0], row.mention[1])).fetchone()
     db.execute(select_open, (row.incident[7], row.incident[8], row.incident[9])).fetchall()
+    db.execute(select_merged, (row.incident[7], row.incident[8], row.incident[9])).fetchall()
     db.execute(counter).fetchone()
     db.execute(incident, (row.incident[0], seq, *row.incident[2:]))
     db.execute(event, row.event)

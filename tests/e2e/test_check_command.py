@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,10 +33,13 @@ def test_a_role_nobody_holds_fails_the_check_located_in_the_playbook(tmp_path: P
     result = calmly("check", "--playbooks", "playbooks/customer-complaint.yaml", "--roster", str(roster))
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    # The roles the playbook tells at once (notify_on) are checked as its escalations' are.
-    assert lines[0].startswith("playbooks/customer-complaint.yaml:82:32: E900 notify_on[0].notify[0] notifies the role")
+    text = (ROOT / "playbooks" / "customer-complaint.yaml").read_text(encoding="utf-8").splitlines()
+    # The roles the playbook tells at once (notify_on) are checked as its escalations' are, at the rule's line.
+    told = next(number for number, line in enumerate(text, 1) if "{event: reopened, notify: [customer_care" in line)
+    assert re.match(rf"playbooks/customer-complaint\.yaml:{told}:\d+: E900 notify_on\[0\]\.notify\[0\]", lines[0])
     (needed,) = [line for line in lines if " E901 " in line]
-    assert needed.startswith("playbooks/customer-complaint.yaml:70:")
+    offering = next(number for number, line in enumerate(text, 1) if "trigger: offer_resolution" in line)
+    assert needed.startswith(f"playbooks/customer-complaint.yaml:{offering}:")
     assert " E901 transitions[2].by[1] needs the role 'customer_care'" in needed
     assert "Traceback" not in result.stdout + result.stderr
 

@@ -516,7 +516,7 @@ def _check_notifications(store: SQLiteStore, events: dict[str, list[Any]]) -> li
     for incident_id, log in events.items():
         for event in log:
             for entry in event.history:
-                if entry["kind"] != "escalation":
+                if entry["kind"] not in ("escalation", "notice"):  # a clock's step, or an event told at once
                     continue
                 key = str(entry["details"]["key"])
                 notified[key] = notified.get(key, 0) + 1
@@ -524,7 +524,9 @@ def _check_notifications(store: SQLiteStore, events: dict[str, list[Any]]) -> li
                     problems.append(f"{incident_id}: the notification {key} has no outbox row for this incident")
     problems += [f"the notification {key} was made {count} times" for key, count in notified.items() if count > 1]
     problems += [
-        f"the outbox row {key} comes from no escalation in any history" for key in outbox if key not in notified
+        f"the outbox row {key} comes from no escalation or notice in any history"
+        for key in outbox
+        if key not in notified
     ]
     return problems
 

@@ -582,7 +582,8 @@ def test_an_incident_shows_its_running_clocks_with_deadlines_the_actions_open_an
 
     assert (shown["id"], shown["state"], shown["severity"], shown["version"]) == ("inc-1", "assessed", "high", 2)
     clocks = {clock["name"]: clock for clock in shown["clocks"]}
-    assert set(clocks) == {"limit:assessed", "first_response", "resolution"}
+    # The second mention is a follow-up from the same author: the next response runs until the team answers.
+    assert set(clocks) == {"limit:assessed", "first_response", "resolution", "next_response"}
     assert clocks["first_response"]["due_at"] == "2026-11-23T10:00:00+00:00"  # high: an hour from 09:00
     assert clocks["first_response"]["breached"] is True
     assert overdue["fired"] >= 1
