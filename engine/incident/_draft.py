@@ -28,6 +28,7 @@ from engine.incident._record import (
 )
 from engine.incident._replies import difference, filled_replies, reply_digest
 from engine.incident._rulebook import Rulebook
+from engine.incident._standing import standing
 from engine.incident._teamwork import NOTE_LIMIT
 from engine.playbook import Transition
 
@@ -55,14 +56,9 @@ def _where(incident: Incident, command: DraftReply, book: Rulebook) -> Transitio
     if trigger not in book.triggers:
         actions = ", ".join(sorted(book.triggers))
         return Refused(RefusalReason.UNKNOWN_ACTION, f"{book.playbook.id} has no action {trigger!r} ({actions})")
-    if book.is_final(incident.state):
-        return Refused(RefusalReason.CLOSED, f"the incident is closed ({incident.state}); nothing more can be done")
-    if command.expected_revision is not None and command.expected_revision != incident.revision:
-        return Refused(
-            RefusalReason.STALE,
-            f"the incident changed since you looked (you saw revision {command.expected_revision}, it is now "
-            f"{incident.revision}); look again before acting",
-        )
+    refused = standing(incident, command.expected_revision, book)
+    if refused is not None:
+        return refused
     transition = book.transition(trigger, incident.state)
     if transition is None:
         return Refused(

@@ -30,6 +30,7 @@ from engine.incident._record import (
     Stepped,
 )
 from engine.incident._rulebook import Rulebook
+from engine.incident._standing import standing
 from engine.playbook import DELIVER, LIFECYCLE, format_duration
 
 __all__ = ["blocked_by_promises", "deliver", "due_as_clocked", "make_promises", "takes_deliver"]
@@ -173,14 +174,9 @@ def deliver(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Step
             f"only {playbook.id}'s team ({', '.join(sorted(playbook.roles))}) may record a promise kept; "
             f"{act.actor.person} has {', '.join(sorted(act.actor.roles)) or 'no role'}",
         )
-    if book.is_final(incident.state):
-        return Refused(RefusalReason.CLOSED, f"the incident is closed ({incident.state}); nothing more can be done")
-    if act.expected_revision is not None and act.expected_revision != incident.revision:
-        return Refused(
-            RefusalReason.STALE,
-            f"the incident changed since you looked (you saw revision {act.expected_revision}, it is now "
-            f"{incident.revision}); look again before acting",
-        )
+    refused = standing(incident, act.expected_revision, book)
+    if refused is not None:
+        return refused
     unexpected = sorted(set(act.fields) - _DELIVER_KEYS)
     if unexpected:
         return Refused(

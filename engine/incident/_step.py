@@ -44,6 +44,7 @@ from engine.incident._record import (
     Stepped,
 )
 from engine.incident._rulebook import Rulebook, Schedule
+from engine.incident._standing import standing
 from engine.incident._teamwork import add_note, set_owner
 from engine.playbook import LIFECYCLE, EventKind, Transition, format_duration
 
@@ -298,14 +299,9 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
             f"{act.trigger!r} is for {', '.join(sorted(book.roles_for(act.trigger)))}; {act.actor.person} has "
             f"{', '.join(sorted(act.actor.roles)) or 'no role'}",
         )
-    if book.is_final(incident.state):
-        return Refused(RefusalReason.CLOSED, f"the incident is closed ({incident.state}); nothing more can be done")
-    if act.expected_revision is not None and act.expected_revision != incident.revision:
-        return Refused(
-            RefusalReason.STALE,
-            f"the incident changed since you looked (you saw revision {act.expected_revision}, it is now "
-            f"{incident.revision}); look again before acting",
-        )
+    refused = standing(incident, act.expected_revision, book)
+    if refused is not None:
+        return refused
     chosen = _transition(act, incident, book)
     if isinstance(chosen, Refused):
         return chosen

@@ -239,8 +239,24 @@ class Limit:
         return self.written.get(level, self.written.get("default"))
 
 
+class _OnCalendars:
+    """A clock that counts on a calendar, or a calendar per severity level: a state's limit, a target."""
+
+    __slots__ = ()
+    calendar: str | None
+    level_calendars: Mapping[str, str | None]
+
+    def calendar_for(self, level: str) -> str | None:
+        return self.level_calendars.get(level, self.calendar)
+
+    @property
+    def calendars_named(self) -> frozenset[str]:
+        """Every calendar this clock counts on at some level."""
+        return frozenset(name for name in (self.calendar, *self.level_calendars.values()) if name is not None)
+
+
 @dataclass(frozen=True, slots=True)
-class State:
+class State(_OnCalendars):
     name: str
     description: str | None = None
     limit: Limit | None = None
@@ -253,17 +269,9 @@ class State:
     #: arrived" on a resolved incident reopens it rather than joining silently.
     reopen_on_follow_up: str | None = None
 
-    def calendar_for(self, level: str) -> str | None:
-        return self.level_calendars.get(level, self.calendar)
-
-    @property
-    def calendars_named(self) -> frozenset[str]:
-        """Every calendar this clock counts on at some level."""
-        return frozenset(name for name in (self.calendar, *self.level_calendars.values()) if name is not None)
-
 
 @dataclass(frozen=True, slots=True)
-class Target:
+class Target(_OnCalendars):
     name: str
     start: str
     until: tuple[str, ...]
@@ -287,13 +295,6 @@ class Target:
     @property
     def until_states(self) -> tuple[str, ...]:
         return tuple(state for state in self.until if state != REPLY)
-
-    def calendar_for(self, level: str) -> str | None:
-        return self.level_calendars.get(level, self.calendar)
-
-    @property
-    def calendars_named(self) -> frozenset[str]:
-        return frozenset(name for name in (self.calendar, *self.level_calendars.values()) if name is not None)
 
 
 @dataclass(frozen=True, slots=True)
