@@ -45,6 +45,9 @@ _RAW_STATEMENTS = (
     "SELECT seq, body FROM incidents WHERE merged_into IS NOT NULL AND channel = ?1 AND thread_id = ?3 "
     "AND author <> ?2"
     ") ORDER BY seq DESC",
+    # A closed incident whose author is muted, that would take the mention instead of a new incident (none here).
+    "SELECT body FROM incidents WHERE muted_until IS NOT NULL AND channel = ? AND author = ? "
+    "AND muted_until > ? ORDER BY seq DESC LIMIT 1",
     "INSERT INTO counters (name, value) VALUES ('incident', 1) "
     "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
     "INSERT INTO incidents (id, seq, playbook, playbook_version, playbook_digest, state, severity, channel, author, "
@@ -129,11 +132,14 @@ def _raw_database(folder: Path, store: Path) -> sqlite3.Connection:
 
 
 def _raw_write(db: sqlite3.Connection, row: _Template, seq: int) -> None:
-    select_mention, select_open, select_merged, counter, incident, event, deadline, mention = _RAW_STATEMENTS
+    select_mention, select_open, select_merged, select_muted, counter, incident, event, deadline, mention = (
+        _RAW_STATEMENTS
+    )
     db.execute("BEGIN IMMEDIATE")
     db.execute(select_mention, (row.mention[0], row.mention[1])).fetchone()
     db.execute(select_open, (row.incident[7], row.incident[8], row.incident[9])).fetchall()
     db.execute(select_merged, (row.incident[7], row.incident[8], row.incident[9])).fetchall()
+    db.execute(select_muted, (row.incident[7], row.incident[8], row.incident[15])).fetchone()
     db.execute(counter).fetchone()
     db.execute(incident, (row.incident[0], seq, *row.incident[2:]))
     db.execute(event, row.event)

@@ -252,7 +252,7 @@ INTAKE_RESULTS: dict[str, Any] = {
                 "type": "object",
                 "required": ["status", "incident", "playbook"],
                 "properties": {
-                    "status": {"enum": ["opened", "joined", "duplicate", "ignored", "invalid"]},
+                    "status": {"enum": ["opened", "joined", "duplicate", "ignored", "muted", "invalid"]},
                     "incident": {"type": ["string", "null"]},
                     "playbook": {"type": ["string", "null"]},
                     "message": {"type": "string"},

@@ -281,6 +281,8 @@ class _World:
         elif result.status == IntakeStatus.IGNORED:
             reason = f"{self.book.playbook.id} does not apply to it (see its applies_to)"
             self.say(self.clock.now(), "ignored", f"{told}: {reason}")
+        elif result.status == IntakeStatus.MUTED:
+            self.say(self.clock.now(), "muted", f"{told}: {result.message}", result.incident_id)
 
     def act(self, event: TimelineEvent) -> None:
         if event.act is None or event.by is None:  # pragma: no cover - the timeline reader guarantees both

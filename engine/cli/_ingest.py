@@ -74,7 +74,8 @@ def ingest(source: IO[bytes], url: str, token: str | None, fmt: str, intake_secr
     """Send mentions from a JSON Lines file (one mention per line; - for standard input) to the daemon.
 
     Every line is checked first: if any is not a valid mention, nothing is sent. Each mention then opens an
-    incident, joins one, is a duplicate (already received) or is ignored (no playbook applies).
+    incident, joins one, is a duplicate (already received), is ignored (no playbook applies) or is muted (its author
+    is muted: recorded on the closed incident that muted them).
     """
     from engine.cli._client import ApiFailure, Client  # noqa: PLC0415
     from engine.cli._render import ingest_lines, json_text  # noqa: PLC0415

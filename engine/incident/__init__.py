@@ -33,6 +33,7 @@ from engine.incident._mention import (
     parse_mention,
 )
 from engine.incident._merges import merge_target, merged_into
+from engine.incident._mutes import MUTED_UNTIL, muted_until, silences
 from engine.incident._offers import money, offer_text
 from engine.incident._record import (
     Act,
@@ -72,6 +73,7 @@ __all__ = [
     "CONTACT_ROUTES",
     "DIRECT",
     "MAX_AHEAD",
+    "MUTED_UNTIL",
     "NOTE_LIMIT",
     "Act",
     "Actor",
@@ -133,11 +135,13 @@ __all__ = [
     "merge_target",
     "merged_into",
     "money",
+    "muted_until",
     "offer_text",
     "open_incident",
     "parse_mention",
     "reply_digest",
     "route",
+    "silences",
     "step",
     "unmet",
 ]

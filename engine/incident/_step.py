@@ -19,6 +19,7 @@ from engine.incident._guards import unmet
 from engine.incident._keys import ClockId, DeadlineKey
 from engine.incident._ledger import blocked_by_promises, deliver, due_as_clocked, make_promises, takes_deliver
 from engine.incident._mention import Mention
+from engine.incident._mutes import MUTED_UNTIL, mute_fact
 from engine.incident._record import (
     Act,
     Actor,
@@ -319,6 +320,8 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
     previous = incident.state
     facts = dict(incident.facts)
     facts.update(checked)
+    if transition.mutes_author is not None:
+        facts[MUTED_UNTIL] = mute_fact(now, transition.mutes_author)
     severity = checked.get("severity", incident.severity)
     revision = incident.revision + 1
     clocks, finished, entered = _enter(book, incident, _Entered(destination, severity, revision), now)
@@ -352,6 +355,18 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
         Audit(now, "transition", summary, act.actor.person, details),
         *entered,
     ]
+    if transition.mutes_author is not None:
+        until = facts[MUTED_UNTIL]
+        effects.append(
+            Audit(
+                now,
+                "muted",
+                f"{incident.author} muted on {incident.channel} until {_minute(datetime.fromisoformat(until))}: their "
+                "posts are recorded here and page nobody, unless one is more severe",
+                act.actor.person,
+                {"author": incident.author, "channel": incident.channel, "until": until},
+            )
+        )
     if severity != incident.severity:
         effects.append(Audit(now, "severity", f"severity {incident.severity} -> {severity}", act.actor.person))
         fresh = frozenset(clock.name for clock in changed.clocks if clock.epoch == changed.revision)

@@ -256,6 +256,7 @@ def build(data: Mapping[str, Any]) -> Playbook:
                 when=_guard(raw["when"]) if "when" in raw else None,
                 approval=Approval(by=_strings(raw["approval"]["by"])) if "approval" in raw else None,
                 responses_required=raw.get("responses_required"),
+                mutes_author=parse_duration(raw["mutes_author"]) if "mutes_author" in raw else None,
             )
             for raw in data["transitions"]
         ),

@@ -316,6 +316,9 @@ class Transition:
     approval: Approval | None = None
     #: Whether the public reply must be one of the action's templates: None follows the playbook's setting.
     responses_required: bool | None = None
+    #: How long after this action (a do-not-engage verdict) the author's next posts are recorded on the closed
+    #: incident instead of opening new ones; None: not at all.
+    mutes_author: timedelta | None = None
 
     @property
     def posts_reply(self) -> bool:

@@ -145,6 +145,9 @@ class rules:
     FOLLOW_UP_REOPEN_INVALID: Final = _e(
         "E412", "follow-up-reopen-invalid", "A reopen_on_follow_up on a final state, or into one."
     )
+    MUTE_ON_OPEN_STATE: Final = _e(
+        "E413", "mute-on-open-state", "An action that mutes the author but leaves the incident open."
+    )
     SIDE_PATH_CONFLICT: Final = _e(
         "E410", "side-path-conflict", "A target's stops_on state that is also its from or one of its until states."
     )

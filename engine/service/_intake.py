@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.incident import (
+    MUTED_UNTIL,
     Incident,
     JoinInto,
     JoinMention,
@@ -22,6 +23,7 @@ from engine.incident import (
     merge_target,
     open_incident,
     route,
+    silences,
     step,
 )
 from engine.incident import parse_mention as read_mention
@@ -33,6 +35,7 @@ from engine.store import (
     EventKind,
     JoinCommand,
     MentionOutcome,
+    MutedCommand,
     OpenCommand,
     PassedOnCommand,
     UnitOfWork,
@@ -96,6 +99,29 @@ def _pass_on(tx: UnitOfWork, closed: Incident, mention: Mention, to: str, now: d
     )
 
 
+def _record_muted(tx: UnitOfWork, muted: Incident, mention: Mention, now: datetime) -> str:
+    """The muted incident's log and history keep the post of its muted author; its row stays as it was."""
+    until = str(muted.facts[MUTED_UNTIL])
+    entry = {
+        "at": now.isoformat(),
+        "kind": "muted_post",
+        "summary": f"mention {mention.channel}/{mention.external_id} by {mention.author.handle} recorded here: the "
+        f"author is muted until {until}",
+        "actor": None,
+        "details": {"external_id": mention.external_id, "author": mention.author.handle, "until": until},
+    }
+    tx.events.append(
+        muted.id,
+        at=now,
+        kind=EventKind.MUTED.value,
+        actor=None,
+        playbook_digest=muted.playbook_digest,
+        command=encode_command(MutedCommand(mention.channel, mention.external_id, until)),
+        history=(entry,),
+    )
+    return until
+
+
 def intake(
     tx: UnitOfWork, library: Library, mention: Mention, raw: Any, *, now: datetime, changes: list[Change]
 ) -> IntakeResult:
@@ -152,6 +178,15 @@ def intake(
         record(MentionOutcome.IGNORED, None)
         return IntakeResult(IntakeStatus.IGNORED, message=where.message)
     chosen, earlier = where.book, where.follows
+    muted = tx.incidents.muted_for(mention.channel, mention.author_key, now)
+    if muted is not None and silences(muted, library.by_digest(muted.playbook_digest), mention, chosen, now):
+        until = _record_muted(tx, muted, mention, now)
+        record(MentionOutcome.MUTED, muted.id)
+        message = (
+            f"its author is muted until {datetime.fromisoformat(until):%Y-%m-%d %H:%M} UTC by {muted.id} "
+            f"({muted.state}): recorded there; no incident opened and nobody told"
+        )
+        return IntakeResult(IntakeStatus.MUTED, muted.id, muted.playbook, message=message)
     incident_id = tx.incidents.new_id()
     follows = None if earlier is None else (earlier.id, earlier.playbook)
     opened = open_incident(incident_id, mention, chosen, now, follows=follows)

@@ -22,6 +22,7 @@ class IntakeStatus(enum.StrEnum):
     JOINED = "joined"
     DUPLICATE = "duplicate"
     IGNORED = "ignored"  # no playbook applies to it
+    MUTED = "muted"  # its author is muted: recorded on the closed incident that muted them, no incident opened
     INVALID = "invalid"  # it fails the mention schema: nothing recorded
     NOT_RECORDED = "not_recorded"  # valid, but another mention of an all-or-nothing batch was not
 

@@ -6,7 +6,15 @@ from engine.errors import NotFound
 from engine.incident import Incident, JoinMention, Refused, open_incident, parse_mention, step
 from engine.playbook import Failed
 from engine.service._library import Library
-from engine.store import AttemptCommand, IncidentViews, JoinCommand, OpenCommand, PassedOnCommand, decode_command
+from engine.store import (
+    AttemptCommand,
+    IncidentViews,
+    JoinCommand,
+    MutedCommand,
+    OpenCommand,
+    PassedOnCommand,
+    decode_command,
+)
 
 __all__ = ["rebuild"]
 
@@ -25,8 +33,8 @@ def rebuild(store: IncidentViews, library: Library, incident_id: str) -> Inciden
             continue
         if incident is None:
             raise ValueError(f"event {event.seq} of {incident_id} comes before the incident opened")
-        if isinstance(command, AttemptCommand | PassedOnCommand):
-            continue  # refused, or passed on to another incident, when it was made: it changed nothing here
+        if isinstance(command, AttemptCommand | PassedOnCommand | MutedCommand):
+            continue  # refused, passed on, or a muted author's post, when it was made: it changed nothing here
         if isinstance(command, JoinCommand):
             joined = parse_mention(command.mention)
             if isinstance(joined, Failed):

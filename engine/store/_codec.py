@@ -40,6 +40,7 @@ __all__ = [
     "AttemptCommand",
     "JoinCommand",
     "LoggedCommand",
+    "MutedCommand",
     "OpenCommand",
     "PassedOnCommand",
     "canonical_json",
@@ -334,6 +335,16 @@ class JoinCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class MutedCommand:
+    """A post by this closed incident's muted author, recorded here instead of opening an incident (``until``: when
+    the mute ends). Like a passed-on mention, it changed nothing here, and a rebuild passes over it."""
+
+    channel: str
+    external_id: str
+    until: str
+
+
+@dataclass(frozen=True, slots=True)
 class PassedOnCommand:
     """A mention about this closed incident went on to ``to``, the incident it was merged into. It changed nothing
     here, so a rebuild passes over it; it is kept so this incident's history says where its thread went."""
@@ -367,6 +378,7 @@ LoggedCommand = (
     | DraftReply
     | AttemptCommand
     | PassedOnCommand
+    | MutedCommand
 )
 
 
@@ -389,6 +401,8 @@ def command_kind(command: LoggedCommand) -> EventKind:
         return EventKind.ATTEMPT
     if isinstance(command, PassedOnCommand):
         return EventKind.PASSED_ON
+    if isinstance(command, MutedCommand):
+        return EventKind.MUTED
     return EventKind.LINK
 
 
@@ -419,6 +433,13 @@ def encode_command(command: LoggedCommand) -> dict[str, Any]:
         return joined
     if isinstance(command, PassedOnCommand):
         return {"type": kind.value, "channel": command.channel, "external_id": command.external_id, "to": command.to}
+    if isinstance(command, MutedCommand):
+        return {
+            "type": kind.value,
+            "channel": command.channel,
+            "external_id": command.external_id,
+            "until": command.until,
+        }
     if isinstance(command, Act):
         return {
             "type": kind.value,
@@ -467,6 +488,8 @@ def decode_command(data: Mapping[str, Any]) -> LoggedCommand:
         return JoinCommand(data["mention"], None if via is None else str(via))
     if kind == EventKind.PASSED_ON:
         return PassedOnCommand(str(data["channel"]), str(data["external_id"]), str(data["to"]))
+    if kind == EventKind.MUTED:
+        return MutedCommand(str(data["channel"]), str(data["external_id"]), str(data["until"]))
     if kind == EventKind.ACT:
         return Act(str(data["trigger"]), _read_person(data), dict(data["fields"]), data["expected_revision"])
     if kind == EventKind.DEADLINE:

@@ -76,6 +76,10 @@ class IncidentRepository(Protocol):
         ``merged_into`` names another), the latest first: the ones a later mention would have joined."""
         ...
 
+    def muted_for(self, channel: str, author: str, now: datetime) -> Incident | None:
+        """The latest closed incident on ``channel`` whose ``author`` is muted past ``now``, if any."""
+        ...
+
     def new_id(self) -> str: ...
 
     def save(

@@ -283,4 +283,13 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX incidents_merged_by_thread ON incidents (channel, thread_id) WHERE merged_into IS NOT NULL",
         ),
     ),
+    (
+        12,
+        "closed incidents whose author is muted, until when: a muted author's next post is recorded there",
+        (
+            "ALTER TABLE incidents ADD COLUMN muted_until TEXT",
+            "CREATE INDEX incidents_muted_by_author ON incidents (channel, author, muted_until) "
+            "WHERE muted_until IS NOT NULL",
+        ),
+    ),
 )

@@ -30,11 +30,13 @@ __all__ = [
 
 
 class MentionOutcome(enum.StrEnum):
-    """What a recorded mention did: opened an incident, joined one, or was ignored (no playbook applies)."""
+    """What a recorded mention did: opened an incident, joined one, was ignored (no playbook applies), or was
+    recorded on the closed incident that muted its author."""
 
     OPENED = "opened"
     JOINED = "joined"
     IGNORED = "ignored"
+    MUTED = "muted"  # its author is muted: recorded on the closed incident that muted them
 
 
 class EventKind(enum.StrEnum):
@@ -50,6 +52,7 @@ class EventKind(enum.StrEnum):
     DRAFT = "draft"  # a draft reply submitted, approved or returned: not a change of state
     ATTEMPT = "attempt"  # an action the rules refused: it changed nothing
     PASSED_ON = "passed_on"  # a mention about this closed incident went to the one it was merged into
+    MUTED = "muted"  # a post by this closed incident's muted author, recorded here and no further
 
 
 class OutboxState(enum.StrEnum):

@@ -87,6 +87,7 @@ EXPECTED = {
     "side-path-conflict.yaml":          "19:80: E410",
     "reply-never-given.yaml":           "17:43: E411",
     "follow-up-reopen-invalid.yaml":    "14:57: E412",
+    "mute-on-open-state.yaml":          "17:65: E413",
     "overlapping-guards.yaml":          "20:34: E403",
     "guard-channel-never-holds.yaml":   "19:91: E415",
     "guard-level-never-holds.yaml":     "20:96: E415",

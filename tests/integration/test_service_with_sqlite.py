@@ -480,3 +480,55 @@ def test_deliver_keeps_the_promise_cancels_its_deadline_and_lets_the_incident_re
     assert desk.service.rebuild("inc-1") == row.incident
     shown = desk.service.incident("inc-1")
     assert [entry["kind"] for event in shown.events for entry in event.history if entry["kind"] == "delivered"]
+
+
+# --- muted authors -------------------------------------------------------------------------------------------
+
+LEAD = {"person": "lena", "roles": frozenset({"social_lead"})}
+
+
+def _not_engaged_troll(desk: Desk) -> str:
+    (troll,) = desk.service.ingest([mention("t-1", text="@brand scumbags, the lot of you", handle="@gr1ft3r")])
+    assert (troll.status, troll.playbook) == ("opened", "abuse-and-trolls")
+    closed = desk.service.act(
+        troll.incident_id or "", "do_not_engage", **LEAD, fields={"reason": "troll"}, version=None
+    )
+    assert closed.refused is None, closed.refused
+    return troll.incident_id or ""
+
+
+def test_a_muted_trolls_next_post_is_recorded_on_the_closed_incident_and_opens_nothing(desk: Desk) -> None:
+    muted = _not_engaged_troll(desk)
+    desk.clock.advance("1d")
+
+    (again,) = desk.service.ingest([mention("t-2", text="Still scumbags, all of you", handle="@gr1ft3r")])
+
+    assert (again.status, again.incident_id) == ("muted", muted)
+    assert again.message is not None
+    assert "muted until" in again.message
+    assert desk.store.counts()["incidents"] == 1
+    recorded = desk.store.mention("twitter", "t-2")
+    assert recorded is not None
+    assert (recorded.outcome, recorded.incident_id) == ("muted", muted)
+    last = desk.store.events(muted)[-1]
+    assert last.history[0]["summary"].startswith("mention twitter/t-2 by @gr1ft3r recorded here: the author is muted")
+    assert not [row for row in desk.store.deliveries(None, 100) if row.incident_id == muted]  # nobody told
+
+
+def test_a_mute_survives_a_restart_lets_a_threat_through_and_ends_on_time(desk: Desk) -> None:
+    muted = _not_engaged_troll(desk)
+    desk = desk.restart()
+    desk.clock.advance("2d")
+
+    (again,) = desk.service.ingest([mention("t-2", text="Rot in hell, scumbags", handle="@gr1ft3r")])
+    (threat,) = desk.service.ingest([mention("t-3", text="I know where you live", handle="@gr1ft3r")])
+    desk.clock.advance("6d")
+    (later,) = desk.service.ingest([mention("t-4", text="scumbags again", handle="@gr1ft3r")])
+
+    assert (again.status, again.incident_id) == ("muted", muted)
+    assert threat.status == "opened"  # more severe than the trolling the verdict was about
+    threat_row = desk.store.incident(threat.incident_id or "")
+    assert threat_row is not None
+    assert threat_row.incident.severity == "critical"
+    # The week is up: the post goes where any post of theirs would, to the open threat.
+    assert (later.status, later.incident_id) == ("joined", threat.incident_id)

@@ -52,6 +52,7 @@ CASES = [
     ("side-path-conflict",           "E410", 19, 80, "lists 'referred', which is also one of its until states"),
     ("reply-never-given",            "E411", 17, 43, "no transition requires a public_reply or a contact_route"),
     ("follow-up-reopen-invalid",     "E412", 14, 57, "'reviewed' is final, and a follow-up cannot close an incident"),
+    ("mute-on-open-state",           "E413", 17, 65, "mutes the author, but leads to 'assessed', which is open"),
     ("overlapping-guards",           "E403", 20, 34, "by transitions[1]; both can hold for one incident"),
     ("guard-channel-never-holds",    "E415", 19, 91, "come from twitter (applies_to), so 'acknowledge' could never"),
     ("guard-level-never-holds",      "E415", 20, 96, "where 'escalate' starts (in assessed it can only be low)"),

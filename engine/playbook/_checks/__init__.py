@@ -25,6 +25,7 @@ from engine.playbook._checks._guards import check_conditions_hold, check_guards_
 from engine.playbook._checks._machine import (
     check_follow_ups,
     check_lifecycle,
+    check_mutes,
     check_reachability,
     check_reply_possible,
     check_side_paths,
@@ -61,6 +62,7 @@ CHECKS: tuple[Check, ...] = (
     check_targets_stranded,
     check_reply_possible,
     check_follow_ups,
+    check_mutes,
     check_transitions,
     check_reasons,
     check_guards_hold,

@@ -12,6 +12,7 @@ from engine.playbook._problem import Path, rules
 __all__ = [
     "check_follow_ups",
     "check_lifecycle",
+    "check_mutes",
     "check_reachability",
     "check_reply_possible",
     "check_side_paths",
@@ -274,4 +275,21 @@ def check_follow_ups(ctx: Context) -> Iterator[Finding]:
             rules.FOLLOW_UP_REOPEN_INVALID,
             ("states", name, "reopen_on_follow_up"),
             f"states.{name}.reopen_on_follow_up: {why}; name an open state, or remove it",
+        )
+
+
+def check_mutes(ctx: Context) -> Iterator[Finding]:
+    """Muting an author records their next posts on the closed incident: an action that leaves the incident open
+    would have them join it anyway, and a mute there would mean nothing."""
+    states = ctx.playbook.states
+    for index, transition in enumerate(ctx.playbook.transitions):
+        if transition.mutes_author is None or transition.dest not in states or states[transition.dest].final:
+            continue
+        yield Finding(
+            rules.MUTE_ON_OPEN_STATE,
+            ("transitions", index, "mutes_author"),
+            f"transitions[{index}] ({transition.trigger!r}) mutes the author, but leads to {transition.dest!r}, "
+            "which is open: the author's next posts join the open incident anyway; mute on the action that closes "
+            "it (do_not_engage into not_engaged), or remove mutes_author",
+            at_key=True,
         )

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.errors import Conflict
-from engine.incident import Incident, merged_into
+from engine.incident import Incident, merged_into, muted_until
 from engine.playbook import handle_key
 from engine.store._codec import canonical_json, decode_incident, encode_incident, moment, parse_moment
 from engine.store._records import Event, IncidentFilter, IncidentRow
@@ -60,6 +60,14 @@ class SQLiteIncidents:
         ).fetchall()
         return [decode_incident(json.loads(row[0])) for row in rows]
 
+    def muted_for(self, channel: str, author: str, now: datetime) -> Incident | None:
+        row = self._db.execute(
+            "SELECT body FROM incidents WHERE muted_until IS NOT NULL AND channel = ? AND author = ? "
+            "AND muted_until > ? ORDER BY seq DESC LIMIT 1",
+            (channel, author, moment(now)),
+        ).fetchone()
+        return None if row is None else decode_incident(json.loads(row[0]))
+
     def new_id(self) -> str:
         row = self._db.execute(
             "INSERT INTO counters (name, value) VALUES ('incident', 1) "
@@ -94,6 +102,8 @@ class SQLiteIncidents:
             "owner": incident.owner,
             # The incident a merge closed this one into: where a later mention of its thread or author goes.
             "merged_into": merged_into(incident) if final else None,
+            # Until when a muted author's next posts are recorded here rather than opening incidents.
+            "muted_until": _muted(incident) if final else None,
             # The queue's order: when the first of the running clocks runs out (none for a closed incident).
             "next_due": None if final or not incident.clocks else moment(min(c.due_at for c in incident.clocks)),
             "opened_at": moment(incident.opened_at),
@@ -234,3 +244,8 @@ def events_of(db: sqlite3.Connection, incident_id: str) -> list[Event]:
 
 def all_incident_ids(db: sqlite3.Connection) -> list[str]:
     return [row[0] for row in db.execute("SELECT id FROM incidents ORDER BY seq")]
+
+
+def _muted(incident: Incident) -> str | None:
+    until = muted_until(incident)
+    return None if until is None else moment(until)
