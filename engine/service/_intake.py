@@ -77,49 +77,31 @@ def _merged(tx: UnitOfWork, library: Library, mention: Mention) -> list[Merged]:
     return found
 
 
-def _pass_on(tx: UnitOfWork, closed: Incident, mention: Mention, to: str, now: datetime) -> None:
-    """The merged incident's log and history say where a mention about it went; its row stays as it was."""
-    passed = PassedOnCommand(mention.channel, mention.external_id, to)
-    entry = {
-        "at": now.isoformat(),
-        "kind": "passed_on",
-        "summary": f"mention {mention.channel}/{mention.external_id} by {mention.author.handle} joined {to}, which "
-        "this incident was merged into",
-        "actor": None,
-        "details": {"external_id": mention.external_id, "author": mention.author.handle, "incident": to},
-    }
+def _note_on_closed(
+    tx: UnitOfWork, closed: Incident, mention: Mention, now: datetime, command: PassedOnCommand | MutedCommand
+) -> None:
+    """A closed incident's log and history say what became of a mention about it (passed on to the incident it
+    was merged into, or kept as its muted author's post); its row stays as it was."""
+    about = f"mention {mention.channel}/{mention.external_id} by {mention.author.handle}"
+    details: dict[str, Any] = {"external_id": mention.external_id, "author": mention.author.handle}
+    if isinstance(command, PassedOnCommand):
+        kind, history = EventKind.PASSED_ON, "passed_on"
+        summary = f"{about} joined {command.to}, which this incident was merged into"
+        details["incident"] = command.to
+    else:
+        kind, history = EventKind.MUTED, "muted_post"
+        summary = f"{about} recorded here: the author is muted until {command.until}"
+        details["until"] = command.until
+    entry = {"at": now.isoformat(), "kind": history, "summary": summary, "actor": None, "details": details}
     tx.events.append(
         closed.id,
         at=now,
-        kind=EventKind.PASSED_ON.value,
+        kind=kind.value,
         actor=None,
         playbook_digest=closed.playbook_digest,
-        command=encode_command(passed),
+        command=encode_command(command),
         history=(entry,),
     )
-
-
-def _record_muted(tx: UnitOfWork, muted: Incident, mention: Mention, now: datetime) -> str:
-    """The muted incident's log and history keep the post of its muted author; its row stays as it was."""
-    until = str(muted.facts[MUTED_UNTIL])
-    entry = {
-        "at": now.isoformat(),
-        "kind": "muted_post",
-        "summary": f"mention {mention.channel}/{mention.external_id} by {mention.author.handle} recorded here: the "
-        f"author is muted until {until}",
-        "actor": None,
-        "details": {"external_id": mention.external_id, "author": mention.author.handle, "until": until},
-    }
-    tx.events.append(
-        muted.id,
-        at=now,
-        kind=EventKind.MUTED.value,
-        actor=None,
-        playbook_digest=muted.playbook_digest,
-        command=encode_command(MutedCommand(mention.channel, mention.external_id, until)),
-        history=(entry,),
-    )
-    return until
 
 
 def intake(
@@ -171,7 +153,9 @@ def intake(
         record(MentionOutcome.JOINED, candidate.id)
         if where.via is None:
             return IntakeResult(IntakeStatus.JOINED, candidate.id, book.playbook.id)
-        _pass_on(tx, where.via, mention, candidate.id, now)
+        _note_on_closed(
+            tx, where.via, mention, now, PassedOnCommand(mention.channel, mention.external_id, candidate.id)
+        )
         message = f"it belongs to {where.via.id}, which was merged into {candidate.id}"
         return IntakeResult(IntakeStatus.JOINED, candidate.id, book.playbook.id, message=message)
     if isinstance(where, NoMatch):
@@ -180,7 +164,8 @@ def intake(
     chosen, earlier = where.book, where.follows
     muted = tx.incidents.muted_for(mention.channel, mention.author_key, now)
     if muted is not None and silences(muted, library.by_digest(muted.playbook_digest), mention, chosen, now):
-        until = _record_muted(tx, muted, mention, now)
+        until = str(muted.facts[MUTED_UNTIL])
+        _note_on_closed(tx, muted, mention, now, MutedCommand(mention.channel, mention.external_id, until))
         record(MentionOutcome.MUTED, muted.id)
         message = (
             f"its author is muted until {datetime.fromisoformat(until):%Y-%m-%d %H:%M} UTC by {muted.id} "
