@@ -2,7 +2,8 @@
 
 ``calmly test --coverage`` reads what the tests' runs did (their :class:`~engine.authoring.simulation.Trail`) and
 lists, per playbook, every item of every kind in :data:`KINDS`: each transition (an action from one state), each
-escalation step, each ``notify_on`` rule, each never_say phrase and each do-not-engage reason, covered or not. A
+guard (a transition's ``when``), each escalation step, each ``notify_on`` rule, each never_say phrase, each
+do-not-engage reason and each reason kept for some roles, covered or not. A
 kind is one function from what was exercised to the playbook's items of that kind; a new part of the language is
 counted by writing one such function and adding it to :data:`KINDS`.
 """
@@ -15,10 +16,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path as FilePath
+from typing import Any
 
 from engine.authoring.simulation import Trail
 from engine.authoring.testsuite import FileReport
-from engine.incident import Audit, Notify, RefusalReason
+from engine.incident import Audit, Notify, RefusalReason, guard_view
+from engine.incident import guard_said as said
 from engine.playbook import LIMIT_CLOCK, Marks, Path, Playbook, Position, Requirement, format_duration
 
 __all__ = ["KINDS", "Coverage", "Exercised", "Item", "Kind", "PlaybookCoverage", "coverage_of", "shown"]
@@ -96,6 +99,41 @@ def _transitions(seen: Exercised) -> Iterator[Item]:
             yield _item(seen, "transition", name, path, hits=taken[pair], missing="no test took it")
 
 
+def _guards(seen: Exercised) -> Iterator[Item]:
+    """Each transition's ``when``: exercised when tests saw it both let an incident through (its transition taken)
+    and keep one out (the action refused by guards from a state it leaves, or taken there by another transition:
+    guards from one state cannot overlap, so another way taken is this one's guard not holding)."""
+    refused = Counter(
+        (action, refusal.state) for action, refusal in seen.trail.refusals if refusal.reason is RefusalReason.GUARD
+    )
+    taken: Counter[tuple[Any, Any, str]] = Counter()
+    for effect in seen.trail.effects:
+        if isinstance(effect, Audit) and effect.kind == "transition":
+            taken[(effect.details.get("trigger"), effect.details.get("from"), repr(effect.details.get("when")))] += 1
+    for index, transition in enumerate(seen.playbook.transitions):
+        if transition.when is None:
+            continue
+        mine = repr(guard_view(transition.when))
+        held = kept_out = 0
+        for source in transition.sources:
+            kept_out += refused[(transition.trigger, source)]
+            for (trigger, origin, when), count in taken.items():
+                if trigger == transition.trigger and origin == source:
+                    if when == mine:
+                        held += count
+                    else:
+                        kept_out += count
+        lacking = [
+            what for what, count in (("let an incident through", held), ("keep one out", kept_out)) if count == 0
+        ]
+        ways = f"{transition.trigger} from {', '.join(transition.sources)} (to {transition.dest})"
+        name = f"{ways} when {said(transition.when)}"
+        missing = f"no test saw it {' or '.join(lacking)}"
+        path = ("transitions", index, "when")
+        details = {"let_through": str(held), "kept_out": str(kept_out)}
+        yield _item(seen, "guard", name, path, hits=0 if lacking else held + kept_out, missing=missing, **details)
+
+
 def _escalation_steps(seen: Exercised) -> Iterator[Item]:
     """Each escalation step: exercised when it notified someone in a test, on any of the clocks it applies to."""
     notified: dict[int, Counter[str]] = {}
@@ -161,13 +199,33 @@ def _do_not_engage_reasons(seen: Exercised) -> Iterator[Item]:
         yield _item(seen, "do_not_engage_reason", reason, path, hits=given[reason], missing=missing)
 
 
+def _reasons_by_role(seen: Exercised) -> Iterator[Item]:
+    """Each do-not-engage reason kept for some roles (``by``): exercised when a test saw another role refused it."""
+    refused = Counter(
+        refusal.phrase
+        for _, refusal in seen.trail.refusals
+        if refusal.reason is RefusalReason.ROLE_NOT_ALLOWED and refusal.field == Requirement.REASON.value
+    )
+    house = seen.playbook.house_rules
+    for index, reason in enumerate(house.do_not_engage_reasons):
+        roles = house.reason_roles.get(reason)
+        if roles is None:
+            continue
+        path = ("house_rules", "do_not_engage_reasons", index, "by")
+        name = f"{reason} (for {', '.join(roles)})"
+        missing = "no test saw another role refused it"
+        yield _item(seen, "reason_by_role", name, path, hits=refused[reason], missing=missing)
+
+
 #: Every kind of item a coverage report counts, in the order the report lists their figures.
 KINDS: tuple[Kind, ...] = (
     Kind("transition", "transition", "transitions", _transitions),
+    Kind("guard", "guard", "guards", _guards),
     Kind("escalation_step", "escalation", "escalation steps", _escalation_steps),
     Kind("event_rule", "notify_on rule", "notify_on rules", _event_rules),
     Kind("never_say", "never_say", "never_say phrases", _never_say, quoted=True),
     Kind("do_not_engage_reason", "do-not-engage reason", "do-not-engage reasons", _do_not_engage_reasons),
+    Kind("reason_by_role", "reason kept for some roles", "reasons kept for some roles", _reasons_by_role),
 )
 
 

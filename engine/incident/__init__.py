@@ -8,7 +8,7 @@ carry out (deadlines to arm or cancel, people to notify, history entries), or a 
 from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCounter
 from engine.incident._clocks import deadline_key
 from engine.incident._fields import CONTACT_ROUTES, DIRECT, contact_routes
-from engine.incident._guards import guard_holds, guard_view, unmet
+from engine.incident._guards import guard_holds, guard_said, guard_view, unmet
 from engine.incident._keys import ClockId, ClockKind, DeadlineKey
 from engine.incident._matching import (
     JoinInto,
@@ -127,6 +127,7 @@ __all__ = [
     "fill_reply",
     "filled_replies",
     "guard_holds",
+    "guard_said",
     "guard_view",
     "joins",
     "match_playbook",

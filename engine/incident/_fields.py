@@ -112,6 +112,7 @@ def _reason(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any
             f"the reason {value!r} is for {', '.join(house.reason_roles[value])} to give; {actor.person} has "
             f"{', '.join(sorted(actor.roles)) or 'no role'}{yours}",
             RefusalReason.ROLE_NOT_ALLOWED,
+            value,
         )
     return value
 

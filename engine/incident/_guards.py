@@ -9,7 +9,7 @@ from typing import Any
 from engine.incident._record import Incident
 from engine.playbook import Customer, Guard
 
-__all__ = ["guard_holds", "guard_view", "unmet"]
+__all__ = ["guard_holds", "guard_said", "guard_view", "unmet"]
 
 
 def _either(names: Sequence[str]) -> str:
@@ -52,3 +52,17 @@ def guard_view(guard: Guard) -> dict[str, Any]:
     if guard.customer_segments_any:
         view["customer_segments_any"] = list(guard.customer_segments_any)
     return view
+
+
+def guard_said(guard: Guard) -> str:
+    """What a guard needs, as people say it: ``severity high or critical, on twitter, a known customer``."""
+    said = []
+    if guard.severities:
+        said.append(f"severity {_either(guard.severities)}")
+    if guard.channels:
+        said.append(f"on {_either(guard.channels)}")
+    if guard.customer_segments_any:
+        said.append(f"a customer in the segment {_either(guard.customer_segments_any)}")
+    elif guard.customer is not None:
+        said.append("a known customer" if guard.customer is Customer.KNOWN else "a customer who is not known")
+    return ", ".join(said)

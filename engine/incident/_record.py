@@ -417,8 +417,12 @@ class Refused:
     message: str
     field: str | None = None
     #: For a ``house_rule`` refusal, the never_say phrase the reply used, as the playbook writes it: what a report
-    #: of which house rules were exercised counts, without reading it back out of the message.
+    #: of which house rules were exercised counts, without reading it back out of the message. For a do-not-engage
+    #: reason refused to a role it is not for, that reason.
     phrase: str | None = None
+    #: For a ``guard`` refusal, the state the incident was in: with the action, it names the guarded transitions
+    #: that refused it, which a report of which guards were exercised counts.
+    state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

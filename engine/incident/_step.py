@@ -15,7 +15,7 @@ from engine.incident._clocks import deadline_key, due_occurrences, replan, start
 from engine.incident._draft import approved_reply, draft_step, template_reply
 from engine.incident._events import told
 from engine.incident._fields import check_fields
-from engine.incident._guards import unmet
+from engine.incident._guards import guard_view, unmet
 from engine.incident._keys import ClockId, DeadlineKey
 from engine.incident._ledger import blocked_by_promises, deliver, due_as_clocked, make_promises, takes_deliver
 from engine.incident._mention import Mention
@@ -348,6 +348,8 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
     )
     summary = f"{act.trigger}: {previous} -> {destination}"
     details: dict[str, Any] = {"trigger": act.trigger, "from": previous, "to": destination, "fields": dict(act.fields)}
+    if transition.when is not None:  # which of the action's guarded ways it took: what a coverage report reads
+        details["when"] = guard_view(transition.when)
     if approval is not None:
         summary += f" (the reply {approval['approved_by']} approved, word for word)"
         details["approval"] = approval
@@ -439,7 +441,9 @@ def _transition(act: Act, incident: Incident, book: Rulebook) -> Transition | Re
             return transition
     needs = [unmet(transition.when, incident) for transition in found if transition.when is not None]
     return Refused(
-        RefusalReason.GUARD, f"{act.trigger!r} needs {'; or else '.join(need for need in needs if need is not None)}"
+        RefusalReason.GUARD,
+        f"{act.trigger!r} needs {'; or else '.join(need for need in needs if need is not None)}",
+        state=incident.state,
     )
 
 

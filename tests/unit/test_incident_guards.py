@@ -49,6 +49,31 @@ def test_the_lead_offers_on_a_critical_incident_by_the_other_transition_of_the_s
     assert accepted(outcome).incident.state == "resolution_offered"
 
 
+def test_the_history_of_a_guarded_transition_says_which_way_of_the_action_was_taken() -> None:
+    low = accepted(
+        act(_acknowledged("low"), "offer_resolution", ["agent"], LATER, GUARDS, offer="a coupon", contact_route="dm")
+    )
+    critical = accepted(
+        act(
+            _acknowledged("critical"),
+            "offer_resolution",
+            ["lead"],
+            LATER,
+            GUARDS,
+            offer="a call",
+            contact_route="phone",
+        )
+    )
+    unguarded = accepted(act(opened(GUARDS).incident, "do_not_engage", ["agent"], LATER, GUARDS, reason="spam"))
+
+    (taken,) = audits(low.effects, "transition")
+    assert taken.details["when"] == {"severities": ["low", "medium"]}
+    (taken,) = audits(critical.effects, "transition")
+    assert taken.details["when"] == {"severities": ["high", "critical"]}
+    (taken,) = audits(unguarded.effects, "transition")
+    assert "when" not in taken.details
+
+
 def test_refuses_an_agent_on_a_critical_incident_and_says_whose_call_it_is_at_that_level() -> None:
     refused = _refused(_acknowledged("critical"), "offer_resolution", ["agent"], offer="a coupon", contact_route="dm")
 
@@ -103,6 +128,7 @@ def test_refuses_a_reason_the_persons_roles_may_not_give_and_says_who_may() -> N
 
     assert refused.reason is RefusalReason.ROLE_NOT_ALLOWED
     assert refused.field == "reason"
+    assert refused.phrase == "troll"  # what a coverage report of reasons kept for some roles counts
     assert refused.message == "the reason 'troll' is for lead to give; pat has agent; pat may give spam"
 
 

@@ -144,9 +144,11 @@ def test_the_figures_count_every_item_once_however_many_tests_exercise_it(tmp_pa
     assert {kind.name: playbook.of_kind(kind.name) for kind in KINDS} == {
         "transition": (2, 7),
         "escalation_step": (0, 2),
+        "guard": (0, 0),
         "event_rule": (0, 0),
         "never_say": (0, 2),
         "do_not_engage_reason": (1, 2),
+        "reason_by_role": (0, 0),
     }
     assert _items(coverage, "transition")[0].hits == 2
     assert round(coverage.percent, 2) == 23.08
@@ -213,3 +215,86 @@ def test_a_notify_on_rule_is_covered_when_its_event_happens_and_not_counted_as_a
     assert (opened.name, opened.covered, opened.hits) == ("1 (opened)", True, 1)
     assert (entered.name, entered.covered, entered.line) == ("2 (entered: states not_engaged)", False, 35)
     assert [item.hits for item in _items(coverage, "escalation_step")] == [0, 0]
+
+
+#: Two ways to close an incident without engaging, told apart by its severity, and a reason only the boss gives.
+GUARDED = (
+    SMALL.replace("levels: [normal], default: normal", "levels: [normal, high], default: normal")
+    .replace("to: assessed, by: [lead]}", "to: assessed, by: [lead], requires: [severity]}")
+    .replace("do_not_engage_reasons: [spam, troll]", "do_not_engage_reasons: [spam, {reason: troll, by: [boss]}]")
+    .replace(
+        "  - {trigger: do_not_engage, from: [detected, assessed], to: not_engaged, by: [lead], requires: [reason]}\n",
+        "  - {trigger: do_not_engage, from: [detected, assessed], to: not_engaged, by: [lead, boss],\n"
+        "     requires: [reason], when: {severities: [normal]}}\n"
+        "  - {trigger: do_not_engage, from: [detected, assessed], to: not_engaged, by: [boss], requires: [reason],\n"
+        "     when: {severities: [high]}}\n",
+    )
+)
+
+
+def _guarded(folder: Path, *events: str) -> Coverage:
+    (folder / "small.yaml").write_text(GUARDED, encoding="utf-8")
+    path = folder / "small.test.yaml"
+    path.write_text("playbook: small.yaml\ntests:\n" + _test("guarded", *events), encoding="utf-8")
+    report = run_test_file(path)
+    assert report.passed, report
+    return coverage_of([report])
+
+
+def test_a_guard_is_covered_only_once_tests_saw_it_both_let_an_incident_through_and_keep_one_out(
+    tmp_path: Path,
+) -> None:
+    only_normal = _guarded(tmp_path, MENTION, SPAM)
+    normal, high = _items(only_normal, "guard")
+    assert normal.name == "do_not_engage from detected, assessed (to not_engaged) when severity normal"
+    assert (normal.covered, normal.missing) == (False, "no test saw it keep one out")
+    assert dict(normal.details) == {"let_through": "1", "kept_out": "0"}
+    # The normal way taken is the high way's guard not holding: guards from one state cannot overlap.
+    assert (high.covered, high.missing, high.line) == (False, "no test saw it let an incident through", 29)
+
+    both = _guarded(
+        tmp_path,
+        MENTION,
+        "{at: 1m, mention: {channel: twitter, text: my order is late, author: {handle: bo}}}",
+        "{at: 2m, act: assess, by: lee, incident: 2, with: {severity: high}}",
+        SPAM,
+        "{at: 25m, act: do_not_engage, by: mo, incident: 2, with: {reason: troll}}",
+    )
+    assert [(item.covered, item.hits) for item in _items(both, "guard")] == [(True, 2), (True, 2)]
+
+
+def test_a_guard_that_refuses_an_action_outright_has_kept_an_incident_out(tmp_path: Path) -> None:
+    # Only the normal way is left: a high incident finds no way to close, and the refusal says why.
+    one_way = GUARDED.replace(
+        "  - {trigger: do_not_engage, from: [detected, assessed], to: not_engaged, by: [boss], requires: [reason],\n"
+        "     when: {severities: [high]}}\n",
+        "",
+    )
+    (tmp_path / "small.yaml").write_text(one_way, encoding="utf-8")
+    path = tmp_path / "small.test.yaml"
+    events = (
+        MENTION,
+        "{at: 1m, mention: {channel: twitter, text: my order is late, author: {handle: bo}}}",
+        "{at: 2m, act: assess, by: lee, incident: 2, with: {severity: high}}",
+        "{at: 3m, act: do_not_engage, by: lee, incident: 2, with: {reason: spam}}",
+        SPAM,
+    )
+    path.write_text("playbook: small.yaml\ntests:\n" + _test("one way", *events), encoding="utf-8")
+    report = run_test_file(path)
+    assert report.passed, report
+
+    (guard,) = _items(coverage_of([report]), "guard")
+    assert (guard.covered, dict(guard.details)) == (True, {"let_through": "1", "kept_out": "1"})
+
+
+def test_a_reason_kept_for_some_roles_is_covered_when_another_role_is_refused_it(tmp_path: Path) -> None:
+    given_by_its_role = _guarded(tmp_path, MENTION, "{at: 5m, act: do_not_engage, by: mo, with: {reason: troll}}")
+    (troll,) = _items(given_by_its_role, "reason_by_role")
+    assert (troll.name, troll.covered, troll.missing) == (
+        "troll (for boss)",
+        False,
+        "no test saw another role refused it",
+    )
+
+    refused = _guarded(tmp_path, MENTION, "{at: 5m, act: do_not_engage, by: lee, with: {reason: troll}}")
+    assert [(item.covered, item.hits) for item in _items(refused, "reason_by_role")] == [(True, 1)]
