@@ -3,6 +3,7 @@ in words a comms lead can act on."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,8 +41,10 @@ def unmet(guard: Guard, incident: Incident) -> str | None:
     return None
 
 
+@functools.cache
 def guard_view(guard: Guard) -> dict[str, Any]:
-    """A guard as the API and the desk show it: only the facts it names."""
+    """A guard as the API and the desk show it: only the facts it names. Made once per guard, as every action
+    taken by a guarded transition records it: read it, never change it."""
     view: dict[str, Any] = {}
     if guard.severities:
         view["severities"] = list(guard.severities)

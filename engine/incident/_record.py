@@ -7,7 +7,7 @@ half-changed and the same inputs always give the same outputs.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -210,19 +210,27 @@ class Incident:
         return next((clock for clock in self.clocks if clock.name == name), None)
 
     def evolve(self, **changes: Any) -> Incident:
-        """A copy with ``changes``: ``dataclasses.replace`` at under half its cost, as ``step`` does it on every
+        """A copy with ``changes``: ``dataclasses.replace`` at a fifth of its cost, as ``step`` does it on every
         command. Unknown field names are an error, as with ``replace``."""
         if not _INCIDENT_FIELDS.issuperset(changes):
             raise TypeError(f"Incident has no field {sorted(set(changes) - _INCIDENT_FIELDS)[0]!r}")
-        new = object.__new__(Incident)
-        for name in _INCIDENT_FIELDS_IN_ORDER:
-            _set(new, name, changes[name] if name in changes else getattr(self, name))
-        return new
+        return _copy_incident(self, changes)
 
 
-_INCIDENT_FIELDS_IN_ORDER = tuple(item.name for item in fields(Incident))
-_INCIDENT_FIELDS = frozenset(_INCIDENT_FIELDS_IN_ORDER)
-_set = object.__setattr__
+def _copier(cls: type[Any]) -> Any:
+    """A function copying a frozen dataclass with some fields changed, written out field by field as
+    ``dataclasses`` writes ``__init__``: a loop over the fields with ``getattr`` costs twice as much."""
+    names = [item.name for item in fields(cls)]
+    body = "".join(
+        f"    _set(new, {name!r}, changes[{name!r}] if {name!r} in changes else old.{name})\n" for name in names
+    )
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_set": object.__setattr__}
+    exec(f"def copy(old, changes):\n    new = _new(_cls)\n{body}    return new\n", namespace)
+    return namespace["copy"]
+
+
+_INCIDENT_FIELDS = frozenset(item.name for item in fields(Incident))
+_copy_incident: Callable[[Incident, dict[str, Any]], Incident] = _copier(Incident)
 
 
 # --- commands -----------------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from engine.incident._record import (
     ClockState,
     Command,
     DeadlineReached,
-    DraftReply,
     Effect,
     Incident,
     JoinMention,
@@ -256,6 +255,12 @@ def open_incident(
 
 def step(incident: Incident, command: Command, now: datetime, book: Rulebook) -> Stepped | Refused:
     """Apply one command at ``now`` under the incident's own rulebook."""
+    if isinstance(command, Act):  # the most common command, and the one whose time is measured, asked first
+        return (
+            deliver(incident, command, now, book)
+            if takes_deliver(command, book)
+            else _act(incident, command, now, book)
+        )
     if isinstance(command, DeadlineReached):
         return _deadline(incident, command, now, book)
     if isinstance(command, JoinMention):
@@ -266,11 +271,7 @@ def step(incident: Incident, command: Command, now: datetime, book: Rulebook) ->
         return set_owner(incident, command, now, book)
     if isinstance(command, AddNote):
         return add_note(incident, command, now, book)
-    if isinstance(command, DraftReply):
-        return draft_step(incident, command, now, book)
-    if takes_deliver(command, book):
-        return deliver(incident, command, now, book)
-    return _act(incident, command, now, book)
+    return draft_step(incident, command, now, book)
 
 
 def _link(incident: Incident, link: LinkIncident, now: datetime) -> Stepped:
