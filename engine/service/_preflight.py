@@ -147,6 +147,19 @@ def _roles(playbooks: Sequence[LoadResult], file: RosterFile) -> list[Problem]:
                     "approved and it can never be taken; give the role to someone in the roster"
                 )
                 found.append(Problem(rules.NEEDED_ROLE_UNHELD, result.source, *_at(result, where), message, where))
+        house = book.house_rules
+        for index, reason in enumerate(house.do_not_engage_reasons):
+            givers = house.reason_roles.get(reason, ())
+            if not givers or any(role in held for role in givers):
+                continue  # anyone may give it, or someone can: a role nobody holds only narrows who
+            where = ("house_rules", "do_not_engage_reasons", index, "by")
+            message = (
+                f"{dotted(where)} keeps the reason {reason!r} for {', '.join(givers)}, but nobody in the roster "
+                f"{roster.source} holds {'that role' if len(givers) == 1 else 'any of those roles'}, so nobody can "
+                "give it and no incident can be closed for it; give the role to someone in the roster, or the "
+                "reason to a role somebody holds"
+            )
+            found.append(Problem(rules.NEEDED_ROLE_UNHELD, result.source, *_at(result, where), message, where))
     return found
 
 

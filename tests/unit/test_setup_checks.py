@@ -132,3 +132,28 @@ def test_an_approval_nobody_in_the_roster_can_give_is_an_error_at_its_place_in_t
         for finding in findings(Roster({**people, "cy": Person("cy", frozenset({"counsel"}))}, "r"), [loaded])
         if finding.code == "E901"
     ]
+
+
+def test_a_do_not_engage_reason_kept_for_roles_nobody_holds_is_an_error_at_its_by() -> None:
+    abuse = load_file(ROOT / "playbooks" / "abuse-and-trolls.yaml")
+    assert abuse.playbook is not None, abuse.problems
+    # Only a community manager: spam and bots are still hers to give; every reason kept for the social lead or
+    # trust & safety is left to nobody.
+    desk = {"priya": Person("priya", frozenset({"community_manager"}))}
+
+    found = [finding for finding in findings(Roster(desk, "roster.yaml"), [abuse]) if finding.code == "E901"]
+
+    reasons = [finding for finding in found if finding.path[:2] == ("house_rules", "do_not_engage_reasons")]
+    assert [finding.path for finding in reasons] == [
+        ("house_rules", "do_not_engage_reasons", index, "by") for index in (2, 3, 4, 5, 6, 7)
+    ]
+    assert reasons[0].message.startswith(
+        "house_rules.do_not_engage_reasons[2].by keeps the reason 'troll' for social_lead, but nobody in the roster "
+        "roster.yaml holds that role, so nobody can give it"
+    )
+    lead = {**desk, "lena": Person("lena", frozenset({"social_lead"}))}
+    assert not [
+        finding
+        for finding in findings(Roster(lead, "roster.yaml"), [abuse])
+        if finding.path[:2] == ("house_rules", "do_not_engage_reasons")
+    ]
