@@ -372,6 +372,10 @@ class OfferKind:
     max_amount: Mapping[str, float] = field(default_factory=dict)
     calendar: str | None = None
 
+    def calendar_for(self, level: str) -> str | None:
+        """The calendar its promises count on at ``level``: the offer's own, at every level."""
+        return self.calendar
+
     def cap_for(self, roles: frozenset[str]) -> float | None:
         """The largest amount someone with ``roles`` may offer: None for no cap (a role of ``by`` without one)."""
         offering = [role for role in self.by if role in roles]

@@ -165,3 +165,32 @@ def test_only_the_levels_where_the_state_outlasts_the_target_are_named() -> None
     [problem] = load(text, "outlasts.yaml").problems
     assert problem.code == "W721"
     assert "(urgent: 4h against 30m)" in problem.message
+
+
+# --- working days in an offer's time to deliver (W706, E510) -----------------------------------------------------
+
+_COMPLAINT = (Path(__file__).resolve().parents[2] / "playbooks" / "customer-complaint.yaml").read_text(encoding="utf-8")
+
+
+def test_days_to_deliver_an_offer_on_an_office_calendar_are_warned_about_with_their_business_days() -> None:
+    text = _COMPLAINT.replace(
+        "deliver_within: {default: 16h}, calendar: office}", "deliver_within: {default: 2d}, calendar: office}"
+    )
+
+    [problem] = load(text, "complaint.yaml").problems
+
+    assert problem.code == "W706"
+    assert problem.message.startswith("offers.kinds.refund.deliver_within.default is 2d on the calendar 'office'")
+    assert problem.message.endswith("if working days are meant, write 2bd")
+
+
+def test_business_days_to_deliver_an_offer_counted_around_the_clock_are_an_error_naming_the_offer() -> None:
+    text = _COMPLAINT.replace(
+        "deliver_within: {critical: 1d, default: 3d}}", "deliver_within: {critical: 1d, default: 3bd}}"
+    )
+
+    [problem] = load(text, "complaint.yaml").problems
+
+    assert problem.code == "E510"
+    assert "the offer 'replacement' counts around the clock" in problem.message
+    assert "add calendar: office to replacement to count working days, or write 3d" in problem.message

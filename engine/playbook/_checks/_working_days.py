@@ -11,7 +11,7 @@ from datetime import timedelta
 from engine.playbook._build import DAYS
 from engine.playbook._checks._finding import Context, Finding, written_at
 from engine.playbook._duration import business_days, format_duration
-from engine.playbook._model import Calendar, Limit, State, Target
+from engine.playbook._model import Calendar, Limit, OfferKind, State, Target
 from engine.playbook._problem import Path, dotted, rules
 
 __all__ = ["check_business_days", "check_days_in_open_hours"]
@@ -27,7 +27,7 @@ class _Counted:
     path: Path
     owner: str
     limit: Limit
-    clock: State | Target
+    clock: State | Target | OfferKind
     levels: tuple[str, ...]
 
     def calendar_name(self, key: str) -> str | None:
@@ -48,6 +48,9 @@ def _counted(ctx: Context) -> Iterator[_Counted]:
             yield _Counted(("states", name, "limit"), f"the state {name!r}", state.limit, state, levels)
     for name, target in playbook.targets.items():
         yield _Counted(("targets", name, "within"), f"the target {name!r}", target.within, target, levels)
+    for name, kind in (playbook.offers.kinds.items() if playbook.offers else ()):
+        path = ("offers", "kinds", name, "deliver_within")
+        yield _Counted(path, f"the offer {name!r}", kind.deliver_within, kind, levels)
 
 
 def _values(ctx: Context, counted: _Counted) -> Iterator[tuple[Path, str]]:
@@ -155,7 +158,7 @@ def check_business_days(ctx: Context) -> Iterator[Finding]:
 
 def _fix(counted: _Counted, names: list[str], value: str) -> str:
     """How to mend business days on a clock with no calendar: name one, or count days on the wall clock."""
-    owner = counted.path[1]
+    owner = counted.path[-2]  # the state, target or kind of offer that holds the limit
     wall = f"write {value.replace('bd', 'd')} to count days on the wall clock"
     if names:
         return f"add calendar: {names[0]} to {owner} to count working days, or {wall}"
