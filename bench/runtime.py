@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import engine.service._firing
 import engine.service._intake
 import engine.service._service
 from engine.authoring.testsuite import discover_tests, run_test_file
@@ -74,9 +75,9 @@ class Call:
 
 @contextmanager
 def _recording(calls: list[Call]) -> Iterator[None]:
-    """Record every ``step`` the simulation makes: it runs the daemon's service, whose intake and whose actions and
+    """Record every ``step`` the simulation makes: it runs the daemon's service, whose intake, actions and fired
     deadlines each look ``step`` up in their own module."""
-    modules = (engine.service._intake, engine.service._service)
+    modules = (engine.service._intake, engine.service._service, engine.service._firing)
     original = step
 
     def recorded(incident: Incident, command: Command, now: datetime, book: Rulebook) -> Any:
