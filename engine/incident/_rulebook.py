@@ -236,6 +236,16 @@ class Rulebook:
         self.per_follow_up = tuple(name for name, target in playbook.targets.items() if target.per_follow_up)
         self.until_reply = frozenset(name for name, target in playbook.targets.items() if target.until_reply)
         self._limit_clocks = {state: str(ClockId.limit(state)) for state in playbook.states}
+        self._final = frozenset(name for name, state in playbook.states.items() if state.final)
+        #: For each state, what entering it does to each target's clock: met (one of its ``until``), stopped (a side
+        #: path of its ``stops_on``) or nothing (None: it runs on). Asked for every clock at every move.
+        self._fates: dict[str, dict[str, str | None]] = {
+            state: {
+                name: "met" if state in target.until else "stopped" if state in target.stops_on else None
+                for name, target in playbook.targets.items()
+            }
+            for state in playbook.states
+        }
         self._clocks = [ClockId.limit(state) for state in playbook.states] + [
             ClockId.target(name) for name in playbook.targets
         ]
@@ -355,7 +365,12 @@ class Rulebook:
         return self._fields[id(transition)]
 
     def is_final(self, state: str) -> bool:
-        return self.playbook.states[state].final
+        return state in self._final
+
+    def fates_in(self, state: str) -> Mapping[str, str | None]:
+        """What entering ``state`` does to each target's clock, by the target's name: ``met``, ``stopped`` (a side
+        path), or None (it runs on). A clock whose name is not there is a state's limit or a promise's."""
+        return self._fates[state]
 
     # --- clocks ---------------------------------------------------------------------------------------------
 

@@ -92,23 +92,23 @@ def _enter(
     final = book.is_final(state)
     kept: list[ClockState] = []
     finished = incident.finished_clocks
-    targets = book.playbook.targets
+    fates = book.fates_in(state)
     for clock in incident.clocks:
-        if not final and ClockId.is_promise(clock.name):  # a promise's clock runs until the promise is kept
+        name = clock.name
+        fate = fates.get(name, _NOT_A_TARGET)
+        if fate is None and not final:  # a target that runs on through this state
             kept.append(clock)
             continue
-        target = targets.get(clock.name)
-        met = target is not None and state in target.until
-        aside = target is not None and state in target.stops_on
-        if target is None or met or aside or final:  # a state's limit (every clock but a target's) stops as it is left
-            if clock.next is not None:
-                effects.append(CancelDeadline(deadline_key(incident.id, clock, clock.next), clock.name))
-            if target is not None:
-                if not target.per_follow_up:  # one that starts on each follow-up runs again on the next
-                    finished = finished | {clock.name}
-                effects.append(_verdict(clock, "met" if met else "stopped", state if aside else None, now))
+        if fate is _NOT_A_TARGET and not final and ClockId.is_promise(name):  # it runs until the promise is kept
+            kept.append(clock)
             continue
-        kept.append(clock)
+        # A state's limit stops as the state is left; a target stops where it is met, on a side path, or at the end.
+        if clock.next is not None:
+            effects.append(CancelDeadline(deadline_key(incident.id, clock, clock.next), name))
+        if fate is not _NOT_A_TARGET:
+            if not book.playbook.targets[name].per_follow_up:  # one that starts on each follow-up runs again
+                finished = finished | {name}
+            effects.append(_verdict(clock, fate or "stopped", state if fate == "stopped" else None, now))
     if final:
         return tuple(kept), finished, effects
     running = {clock.name for clock in kept}
@@ -535,6 +535,8 @@ def _start_follow_up_clocks(book: Rulebook, incident: Incident, now: datetime) -
 
 
 _NO_TIME = timedelta(0)
+#: What :meth:`Rulebook.fates_in` gives for a clock that is not a target's (a state's limit, a promise's).
+_NOT_A_TARGET = "not a target"
 
 
 def _minute(moment: datetime) -> str:
