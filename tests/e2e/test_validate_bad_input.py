@@ -41,6 +41,7 @@ EXPECTED = {
     "number-too-large.yaml":            "3:10: E113",
     # the shape
     "unknown-key.yaml":                 "10:14: E200",
+    "pause-on-state-limit.yaml":        "10:36: E200",
     "missing-key.yaml":                 "20:5: E201",
     "wrong-type.yaml":                  "5:24: E202",
     "yes-for-true.yaml":                "15:21: E202",
