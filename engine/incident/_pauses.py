@@ -179,6 +179,8 @@ def settle(
                 effects.append(CancelDeadline(deadline_key(incident_id, clock, clock.next), clock.name))
             settled.append(clock._replace(paused_at=now, next=None))
         elif clock.name not in still and clock.paused_at is not None:
+            if clock.next is not None:  # a step a raise made due while it stood still, not yet fired: armed anew
+                effects.append(CancelDeadline(deadline_key(incident_id, clock, clock.next), clock.name))
             going, resumed = _resume(book, incident_id, clock, state=state, severity=severity, epoch=epoch, now=now)
             settled.append(going)
             effects += resumed

@@ -200,10 +200,16 @@ def test_a_raise_while_paused_that_puts_the_clock_over_its_time_breaches_it_at_o
 def test_a_raise_while_paused_counts_the_new_time_left_from_the_resume() -> None:
     raised = _do(_do(_open(), "wait", T0 + 90 * M).incident, "raise", T0 + 3 * H, severity="high").incident
 
+    due_at_once = _key(raised.id, _clock(raised, "office_answer"))  # its warning, due since the raise
+
     back = _do(raised, "back", T0 + 5 * H)  # Monday 14:00, in open hours
 
     assert _clock(back.incident, "office_answer").due_at == T0 + 5 * H + 30 * M  # 2h less the 1h30m counted
     assert _clock(back.incident, "answer").due_at == T0 + H  # over its time since before the pause
+    assert due_at_once in [item.key for item in _cancelled(back.effects, "office_answer")]
+    (armed,) = _armed(back.effects, "office_answer")
+    assert armed.key != due_at_once
+    assert armed.at == T0 + H  # the warning, still due: it fires at once, under the resumed run's key
 
 
 # --- verdicts ----------------------------------------------------------------------------------------------------
