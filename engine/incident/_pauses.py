@@ -110,7 +110,7 @@ def _left(clock: ClockState, counter: TimeCounter, limit: timedelta, at: datetim
     """``5h counted, 19h left`` (or ``1h over``): where a clock stands at ``at``, in its own counted time."""
     counted = counter.elapsed(clock.started_at, at)
     rest = limit - counted
-    tail = f"{format_duration(rest)} left" if rest > _ZERO else f"{format_duration(-rest)} over"
+    tail = f"{format_duration(rest)} left" if rest >= _ZERO else f"{format_duration(-rest)} over"
     return f"{format_duration(counted)} counted, {tail}"
 
 
