@@ -365,7 +365,13 @@ INCIDENT: dict[str, Any] = {
             "anyOf": [{"type": "null"}, DRAFT],
             "description": "The draft reply of an action that needs approval, and where it stands (or null).",
         },
-        "clocks": {"type": "array", "items": {"type": "object"}},
+        "clocks": {
+            "type": "array",
+            "description": "The running clocks: name, timezone, started_at, due_at, breached, next_step_at and paused. "
+            "A clock standing still in one of its target's paused_in states has paused true, due_at null, and "
+            "paused_at, counted_seconds (the time it has counted) and left_seconds (the time it has left) instead.",
+            "items": {"type": "object"},
+        },
         "finished_clocks": {"type": "array", "items": {"type": "string"}},
         "promises": {
             "type": "array",

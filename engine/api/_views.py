@@ -6,7 +6,7 @@ is its old name, still shown beside it for the scripts that read it; ``playbook_
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from engine.incident import Draft, Incident
@@ -35,10 +35,12 @@ def draft_view(draft: Draft | None) -> dict[str, Any] | None:
 
 
 def _next_due(incident: Incident, zones: Mapping[str, str]) -> dict[str, Any] | None:
-    """The running clock that runs out first: what the desk must beat next."""
-    if not incident.clocks:
+    """The running clock that runs out first: what the desk must beat next (a clock standing still runs out at no
+    time)."""
+    running = [clock for clock in incident.clocks if not clock.paused]
+    if not running:
         return None
-    first = min(incident.clocks, key=lambda clock: clock.due_at)
+    first = min(running, key=lambda clock: clock.due_at)
     return {"clock": first.name, "due_at": first.due_at.isoformat(), "timezone": zones.get(first.name, "UTC")}
 
 
@@ -66,18 +68,32 @@ def summary_view(row: IncidentRow, zones: Mapping[str, str] | None = None) -> di
     }
 
 
-def _clocks(incident: Incident, zones: Mapping[str, str]) -> list[dict[str, Any]]:
+def _clocks(
+    incident: Incident, zones: Mapping[str, str], paused: Mapping[str, tuple[timedelta, timedelta]]
+) -> list[dict[str, Any]]:
     return [
         {
             "name": clock.name,
             "timezone": zones.get(clock.name, "UTC"),
             "started_at": clock.started_at.isoformat(),
-            "due_at": clock.due_at.isoformat(),
+            # A clock standing still is due at no time: it reads as the time it has counted and has left instead.
+            "due_at": None if clock.paused else clock.due_at.isoformat(),
             "breached": clock.name in incident.breached,
             "next_step_at": None if clock.next is None else clock.next.at.isoformat(),
+            "paused": clock.paused,
+            **(_standing(clock.paused_at, paused[clock.name]) if clock.paused_at and clock.name in paused else {}),
         }
         for clock in incident.clocks
     ]
+
+
+def _standing(since: datetime, where: tuple[timedelta, timedelta]) -> dict[str, Any]:
+    counted, left = where
+    return {
+        "paused_at": since.isoformat(),
+        "counted_seconds": counted.total_seconds(),
+        "left_seconds": max(left, timedelta(0)).total_seconds(),
+    }
 
 
 def promise_views(incident: Incident, zones: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
@@ -157,7 +173,7 @@ def details_view(details: IncidentDetails, now: datetime) -> dict[str, Any]:
         "facts": dict(incident.facts),
         "drafts": draft_texts(incident.facts),
         "approval": draft_view(incident.draft),
-        "clocks": _clocks(incident, details.zones),
+        "clocks": _clocks(incident, details.zones, details.paused),
         "finished_clocks": sorted(incident.finished_clocks),
         "promises": promise_views(incident, details.zones),
         "deadlines": [

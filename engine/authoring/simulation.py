@@ -13,7 +13,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.authoring.timeline import Timeline, TimelineEvent
-from engine.incident import Actor, Audit, DraftReply, Effect, Incident, Mention, Notify, NotifyKind, Refused, Rulebook
+from engine.incident import (
+    Actor,
+    Audit,
+    DraftReply,
+    Effect,
+    Incident,
+    Mention,
+    Notify,
+    NotifyKind,
+    Refused,
+    Rulebook,
+    standing,
+)
 from engine.playbook import format_duration
 from engine.service import Change, IntakeStatus, Library, Service, SimulatedClock, day_time, offset_zone, wall_time
 from engine.store import SQLiteStore, Store
@@ -58,6 +70,9 @@ class IncidentView:
     approvals: tuple[tuple[str, str], ...] = ()
     #: Where the incident's draft reply stands now (pending, returned, approved), or None.
     draft: str | None = None
+    #: The clocks standing still in one of their ``paused_in`` states, each as (clock, time counted, time left),
+    #: in its own counted time: the time it stood still is in neither.
+    paused: tuple[tuple[str, timedelta, timedelta], ...] = ()
 
     @property
     def notified(self) -> frozenset[str]:
@@ -165,6 +180,7 @@ class _World:
         """One change the service committed: its effects in order, then the clocks it started or moved."""
         incident, now = change.stepped.incident, change.at
         before = {clock.name: (clock.epoch, clock.due_at) for clock in (change.before.clocks if change.before else ())}
+        stood = {clock.name for clock in (change.before.clocks if change.before else ()) if clock.paused}
         self.incidents[incident.id] = incident
         self.notices.setdefault(incident.id, [])
         self.refusals.setdefault(incident.id, [])
@@ -175,9 +191,10 @@ class _World:
             self._effect(incident, effect, now)
         for clock in incident.clocks:
             was = before.get(clock.name)
-            if was == (clock.epoch, clock.due_at):
+            if was == (clock.epoch, clock.due_at) or clock.paused:  # a paused clock is due at no time: "paused" said so
                 continue
             verb = "now due" if was is not None and was[0] == clock.epoch else "runs: due"
+            verb = "resumes: due" if clock.name in stood else verb
             self.say(
                 now,
                 "clock",
@@ -343,9 +360,18 @@ class _World:
                 self._promises(incident),
                 tuple(self.approvals[incident.id]),
                 None if incident.draft is None else incident.draft.stage.value,
+                self._paused(incident),
             )
             for number, incident in enumerate(self.incidents.values(), start=1)
         ]
+
+    def _paused(self, incident: Incident) -> tuple[tuple[str, timedelta, timedelta], ...]:
+        found = []
+        for clock in incident.clocks:
+            where = standing(self.book, clock, incident.severity, self.clock.now()) if clock.paused else None
+            if where is not None:
+                found.append((clock.name, *where))
+        return tuple(found)
 
 
 def simulate(

@@ -1,9 +1,9 @@
 """Playbook tests, in the spirit of ``promtool test rules``: a timeline, and what must be true along it.
 
 A test file names a playbook (relative to the file) and holds tests; each test plays a timeline on a simulated
-clock and checks expectations at given times: state, severity, who was notified, which clocks breached, which
-actions were refused, which draft replies were approved and by whom. A failing expectation is reported at its own
-line and column.
+clock and checks expectations at given times: state, severity, who was notified, which clocks breached or stand
+still, which actions were refused, which draft replies were approved and by whom. A failing expectation is reported
+at its own line and column.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,14 @@ from engine.authoring.simulation import IncidentView, PromiseView, Trail, simula
 from engine.authoring.timeline import Timeline, build_timeline, parse_moment, read_timeline
 from engine.files import load_file, read_document_file
 from engine.incident import Rulebook
-from engine.playbook import Failed, LoadResult, Marks, Problem, format_duration, rules
+from engine.playbook import Failed, LoadResult, Marks, Problem, format_duration, parse_duration, rules
 from engine.service import offset_zone, wall_time
 
 __all__ = ["TEST_SUFFIXES", "ExpectationFailure", "FileReport", "TestReport", "discover_tests", "run_test_file"]
 
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
+
+_NONE = timedelta(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +106,43 @@ def _check(expected: Mapping[str, Any], view: IncidentView | None, count: int) -
     if "breached" in expected and set(expected["breached"]) != view.breached:
         got = ", ".join(sorted(view.breached)) or "none"
         wrong.append(("breached", f"expected breached [{', '.join(expected['breached'])}], got [{got}]"))
+    if "paused" in expected and not _paused_as(expected["paused"], view):
+        wrong.append(
+            (
+                "paused",
+                f"expected paused [{', '.join(map(_pause_words, expected['paused']))}], got "
+                f"[{', '.join(_pause_words(item) for item in view.paused) or 'none'}]",
+            )
+        )
     wrong += _check_notices(expected, view)
     wrong += _check_records(expected, view)
     return wrong
+
+
+def _pause_words(item: Any) -> str:
+    """A clock standing still as an expectation names it, or as a view holds it: ``resolution (23h left)``."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, tuple):
+        name, counted, left = item
+        return f"{name} ({format_duration(counted)} counted, {format_duration(max(left, _NONE))} left)"
+    details = [f"{item[key]} {key}" for key in ("counted", "left") if key in item]
+    return f"{item['clock']} ({', '.join(details)})" if details else str(item["clock"])
+
+
+def _paused_as(expected: list[Any], view: IncidentView) -> bool:
+    """Exactly the clocks expected stand still, each with the time counted and left where the test says."""
+    if {item if isinstance(item, str) else item["clock"] for item in expected} != {name for name, *_ in view.paused}:
+        return False
+    standing = {name: (counted, max(left, _NONE)) for name, counted, left in view.paused}
+    return all(
+        isinstance(item, str)
+        or (
+            ("counted" not in item or parse_duration(item["counted"]) == standing[item["clock"]][0])
+            and ("left" not in item or parse_duration(item["left"]) == standing[item["clock"]][1])
+        )
+        for item in expected
+    )
 
 
 def _check_notices(expected: Mapping[str, Any], view: IncidentView) -> list[tuple[str, str]]:

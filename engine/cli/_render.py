@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from engine.incident import money
+from engine.playbook import format_duration
 from engine.service import clock_time, due_phrase, since_phrase, zone
 
 if TYPE_CHECKING:
@@ -146,8 +147,7 @@ def incident_lines(found: Mapping[str, Any]) -> list[str]:
         lines.append(f"    {approval['text']}")
     for clock in found["clocks"]:
         flag = "  BREACHED" if clock["breached"] else ""
-        due = due_phrase(_moment(clock["due_at"]), now, zone(clock.get("timezone")))
-        lines.append(f"  clock     {clock['name']}: {due}{flag}")
+        lines.append(f"  clock     {clock['name']}: {_clock_words(clock, now)}{flag}")
     for promise in found.get("promises") or []:
         lines.append(f"  promise   {_promise_line(promise, now)}")
     for action in found["actions"]:
@@ -167,6 +167,16 @@ def incident_lines(found: Mapping[str, Any]) -> list[str]:
         when = clock_time(_moment(entry["at"]), zone("UTC"), now)
         lines.append(f"    {when:<9}  {entry['kind']:<14} {entry['summary']}{by}")
     return lines
+
+
+def _clock_words(clock: Mapping[str, Any], now: datetime) -> str:
+    """``due in 3h (13:00 UTC)``, or for a clock standing still ``paused since 10:00 UTC: 1h used, 23h left``."""
+    if not clock.get("paused"):
+        return due_phrase(_moment(clock["due_at"]), now, zone(clock.get("timezone")))
+    since = clock_time(_moment(clock["paused_at"]), zone(clock.get("timezone")), now)
+    used = format_duration(timedelta(seconds=clock["counted_seconds"]))
+    left = format_duration(timedelta(seconds=clock["left_seconds"]))
+    return f"paused since {since}: {used} used, {left} left"
 
 
 def _promise_line(promise: Mapping[str, Any], now: datetime) -> str:

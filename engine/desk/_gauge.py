@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine.incident import ClockState, Incident, Rulebook
+from engine.incident import ClockState, Incident, Rulebook, standing
 from engine.playbook import format_duration
 
 __all__ = ["Gauge", "allowed", "gauge"]
@@ -19,12 +19,14 @@ __all__ = ["Gauge", "allowed", "gauge"]
 @dataclass(frozen=True, slots=True)
 class Gauge:
     """``used``: the share of the limit gone, 0 to 1. ``stage``: ``calm`` before the first escalation step,
-    ``escalated`` once one has passed, ``breached`` once the limit ran out. ``steps_passed`` of ``steps``."""
+    ``escalated`` once one has passed, ``breached`` once the limit ran out. ``steps_passed`` of ``steps``.
+    ``paused``: the clock stands still (its target's ``paused_in``), the share as it was when it stopped."""
 
     used: float
     stage: str
     steps_passed: int
     steps: int
+    paused: bool = False
 
     @property
     def percent(self) -> int:
@@ -39,7 +41,8 @@ def gauge(clock: ClockState, incident: Incident, book: Rulebook, now: datetime) 
         share = 1.0 if span <= 0 else (now - clock.started_at).total_seconds() / span
         fractions: list[float] = []
     else:
-        share = plan.counter.elapsed(clock.started_at, now) / plan.limit
+        found = standing(book, clock, incident.severity, now)  # the time it stood still is not used
+        share = (found[0] if found is not None else plan.counter.elapsed(clock.started_at, now)) / plan.limit
         fractions = sorted(point.fraction for point in plan.schedule.points if point.step >= 0)  # not the bare breach
     used = min(1.0, max(0.0, share))
     passed = sum(1 for fraction in fractions if fraction <= share)
@@ -49,7 +52,7 @@ def gauge(clock: ClockState, incident: Incident, book: Rulebook, now: datetime) 
         stage = "escalated"
     else:
         stage = "calm"
-    return Gauge(used, stage, passed, len(fractions))
+    return Gauge(used, stage, passed, len(fractions), clock.paused)
 
 
 def allowed(clock: ClockState, incident: Incident, book: Rulebook) -> str | None:

@@ -9,7 +9,7 @@ None of these routes is part of the JSON API's document.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,6 +41,7 @@ from engine.desk._session import (
 )
 from engine.errors import NotFound
 from engine.incident import RefusalReason, Refused, money
+from engine.playbook import format_duration
 from engine.service import IncidentDetails, clock_time, post_view, since_phrase, zone
 from engine.store import DeskSession, MentionBody
 
@@ -281,6 +282,8 @@ def incident_page_for(  # noqa: PLR0917 - the page's parts, each by name
             "allowed": allowed(clock, incident, book),
             "breached": clock.name in incident.breached,
             "next_step_at": None if clock.next is None else clock.next.at,
+            "paused_at": clock.paused_at,
+            "standing": _standing(details.paused.get(clock.name)),
         }
         for clock in incident.clocks
     ]
@@ -374,3 +377,11 @@ async def act(incident_id: str, trigger: str, request: Request, context: Context
     return await run_in_threadpool(
         incident_page_for, request, context, seen, incident_id, status, (trigger, words), posted
     )
+
+
+def _standing(found: tuple[timedelta, timedelta] | None) -> str | None:
+    """``1h used, 23h left``: what a clock standing still reads as, in its own counted time."""
+    if found is None:
+        return None
+    used, left = found
+    return f"{format_duration(used)} used, {format_duration(max(left, timedelta(0)))} left"

@@ -109,7 +109,9 @@ def _preview(post: MentionBody | None) -> str:
 
 
 def _first_due(row: IncidentRow) -> ClockState | None:
-    return min(row.incident.clocks, key=lambda clock: clock.due_at) if row.incident.clocks else None
+    """The running clock that runs out first; a clock standing still runs out at no time."""
+    running = [clock for clock in row.incident.clocks if not clock.paused]
+    return min(running, key=lambda clock: clock.due_at) if running else None
 
 
 def queue(service: Service, filters: QueueFilters, seen: Visitor, now: datetime) -> list[QueueRow]:

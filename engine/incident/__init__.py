@@ -35,6 +35,7 @@ from engine.incident._mention import (
 from engine.incident._merges import merge_target, merged_into
 from engine.incident._mutes import MUTED_UNTIL, muted_until, silences
 from engine.incident._offers import money, offer_text
+from engine.incident._pauses import standing
 from engine.incident._record import (
     Act,
     Actor,
@@ -143,6 +144,7 @@ __all__ = [
     "reply_digest",
     "route",
     "silences",
+    "standing",
     "step",
     "unmet",
 ]

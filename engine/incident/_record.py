@@ -81,10 +81,19 @@ class ClockState(NamedTuple):
     #: When a change of severity last laid the clock out again, until the steps it made overdue have fired: those
     #: collapse into one notification at the step current then.
     replanned_at: datetime | None = None
+    #: When the clock stopped to stand still in one of its target's ``paused_in`` states; None while it runs. A
+    #: paused clock has no deadline armed, and is read as of this moment (see ``engine.incident._pauses``).
+    paused_at: datetime | None = None
+    #: The spans it stood still in before, as (paused, resumed), oldest first: closed time for this clock only.
+    pauses: tuple[tuple[datetime, datetime], ...] = ()
 
     @property
     def late_from(self) -> datetime:
         return self.judged_from or self.due_at
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
 
     @property
     def id(self) -> ClockId:

@@ -235,6 +235,13 @@ class Rulebook:
         #: The targets that start each time the customer writes again, and those the team's next reply meets.
         self.per_follow_up = tuple(name for name, target in playbook.targets.items() if target.per_follow_up)
         self.until_reply = frozenset(name for name, target in playbook.targets.items() if target.until_reply)
+        #: The targets that stand still somewhere, and for each state those that stand still there: what every
+        #: change of state looks up, so a playbook without pauses pays one empty check.
+        self.pausable = frozenset(name for name, target in playbook.targets.items() if target.paused_in)
+        self._paused_in: dict[str, frozenset[str]] = {
+            state: frozenset(name for name, target in playbook.targets.items() if state in target.paused_in)
+            for state in playbook.states
+        }
         self._limit_clocks = {state: str(ClockId.limit(state)) for state in playbook.states}
         self._final = frozenset(name for name, state in playbook.states.items() if state.final)
         #: For each state, what entering it does to each target's clock: met (one of its ``until``), stopped (a side
@@ -413,6 +420,10 @@ class Rulebook:
     def targets_starting_in(self, state: str) -> tuple[str, ...]:
         """The end-to-end targets whose clocks start when an incident enters ``state``, in playbook order."""
         return self._starting[state]
+
+    def paused_in(self, state: str) -> frozenset[str]:
+        """The targets whose clocks stand still while an incident is in ``state``."""
+        return self._paused_in[state]
 
     def points(self, clock: str, severity: str) -> tuple[Point, ...]:
         """The escalation points of a clock (``limit:<state>`` or a target) at a severity, earliest first."""

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from engine.incident._clocks import deadline_key, due_occurrences, replan, start_clock
+from engine.incident._clocks import deadline_key, due_occurrences, start_clock
 from engine.incident._draft import approved_reply, draft_step, template_reply
 from engine.incident._events import told
 from engine.incident._fields import check_fields
@@ -20,6 +20,7 @@ from engine.incident._keys import ClockId, DeadlineKey
 from engine.incident._ledger import blocked_by_promises, deliver, due_as_clocked, make_promises, takes_deliver
 from engine.incident._mention import Mention
 from engine.incident._mutes import MUTED_UNTIL, mute_fact
+from engine.incident._pauses import clocked, lateness, paused_for, replan_clock, settle, start_paused
 from engine.incident._record import (
     Act,
     Actor,
@@ -111,6 +112,11 @@ def _enter(
             effects.append(_verdict(clock, fate or "stopped", state if fate == "stopped" else None, now))
     if final:
         return tuple(kept), finished, effects
+    if book.pausable:  # targets that stand still in some states stop or go on as the incident moves
+        kept, settled = settle(
+            book, incident.id, kept, state=state, severity=entered.severity, epoch=entered.revision, now=now
+        )
+        effects += settled
     running = {clock.name for clock in kept}
     names = [book.limit_clock(state)] + [
         name for name in book.targets_starting_in(state) if name not in running and name not in finished
@@ -143,8 +149,11 @@ def _replied(
 
 def _verdict(clock: ClockState, verdict: str, aside: str | None, now: datetime) -> Audit:
     """The history's word on a target that stopped: met or stopped, on time or how late, and why it stopped."""
-    late = now - clock.late_from
+    late = lateness(clock, now)  # the time it stood still is not counted against it
     timing = f"{format_duration(late)} late" if late.total_seconds() > 0 else "on time"
+    stood = paused_for(clock, now) if clock.paused_at is not None or clock.pauses else _NO_TIME
+    if stood:
+        timing += f", not counting {format_duration(stood)} paused"
     if clock.judged_from is not None and late.total_seconds() > 0:
         timing += f", counted from the severity change at {_minute(clock.judged_from)} that made it due"
     why = f": {aside} is a side path where it no longer applies" if aside is not None else ""
@@ -153,6 +162,8 @@ def _verdict(clock: ClockState, verdict: str, aside: str | None, now: datetime) 
         details["judged_from"] = clock.judged_from.isoformat()
     if aside is not None:
         details["side_path"] = aside
+    if stood:
+        details["paused_for"] = stood.total_seconds()
     return Audit(now, f"target_{verdict}", f"{clock.name} {verdict} ({timing}){why}", details=details)
 
 
@@ -176,7 +187,7 @@ def _reschedule(
         if old is not None and old[1] is counter and old[2].same_as(schedule):
             clocks.append(clock)  # the same limit and steps at both levels: nothing changes
             continue
-        moved = replan(clock, schedule, counter, incident.revision, now)
+        moved = replan_clock(clock, schedule, counter, incident.revision, now)
         effects += [*_cancel(incident.id, clock), *_arm(incident.id, moved)]
         clocks.append(moved)
     return incident.evolve(clocks=tuple(clocks), promises=due_as_clocked(incident.promises, clocks)), effects
@@ -529,6 +540,8 @@ def _start_follow_up_clocks(book: Rulebook, incident: Incident, now: datetime) -
         started = _start(book, name, _Entered(incident.state, incident.severity, incident.revision), now)
         if started is None:
             continue
+        if name in book.paused_in(incident.state):  # the customer wrote while we wait on them: it waits too
+            started = start_paused(started, now)
         incident = incident.evolve(clocks=(*incident.clocks, started), breached=incident.breached - {name})
         effects += _arm(incident.id, started)
     return incident, effects
@@ -593,7 +606,8 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
     if plan is None:  # pragma: no cover - a running clock always has a limit at the current level
         return Stepped(incident, ())
     _, counter, schedule = plan
-    due, following = due_occurrences(clock, schedule, counter, now)
+    counter, moment = clocked(clock, counter, now)  # a clock standing still is read as of its pause
+    due, following = due_occurrences(clock, schedule, counter, moment)
     points = schedule.points
     if len(due) > 1:  # repeats missed while down collapse to one, the latest
         latest = {occurrence.step: occurrence for occurrence in due}
@@ -634,6 +648,7 @@ def _deadline(incident: Incident, reached: DeadlineReached, now: datetime, book:
                 late_by=max(now - max(occurrence.at, clock.replanned_at or occurrence.at), _NO_TIME),
             )
         )
+    following = None if clock.paused_at is not None else following  # the rest waits for the resume
     moved = clock._replace(fired=due[-1] if due else clock.fired, next=following, replanned_at=None)
     clocks = tuple(moved if item is clock else item for item in incident.clocks)
     audits: list[Effect] = []

@@ -242,6 +242,7 @@ def build(data: Mapping[str, Any]) -> Playbook:
                 description=raw.get("description"),
                 stops_on=_strings(raw.get("stops_on")),
                 level_calendars=_calendars(raw.get("calendar"))[1],
+                paused_in=_strings(raw.get("paused_in")),
             )
             for name, raw in data.get("targets", {}).items()
         },

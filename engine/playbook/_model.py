@@ -281,6 +281,9 @@ class Target(_OnCalendars):
     #: Side paths: entering one of these stops the clock without a verdict (neither met nor missed).
     stops_on: tuple[str, ...] = ()
     level_calendars: Mapping[str, str | None] = field(default_factory=dict)
+    #: States where the clock stands still (waiting on the customer): it counts again, from where it stopped, when
+    #: the incident leaves them for a state where it runs.
+    paused_in: tuple[str, ...] = ()
 
     @property
     def per_follow_up(self) -> bool:

@@ -158,6 +158,10 @@ class rules:
     DELIVER_IS_BUILT_IN: Final = _e(
         "E421", "deliver-is-built-in", "A transition named deliver, the built-in action of the offers catalogue."
     )
+    PAUSE_WHERE_CLOCK_ENDS: Final = _e(
+        "E430", "pause-where-clock-ends", "A target paused in a state where its clock ends: until, stops_on or final."
+    )
+    PAUSE_AT_START: Final = _e("E431", "pause-at-start", "A target paused in the state its clock starts in.")
 
     LIMIT_MISSING_LEVEL: Final = _e(
         "E500", "limit-missing-level", "A limit with no value for some severity level and no default."
@@ -175,6 +179,7 @@ class rules:
     PROMISE_CLOCK_WITHOUT_OFFERS: Final = _e(
         "E515", "promise-clock-without-offers", "An escalation step for promises, with no offers catalogue."
     )
+    PAUSE_UNKNOWN_STATE: Final = _e("E520", "pause-unknown-state", "A target's paused_in names an undefined state.")
 
     HOUSE_RULE_BROKEN: Final = _e("E600", "house-rule-broken", "A reply template says what the house rules forbid.")
     UNKNOWN_PLACEHOLDER: Final = _e("E601", "unknown-placeholder", "A reply template uses an unknown placeholder.")
@@ -235,6 +240,9 @@ class rules:
     )
     TEMPLATES_REQUIRED_WITHOUT_REPLY: Final = _w(
         "W730", "templates-required-without-reply", "responses_required on a transition that posts no public reply."
+    )
+    PAUSE_NEVER_APPLIES: Final = _w(
+        "W740", "pause-never-applies", "A target paused in a state it never runs through, so the pause never applies."
     )
 
     NOTIFIED_ROLE_UNHELD: Final = _e(

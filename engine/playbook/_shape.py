@@ -32,6 +32,12 @@ from engine.playbook._yaml import Document
 
 __all__ = ["check_shape", "playbook_schema", "shipped_schema", "suggest"]
 
+#: Keys that belong in another section, by (section, key): said with the unknown key, so the author can move it.
+_ELSEWHERE = {
+    ("states", "paused_in"): "; a state's own limit runs only while the incident is in that state, so it has nothing "
+    "to pause: put paused_in on the target that should stand still there (targets.<name>.paused_in)",
+}
+
 _KINDS = {
     "string": "text",
     "integer": "a whole number",
@@ -136,7 +142,8 @@ class _Translator:
                     yield self._problem(
                         rules.UNKNOWN_KEY,
                         (*path, key),
-                        f"unknown key {key!r} in {where}{suggest(key, allowed)} (allowed here: {', '.join(allowed)})",
+                        f"unknown key {key!r} in {where}{suggest(key, allowed)} (allowed here: {', '.join(allowed)})"
+                        + _ELSEWHERE.get((str(path[0]) if path else "", key), ""),
                         at_key=True,
                     )
             return

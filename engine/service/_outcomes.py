@@ -80,6 +80,9 @@ class IncidentDetails:
     zones: Mapping[str, str] = field(default_factory=dict)
     #: Each of its notifications at each destination: who was told, when, and whether it got there.
     deliveries: tuple[Delivery, ...] = ()
+    #: For each clock standing still (a target's ``paused_in``): the time it has counted and the time it has left,
+    #: in its own counted time. A paused clock is due at no time, so this is what it reads as instead.
+    paused: Mapping[str, tuple[timedelta, timedelta]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

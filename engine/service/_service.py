@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -27,9 +27,11 @@ from engine.incident import (
     Mention,
     RefusalReason,
     Refused,
+    Rulebook,
     SetOwner,
     filled_replies,
     mend_mention,
+    standing,
     step,
 )
 from engine.service import metrics
@@ -375,6 +377,7 @@ class Service:
             tuple(self.store.mentions_of(incident_id)),
             self.clock_zones(row.incident),
             tuple(self.store.deliveries_of(incident_id)),
+            _paused(book, row.incident, self.clock()),
         )
 
     def clock_zones(self, incident: Incident) -> dict[str, str]:
@@ -406,3 +409,13 @@ class Service:
     def rebuild(self, incident_id: str) -> Incident:
         """The incident replayed from its event log through the runtime: what its row must equal."""
         return rebuild(self.store, self.library, incident_id)
+
+
+def _paused(book: Rulebook, incident: Incident, now: datetime) -> dict[str, tuple[timedelta, timedelta]]:
+    """The time counted and left of each of the incident's clocks that stand still (read as of their pause)."""
+    found = {}
+    for clock in incident.clocks:
+        where = standing(book, clock, incident.severity, now) if clock.paused else None
+        if where is not None:
+            found[clock.name] = where
+    return found

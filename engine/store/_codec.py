@@ -184,6 +184,9 @@ def encode_incident(incident: Incident) -> dict[str, Any]:
                 "next": _occurrence(clock.next),
                 **({} if clock.judged_from is None else {"judged_from": moment(clock.judged_from)}),
                 **({} if clock.replanned_at is None else {"replanned_at": moment(clock.replanned_at)}),
+                # Written only for a clock that stood still: bodies from before pauses read as never paused.
+                **({} if clock.paused_at is None else {"paused_at": moment(clock.paused_at)}),
+                **({} if not clock.pauses else {"pauses": [[moment(a), moment(b)] for a, b in clock.pauses]}),
             }
             for clock in incident.clocks
         ],
@@ -258,6 +261,8 @@ def decode_incident(data: dict[str, Any]) -> Incident:
                 next=_read_occurrence(clock["next"]),
                 judged_from=parse_moment(clock["judged_from"]) if "judged_from" in clock else None,
                 replanned_at=parse_moment(clock["replanned_at"]) if "replanned_at" in clock else None,
+                paused_at=parse_moment(clock["paused_at"]) if "paused_at" in clock else None,
+                pauses=tuple((parse_moment(a), parse_moment(b)) for a, b in clock.get("pauses", ())),
             )
             for clock in data["clocks"]
         ),

@@ -38,8 +38,8 @@ def test_a_role_nobody_holds_fails_the_check_located_in_the_playbook(tmp_path: P
     told = next(number for number, line in enumerate(text, 1) if "{event: reopened, notify: [customer_care" in line)
     assert re.match(rf"playbooks/customer-complaint\.yaml:{told}:\d+: E900 notify_on\[0\]\.notify\[0\]", lines[0])
     (needed,) = [line for line in lines if " E901 " in line]
-    offering = next(number for number, line in enumerate(text, 1) if "trigger: offer_resolution" in line)
-    assert needed.startswith(f"playbooks/customer-complaint.yaml:{offering}:")
+    asking = next(number for number, line in enumerate(text, 1) if "trigger: ask_customer" in line)
+    assert needed.startswith(f"playbooks/customer-complaint.yaml:{asking}:")  # the first action that needs it
     assert " E901 transitions[2].by[1] needs the role 'customer_care'" in needed
     assert "Traceback" not in result.stdout + result.stderr
 

@@ -330,7 +330,7 @@ def test_a_newcomer_lists_shows_and_acts_on_an_incident_in_text(desk: Desk) -> N
     assert header[:4] == ["ID", "STATE", "SEVERITY", "PLAYBOOK"]
     row = next(line for line in listed.stdout.splitlines() if line.startswith(f"{incident} "))
     assert row.split()[1:4] == ["detected", "medium", "customer-complaint"]
-    assert f"{incident}  customer-complaint v1  revision 0" in shown.stdout
+    assert f"{incident}  customer-complaint v2  revision 0" in shown.stdout
     assert "state     detected  severity medium  on twitter by @newcomer" in shown.stdout
     assert "clock     first_response: due in 4h (" in shown.stdout  # the daemon's now, not this machine's
     assert "can do    assess -> assessed (by community_manager, social_lead) requires severity" in shown.stdout

@@ -20,7 +20,7 @@ def calmly(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _playbook_of(timeline: Path) -> str:
-    name = "customer-complaint" if timeline.stem == "broken-order" else timeline.stem
+    name = "customer-complaint" if timeline.stem in ("broken-order", "waiting-on-the-customer") else timeline.stem
     return f"playbooks/{name}.yaml"
 
 

@@ -41,6 +41,7 @@ EXPECTED = {
     "number-too-large.yaml":            "3:10: E113",
     # the shape
     "unknown-key.yaml":                 "10:14: E200",
+    "pause-on-state-limit.yaml":        "10:36: E200",
     "missing-key.yaml":                 "20:5: E201",
     "wrong-type.yaml":                  "5:24: E202",
     "yes-for-true.yaml":                "15:21: E202",
@@ -95,6 +96,8 @@ EXPECTED = {
     "nothing-to-offer.yaml":            "20:100: E420",
     "deliver-is-built-in.yaml":         "21:15: E421",
     "approval-without-reply.yaml":      "21:76: E425",
+    "pause-where-clock-ends.yaml":      "19:80: E430",
+    "pause-at-start.yaml":              "19:65: E431",
     # clocks
     "limit-missing-level.yaml":         "10:14: E500",
     "zero-duration.yaml":               "10:31: E501",
@@ -105,6 +108,7 @@ EXPECTED = {
     "clocks-outside-breach.yaml":       "27:61: E505",
     "business-days-around-the-clock.yaml": "17:41: E510",
     "promise-clock-without-offers.yaml": "28:51: E515",
+    "pause-unknown-state.yaml":         "19:61: E520",
     # replies
     "house-rule-broken.yaml":           "27:16: E600",
     "unknown-placeholder.yaml":         "26:16: E601",
@@ -127,6 +131,7 @@ EXPECTED = {
     "offer-role-cannot-act.yaml":       "31:51: W726",
     "contact-not-required.yaml":        "29:1: W727",
     "templates-required-without-reply.yaml": "21:78: W730",
+    "pause-never-applies.yaml":         "19:69: W740",
 }
 # fmt: on
 

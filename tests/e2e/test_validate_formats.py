@@ -160,7 +160,7 @@ def test_graph_says_who_approves_a_reply_on_the_edge_of_its_action() -> None:
 def test_graph_draws_dot_with_final_states_double_bordered() -> None:
     result = calmly("graph", "playbooks/customer-complaint.yaml", "--format", "dot")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith('digraph "customer-complaint v1"')
+    assert result.stdout.startswith('digraph "customer-complaint v2"')
     assert 'detected -> assessed [label="assess (community_manager, social_lead)"]' in result.stdout
     reviewed = next(line for line in result.stdout.splitlines() if line.strip().startswith("reviewed ["))
     assert "peripheries=2" in reviewed

@@ -74,7 +74,7 @@ def test_an_incident_shows_its_revision_under_both_names_apart_from_its_playbook
     shown = desk.get("/v1/incidents/inc-1").json()
     (listed,) = desk.get("/v1/incidents").json()["incidents"]
 
-    assert (shown["revision"], shown["version"], shown["playbook_version"]) == (1, 1, 1)
+    assert (shown["revision"], shown["version"], shown["playbook_version"]) == (1, 1, 2)
     assert (listed["revision"], listed["version"]) == (1, 1)
 
 

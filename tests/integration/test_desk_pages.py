@@ -584,3 +584,33 @@ def test_the_incident_page_reads_its_times_as_people_do_not_as_iso_stamps(daemon
     assert re.search(r">\d+\w* ago \(\d\d:\d\d UTC\)</time>|>just now \(\d\d:\d\d UTC\)</time>", page)  # the post
     assert ">09:00 UTC</time>" in page  # the history, against the server's now
     assert not re.search(r">\d{4}-\d\d-\d\dT[^<]*</time>", page)
+
+
+def test_a_clock_paused_while_we_wait_on_the_customer_reads_as_paused_with_time_used_and_left(daemon: Daemon) -> None:
+    [incident_id] = _open(daemon, mention("1"))  # medium: the resolution target allows 24h, paused in the wait
+    clock = daemon.context.simulated
+    assert clock is not None
+    alice = Browser(daemon)
+    alice.sign_in("alice")
+    alice.act(incident_id, "assess", revision=_revision(daemon, incident_id), severity="medium")
+    alice.act(
+        incident_id,
+        "acknowledge",
+        revision=_revision(daemon, incident_id),
+        public_reply="Sorry, we are on it.",
+        confirm_public="yes",
+    )
+    clock.advance("2h")
+    asked = alice.act(
+        incident_id, "ask_customer", revision=_revision(daemon, incident_id), contact_route="dm", note="Order number?"
+    )
+    clock.advance("5h")  # five hours of waiting count for nothing
+
+    resolution = _gauge_of(alice.page(f"/incidents/{incident_id}").text, "resolution")
+
+    assert asked.status_code == 303, asked.text
+    assert _state(daemon, incident_id) == "awaiting_customer"
+    assert "paused since" in resolution
+    assert "2h used, 22h left" in resolution
+    assert "data-due-at" not in resolution  # no countdown: it is due at no time while it waits
+    assert "8% used, paused" in resolution

@@ -45,7 +45,7 @@ def test_every_shipped_playbook_starts_with_the_editor_schema_modeline() -> None
         # YAML 1.1 would read these as booleans or as the number 90; YAML 1.2 (editors, calmly) reads text.
         ("choices: [product, delivery, service, communication, other]", "choices: [yes, no, on, off]", True),
         ("critical: 15m, high: 1h", "critical: 1:30, high: 1h", False),
-        ("version: 1", "version: yes", False),
+        ("version: 2", "version: yes", False),
     ],
 )
 def test_engine_and_check_jsonschema_agree_on_yaml_1_2_values(

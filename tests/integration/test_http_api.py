@@ -653,7 +653,7 @@ def test_readyz_is_ready_only_once_the_scheduler_runs_and_names_the_playbooks(de
     assert ready.status_code == 200
     body = ready.json()
     assert body["status"] == "ready"
-    assert "customer-complaint v1" in body["playbooks"]
+    assert "customer-complaint v2" in body["playbooks"]
     assert (body["incidents"], body["open_incidents"]) == (1, 1)
 
 

@@ -284,7 +284,7 @@ def test_the_message_says_what_happened_to_which_incident_under_which_rule_how_l
     assert request.json()["subject"] == "[calmly] Breach: inc-1 limit:detected (medium)"
     assert "The time limit for detected of inc-1 has run out: 12m overdue (it was due 13:00 UTC)." in text
     assert "medium customer complaint incident on twitter by @ann_b, now detected" in text
-    assert "Rule: escalation step 2 of customer-complaint v1 (at 100% of the time); notifying social_lead." in text
+    assert "Rule: escalation step 2 of customer-complaint v2 (at 100% of the time); notifying social_lead." in text
     assert "Next: assess (community_manager, social_lead); do_not_engage (social_lead)." in text
     assert text.rstrip().endswith("https://desk.example.com/incidents/inc-1")
 

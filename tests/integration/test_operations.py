@@ -294,12 +294,12 @@ def test_a_limit_of_zero_never_limits() -> None:
 def test_reload_by_a_social_lead_answers_with_the_playbooks_now_loaded(make_floor: Any) -> None:
     floor: Floor = make_floor()
     book = floor.playbooks / "customer-complaint.yaml"
-    book.write_text(book.read_text().replace("\nversion: 1\n", "\nversion: 2\n"))
+    book.write_text(book.read_text().replace("\nversion: 2\n", "\nversion: 3\n"))
 
     answer = floor.http.post("/v1/admin/reload", headers=floor.auth("bob"))
 
     assert answer.status_code == 200, answer.text
-    assert "customer-complaint v2" in answer.json()["playbooks"]
+    assert "customer-complaint v3" in answer.json()["playbooks"]
     assert answer.json()["people"] == 9
 
 
@@ -319,7 +319,7 @@ def test_a_running_incident_keeps_the_version_it_opened_under_after_a_reload(mak
     floor: Floor = make_floor()
     first = floor.http.post("/v1/mentions", json=mention("1"), headers=floor.auth("alice")).json()["results"][0]
     book = floor.playbooks / "customer-complaint.yaml"
-    book.write_text(book.read_text().replace("\nversion: 1\n", "\nversion: 2\n"))
+    book.write_text(book.read_text().replace("\nversion: 2\n", "\nversion: 3\n"))
     assert floor.http.post("/v1/admin/reload", headers=floor.auth("bob")).status_code == 200
 
     second = floor.http.post("/v1/mentions", json=mention("2", handle="@bea"), headers=floor.auth("alice"))
@@ -331,8 +331,8 @@ def test_a_running_incident_keeps_the_version_it_opened_under_after_a_reload(mak
         headers=floor.auth("alice"),
     )
 
-    assert (old["playbook"], old["playbook_version"]) == ("customer-complaint", 1)
-    assert new.json()["playbook_version"] == 2
+    assert (old["playbook"], old["playbook_version"]) == ("customer-complaint", 2)
+    assert new.json()["playbook_version"] == 3
     assert acted.status_code == 200, acted.text
 
 
@@ -353,7 +353,7 @@ def test_an_invalid_playbook_keeps_the_old_set_and_reload_answers_422_with_every
     assert ("broken.yaml", 3) in located
     assert all({"file", "line", "column", "code", "message"} <= set(problem) for problem in error["details"])
     running = {(book.playbook.id, book.playbook.version) for book in floor.daemon.service.library.current}
-    assert ("customer-complaint", 1) in running
+    assert ("customer-complaint", 2) in running
     assert not any(name == "broken" for name, _ in running)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -532,3 +533,44 @@ def test_a_mute_survives_a_restart_lets_a_threat_through_and_ends_on_time(desk: 
     assert threat_row.incident.severity == "critical"
     # The week is up: the post goes where any post of theirs would, to the open threat.
     assert (later.status, later.incident_id) == ("joined", threat.incident_id)
+
+
+# --- pauses -------------------------------------------------------------------------------------------------------
+
+
+def test_a_clock_paused_while_we_wait_on_the_customer_stays_paused_over_a_restart_and_resumes_on_their_answer(
+    desk: Desk,
+) -> None:
+    desk.service.ingest([mention("1", thread_id="t-1")])  # medium: the resolution target allows 24h
+    desk.clock.advance("10m")
+    assert desk.service.act("inc-1", "assess", **ALICE, fields={"severity": "medium"}, version=0).refused is None
+    reply = {"channel": "twitter", "text": "Sorry about this, we're on it."}
+    assert desk.service.act("inc-1", "acknowledge", **ALICE, fields={"public_reply": reply}, version=1).refused is None
+    desk.clock.advance("50m")  # an hour in: 23h left
+    ask = {"contact_route": "dm", "note": "Asked for the order number by DM."}
+    assert desk.service.act("inc-1", "ask_customer", **ALICE, fields=ask, version=2).refused is None
+
+    restarted = desk.restart()
+    restarted.clock.advance("2d")  # two days waiting: well past the 24h the target would otherwise allow
+    restarted.service.fire_due()
+    restarted.service.fire_due()
+    waiting = restarted.store.incident("inc-1")
+    assert waiting is not None
+    assert waiting.incident.state == "awaiting_customer"
+    assert "resolution" not in waiting.incident.breached
+    assert "resolution" not in {deadline.clock for deadline in restarted.store.pending_deadlines("inc-1")}
+    assert all(row.body["clock"] != "resolution" for row in restarted.store.outbox())
+
+    answer = mention("2", text="Order 12345", thread_id="t-1", posted_at="2026-11-25T10:00:00Z")
+    (joined,) = restarted.service.ingest([answer])
+
+    assert joined.status == "joined"
+    back = restarted.store.incident("inc-1")
+    assert back is not None
+    assert back.incident.state == "acknowledged"
+    resolution = back.incident.clock("resolution")
+    assert resolution is not None
+    assert resolution.due_at == restarted.clock.now() + timedelta(hours=23)
+    assert "resolution" in {deadline.clock for deadline in restarted.store.pending_deadlines("inc-1")}
+    assert restarted.service.rebuild("inc-1") == back.incident
+    restarted.store.close()

@@ -23,7 +23,7 @@ from engine.testing import FakeClock, memory_store
 ROOT = Path(__file__).resolve().parents[2]
 TIMELINES = sorted((ROOT / "examples" / "timelines").glob("*.yaml"))
 #: The playbook each timeline is written for (its first line names it); the complaint desk's when it is another's.
-PLAYBOOK_OF = {"broken-order": "customer-complaint"}
+PLAYBOOK_OF = {"broken-order": "customer-complaint", "waiting-on-the-customer": "customer-complaint"}
 
 
 def _playbook(timeline: Path) -> Path:

@@ -194,7 +194,7 @@ def test_opening_records_an_audit_entry_and_arms_the_detected_limit_and_the_targ
 
     (entry,) = audits(result.effects, "opened")
     assert entry.at == T0
-    assert "customer-complaint v1" in entry.summary
+    assert "customer-complaint v2" in entry.summary
     assert "severity low" in entry.summary
     assert set(arms(result.effects)) == {"limit:detected", "first_response", "resolution"}
     assert {clock.name for clock in result.incident.clocks} == {"limit:detected", "first_response", "resolution"}

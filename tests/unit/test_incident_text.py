@@ -115,3 +115,31 @@ def test_shows_each_promise_with_its_due_time_or_how_it_was_kept() -> None:
 
     assert "  promise   refund-1: refund of 30 GBP, promised by carol, due in 5h" in "\n".join(lines)
     assert "  promise   call_back-2: call_back, promised by carol; kept by dave: Called at 9." in lines
+
+
+def test_a_clock_standing_still_reads_as_paused_with_the_time_used_and_left_not_as_a_deadline() -> None:
+    clocks = [
+        {
+            "name": "resolution",
+            "timezone": "UTC",
+            "started_at": "2026-11-23T08:00:00+00:00",
+            "due_at": None,
+            "breached": False,
+            "next_step_at": None,
+            "paused": True,
+            "paused_at": "2026-11-23T09:00:00+00:00",
+            "counted_seconds": 3600.0,
+            "left_seconds": 82800.0,
+        },
+        {
+            "name": "limit:awaiting_customer",
+            "timezone": "UTC",
+            "due_at": "2026-11-26T09:00:00+00:00",
+            "breached": False,
+        },
+    ]
+
+    lines = incident_lines(shown(clocks=clocks))
+
+    assert "  clock     resolution: paused since 09:00 UTC: 1h used, 23h left" in lines
+    assert any(line.startswith("  clock     limit:awaiting_customer: due in 3d") for line in lines)

@@ -47,7 +47,7 @@ def test_a_warning_sent_after_the_time_ran_out_says_it_has_run_out() -> None:
 
 def test_the_message_names_the_rule_and_what_can_be_done_next() -> None:
     message = compose(_body("breach"), None, _book(), datetime(2026, 11, 23, 13, 0, tzinfo=UTC), "https://d/inc-3")
-    assert "Rule: escalation step 1 of customer-complaint v1 (at 75% of the time); notifying community_manager." in (
+    assert "Rule: escalation step 1 of customer-complaint v2 (at 75% of the time); notifying community_manager." in (
         message.text
     )
     assert "Next: assess (community_manager, social_lead); do_not_engage (social_lead)." in message.text

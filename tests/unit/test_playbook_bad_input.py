@@ -48,6 +48,7 @@ CASES = [
     ("number-too-large",             "E113",  3, 10, "this number of 5,000 digits is too large"),
     # --- the shape (E2xx) ---
     ("unknown-key",                  "E200", 10, 14, "unknown key 'limt' in states.detected; did you mean 'limit'?"),
+    ("pause-on-state-limit",         "E200", 10, 36, "nothing to pause: put paused_in on the target that should"),
     ("missing-key",                  "E201", 20,  5, "transitions[3] needs 'by'"),
     ("wrong-type",                   "E202",  5, 24, "applies_to.channels must be a list, not the text 'twitter'"),
     ("yes-for-true",                 "E202", 15, 21, "must be true or false, not the text 'yes'"),

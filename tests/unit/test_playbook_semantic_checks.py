@@ -60,6 +60,8 @@ CASES = [
     ("nothing-to-offer",             "E420", 20, 100, "no kind in the offers catalogue may be offered by agent"),
     ("deliver-is-built-in",          "E421", 21, 15, "'deliver' is the built-in action that records a promise kept"),
     ("approval-without-reply",       "E425", 21, 76, "(resolve) asks for approval, but it posts no public reply"),
+    ("pause-where-clock-ends",       "E430", 19, 80, "'resolved', which is one of its until states: entering it"),
+    ("pause-at-start",               "E431", 19, 65, "'acknowledged', where its clock starts: it would start standing"),
     # --- clocks (E5xx) ---
     ("limit-missing-level",          "E500", 10, 14, "states.detected.limit has no time for high and no 'default'"),
     ("zero-duration",                "E501", 10, 31, "states.detected.limit.default is zero"),
@@ -70,6 +72,7 @@ CASES = [
     ("clocks-outside-breach",        "E505", 27, 61, "is for the event opened, which no clock causes"),
     ("business-days-around-the-clock", "E510", 17, 41, "add calendar: office to resolution_offered to count working"),
     ("promise-clock-without-offers", "E515", 28, 51, "names 'promise', but the playbook has no offers catalogue"),
+    ("pause-unknown-state",          "E520", 19, 61, "does not define; did you mean 'awaiting_customer'?"),
     # --- replies (E6xx) ---
     ("house-rule-broken",            "E600", 27, 16, "says 'calm down', which house_rules.never_say forbids"),
     ("unknown-placeholder",          "E601", 26, 16, "{auther}, which calmly cannot fill; did you mean 'author'?"),
@@ -92,6 +95,7 @@ CASES = [
     ("offer-role-cannot-act",        "W726", 31, 51, "agent may offer a voucher, but takes no action that carries"),
     ("contact-not-required",         "W727", 29,  1, "the contact section says which contacts are accepted, but no"),
     ("templates-required-without-reply", "W730", 21, 78, "(resolve) says its replies must come from the templates"),
+    ("pause-never-applies",          "W740", 19, 69, "no path from 'detected' reaches it while first_response runs"),
 ]
 # fmt: on
 

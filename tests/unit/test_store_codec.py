@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from engine.incident import (
     Act,
     Actor,
+    ClockState,
     DeadlineReached,
     Draft,
     DraftReply,
@@ -167,3 +168,33 @@ def test_a_draft_command_and_an_incidents_draft_read_back_as_they_were_written()
     assert encode_command(commands[1])["type"] == "draft"
     assert decode_incident(encode_incident(incident)) == incident
     assert "draft" not in encode_incident(replace(incident, draft=None))  # rows written before drafts stay as they were
+
+
+def test_a_clock_standing_still_reads_back_with_its_pauses_and_one_stored_before_pauses_as_never_paused() -> None:
+    at = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    standing_still = ClockState("resolution", at, 0, at + 24 * hour, paused_at=at + 5 * hour, pauses=((at, at + hour),))
+    running = ClockState("first_response", at, 0, at + 4 * hour)
+    incident = Incident(
+        "inc-1",
+        "customer-complaint",
+        2,
+        "sha256:x",
+        "awaiting_customer",
+        "medium",
+        "twitter",
+        "@ann",
+        at,
+        at,
+        at,
+        clocks=(standing_still, running),
+    )
+
+    body = json.loads(json.dumps(encode_incident(incident)))
+
+    assert decode_incident(body) == incident
+    assert body["clocks"][0]["paused_at"] == "2026-11-23T14:00:00.000000Z"
+    assert body["clocks"][0]["pauses"] == [["2026-11-23T09:00:00.000000Z", "2026-11-23T10:00:00.000000Z"]]
+    assert set(body["clocks"][1]) == {"name", "started_at", "epoch", "due_at", "fired", "next"}  # as before pauses
+    older = decode_incident({**body, "clocks": [body["clocks"][1]]})
+    assert (older.clocks[0].paused_at, older.clocks[0].pauses) == (None, ())

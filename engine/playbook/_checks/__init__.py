@@ -34,6 +34,7 @@ from engine.playbook._checks._machine import (
     check_transitions,
 )
 from engine.playbook._checks._offers import check_contact, check_offers
+from engine.playbook._checks._pauses import check_pauses
 from engine.playbook._checks._phrases import check_common_words
 from engine.playbook._checks._references import check_clocks, check_levels, check_responses, check_roles, check_states
 from engine.playbook._checks._replies import PLACEHOLDERS, check_templates
@@ -59,6 +60,7 @@ CHECKS: tuple[Check, ...] = (
     check_reachability,
     check_targets_end,
     check_side_paths,
+    check_pauses,
     check_targets_stranded,
     check_reply_possible,
     check_follow_ups,

@@ -61,7 +61,8 @@ def check_limits_within_targets(ctx: Context) -> Iterator[Finding]:
     for name, target in playbook.targets.items():
         for state_name in _on_the_way(playbook, target, edges):
             state = playbook.states[state_name]
-            if state.limit is None or not _comparable(state, target):
+            if state.limit is None or state_name in target.paused_in or not _comparable(state, target):
+                # a state the target stands still in may last as long as it likes: the target does not count there
                 continue
             outlasting: list[str] = []
             first_level: str | None = None

@@ -105,7 +105,8 @@ class SQLiteIncidents:
             # Until when a muted author's next posts are recorded here rather than opening incidents.
             "muted_until": _muted(incident) if final else None,
             # The queue's order: when the first of the running clocks runs out (none for a closed incident).
-            "next_due": None if final or not incident.clocks else moment(min(c.due_at for c in incident.clocks)),
+            # A clock standing still is due at no time: an incident whose clocks all stand still sorts last.
+            "next_due": None if final else _next_due(incident),
             "opened_at": moment(incident.opened_at),
             "updated_at": moment(at),
             "body": canonical_json(encode_incident(incident)),
@@ -249,3 +250,9 @@ def all_incident_ids(db: sqlite3.Connection) -> list[str]:
 def _muted(incident: Incident) -> str | None:
     until = muted_until(incident)
     return None if until is None else moment(until)
+
+
+def _next_due(incident: Incident) -> str | None:
+    """When the first of the incident's running clocks runs out; a paused clock runs out at no time."""
+    due = min((clock.due_at for clock in incident.clocks if clock.paused_at is None), default=None)
+    return None if due is None else moment(due)
