@@ -48,7 +48,7 @@ def _counted(ctx: Context) -> Iterator[_Counted]:
             yield _Counted(("states", name, "limit"), f"the state {name!r}", state.limit, state, levels)
     for name, target in playbook.targets.items():
         yield _Counted(("targets", name, "within"), f"the target {name!r}", target.within, target, levels)
-    for name, kind in (playbook.offers.kinds.items() if playbook.offers else ()):
+    for name, kind in playbook.offers.kinds.items() if playbook.offers else ():
         path = ("offers", "kinds", name, "deliver_within")
         yield _Counted(path, f"the offer {name!r}", kind.deliver_within, kind, levels)
 
