@@ -10,7 +10,7 @@ from engine.playbook._checks._finding import Context, Finding, undefined
 from engine.playbook._duration import format_duration
 from engine.playbook._model import SurgeRule
 from engine.playbook._phrase import normalise
-from engine.playbook._problem import dotted, rules
+from engine.playbook._problem import Path, dotted, rules
 
 __all__ = ["MAX_SURGE_RATE", "MIN_SURGE_WINDOW", "check_grouping", "check_surges"]
 
@@ -76,11 +76,11 @@ def _references(ctx: Context, index: int, rule: SurgeRule) -> Iterator[Finding]:
     roles, levels = playbook.roles, playbook.severity.levels
     for position, role in enumerate(rule.notify):
         if role not in roles:
-            path = ("surges", index, "notify", position)
-            yield undefined(rules.UNDEFINED_ROLE, "role", "the roles section", path, role, roles)
+            told: Path = ("surges", index, "notify", position)
+            yield undefined(rules.UNDEFINED_ROLE, "role", "the roles section", told, role, roles)
     if rule.raise_to is not None and rule.raise_to not in levels:
-        path = ("surges", index, "raise_to")
-        yield undefined(rules.UNDEFINED_LEVEL, "level", "severity.levels", path, rule.raise_to, levels)
+        raised: Path = ("surges", index, "raise_to")
+        yield undefined(rules.UNDEFINED_LEVEL, "level", "severity.levels", raised, rule.raise_to, levels)
     elif rule.raise_to is not None and rule.raise_to == levels[0]:
         yield Finding(
             rules.SURGE_NEVER_RAISES,
