@@ -289,7 +289,7 @@ def step(incident: Incident, command: Command, now: datetime, book: Rulebook) ->
 _LINK_WORDS = {
     LinkRelation.FOLLOWED_UP_BY: "opened {incident} under {playbook}: this post matches a higher-priority playbook",
     LinkRelation.FOLLOW_UP_OF: "linked to {incident} ({playbook}): a follow-up from its author",
-    LinkRelation.CRISIS: "a surge here opened the crisis incident {incident} under {playbook}, or joined it",
+    LinkRelation.CRISIS: "a surge here is part of the crisis incident {incident} ({playbook})",
     LinkRelation.SURGE_OF: "opened for a surge of {incident} ({playbook})",
 }
 
