@@ -61,7 +61,12 @@ class Surge(NamedTuple):
         found: list[Effect] = []
         for index, rule in self.rules:
             if rule.notify:
-                found.append(_notice(incident, index, rule, now))
+                notice = _notice(incident, index, rule, now)
+                details = {"key": notice.key, "event": EventKind.SURGE.value, "roles": list(rule.notify), "rule": index}
+                found.append(
+                    Audit(now, "notice", f"surge {rule.name}: notify {', '.join(rule.notify)}", details=details)
+                )
+                found.append(notice)
             if rule.open is not None:
                 found.append(OpenCrisis(rule.open, rule.name))
         return found

@@ -632,7 +632,7 @@ def test_simulate_tells_a_burst_grouped_surging_and_opening_a_crisis_under_the_p
 
 
 def test_a_playbook_test_runs_its_crisis_playbook_beside_it_and_pins_the_surges_and_links() -> None:
-    result = calmly("test", f"{SURGES}/login-outage.tests.yaml")
+    result = calmly("test", "tests/fixtures/playbook-tests/login-outage.tests.yaml")
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 test, 4 expectations: all passed" in result.stdout
@@ -641,10 +641,10 @@ def test_a_playbook_test_runs_its_crisis_playbook_beside_it_and_pins_the_surges_
 def test_a_test_whose_playbook_beside_it_is_missing_says_so_at_its_line(tmp_path: Path) -> None:
     test = tmp_path / "crisis.test.yaml"
     test.write_text(
-        (ROOT / SURGES / "login-outage.tests.yaml")
+        (ROOT / "tests" / "fixtures" / "playbook-tests" / "login-outage.tests.yaml")
         .read_text(encoding="utf-8")
-        .replace("playbook: login-outage.yaml", f"playbook: {ROOT / SURGES / 'login-outage.yaml'}")
-        .replace("playbooks: [brand-crisis.yaml]", "playbooks: [brand-crises.yaml]"),
+        .replace("playbook: ../playbooks/surges/login-outage.yaml", f"playbook: {ROOT / SURGES / 'login-outage.yaml'}")
+        .replace("playbooks: [../playbooks/surges/brand-crisis.yaml]", "playbooks: [brand-crises.yaml]"),
         encoding="utf-8",
     )
     result = calmly("test", str(test))
