@@ -19,6 +19,10 @@ its baseline, never as a pass or fail:
   same statements, HTTP actions beside ``GET /healthz`` on the same ``calmly serve``, and with 100,000
   open incidents (5,000 with ``--quick``) deadline lateness, resident memory and the time from start to ready, each
   beside the same daemon over an empty store;
+* grouping and surge detection during a replayed burst (``bench/grouping.py``): 10,000 outage complaints (1,000
+  with ``--quick``) within one simulated minute through intake, one a transaction, under ``service-outage`` with
+  its ``group`` and ``surges`` (one incident gathers them all and surges) beside the same burst under the same
+  playbook without them (each opens an incident), per mention;
 * HTTP intake under load (``bench/surge.py``, with wrk): ``POST /v1/mentions``, one mention a request, at 1, 4, 16
   and 64 connections, beside a minimal FastAPI + SQLite app (``bench/minimal_app.py``) doing one insert a request on
   the same uvicorn settings, taking turns; and batches of 100 mentions beside the minimal app storing the same
@@ -75,6 +79,7 @@ from deliveries import delivery_figures
 from desk import DeskRepeats, desk_figures
 from durability import durability_figure
 from figure import BenchError, Figure, in_process_median
+from grouping import GroupingRepeats, grouping_figure
 from intake import ingest_figure
 from runtime import build_figures, step_figures
 from scale import ScaleRepeats, scale_figures
@@ -104,6 +109,7 @@ class Repeats:
     surge: SurgeRepeats  # HTTP intake under load beside the minimal app (bench/surge.py)
     desk: DeskRepeats  # the desk's figures (bench/desk.py)
     scale: ScaleRepeats  # what must cost the same at any size (bench/scale.py)
+    grouping: GroupingRepeats  # a replayed burst with grouping and surges, beside it without (bench/grouping.py)
 
 
 FULL = Repeats(
@@ -115,6 +121,7 @@ FULL = Repeats(
     surge=SurgeRepeats(seconds=2, rounds=3, batch=100),
     desk=DeskRepeats(open_incidents=100_000, pages=3, mentions=300, clients=100),
     scale=ScaleRepeats(small=10_000, large=1_000_000, requests=50, replies=10_000),
+    grouping=GroupingRepeats(mentions=10_000, rounds=3),
 )
 QUICK = Repeats(
     process=2,
@@ -125,6 +132,7 @@ QUICK = Repeats(
     surge=SurgeRepeats(seconds=1, rounds=1, batch=100),
     desk=DeskRepeats(open_incidents=5_000, pages=5, mentions=100, clients=20),
     scale=ScaleRepeats(small=2_000, large=20_000, requests=10, replies=1_000),
+    grouping=GroupingRepeats(mentions=1_000, rounds=1),
 )
 
 
@@ -542,6 +550,7 @@ def measure(repeats: Repeats, quick: bool) -> tuple[list[Figure], dict[str, Any]
     figures.extend(step_figures(repeats.in_process))
     figures.extend(build_figures(repeats.incidents))
     figures.append(ingest_figure(repeats.daemon))
+    figures.append(grouping_figure(repeats.grouping))
     figures.append(durability_figure(repeats.daemon))
     figures.extend(daemon_figures(repeats.daemon))
     if wrk() is not None:

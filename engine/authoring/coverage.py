@@ -2,10 +2,10 @@
 
 ``calmly test --coverage`` reads what the tests' runs did (their :class:`~engine.authoring.simulation.Trail`) and
 lists, per playbook, every item of every kind in :data:`KINDS`: each transition (an action from one state), each
-guard (a transition's ``when``), each escalation step, each ``notify_on`` rule, each never_say phrase, each
-do-not-engage reason and each reason kept for some roles, covered or not. A
-kind is one function from what was exercised to the playbook's items of that kind; a new part of the language is
-counted by writing one such function and adding it to :data:`KINDS`.
+guard (a transition's ``when``), each escalation step, each ``notify_on`` rule, each surge rule, each never_say
+phrase, each do-not-engage reason and each reason kept for some roles, covered or not. A kind is one function from
+what was exercised to the playbook's items of that kind; a new part of the language is counted by writing one such
+function and adding it to :data:`KINDS`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from engine.authoring.simulation import Trail
 from engine.authoring.testsuite import FileReport
 from engine.incident import Audit, Notify, RefusalReason, guard_view
 from engine.incident import guard_said as said
-from engine.playbook import LIMIT_CLOCK, Marks, Path, Playbook, Position, Requirement, format_duration
+from engine.playbook import LIMIT_CLOCK, EventKind, Marks, Path, Playbook, Position, Requirement, format_duration
 
 __all__ = ["KINDS", "Coverage", "Exercised", "Item", "Kind", "PlaybookCoverage", "coverage_of", "shown"]
 
@@ -159,7 +159,11 @@ def _escalation_steps(seen: Exercised) -> Iterator[Item]:
 
 def _event_rules(seen: Exercised) -> Iterator[Item]:
     """Each ``notify_on`` rule: exercised when its event happened in a test as its filters say, and it notified."""
-    told = Counter(effect.step for effect in seen.trail.effects if isinstance(effect, Notify) and effect.event)
+    told = Counter(
+        effect.step
+        for effect in seen.trail.effects
+        if isinstance(effect, Notify) and effect.event and effect.event != EventKind.SURGE.value
+    )
     for index, rule in enumerate(seen.playbook.notify_on):
         narrowed = [
             f"{key} {', '.join(values)}"
@@ -217,12 +221,30 @@ def _reasons_by_role(seen: Exercised) -> Iterator[Item]:
         yield _item(seen, "reason_by_role", name, path, hits=refused[reason], missing=missing)
 
 
+def _surge_rules(seen: Exercised) -> Iterator[Item]:
+    """Each surge rule: exercised when it fired in a test (a group's incident gathered mentions fast enough)."""
+    fired = Counter(
+        effect.details.get("surge")
+        for effect in seen.trail.effects
+        if isinstance(effect, Audit) and effect.kind == "surge" and "mentions" in effect.details
+    )
+    for index, rule in enumerate(seen.playbook.surges):
+        rate = f" at {rule.rate:g}x the {format_duration(rule.over)} before" if rule.rate and rule.over else ""
+        name = f"{rule.name} ({rule.count} within {format_duration(rule.within)}{rate})"
+        details: dict[str, str | tuple[str, ...]] = {}
+        if rule.description:
+            details["description"] = rule.description
+        missing = "no test saw it fire"
+        yield _item(seen, "surge_rule", name, ("surges", index), hits=fired[rule.name], missing=missing, **details)
+
+
 #: Every kind of item a coverage report counts, in the order the report lists their figures.
 KINDS: tuple[Kind, ...] = (
     Kind("transition", "transition", "transitions", _transitions),
     Kind("guard", "guard", "guards", _guards),
     Kind("escalation_step", "escalation", "escalation steps", _escalation_steps),
     Kind("event_rule", "notify_on rule", "notify_on rules", _event_rules),
+    Kind("surge_rule", "surge rule", "surge rules", _surge_rules),
     Kind("never_say", "never_say", "never_say phrases", _never_say, quoted=True),
     Kind("do_not_engage_reason", "do-not-engage reason", "do-not-engage reasons", _do_not_engage_reasons),
     Kind("reason_by_role", "reason kept for some roles", "reasons kept for some roles", _reasons_by_role),

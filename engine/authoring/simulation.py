@@ -73,6 +73,11 @@ class IncidentView:
     #: The clocks standing still in one of their ``paused_in`` states, each as (clock, time counted, time left),
     #: in its own counted time: the time it stood still is in neither.
     paused: tuple[tuple[str, timedelta, timedelta], ...] = ()
+    #: The playbook it runs under (a crisis a surge opened runs under another), and its surge rules that fired.
+    playbook: str = ""
+    surged: tuple[str, ...] = ()
+    #: The incidents it is linked to, as (incident number, relation): a crisis and the groups that surged into it.
+    links: tuple[tuple[int, str], ...] = ()
 
     @property
     def notified(self) -> frozenset[str]:
@@ -143,12 +148,13 @@ class Simulation:
 class _World:
     """The service over a store in memory, and the story told from what it commits."""
 
-    def __init__(self, book: Rulebook, timeline: Timeline, store: Store) -> None:
+    def __init__(self, book: Rulebook, timeline: Timeline, store: Store, others: Sequence[Rulebook] = ()) -> None:
         self.book = book
         self.timeline = timeline
         self.clock = SimulatedClock(timeline.start)
         library = Library(store)
-        library.hold([book], timeline.start)
+        library.hold([book, *others], timeline.start)
+        self.library = library
         self.service = Service(store, library, self.clock.now, on_change=self.changed, measured=False)
         #: Each incident as it is now, in the order they opened, with whom it notified, what it refused and which
         #: targets it met.
@@ -185,7 +191,8 @@ class _World:
         self.notices.setdefault(incident.id, [])
         self.refusals.setdefault(incident.id, [])
         self.met.setdefault(incident.id, [])
-        self.result.trail.effects.extend(change.stepped.effects)
+        if incident.playbook_digest == self.book.playbook.digest:  # what the playbook under test did, not the others
+            self.result.trail.effects.extend(change.stepped.effects)
         self.approvals.setdefault(incident.id, [])
         for effect in change.stepped.effects:
             self._effect(incident, effect, now)
@@ -209,8 +216,11 @@ class _World:
             self.notices[incident.id].extend(
                 Notice(role, effect.clock, effect.kind.value, False, event=effect.event) for role in effect.roles
             )
-            rule = self.book.playbook.notify_on[effect.step]
+            playbook = self.library.by_digest(incident.playbook_digest).playbook
+            rule = (playbook.surges if effect.event == "surge" else playbook.notify_on)[effect.step]
             what = f"{effect.event} ({effect.clock})" if effect.clock else effect.event
+            if effect.event == "surge":
+                what = f"surge {playbook.surges[effect.step].name}"
             self.say(
                 now,
                 effect.kind.value,
@@ -260,7 +270,9 @@ class _World:
             if effect.kind == "approved" and effect.actor is not None:
                 self.approvals[incident.id].append((str(effect.details.get("trigger")), effect.actor))
             by = f" by {effect.actor}" if effect.actor else ""
-            self.say(now, effect.kind, f"{effect.summary}{by}", incident.id, **dict(effect.details))
+            # A link's details name the other incident: kept as "linked", beside the incident the line is about.
+            details = {("linked" if key == "incident" else key): value for key, value in effect.details.items()}
+            self.say(now, effect.kind, f"{effect.summary}{by}", incident.id, **details)
 
     # --- time -------------------------------------------------------------------------------------------------
 
@@ -346,6 +358,7 @@ class _World:
         )
 
     def view(self) -> list[IncidentView]:
+        numbers = {incident_id: number for number, incident_id in enumerate(self.incidents, start=1)}
         return [
             IncidentView(
                 number,
@@ -361,6 +374,9 @@ class _World:
                 tuple(self.approvals[incident.id]),
                 None if incident.draft is None else incident.draft.stage.value,
                 self._paused(incident),
+                incident.playbook,
+                incident.surged,
+                tuple((numbers[other], relation) for other, relation in incident.links if other in numbers),
             )
             for number, incident in enumerate(self.incidents.values(), start=1)
         ]
@@ -368,23 +384,31 @@ class _World:
     def _paused(self, incident: Incident) -> tuple[tuple[str, timedelta, timedelta], ...]:
         found = []
         for clock in incident.clocks:
-            where = standing(self.book, clock, incident.severity, self.clock.now()) if clock.paused else None
+            book = self.library.by_digest(incident.playbook_digest)  # a crisis a surge opened has its own
+            where = standing(book, clock, incident.severity, self.clock.now()) if clock.paused else None
             if where is not None:
                 found.append((clock.name, *where))
         return tuple(found)
 
 
 def simulate(
-    book: Rulebook, timeline: Timeline, probes: Sequence[datetime] = (), *, store: Store | None = None
+    book: Rulebook,
+    timeline: Timeline,
+    probes: Sequence[datetime] = (),
+    *,
+    store: Store | None = None,
+    others: Sequence[Rulebook] = (),
 ) -> Simulation:
     """Play the timeline; for each probe time, keep a view of the incidents as they were then.
 
-    It runs in ``store`` when one is given (left open, to look into afterwards), else in a fresh store in memory.
+    ``others`` are playbooks run beside ``book``, as the daemon runs a set: the crisis playbooks its surges open
+    incidents under. It runs in ``store`` when one is given (left open, to look into afterwards), else in a fresh
+    store in memory.
     """
     own = store is None
     store = SQLiteStore.in_memory() if store is None else store
     try:
-        world = _World(book, timeline, store)
+        world = _World(book, timeline, store, others)
         pending_probes = sorted(enumerate(probes), key=lambda item: item[1])
         snapshots: dict[int, list[IncidentView]] = {}
 

@@ -9,7 +9,7 @@ at its own line and column.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -100,9 +100,24 @@ def _check(expected: Mapping[str, Any], view: IncidentView | None, count: int) -
         return wrong
     if view is None:
         return [*wrong, ("incident", f"expected incident {expected.get('incident', 1)}, but only {count} opened")]
-    for key in ("state", "severity", "mentions"):
+    for key in ("state", "severity", "mentions", "playbook"):
         if key in expected and expected[key] != getattr(view, key):
             wrong.append((key, f"expected {key} {expected[key]}, got {getattr(view, key)}"))
+    if "surged" in expected and list(expected["surged"]) != list(view.surged):
+        got = ", ".join(view.surged) or "none"
+        wrong.append(("surged", f"expected surges [{', '.join(expected['surged'])}] to have fired, got [{got}]"))
+    if "linked" in expected:
+        missing = [
+            f"{item['incident']}" + (f" ({item['relation']})" if "relation" in item else "")
+            for item in expected["linked"]
+            if not any(
+                number == item["incident"] and item.get("relation", relation) == relation
+                for number, relation in view.links
+            )
+        ]
+        if missing:
+            got = ", ".join(f"{number} ({relation})" for number, relation in view.links) or "none"
+            wrong.append(("linked", f"expected links to incidents {', '.join(missing)}; linked: {got}"))
     if "breached" in expected and set(expected["breached"]) != view.breached:
         got = ", ".join(sorted(view.breached)) or "none"
         wrong.append(("breached", f"expected breached [{', '.join(expected['breached'])}], got [{got}]"))
@@ -290,7 +305,14 @@ def _timeline(raw: Any, marks: Marks, source: Path, index: int) -> Timeline | Fa
 
 
 def _run_one(
-    book: Rulebook, raw: Mapping[str, Any], marks: Marks, source: Path, index: int, *, trail: Trail
+    book: Rulebook,
+    raw: Mapping[str, Any],
+    marks: Marks,
+    source: Path,
+    index: int,
+    *,
+    trail: Trail,
+    others: Sequence[Rulebook] = (),
 ) -> TestReport | Failed[Problem]:
     timeline = _timeline(raw["timeline"], marks, source, index)
     if isinstance(timeline, Failed):
@@ -312,7 +334,7 @@ def _run_one(
             )
     if problems:
         return Failed(tuple(problems))
-    result = simulate(book, timeline, probes)
+    result = simulate(book, timeline, probes, others=others)
     trail.extend(result.trail)
     failures = []
     for position, (expected, snapshot) in enumerate(zip(expectations, result.snapshots, strict=True)):
@@ -358,10 +380,36 @@ def run_test_file(path: Path) -> FileReport:
         ]
         return report
     book = Rulebook(loaded.playbook)
+    others = _others(report, data, marks, path)
+    if report.problems:
+        return report
     for index, raw in enumerate(data["tests"]):
-        outcome = _run_one(book, raw, marks, path, index, trail=report.trail)
+        outcome = _run_one(book, raw, marks, path, index, trail=report.trail, others=others)
         if isinstance(outcome, Failed):
             report.problems.extend(outcome.problems)
         else:
             report.tests.append(outcome)
     return report
+
+
+def _others(report: FileReport, data: Mapping[str, Any], marks: Marks, path: Path) -> list[Rulebook]:
+    """The playbooks the file runs beside the one under test (``playbooks``); a problem each for one unusable."""
+    books: list[Rulebook] = []
+    for position, name in enumerate(data.get("playbooks", ())):
+        other = path.parent / name
+        loaded = load_file(other) if other.is_file() else None
+        if loaded is not None and loaded.playbook is not None:
+            books.append(Rulebook(loaded.playbook))
+            continue
+        why = "there is no such file" if loaded is None else (loaded.problems[0].message if loaded.problems else "")
+        pos = marks.value(("playbooks", position))
+        report.problems.append(
+            Problem(
+                rules.PLAYBOOK_UNAVAILABLE,
+                report.file,
+                pos.line,
+                pos.column,
+                f"cannot run {other.as_posix()} beside the playbook under test: {why or 'it has errors'}",
+            )
+        )
+    return books

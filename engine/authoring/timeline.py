@@ -22,6 +22,7 @@ from engine.playbook import (
     Problem,
     Rule,
     dotted,
+    format_duration,
     parse_duration,
     rules,
 )
@@ -82,11 +83,18 @@ def build_timeline(data: Mapping[str, Any], marks: Marks, source: str, prefix: P
     start = datetime.fromisoformat(data["start"].replace("z", "Z"))
     people = {name: frozenset(roles) for name, roles in data.get("people", {}).items()}
     events: list[TimelineEvent] = []
-    previous = start
+    previous = burst_ends = start
     for index, raw in enumerate(data["events"]):
         path: Path = (*prefix, "events", index)
         at = parse_moment(raw["at"], start)
-        if at < previous:
+        if at < burst_ends:
+            reader.problem(
+                rules.EVENT_ORDER,
+                (*path, "at"),
+                f"{dotted(path)} happens before the burst above it ends (its last mention comes "
+                f"{format_duration(burst_ends - start)} after the start); list it after that, or shorten the burst",
+            )
+        elif at < previous:
             reader.problem(
                 rules.EVENT_ORDER,
                 (*path, "at"),
@@ -94,13 +102,19 @@ def build_timeline(data: Mapping[str, Any], marks: Marks, source: str, prefix: P
             )
         previous = max(previous, at)
         line = marks.value(path).line
-        is_mention, is_act = "mention" in raw, "act" in raw or "by" in raw or "draft" in raw
-        if is_mention == is_act or (is_mention and ("with" in raw or "incident" in raw)):
+        is_mention, is_act = "mention" in raw or "burst" in raw, "act" in raw or "by" in raw or "draft" in raw
+        if is_mention == is_act or (is_mention and ("with" in raw or "incident" in raw)) or raw.keys() >= _BOTH:
             reader.problem(
                 rules.TIMELINE_EVENT,
                 path,
-                f"{dotted(path)} must be either a mention (mention: ...) or an action (act: and by:)",
+                f"{dotted(path)} must be either a mention (mention: ...), a burst of them (burst: ...) or an action "
+                "(act: and by:)",
             )
+            continue
+        if "burst" in raw:
+            burst = _burst(reader, raw["burst"], path, at, index=index, line=line)
+            events.extend(burst)
+            burst_ends = max(burst_ends, burst[-1].at) if burst else burst_ends
             continue
         if is_mention:
             sent = _as_sent(raw["mention"], at, index)
@@ -137,6 +151,43 @@ def build_timeline(data: Mapping[str, Any], marks: Marks, source: str, prefix: P
     if reader.problems:
         return Failed(tuple(reader.problems))
     return Timeline(source, start, people, tuple(events), until, data.get("description"))
+
+
+#: An event is a mention or a burst of them, never both.
+_BOTH = frozenset({"mention", "burst"})
+
+#: The fields of a burst's mention where ``{n}`` stands for the mention's number in the burst.
+_NUMBERED = ("text", "external_id", "thread_id")
+
+
+def _numbered(raw: Mapping[str, Any], number: int) -> dict[str, Any]:
+    data = dict(raw)
+    for key in _NUMBERED:
+        if isinstance(data.get(key), str):
+            data[key] = data[key].replace("{n}", str(number))
+    author = dict(data["author"])
+    author["handle"] = str(author["handle"]).replace("{n}", str(number))
+    data["author"] = author
+    return data
+
+
+def _burst(
+    reader: _Reader, raw: Mapping[str, Any], path: Path, at: datetime, *, index: int, line: int
+) -> list[TimelineEvent]:
+    """A burst's mentions, spread evenly over its time from ``at``; one problem for the first bad one (they are all
+    made from the same mention)."""
+    count, over = int(raw["count"]), parse_duration(raw["over"])
+    template = dict(raw["mention"])
+    template.setdefault("external_id", f"event-{index + 1}-{{n}}")
+    made: list[TimelineEvent] = []
+    for number in range(1, count + 1):
+        when = at + over * (number - 1) / count
+        sent = _as_sent(_numbered(template, number), when, index)
+        mention = _mention(reader, sent, (*path, "burst", "mention"), when)
+        if mention is None:
+            return []
+        made.append(TimelineEvent(when, line, mention=mention, sent=MappingProxyType(sent)))
+    return made
 
 
 def _as_sent(raw: Mapping[str, Any], at: datetime, index: int) -> dict[str, Any]:

@@ -93,11 +93,19 @@ def _problems_or_exit(problems: list[Problem]) -> None:
 @click.argument("playbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("timeline", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @output_format(("text", "json"), "text tells the story line by line; json gives the same lines for scripts.")
-def simulate(playbook: Path, timeline: Path, fmt: str) -> None:
+@click.option(
+    "--with",
+    "others",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Another playbook to run beside it, as the daemon runs a set (such as the crisis playbook its surges "
+    "open incidents under); may be given more than once.",
+)
+def simulate(playbook: Path, timeline: Path, fmt: str, others: tuple[Path, ...]) -> None:
     """Play a TIMELINE of mentions and actions against a PLAYBOOK on a simulated clock.
 
-    Prints the story: incidents opened, state changes, clocks and deadlines, warnings, breaches, escalations, and
-    refused actions with their reason. Nothing waits: deadlines fire the moment the simulated clock reaches them.
+    Prints the story: incidents opened, state changes, clocks and deadlines, warnings, breaches, escalations, surges,
+    and refused actions with their reason. Nothing waits: deadlines fire the moment the simulated clock reaches them.
     """
     from engine.authoring.simulation import render_story  # noqa: PLC0415
     from engine.authoring.simulation import simulate as play  # noqa: PLC0415
@@ -105,11 +113,12 @@ def simulate(playbook: Path, timeline: Path, fmt: str) -> None:
     from engine.incident import Rulebook  # noqa: PLC0415 - keeps `calmly validate` quick to start
 
     book = Rulebook(_load_or_exit(playbook))
+    beside = [Rulebook(_load_or_exit(other)) for other in others]
     story = read_timeline(timeline)
     if isinstance(story, Failed):
         _problems_or_exit(list(story.problems))
         return
-    result = play(book, story)
+    result = play(book, story, others=beside)
     if fmt == "json":
         from engine.cli._reports import story_json  # noqa: PLC0415
 

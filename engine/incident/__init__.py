@@ -8,6 +8,7 @@ carry out (deadlines to arm or cancel, people to notify, history entries), or a 
 from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCounter
 from engine.incident._clocks import deadline_key
 from engine.incident._fields import CONTACT_ROUTES, DIRECT, contact_routes
+from engine.incident._groups import Grouper, crisis_key
 from engine.incident._guards import guard_holds, guard_said, guard_view, unmet
 from engine.incident._keys import ClockId, ClockKind, DeadlineKey
 from engine.incident._matching import (
@@ -58,6 +59,7 @@ from engine.incident._record import (
     Notify,
     NotifyKind,
     Occurrence,
+    OpenCrisis,
     Promise,
     RefusalReason,
     Refused,
@@ -98,6 +100,7 @@ __all__ = [
     "DraftStep",
     "Effect",
     "Engagement",
+    "Grouper",
     "Incident",
     "JoinInto",
     "JoinMention",
@@ -111,6 +114,7 @@ __all__ = [
     "Notify",
     "NotifyKind",
     "Occurrence",
+    "OpenCrisis",
     "OpenUnder",
     "Promise",
     "RefusalReason",
@@ -123,6 +127,7 @@ __all__ = [
     "TimeCounter",
     "belongs",
     "contact_routes",
+    "crisis_key",
     "deadline_key",
     "difference",
     "fill_reply",

@@ -38,6 +38,7 @@ __all__ = [
     "Notify",
     "NotifyKind",
     "Occurrence",
+    "OpenCrisis",
     "Promise",
     "RefusalReason",
     "Refused",
@@ -214,6 +215,13 @@ class Incident:
 
     #: The reply drafted for an action that needs approval, in this state; any change of state clears it.
     draft: Draft | None = None
+    #: The group the incident gathers the mentions of (see :mod:`engine.incident._groups`), or None.
+    group: str | None = None
+    #: Mentions counted for the playbook's surge rules: (step, how many) for the recent steps of time, oldest
+    #: first, each step a tenth of the shortest surge window (see :mod:`engine.incident._surges`).
+    arrivals: tuple[tuple[int, int], ...] = ()
+    #: The surge rules that fired for this incident, by name, in the order they fired: each fires once.
+    surged: tuple[str, ...] = ()
 
     def clock(self, name: str) -> ClockState | None:
         return next((clock for clock in self.clocks if clock.name == name), None)
@@ -286,6 +294,8 @@ class LinkRelation(enum.StrEnum):
 
     FOLLOW_UP_OF = "follow_up_of"  # this incident was opened for a follow-up from the linked incident's author
     FOLLOWED_UP_BY = "followed_up_by"  # a follow-up from this incident's author opened the linked incident
+    CRISIS = "crisis"  # a surge of this incident opened (or joined) the linked crisis incident
+    SURGE_OF = "surge_of"  # this crisis incident is for a surge of the linked incident
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,7 +408,16 @@ class Audit:
     details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
 
-Effect = ArmDeadline | CancelDeadline | Notify | Audit
+@dataclass(frozen=True, slots=True)
+class OpenCrisis:
+    """A surge rule asks for a crisis incident under ``playbook``, linked to this incident: the service opens it
+    (or links the one already open from the same rule) in the same unit of work."""
+
+    playbook: str
+    surge: str
+
+
+Effect = ArmDeadline | CancelDeadline | Notify | Audit | OpenCrisis
 
 
 # --- results ------------------------------------------------------------------------------------------------

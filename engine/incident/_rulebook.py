@@ -12,10 +12,12 @@ from datetime import timedelta
 from typing import NamedTuple
 
 from engine.incident._calendar import AroundTheClock, BusinessCalendar, TimeCounter
+from engine.incident._groups import Grouper
 from engine.incident._guards import guard_holds
 from engine.incident._keys import ClockId, ClockKind
 from engine.incident._mention import Mention
 from engine.incident._record import Incident
+from engine.incident._surges import SurgeCounter
 from engine.playbook import (
     PROMISE_CLOCK,
     Condition,
@@ -269,6 +271,10 @@ class Rulebook:
             events[rule.event].append((index, rule))
         self._events = {kind: tuple(found) for kind, found in events.items()}
         self._promise_plans = self._lay_out_promises()
+        group = playbook.group
+        #: How mentions group into one incident, and how a group's mentions are counted for surges (None: not).
+        self.grouper = None if group is None else Grouper(playbook.id, group)
+        self.surges = SurgeCounter(playbook.surges) if playbook.surges and group is not None else None
 
     def _lay_out_promises(self) -> dict[tuple[str, str], Plan | None]:
         """Each kind of offer's promise clock at every level, keyed by (the kind, level)."""

@@ -46,6 +46,7 @@ from engine.incident._record import (
 )
 from engine.incident._rulebook import Rulebook, Schedule
 from engine.incident._standing import standing
+from engine.incident._surges import NO_SURGE
 from engine.incident._teamwork import add_note, set_owner
 from engine.playbook import LIFECYCLE, EventKind, Transition, format_duration
 
@@ -210,14 +211,23 @@ def _about(mention: Mention, details: dict[str, Any]) -> dict[str, Any]:
 
 
 def open_incident(
-    incident_id: str, mention: Mention, book: Rulebook, now: datetime, *, follows: tuple[str, str] | None = None
+    incident_id: str,
+    mention: Mention,
+    book: Rulebook,
+    now: datetime,
+    *,
+    follows: tuple[str, str] | None = None,
+    group: str | None = None,
 ) -> Stepped:
     """A new incident in ``detected`` for a mention this rulebook applies to, with its clocks running.
 
     ``follows`` is (id, playbook) of the open incident of a lower-priority playbook the mention would otherwise
-    have joined: the new incident is linked to it, and its history says so."""
+    have joined: the new incident is linked to it, and its history says so. ``group`` is the group it gathers,
+    when not the mention's own under the playbook's ``group`` (a crisis a surge opened)."""
     playbook = book.playbook
     severity = book.severity_of(mention)
+    if group is None and book.grouper is not None:
+        group = book.grouper.key(mention)
     incident = Incident(
         id=incident_id,
         playbook=playbook.id,
@@ -235,7 +245,10 @@ def open_incident(
         customer_id=mention.customer_id,
         customer_segment=mention.customer_segment if mention.customer_id is not None else None,
         links=() if follows is None else ((follows[0], LinkRelation.FOLLOW_UP_OF.value),),
+        group=group,
     )
+    if book.surges is not None and group is not None:
+        incident = book.surges.counted(incident, mention)
     opened = Audit(
         now,
         "opened",
@@ -285,16 +298,21 @@ def step(incident: Incident, command: Command, now: datetime, book: Rulebook) ->
     return draft_step(incident, command, now, book)
 
 
+_LINK_WORDS = {
+    LinkRelation.FOLLOWED_UP_BY: "opened {incident} under {playbook}: this post matches a higher-priority playbook",
+    LinkRelation.FOLLOW_UP_OF: "linked to {incident} ({playbook}): a follow-up from its author",
+    LinkRelation.CRISIS: "a surge here is part of the crisis incident {incident} ({playbook})",
+    LinkRelation.SURGE_OF: "opened for a surge of {incident} ({playbook})",
+}
+
+
 def _link(incident: Incident, link: LinkIncident, now: datetime) -> Stepped:
     """Record a link to another incident. Allowed on a closed incident too: the history stays true."""
     pair = (link.incident, link.relation.value)
     if pair in incident.links:
         return Stepped(incident, ())
     changed = incident.evolve(links=(*incident.links, pair), revision=incident.revision + 1)
-    if link.relation is LinkRelation.FOLLOWED_UP_BY:
-        summary = f"opened {link.incident} under {link.playbook}: this post matches a higher-priority playbook"
-    else:
-        summary = f"linked to {link.incident} ({link.playbook}): a follow-up from its author"
+    summary = _LINK_WORDS[link.relation].format(incident=link.incident, playbook=link.playbook)
     details = {"incident": link.incident, "relation": link.relation.value, "playbook": link.playbook}
     return Stepped(changed, (Audit(now, "link", summary, details=details),))
 
@@ -492,16 +510,22 @@ def _join(incident: Incident, join: JoinMention, now: datetime, book: Rulebook) 
                 details={"customer_id": mention.customer_id, "customer_segment": mention.customer_segment},
             )
         )
-    level = book.severity_of(mention)
+    surge = NO_SURGE
+    if book.surges is not None and changed.group is not None:
+        changed, surge = book.surges.arrive(changed, mention, now)
+        effects += surge.audits
+    level, surged = surge.raise_to(book.levels, book.severity_of(mention))
     raised = book.levels[level] > book.levels[incident.severity]
     if raised:
         changed = changed.evolve(severity=level)
-        effects.append(Audit(now, "severity", f"severity {incident.severity} -> {level} (a new mention)"))
+        because = "a new mention" if surged is None else f"surge {surged.name}"
+        effects.append(Audit(now, "severity", f"severity {incident.severity} -> {level} ({because})"))
         changed, moved = _reschedule(book, changed, incident.severity, frozenset(), now)
         effects += moved
     effects += told(book, changed, EventKind.FOLLOW_UP, now)
     if raised:
         effects += told(book, changed, EventKind.SEVERITY_RAISED, now)
+    effects += surge.effects(changed, now)
     reopen = book.playbook.states[incident.state].reopen_on_follow_up
     if reopen is not None:
         changed, reopened = _reopen(book, changed, reopen, now)

@@ -24,6 +24,7 @@ _EVENT_TITLES = {
     "reopened": "Reopened",
     "follow_up": "The customer wrote again",
     "breach": "Breach of {clock}",
+    "surge": "Surge of mentions",
 }
 _EVENT_WORDS = {
     "opened": "{incident} has opened",
@@ -32,6 +33,7 @@ _EVENT_WORDS = {
     "reopened": "{incident} has been reopened into {state}",
     "follow_up": "The customer wrote again on {incident}",
     "breach": "{clock_words} of {incident} has run out",
+    "surge": "Mentions of {incident} are surging",
 }
 
 
@@ -200,7 +202,9 @@ def _compose_event(
     incident_id, event, clock = str(body["incident"]), str(body["event"]), str(body.get("clock") or "")
     playbook = book.playbook
     rule = int(body["step"])
-    description = playbook.notify_on[rule].description if 0 <= rule < len(playbook.notify_on) else None
+    # A surge is told by its own rule (surges[N]); every other event by a notify_on rule.
+    section, rules = ("surges", playbook.surges) if event == "surge" else ("notify_on", playbook.notify_on)
+    description = rules[rule].description if 0 <= rule < len(rules) else None
     incident = row.incident if row is not None else None
     state = incident.state if incident is not None else str(body["state"])
     severity = incident.severity if incident is not None else str(body["severity"])
@@ -217,7 +221,7 @@ def _compose_event(
     lines = [
         _EVENT_WORDS.get(event, "{incident}: " + event).format(**named) + ".",
         f"It is a {about}.",
-        f"Rule: notify_on[{rule}] of {playbook.id} v{playbook.version} ({event}); notifying "
+        f"Rule: {section}[{rule}] of {playbook.id} v{playbook.version} ({event}); notifying "
         f"{', '.join(body['roles'])}." + (f" {description}" if description else ""),
         *_post_lines(latest, incident),
         _next_steps(book, state, row.final if row is not None else False),

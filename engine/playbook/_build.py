@@ -24,6 +24,7 @@ from engine.playbook._model import (
     EscalationStep,
     EventKind,
     EventRule,
+    Grouping,
     Guard,
     HouseRules,
     Limit,
@@ -37,6 +38,7 @@ from engine.playbook._model import (
     SeverityRule,
     SeverityScheme,
     State,
+    SurgeRule,
     Target,
     Transition,
 )
@@ -192,6 +194,31 @@ def _contact(raw: Mapping[str, Any] | None) -> ContactRule:
     )
 
 
+def _grouping(raw: Mapping[str, Any] | None) -> Grouping | None:
+    if raw is None:
+        return None
+    return Grouping(
+        within=parse_duration(raw["within"]),
+        topics={name: _strings(phrases) for name, phrases in raw.get("topics", {}).items()},
+        per_channel=bool(raw.get("per_channel", False)),
+        description=raw.get("description"),
+    )
+
+
+def _surge(raw: Mapping[str, Any]) -> SurgeRule:
+    return SurgeRule(
+        name=raw["name"],
+        count=int(raw["count"]),
+        within=parse_duration(raw["within"]),
+        rate=float(raw["rate"][:-1]) if "rate" in raw else None,
+        over=parse_duration(raw["over"]) if "over" in raw else None,
+        raise_to=raw.get("raise_to"),
+        open=raw["open"]["playbook"] if "open" in raw else None,
+        notify=_strings(raw.get("notify")),
+        description=raw.get("description"),
+    )
+
+
 def build(data: Mapping[str, Any]) -> Playbook:
     """The model of a shape-valid document. References between sections are checked afterwards."""
     applies = data["applies_to"]
@@ -284,6 +311,8 @@ def build(data: Mapping[str, Any]) -> Playbook:
             )
             for raw in data.get("notify_on", [])
         ),
+        group=_grouping(data.get("group")),
+        surges=tuple(_surge(raw) for raw in data.get("surges", [])),
         responses={trigger: _strings(texts) for trigger, texts in data.get("responses", {}).items()},
         responses_required=bool(data.get("responses_required", False)),
         review_questions=tuple(

@@ -30,6 +30,7 @@ __all__ = [
     "EscalationStep",
     "EventKind",
     "EventRule",
+    "Grouping",
     "Guard",
     "HouseRules",
     "Limit",
@@ -43,6 +44,7 @@ __all__ = [
     "SeverityRule",
     "SeverityScheme",
     "State",
+    "SurgeRule",
     "Target",
     "Transition",
 ]
@@ -349,6 +351,8 @@ class EventKind(enum.StrEnum):
     REOPENED = "reopened"  # it left resolved for an open state again
     FOLLOW_UP = "follow_up"  # another mention joined it
     BREACH = "breach"  # a clock's time ran out
+    #: A surge rule fired: its own ``notify`` tells of it (never a ``notify_on`` rule), delivered as events are.
+    SURGE = "surge"
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +365,37 @@ class EventRule:
     states: tuple[str, ...] | None = None
     severities: tuple[str, ...] | None = None
     clocks: tuple[str, ...] | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Grouping:
+    """How a playbook groups mentions about one event into one incident (``group``).
+
+    A mention's group is the playbook's, narrowed by its channel (``per_channel``) and by the first topic whose
+    phrases its text names (none named: the group of no topic). While the group's open incident had a mention
+    within ``within``, the next one joins it rather than opening another."""
+
+    within: timedelta
+    topics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    per_channel: bool = False
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SurgeRule:
+    """A surge: a group's incident holds ``count`` mentions within ``within`` (and, with ``rate``, that is ``rate``
+    times its rate over the ``over`` before). Fires once per incident: raises it to ``raise_to``, opens a crisis
+    incident under the playbook ``open``, and notifies ``notify``."""
+
+    name: str
+    count: int
+    within: timedelta
+    rate: float | None = None
+    over: timedelta | None = None
+    raise_to: str | None = None
+    open: str | None = None
+    notify: tuple[str, ...] = ()
     description: str | None = None
 
 
@@ -445,6 +480,8 @@ class Playbook:
     targets: Mapping[str, Target] = field(default_factory=dict)
     escalation: tuple[EscalationStep, ...] = ()
     notify_on: tuple[EventRule, ...] = ()
+    group: Grouping | None = None  # None: one incident per mention, but for threads and authors
+    surges: tuple[SurgeRule, ...] = ()
     responses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: Whether every public reply must be one of its action's templates (a transition may say otherwise).
     responses_required: bool = False

@@ -103,6 +103,19 @@ class rules:
     UNDEFINED_CLOCK: Final = _e("E305", "undefined-clock", "An escalation clock that is neither limit nor a target.")
     UNKNOWN_TIMEZONE: Final = _e("E306", "unknown-timezone", "A time zone the IANA database does not know.")
     UNKNOWN_HOLIDAYS: Final = _e("E307", "unknown-holidays", "A country or region with no public-holiday list.")
+    SURGE_WITHOUT_GROUP: Final = _e("E330", "surge-without-group", "Surge rules in a playbook with no group section.")
+    SURGE_DOES_NOTHING: Final = _e("E331", "surge-does-nothing", "A surge rule with no raise_to, open or notify.")
+    RATE_WITHOUT_BASELINE: Final = _e(
+        "E332", "rate-without-baseline", "A surge rule with a rate but no baseline time (over), or the reverse."
+    )
+    SURGE_OPENS_OWN_PLAYBOOK: Final = _e(
+        "E333", "surge-opens-own-playbook", "A surge rule that opens its crisis incident under its own playbook."
+    )
+    SURGE_NAME_REPEATED: Final = _e("E334", "surge-name-repeated", "Two surge rules with the same name.")
+    TOPIC_PHRASE_REPEATED: Final = _e(
+        "E335", "topic-phrase-repeated", "A group topic phrase listed twice, under one topic or two."
+    )
+    TOPIC_PHRASE_EMPTY: Final = _e("E336", "topic-phrase-empty", "A group topic phrase with no letters or digits.")
     RESERVED_STATE_NAME: Final = _e(
         "E311", "reserved-state-name", "A state named follow_up or reply, words targets keep for themselves."
     )
@@ -180,6 +193,12 @@ class rules:
         "E515", "promise-clock-without-offers", "An escalation step for promises, with no offers catalogue."
     )
     PAUSE_UNKNOWN_STATE: Final = _e("E520", "pause-unknown-state", "A target's paused_in names an undefined state.")
+    SURGE_WINDOW_TOO_SHORT: Final = _e(
+        "E530", "surge-window-too-short", "A surge window too short to count mentions in (under 10 seconds)."
+    )
+    SURGE_OUT_OF_REACH: Final = _e(
+        "E531", "surge-out-of-reach", "A surge count that needs more than 1,000 mentions a second."
+    )
 
     HOUSE_RULE_BROKEN: Final = _e("E600", "house-rule-broken", "A reply template says what the house rules forbid.")
     UNKNOWN_PLACEHOLDER: Final = _e("E601", "unknown-placeholder", "A reply template uses an unknown placeholder.")
@@ -244,12 +263,24 @@ class rules:
     PAUSE_NEVER_APPLIES: Final = _w(
         "W740", "pause-never-applies", "A target paused in a state it never runs through, so the pause never applies."
     )
+    SURGE_NEVER_RAISES: Final = _w(
+        "W750", "surge-never-raises", "A surge rule that raises to the lowest level, so it never raises anything."
+    )
+    RATE_NOT_ABOVE_BASELINE: Final = _w(
+        "W751", "rate-not-above-baseline", "A surge rate of 1x or less: no rise above the earlier rate."
+    )
+    BASELINE_SHORTER_THAN_WINDOW: Final = _w(
+        "W752", "baseline-shorter-than-window", "A surge baseline (over) shorter than its window (within)."
+    )
 
     NOTIFIED_ROLE_UNHELD: Final = _e(
         "E900", "notified-role-unheld", "A role the playbook notifies that nobody in the roster holds or hears for."
     )
     NEEDED_ROLE_UNHELD: Final = _e(
         "E901", "needed-role-unheld", "A role an action needs that nobody in the roster holds."
+    )
+    SURGE_PLAYBOOK_MISSING: Final = _e(
+        "E902", "surge-playbook-missing", "A surge rule opens a crisis under a playbook that is not in the set."
     )
     SECRET_UNSET: Final = _w(
         "W900", "secret-unset", "A roster channel's secret variable is not set in the environment."

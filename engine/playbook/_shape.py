@@ -198,6 +198,12 @@ class _Translator:
                 path,
                 f"the playbook id {instance!r} must be lower-case words joined by hyphens, such as customer-complaint",
             )
+        elif validator == "pattern" and path[-1:] == ("rate",):
+            yield self._problem(
+                rules.INVALID_VALUE,
+                path,
+                f"{where} is {instance!r}; write how many times the earlier rate, such as 5x or 2.5x",
+            )
         elif validator == "pattern" and path[-1:] == ("holidays",):
             yield self._problem(
                 rules.UNKNOWN_HOLIDAYS,

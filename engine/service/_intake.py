@@ -1,7 +1,8 @@
 """The intake policy, the one the daemon, ``calmly simulate`` and ``calmly test`` all run: a mention is a
 duplicate (the same id, or the same post under another id), joins an open incident (or the one an incident it
-belongs to was merged into), opens one (linked to the incident it follows up, when it matches a higher-priority
-playbook), or is ignored when no playbook applies."""
+belongs to was merged into, or its group's), opens one (linked to the incident it follows up, when it matches a
+higher-priority playbook), or is ignored when no playbook applies. A join that makes a surge fire opens the crisis
+it asks for in the same unit of work."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from engine.incident import (
     Mention,
     Merged,
     NoMatch,
+    OpenUnder,
     Stepped,
     belongs,
+    joins,
     merge_target,
     open_incident,
     route,
@@ -31,6 +34,7 @@ from engine.playbook import Failed
 from engine.service._applying import apply_step
 from engine.service._library import Library
 from engine.service._outcomes import Change, IntakeResult, IntakeStatus
+from engine.service._surging import group_join, note_missing_crises, open_crises
 from engine.store import (
     EventKind,
     JoinCommand,
@@ -143,35 +147,42 @@ def intake(
         for candidate in tx.incidents.open_for(mention.channel, mention.author_key, mention.thread_id)
     ]
     where = route(mention, candidates, library.current, _merged(tx, library, mention))
+    if isinstance(where, NoMatch):
+        record(MentionOutcome.IGNORED, None)
+        return IntakeResult(IntakeStatus.IGNORED, message=where.message)
+    if isinstance(where, OpenUnder):
+        muted = tx.incidents.muted_for(mention.channel, mention.author_key, now)
+        if muted is not None and silences(muted, library.by_digest(muted.playbook_digest), mention, where.book, now):
+            until = str(muted.facts[MUTED_UNTIL])
+            _note_on_closed(tx, muted, mention, now, MutedCommand(mention.channel, mention.external_id, until))
+            record(MentionOutcome.MUTED, muted.id)
+            message = (
+                f"its author is muted until {datetime.fromisoformat(until):%Y-%m-%d %H:%M} UTC by {muted.id} "
+                f"({muted.state}): recorded there; no incident opened and nobody told"
+            )
+            return IntakeResult(IntakeStatus.MUTED, muted.id, muted.playbook, message=message)
+        # One event, many witnesses: a mention of an open group joins its incident rather than opening another.
+        where = group_join(tx, library, where.book, mention) or where
     if isinstance(where, JoinInto):
         candidate, book = where.incident, where.book
         via = None if where.via is None else where.via.id
         outcome = step(candidate, JoinMention(mention, via), now, book)
         if isinstance(outcome, Stepped) and outcome.incident is not candidate:
+            outcome = note_missing_crises(library, outcome, now)
             join = JoinCommand(raw, via)
             apply_step(tx, library, outcome, previous=candidate, command=join, actor=None, now=now, changes=changes)
+            open_crises(tx, library, outcome, mention, raw, now=now, changes=changes)
         record(MentionOutcome.JOINED, candidate.id)
         if where.via is None:
-            return IntakeResult(IntakeStatus.JOINED, candidate.id, book.playbook.id)
+            grouped = candidate.group is not None and not joins(candidate, mention, book)
+            said = f"grouped with the mentions of {candidate.group!r}" if grouped else None
+            return IntakeResult(IntakeStatus.JOINED, candidate.id, book.playbook.id, message=said)
         _note_on_closed(
             tx, where.via, mention, now, PassedOnCommand(mention.channel, mention.external_id, candidate.id)
         )
         message = f"it belongs to {where.via.id}, which was merged into {candidate.id}"
         return IntakeResult(IntakeStatus.JOINED, candidate.id, book.playbook.id, message=message)
-    if isinstance(where, NoMatch):
-        record(MentionOutcome.IGNORED, None)
-        return IntakeResult(IntakeStatus.IGNORED, message=where.message)
     chosen, earlier = where.book, where.follows
-    muted = tx.incidents.muted_for(mention.channel, mention.author_key, now)
-    if muted is not None and silences(muted, library.by_digest(muted.playbook_digest), mention, chosen, now):
-        until = str(muted.facts[MUTED_UNTIL])
-        _note_on_closed(tx, muted, mention, now, MutedCommand(mention.channel, mention.external_id, until))
-        record(MentionOutcome.MUTED, muted.id)
-        message = (
-            f"its author is muted until {datetime.fromisoformat(until):%Y-%m-%d %H:%M} UTC by {muted.id} "
-            f"({muted.state}): recorded there; no incident opened and nobody told"
-        )
-        return IntakeResult(IntakeStatus.MUTED, muted.id, muted.playbook, message=message)
     incident_id = tx.incidents.new_id()
     follows = None if earlier is None else (earlier.id, earlier.playbook)
     opened = open_incident(incident_id, mention, chosen, now, follows=follows)

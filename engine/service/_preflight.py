@@ -20,10 +20,19 @@ from pathlib import Path
 from typing import Any
 
 from engine.files import load_paths, read_document_file
-from engine.playbook import Failed, LoadResult, Marks, Problem, Severity, dotted, rules
+from engine.playbook import Failed, LoadResult, Marks, Problem, Severity, dotted, rules, suggest
 from engine.service._roster import Roster, load_roster
 
-__all__ = ["Resolver", "RosterFile", "check", "check_files", "failed", "roster_file", "system_resolver"]
+__all__ = [
+    "Resolver",
+    "RosterFile",
+    "check",
+    "check_files",
+    "crisis_playbooks",
+    "failed",
+    "roster_file",
+    "system_resolver",
+]
 
 #: A host name in; ``None`` when it resolves, otherwise why not, in words a person can act on.
 Resolver = Callable[[str], str | None]
@@ -65,6 +74,7 @@ def check(
 
     Playbooks with errors are left out (``calmly validate`` reports those); the roster must have loaded."""
     return [
+        *crisis_playbooks(playbooks),
         *_roles(playbooks, roster),
         *_secrets(roster, environment),
         *_smtp_host(roster, resolve),
@@ -89,6 +99,27 @@ def _at(result: LoadResult, path: tuple[str | int, ...]) -> tuple[int, int]:
     return pos.line, pos.column
 
 
+def crisis_playbooks(playbooks: Sequence[LoadResult]) -> list[Problem]:
+    """A surge rule's ``open:`` names a playbook of the set: a crisis can only open under a playbook that runs."""
+    known = sorted({result.playbook.id for result in playbooks if result.playbook is not None})
+    found: list[Problem] = []
+    for result in playbooks:
+        book = result.playbook
+        if book is None:
+            continue
+        for index, rule in enumerate(book.surges):
+            if rule.open is None or rule.open in known:
+                continue
+            path = ("surges", index, "open", "playbook")
+            message = (
+                f"{dotted(path)} opens a crisis incident under {rule.open!r}, but no playbook of the set has that "
+                f"id{suggest(rule.open, known)} (the set: {', '.join(known) or 'none'}), so when {rule.name} fires "
+                "no crisis incident opens; add that playbook beside this one, or name one of the set"
+            )
+            found.append(Problem(rules.SURGE_PLAYBOOK_MISSING, result.source, *_at(result, path), message, path))
+    return found
+
+
 def _roles(playbooks: Sequence[LoadResult], file: RosterFile) -> list[Problem]:
     roster = file.roster
     held = _held(roster)
@@ -101,6 +132,7 @@ def _roles(playbooks: Sequence[LoadResult], file: RosterFile) -> list[Problem]:
         notifying = [
             *((("escalation", index), step.notify) for index, step in enumerate(book.escalation)),
             *((("notify_on", index), rule.notify) for index, rule in enumerate(book.notify_on)),
+            *((("surges", index), rule.notify) for index, rule in enumerate(book.surges)),
         ]
         for (section, index), roles in notifying:
             for position, role in enumerate(roles):

@@ -29,7 +29,8 @@ def rebuild(store: IncidentViews, library: Library, incident_id: str) -> Inciden
             mention = parse_mention(command.mention)
             if isinstance(mention, Failed):
                 raise ValueError(f"event {event.seq}: the stored mention no longer parses")
-            incident = open_incident(command.id, mention, book, event.at, follows=command.follows).incident
+            opened = open_incident(command.id, mention, book, event.at, follows=command.follows, group=command.group)
+            incident = opened.incident
             continue
         if incident is None:
             raise ValueError(f"event {event.seq} of {incident_id} comes before the incident opened")

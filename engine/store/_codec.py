@@ -29,6 +29,7 @@ from engine.incident import (
     DraftStep,
     Incident,
     LinkIncident,
+    LinkRelation,
     Notify,
     Occurrence,
     Promise,
@@ -201,6 +202,9 @@ def encode_incident(incident: Incident) -> dict[str, Any]:
         **({} if incident.customer_segment is None else {"customer_segment": incident.customer_segment}),
         **({"promises": [_promise(promise) for promise in incident.promises]} if incident.promises else {}),
         **({} if incident.draft is None else {"draft": _draft(incident.draft)}),
+        **({} if incident.group is None else {"group": incident.group}),
+        **({"arrivals": [list(step) for step in incident.arrivals]} if incident.arrivals else {}),
+        **({"surged": list(incident.surged)} if incident.surged else {}),
     }
 
 
@@ -278,6 +282,9 @@ def decode_incident(data: dict[str, Any]) -> Incident:
         customer_segment=data.get("customer_segment"),
         promises=tuple(_read_promise(promise) for promise in data.get("promises", ())),  # none before the ledger
         draft=_read_draft(data.get("draft")),  # none before approval was a step of its own
+        group=data.get("group"),  # none before groups
+        arrivals=tuple((int(step), int(count)) for step, count in data.get("arrivals", ())),
+        surged=tuple(data.get("surged", ())),
     )
 
 
@@ -324,11 +331,14 @@ def encode_notification(notify: Notify, incident: Incident) -> dict[str, Any]:
 @dataclass(frozen=True, slots=True)
 class OpenCommand:
     """A mention opened the incident ``id`` (``mention`` as it came); ``follows`` is (incident, playbook) when it
-    was a follow-up of another incident under a lower-priority playbook."""
+    was a follow-up of another incident under a lower-priority playbook. A crisis incident a surge opened is opened
+    by the mention that made the surge fire."""
 
     id: str
     mention: Mapping[str, Any]
     follows: tuple[str, str] | None = None
+    #: The group it gathers when not the mention's own: a crisis incident a surge opened.
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,6 +440,8 @@ def encode_command(command: LoggedCommand) -> dict[str, Any]:
         opened: dict[str, Any] = {"type": kind.value, "id": command.id, "mention": command.mention}
         if command.follows is not None:
             opened["follows"] = {"incident": command.follows[0], "playbook": command.follows[1]}
+        if command.group is not None:
+            opened["group"] = command.group
         return opened
     if isinstance(command, JoinCommand):
         joined = {"type": kind.value, "mention": command.mention}
@@ -478,7 +490,10 @@ def encode_command(command: LoggedCommand) -> dict[str, Any]:
             "reason": command.reason,
             "message": command.message,
         }
-    return {"type": kind.value, "incident": command.incident, "playbook": command.playbook}
+    linked = {"type": kind.value, "incident": command.incident, "playbook": command.playbook}
+    if command.relation is not LinkRelation.FOLLOWED_UP_BY:  # the one relation logged before relations were
+        linked["relation"] = command.relation.value
+    return linked
 
 
 def decode_command(data: Mapping[str, Any]) -> LoggedCommand:
@@ -487,7 +502,8 @@ def decode_command(data: Mapping[str, Any]) -> LoggedCommand:
     if kind == EventKind.OPEN:
         earlier = data.get("follows")
         follows = None if earlier is None else (str(earlier["incident"]), str(earlier["playbook"]))
-        return OpenCommand(str(data["id"]), data["mention"], follows)
+        group = data.get("group")
+        return OpenCommand(str(data["id"]), data["mention"], follows, None if group is None else str(group))
     if kind == EventKind.JOIN:
         via = data.get("via")
         return JoinCommand(data["mention"], None if via is None else str(via))
@@ -500,7 +516,8 @@ def decode_command(data: Mapping[str, Any]) -> LoggedCommand:
     if kind == EventKind.DEADLINE:
         return DeadlineReached(str(data["key"]))
     if kind == EventKind.LINK:
-        return LinkIncident(str(data["incident"]), str(data["playbook"]))
+        relation = LinkRelation(data.get("relation", LinkRelation.FOLLOWED_UP_BY.value))
+        return LinkIncident(str(data["incident"]), str(data["playbook"]), relation)
     if kind == EventKind.OWNER:
         owner = data["owner"]
         return SetOwner(_read_person(data), None if owner is None else _read_person(owner), bool(data["take_over"]))

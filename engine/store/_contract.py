@@ -80,6 +80,11 @@ class IncidentRepository(Protocol):
         """The latest closed incident on ``channel`` whose ``author`` is muted past ``now``, if any."""
         ...
 
+    def grouped(self, group: str, since: datetime | None) -> Incident | None:
+        """The open incident gathering the mentions of ``group`` whose latest mention is at or after ``since`` (any,
+        when None), the latest such: the one a mention of the group joins. One index search."""
+        ...
+
     def new_id(self) -> str: ...
 
     def save(

@@ -292,4 +292,17 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "WHERE muted_until IS NOT NULL",
         ),
     ),
+    (
+        13,
+        "open incidents by the group of mentions they gather, with their latest mention: a grouped mention finds it",
+        (
+            "ALTER TABLE incidents ADD COLUMN group_key TEXT",
+            "ALTER TABLE incidents ADD COLUMN grouped_at TEXT",
+            "UPDATE incidents SET group_key = json_extract(body, '$.group'), "
+            "grouped_at = json_extract(body, '$.last_mention_at') "
+            "WHERE final = 0 AND json_type(body, '$.group') = 'text'",
+            "CREATE INDEX incidents_open_by_group ON incidents (group_key, grouped_at) "
+            "WHERE final = 0 AND group_key IS NOT NULL",
+        ),
+    ),
 )

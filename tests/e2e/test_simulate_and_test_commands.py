@@ -376,11 +376,11 @@ def test_simulate_tells_a_reply_in_a_merged_thread_joining_the_lead_incident(tmp
         "events:\n"
         "  - {at: 0m, mention: {channel: twitter, external_id: '1', thread_id: '1', text: The app is down,"
         " author: {handle: '@mo'}}}\n"
-        "  - {at: 1m, mention: {channel: twitter, external_id: '2', thread_id: '2', text: Is the app down?,"
-        " author: {handle: '@jo'}}}\n"
+        "  - {at: 1m, mention: {channel: facebook, external_id: '2', thread_id: '2', text: Is the app down?,"
+        " author: {handle: 'Jo'}}}\n"
         "  - {at: 2m, act: merge, by: priya, incident: 2, with: {merged_into: inc-1}}\n"
-        "  - {at: 3h, mention: {channel: twitter, external_id: '3', thread_id: '2', text: any news?,"
-        " author: {handle: '@lee'}}}\n",
+        "  - {at: 3h, mention: {channel: facebook, external_id: '3', thread_id: '2', text: any news?,"
+        " author: {handle: 'Lee'}}}\n",
         encoding="utf-8",
     )
 
@@ -390,7 +390,7 @@ def test_simulate_tells_a_reply_in_a_merged_thread_joining_the_lead_incident(tmp
     lines = json.loads(result.stdout)["lines"]
     assert [line["incident"] for line in lines if line["kind"] == "opened"] == ["inc-1", "inc-2"]
     joined = [(line["incident"], line["text"]) for line in lines if line["kind"] == "mention"]
-    assert joined == [("inc-1", "mention twitter/3 joined: it belongs to inc-2, which was merged into this incident")]
+    assert joined == [("inc-1", "mention facebook/3 joined: it belongs to inc-2, which was merged into this incident")]
 
 
 GUARDED = "tests/fixtures/incident/guards.good.yaml"
@@ -602,3 +602,71 @@ def test_a_test_can_expect_a_reply_refused_for_not_being_one_of_the_templates(tm
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS  only the templates go out" in result.stdout
+
+
+SURGES = "tests/fixtures/playbooks/surges"
+
+
+def test_simulate_tells_a_burst_grouped_surging_and_opening_a_crisis_under_the_playbook_run_beside_it(
+    tmp_path: Path,
+) -> None:
+    timeline = tmp_path / "burst.yaml"
+    timeline.write_text(
+        "start: 2026-11-25T12:00:00Z\n"
+        "events:\n"
+        '  - {at: 0m, burst: {count: 20, over: 3m, mention: {channel: twitter, text: "I can\'t log in",'
+        ' author: {handle: "@u{n}"}}}}\n'
+        "until: 5m\n",
+        encoding="utf-8",
+    )
+    result = calmly("simulate", f"{SURGES}/login-outage.yaml", str(timeline), "--with", f"{SURGES}/brand-crisis.yaml")
+
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "surge      [inc-1] surge spike: 5 mentions within 10m: raise to critical, notify director" in text
+    assert "severity   [inc-1] severity low -> critical (surge spike)" in text
+    assert "EVENT      [inc-1] surge spike: notify director at once" in text
+    assert "opened     [inc-2] opened under brand-crisis v1 with severity critical" in text
+    assert "link       [inc-2] opened for a surge of inc-1 (login-outage)" in text
+    assert text.count("opened under") == 2  # twenty mentions, one group's incident and one crisis
+
+
+def test_a_playbook_test_runs_its_crisis_playbook_beside_it_and_pins_the_surges_and_links() -> None:
+    result = calmly("test", "tests/fixtures/playbook-tests/login-outage.tests.yaml")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 test, 4 expectations: all passed" in result.stdout
+
+
+def test_a_test_whose_playbook_beside_it_is_missing_says_so_at_its_line(tmp_path: Path) -> None:
+    test = tmp_path / "crisis.test.yaml"
+    test.write_text(
+        (ROOT / "tests" / "fixtures" / "playbook-tests" / "login-outage.tests.yaml")
+        .read_text(encoding="utf-8")
+        .replace("playbook: ../playbooks/surges/login-outage.yaml", f"playbook: {ROOT / SURGES / 'login-outage.yaml'}")
+        .replace("playbooks: [../playbooks/surges/brand-crisis.yaml]", "playbooks: [brand-crises.yaml]"),
+        encoding="utf-8",
+    )
+    result = calmly("test", str(test))
+
+    assert result.returncode == 1
+    assert f"{test.as_posix()}:4:13: E804 cannot run {tmp_path.as_posix()}/brand-crises.yaml" in result.stdout
+    assert "there is no such file" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_an_event_listed_before_a_burst_above_it_ends_is_an_ordering_error(tmp_path: Path) -> None:
+    timeline = tmp_path / "overlap.yaml"
+    timeline.write_text(
+        "start: 2026-11-25T12:00:00Z\n"
+        "events:\n"
+        "  - {at: 0m, burst: {count: 10, over: 10m, mention: {channel: twitter, text: outage,"
+        ' author: {handle: "@u{n}"}}}}\n'
+        '  - {at: 5m, mention: {channel: twitter, text: outage, author: {handle: "@late"}}}\n',
+        encoding="utf-8",
+    )
+    result = calmly("simulate", f"{SURGES}/login-outage.yaml", str(timeline))
+
+    assert result.returncode == 1
+    assert f"{timeline.as_posix()}:4:10: E802 events[1] happens before the burst above it ends" in result.stderr
+    assert "(its last mention comes 9m after the start)" in result.stderr

@@ -33,6 +33,7 @@ FIGURES = {
     "step_us_per_command_vs_dict_lookup",
     "build_s_open_incidents",
     "intake_us_per_mention_vs_raw_sqlite",
+    "grouped_intake_us_per_mention_vs_ungrouped",
     "durable_intake_us_per_mention_full_vs_normal",
     "http_action_ms_per_request_vs_healthz",
     "deadline_lateness_p50_ms",

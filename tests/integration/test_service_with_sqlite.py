@@ -290,7 +290,7 @@ def test_an_injury_claim_from_an_author_with_an_open_complaint_opens_a_legal_inc
 
 def test_an_incident_is_merged_only_into_an_incident_the_store_has(desk: Desk) -> None:
     (lead,) = desk.service.ingest([mention("lead", "The app is down for everyone", handle="@lead")])
-    (duplicate,) = desk.service.ingest([mention("dup", "The app is down again", handle="@dup")])
+    (duplicate,) = desk.service.ingest([mention("dup", "The app is down again", handle="@dup", channel="facebook")])
     assert (lead.playbook, duplicate.playbook) == ("service-outage", "service-outage")
     manager = {"person": "alice", "roles": frozenset({"community_manager"})}
 
@@ -314,6 +314,8 @@ def test_an_incident_is_merged_only_into_an_incident_the_store_has(desk: Desk) -
 
 
 # --- later mentions of a merged thread ---------------------------------------------------------------------------
+# service-outage groups a channel's outage mentions into one incident: the duplicates here come from other channels,
+# as the ones a team merges by hand do.
 
 MANAGER = {"person": "alice", "roles": frozenset({"community_manager"})}
 
@@ -329,12 +331,16 @@ def _merge(desk: Desk, incident_id: str, into: str) -> None:
 
 def test_a_later_reply_in_a_merged_thread_joins_the_incident_it_was_merged_into(desk: Desk) -> None:
     (lead,) = desk.service.ingest([mention("lead", "The app is down for everyone", handle="@lead", thread_id="t1")])
-    (dup,) = desk.service.ingest([mention("dup", "The app is down again", handle="@dup", thread_id="t2")])
+    (dup,) = desk.service.ingest(
+        [mention("dup", "The app is down again", handle="@dup", thread_id="t2", channel="facebook")]
+    )
     _merge(desk, dup.incident_id or "", lead.incident_id or "")
     desk.clock.advance("3d")  # past the join window: only the thread ties the reply to its incident
 
     # The reply says nothing a playbook listens for: before, it was ignored, and nobody heard of it.
-    (reply,) = desk.service.ingest([mention("reply", "Any news? Nothing here", handle="@someone", thread_id="t2")])
+    (reply,) = desk.service.ingest(
+        [mention("reply", "Any news? Nothing here", handle="@someone", thread_id="t2", channel="facebook")]
+    )
 
     assert (reply.status, reply.incident_id) == ("joined", lead.incident_id)
     assert f"it belongs to {dup.incident_id}, which was merged into {lead.incident_id}" == reply.message
@@ -342,11 +348,11 @@ def test_a_later_reply_in_a_merged_thread_joins_the_incident_it_was_merged_into(
     assert lead_row is not None
     assert lead_row.incident.mention_count == 2
     assert (
-        f"mention twitter/reply joined: it belongs to {dup.incident_id}, which was merged into this incident"
+        f"mention facebook/reply joined: it belongs to {dup.incident_id}, which was merged into this incident"
         in _summaries(desk, lead.incident_id or "")
     )
     assert (
-        f"mention twitter/reply by @someone joined {lead.incident_id}, which this incident was merged into"
+        f"mention facebook/reply by @someone joined {lead.incident_id}, which this incident was merged into"
         in _summaries(desk, dup.incident_id or "")
     )
     for incident_id in (lead.incident_id or "", dup.incident_id or ""):
@@ -359,11 +365,13 @@ def test_the_author_of_a_merged_incident_posting_again_soon_joins_the_lead_inste
     desk: Desk,
 ) -> None:
     (lead,) = desk.service.ingest([mention("lead", "The app is down for everyone", handle="@lead")])
-    (dup,) = desk.service.ingest([mention("dup", "The app is down again", handle="@dup")])
+    (dup,) = desk.service.ingest([mention("dup", "The app is down again", handle="@dup", channel="facebook")])
     _merge(desk, dup.incident_id or "", lead.incident_id or "")
     desk.clock.advance("1h")
 
-    (again,) = desk.service.ingest([mention("again", "The app is still down, outage all morning", handle="@Dup")])
+    (again,) = desk.service.ingest(
+        [mention("again", "The app is still down, outage all morning", handle="@Dup", channel="facebook")]
+    )
 
     assert (again.status, again.incident_id) == ("joined", lead.incident_id)
     assert desk.store.counts()["incidents"] == 2
@@ -371,12 +379,20 @@ def test_the_author_of_a_merged_incident_posting_again_soon_joins_the_lead_inste
 
 def test_the_author_of_a_merged_incident_past_the_join_window_opens_a_new_incident(desk: Desk) -> None:
     (lead,) = desk.service.ingest([mention("lead", "The app is down for everyone", handle="@lead")])
-    (dup,) = desk.service.ingest([mention("dup", "The app is down again", handle="@dup")])
+    (dup,) = desk.service.ingest([mention("dup", "The app is down again", handle="@dup", channel="facebook")])
     _merge(desk, dup.incident_id or "", lead.incident_id or "")
     desk.clock.advance("4w")
 
     (weeks_later,) = desk.service.ingest(
-        [mention("later", "The app is down again, another outage", handle="@dup", posted_at="2026-12-21T09:00:00Z")]
+        [
+            mention(
+                "later",
+                "The app is down again, another outage",
+                handle="@dup",
+                posted_at="2026-12-21T09:00:00Z",
+                channel="facebook",
+            )
+        ]
     )
 
     assert weeks_later.status == "opened"
@@ -385,12 +401,14 @@ def test_the_author_of_a_merged_incident_past_the_join_window_opens_a_new_incide
 
 def test_a_mention_follows_a_chain_of_merges_to_the_open_incident_at_its_end(desk: Desk) -> None:
     (first,) = desk.service.ingest([mention("a", "The app is down for everyone", handle="@a", thread_id="ta")])
-    (second,) = desk.service.ingest([mention("b", "The app is down", handle="@b", thread_id="tb")])
-    (third,) = desk.service.ingest([mention("c", "The app is down again", handle="@c", thread_id="tc")])
+    (second,) = desk.service.ingest([mention("b", "The app is down", handle="@b", thread_id="tb", channel="facebook")])
+    (third,) = desk.service.ingest(
+        [mention("c", "The app is down again", handle="@c", thread_id="tc", channel="instagram")]
+    )
     _merge(desk, third.incident_id or "", second.incident_id or "")
     _merge(desk, second.incident_id or "", first.incident_id or "")
 
-    (reply,) = desk.service.ingest([mention("reply", "same here", handle="@d", thread_id="tc")])
+    (reply,) = desk.service.ingest([mention("reply", "same here", handle="@d", thread_id="tc", channel="instagram")])
 
     assert (reply.status, reply.incident_id) == ("joined", first.incident_id)
     assert f"it belongs to {third.incident_id}, which was merged into {first.incident_id}" == reply.message
@@ -398,11 +416,13 @@ def test_a_mention_follows_a_chain_of_merges_to_the_open_incident_at_its_end(des
 
 def test_merges_that_come_round_in_a_loop_send_a_mention_nowhere_they_point(desk: Desk) -> None:
     (first,) = desk.service.ingest([mention("a", "The app is down for everyone", handle="@a", thread_id="ta")])
-    (second,) = desk.service.ingest([mention("b", "The app is down", handle="@b", thread_id="tb")])
+    (second,) = desk.service.ingest([mention("b", "The app is down", handle="@b", thread_id="tb", channel="facebook")])
     _merge(desk, second.incident_id or "", first.incident_id or "")
     _merge(desk, first.incident_id or "", second.incident_id or "")  # both closed now, each merged into the other
 
-    (reply,) = desk.service.ingest([mention("reply", "The app is down still", handle="@d", thread_id="tb")])
+    (reply,) = desk.service.ingest(
+        [mention("reply", "The app is down still", handle="@d", thread_id="tb", channel="facebook")]
+    )
 
     assert reply.status == "opened"
     assert reply.incident_id not in (first.incident_id, second.incident_id)
@@ -410,7 +430,9 @@ def test_merges_that_come_round_in_a_loop_send_a_mention_nowhere_they_point(desk
 
 def test_a_store_written_before_merges_were_kept_finds_its_merged_incidents_once_opened(desk: Desk) -> None:
     (lead,) = desk.service.ingest([mention("lead", "The app is down for everyone", handle="@lead")])
-    (dup,) = desk.service.ingest([mention("dup", "The app is down again", handle="@dup", thread_id="t2")])
+    (dup,) = desk.service.ingest(
+        [mention("dup", "The app is down again", handle="@dup", thread_id="t2", channel="facebook")]
+    )
     _merge(desk, dup.incident_id or "", lead.incident_id or "")
     desk.store.close()
     with sqlite3.connect(desk.folder / "calmly.sqlite3") as db:  # the store as schema version 10 left it
@@ -421,7 +443,7 @@ def test_a_store_written_before_merges_were_kept_finds_its_merged_incidents_once
     db.close()
 
     reopened = desk.restart()
-    (reply,) = reopened.service.ingest([mention("reply", "any news?", handle="@x", thread_id="t2")])
+    (reply,) = reopened.service.ingest([mention("reply", "any news?", handle="@x", thread_id="t2", channel="facebook")])
 
     assert (reply.status, reply.incident_id) == ("joined", lead.incident_id)
 

@@ -133,3 +133,30 @@ def test_a_breach_event_names_the_clock_that_ran_out() -> None:
 
     assert message.subject == "[calmly] Breach of first_response: inc-3 (medium)"
     assert message.lines[0] == "The first response target of inc-3 has run out."
+
+
+def test_a_surge_says_the_mentions_are_surging_and_names_its_surge_rule() -> None:
+    loaded = load_file(ROOT / "playbooks" / "service-outage.yaml")
+    assert loaded.playbook is not None
+    body = {
+        "key": "inc-4/event/surge/outage_spike/r0",
+        "incident": "inc-4",
+        "roles": ["incident_commander", "comms_director"],
+        "kind": "event",
+        "event": "surge",
+        "clock": "",
+        "state": "detected",
+        "severity": "critical",
+        "step": 0,
+        "repetition": 0,
+        "threshold": 0.0,
+        "due_at": "2026-11-25T12:20:00+00:00",
+    }
+
+    message = compose(body, None, Rulebook(loaded.playbook), datetime(2026, 11, 25, 12, 20, tzinfo=UTC), None)
+
+    assert message.subject == "[calmly] Surge of mentions: inc-4 (critical)"
+    assert message.lines[0] == "Mentions of inc-4 are surging."
+    assert message.lines[2].startswith(
+        "Rule: surges[0] of service-outage v2 (surge); notifying incident_commander, comms_director. Fifty complaints"
+    )

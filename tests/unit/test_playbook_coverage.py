@@ -146,6 +146,7 @@ def test_the_figures_count_every_item_once_however_many_tests_exercise_it(tmp_pa
         "escalation_step": (0, 2),
         "guard": (0, 0),
         "event_rule": (0, 0),
+        "surge_rule": (0, 0),
         "never_say": (0, 2),
         "do_not_engage_reason": (1, 2),
         "reason_by_role": (0, 0),

@@ -38,6 +38,15 @@ CASES = [
     ("cap-for-role-not-offering",    "E318", 32, 76, "max_amount caps agent, which may not offer a refund (by: lead)"),
     ("amount-without-currency",      "E319", 31, 52, "caps amounts, but the catalogue names no currency"),
     ("undefined-approver",           "E322", 20, 31, "approval.by[1] names the role 'legal', which the roles"),
+    ("surge-without-group",          "E330", 29,  1, "this playbook has no group section, so every mention opens"),
+    ("surge-does-nothing",           "E331", 31,  5, "surges[0] (spike) does nothing when it fires; give it raise_to"),
+    ("rate-without-baseline",        "E332", 31, 43, "gives rate but not over: a rate is compared with the rate"),
+    ("surge-opens-own-playbook",     "E333", 31, 60, "this very playbook, whose incidents are what surged"),
+    ("surge-name-repeated",          "E334", 32, 12, "surges[1] is named 'spike', as surges[0] is"),
+    ("topic-phrase-repeated",        "E335", 33, 26, "already listed under topic 'login' (group.topics.login[0])"),
+    ("topic-phrase-empty",           "E336", 32, 20, "'!!!', which has no letters or digits, so no mention ever names"),
+    ("surge-undefined-level",        "E302", 31, 53, "surges[0].raise_to names the level 'critcal'"),
+    ("surge-undefined-role",         "E300", 31, 52, "surges[0].notify[0] names the role 'directr'"),
     # --- the state machine (E4xx) ---
     ("missing-lifecycle-state",      "E400",  9,  1, "states lacks the lifecycle state resolution_offered"),
     ("unreachable-state",            "E401", 15,  3, "no transition leads from detected to the state 'escalated'"),
@@ -73,6 +82,8 @@ CASES = [
     ("business-days-around-the-clock", "E510", 17, 41, "add calendar: office to resolution_offered to count working"),
     ("promise-clock-without-offers", "E515", 28, 51, "names 'promise', but the playbook has no offers catalogue"),
     ("pause-unknown-state",          "E520", 19, 61, "does not define; did you mean 'awaiting_customer'?"),
+    ("surge-window-too-short",       "E530", 31, 37, "counts mentions within 5s; a surge is counted in steps"),
+    ("surge-out-of-reach",           "E531", 31, 26, "needs 100,000 mentions within 1m, more than 1,000 a second"),
     # --- replies (E6xx) ---
     ("house-rule-broken",            "E600", 27, 16, "says 'calm down', which house_rules.never_say forbids"),
     ("unknown-placeholder",          "E601", 26, 16, "{auther}, which calmly cannot fill; did you mean 'author'?"),
@@ -96,6 +107,10 @@ CASES = [
     ("contact-not-required",         "W727", 29,  1, "the contact section says which contacts are accepted, but no"),
     ("templates-required-without-reply", "W730", 21, 78, "(resolve) says its replies must come from the templates"),
     ("pause-never-applies",          "W740", 19, 69, "no path from 'detected' reaches it while first_response runs"),
+    ("surge-never-raises",           "W750", 31, 53, "raises to low, the lowest level, so it never raises anything"),
+    ("rate-not-above-baseline",      "W751", 31, 49, "fires at 1x the earlier rate, which is no rise at all"),
+    ("baseline-shorter-than-window", "W752", 31, 58, "compares 1h with the 10m before it"),
+    ("group-topic-common-word",      "W705", 32, 27, "group.topics.login[1] is 'but', a word nearly every mention"),
 ]
 # fmt: on
 

@@ -157,3 +157,22 @@ def test_a_do_not_engage_reason_kept_for_roles_nobody_holds_is_an_error_at_its_b
         for finding in findings(Roster(lead, "roster.yaml"), [abuse])
         if finding.path[:2] == ("house_rules", "do_not_engage_reasons")
     ]
+
+
+SURGES = ROOT / "tests" / "fixtures" / "playbooks" / "surges"
+
+
+def test_a_surge_that_opens_a_crisis_under_a_playbook_missing_from_the_set_is_an_error_at_its_place() -> None:
+    roster = Roster({"lee": Person("lee", frozenset({"lead", "director"}))}, "roster.yaml")
+    found = findings(roster, [load_file(SURGES / "login-outage.yaml")])
+    (problem,) = [finding for finding in found if finding.code == "E902"]
+    assert problem.path == ("surges", 1, "open", "playbook")
+    assert (problem.line, problem.column) == (30, 22)
+    assert "no playbook of the set has that id" in problem.message
+    assert "the set: login-outage" in problem.message
+
+
+def test_a_surge_whose_crisis_playbook_is_in_the_set_has_no_finding() -> None:
+    roster = Roster({"lee": Person("lee", frozenset({"lead", "director"}))}, "roster.yaml")
+    books = [load_file(SURGES / "login-outage.yaml"), load_file(SURGES / "brand-crisis.yaml")]
+    assert findings(roster, books) == []

@@ -38,6 +38,7 @@ from engine.playbook._checks._pauses import check_pauses
 from engine.playbook._checks._phrases import check_common_words
 from engine.playbook._checks._references import check_clocks, check_levels, check_responses, check_roles, check_states
 from engine.playbook._checks._replies import PLACEHOLDERS, check_templates
+from engine.playbook._checks._surges import check_grouping, check_surges
 from engine.playbook._checks._targets import check_limits_within_targets
 from engine.playbook._checks._unused import check_unused
 from engine.playbook._checks._working_days import check_business_days, check_days_in_open_hours
@@ -79,6 +80,8 @@ CHECKS: tuple[Check, ...] = (
     check_event_clocks,
     check_events_happen,
     check_limits_within_targets,
+    check_grouping,
+    check_surges,
     check_templates,
     check_required_templates,
     check_common_words,

@@ -23,7 +23,8 @@ COMMON_WORDS = frozenset(
 
 
 def _phrase_fields(ctx: Context) -> Iterator[Path]:
-    """Where the playbook lists phrases: the conditions' keywords and the house rules' never-say list."""
+    """Where the playbook lists phrases: the conditions' keywords, the house rules' never-say list and the group's
+    topics."""
     rules_written = written_at(ctx.data, ("severity", "rules")) or []
     conditions: list[Path] = [
         ("applies_to", "when"),
@@ -35,6 +36,8 @@ def _phrase_fields(ctx: Context) -> Iterator[Path]:
                 yield (*condition, key)
     if written_at(ctx.data, ("house_rules", "never_say")) is not None:
         yield ("house_rules", "never_say")
+    for topic in written_at(ctx.data, ("group", "topics")) or {}:
+        yield ("group", "topics", topic)
 
 
 def check_common_words(ctx: Context) -> Iterator[Finding]:

@@ -17,6 +17,7 @@ def check_unused(ctx: Context) -> Iterator[Finding]:
     used.update(role for transition in playbook.transitions if transition.approval for role in transition.approval.by)
     used.update(role for step in playbook.escalation for role in step.notify)
     used.update(role for rule in playbook.notify_on for role in rule.notify)
+    used.update(role for rule in playbook.surges for role in rule.notify)
     if playbook.offers is not None:
         used.update(role for kind in playbook.offers.kinds.values() for role in kind.by)
     for name in playbook.roles:

@@ -68,6 +68,16 @@ class SQLiteIncidents:
         ).fetchone()
         return None if row is None else decode_incident(json.loads(row[0]))
 
+    def grouped(self, group: str, since: datetime | None) -> Incident | None:
+        # One walk down the partial index from the group's latest mention: the same cost however many groups and
+        # incidents there are.
+        row = self._db.execute(
+            "SELECT body FROM incidents WHERE final = 0 AND group_key = ? AND grouped_at >= ? "
+            "ORDER BY grouped_at DESC LIMIT 1",
+            (group, "" if since is None else moment(since)),
+        ).fetchone()
+        return None if row is None else decode_incident(json.loads(row[0]))
+
     def new_id(self) -> str:
         row = self._db.execute(
             "INSERT INTO counters (name, value) VALUES ('incident', 1) "
@@ -104,6 +114,9 @@ class SQLiteIncidents:
             "merged_into": merged_into(incident) if final else None,
             # Until when a muted author's next posts are recorded here rather than opening incidents.
             "muted_until": _muted(incident) if final else None,
+            # The group an open incident gathers, and its latest mention: where the group's next mention goes.
+            "group_key": None if final else incident.group,
+            "grouped_at": None if final or incident.group is None else moment(incident.last_mention_at),
             # The queue's order: when the first of the running clocks runs out (none for a closed incident).
             # A clock standing still is due at no time: an incident whose clocks all stand still sorts last.
             "next_due": None if final else _next_due(incident),
