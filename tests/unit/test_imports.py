@@ -123,7 +123,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"playbook", "incident"}),
     frozenset({"files", "store"}),
     frozenset({"service"}),
-    frozenset({"notify", "authoring"}),
+    frozenset({"notify", "authoring", "report"}),  # report: figures over what the store keeps
     frozenset({"api"}),
     frozenset({"desk"}),  # the pages, on the JSON API's app, its caller and its service
     frozenset({"daemon"}),
