@@ -76,6 +76,7 @@ from desk import DeskRepeats, desk_figures
 from durability import durability_figure
 from figure import BenchError, Figure, in_process_median
 from intake import ingest_figure
+from report import report_figure
 from runtime import build_figures, step_figures
 from scale import ScaleRepeats, scale_figures
 from surge import SurgeRepeats, surge_figures, wrk
@@ -104,6 +105,7 @@ class Repeats:
     surge: SurgeRepeats  # HTTP intake under load beside the minimal app (bench/surge.py)
     desk: DeskRepeats  # the desk's figures (bench/desk.py)
     scale: ScaleRepeats  # what must cost the same at any size (bench/scale.py)
+    reports: int  # how many closed incidents calmly report reads (bench/report.py)
 
 
 FULL = Repeats(
@@ -115,6 +117,7 @@ FULL = Repeats(
     surge=SurgeRepeats(seconds=2, rounds=3, batch=100),
     desk=DeskRepeats(open_incidents=100_000, pages=3, mentions=300, clients=100),
     scale=ScaleRepeats(small=10_000, large=1_000_000, requests=50, replies=10_000),
+    reports=100_000,
 )
 QUICK = Repeats(
     process=2,
@@ -125,6 +128,7 @@ QUICK = Repeats(
     surge=SurgeRepeats(seconds=1, rounds=1, batch=100),
     desk=DeskRepeats(open_incidents=5_000, pages=5, mentions=100, clients=20),
     scale=ScaleRepeats(small=2_000, large=20_000, requests=10, replies=1_000),
+    reports=5_000,
 )
 
 
@@ -523,6 +527,7 @@ def _meta(files: Sequence[Path], repeats: Repeats, quick: bool) -> dict[str, Any
                 "requests": repeats.scale.requests,
                 "replies": repeats.scale.replies,
             },
+            "reports": repeats.reports,
         },
         "statistic": "median",
         "python": platform.python_version(),
@@ -550,6 +555,7 @@ def measure(repeats: Repeats, quick: bool) -> tuple[list[Figure], dict[str, Any]
     figures.extend(burst_figures(quick))
     figures.extend(desk_figures(repeats.desk))
     figures.extend(scale_figures(repeats.scale))
+    figures.append(report_figure(repeats.reports, 1 if quick else 3))
     return figures, _meta(files, repeats, quick)
 
 

@@ -153,7 +153,7 @@ def report(  # noqa: PLR0917 - click passes every option by name
                 return None if record is None else (record.source, record.path)
 
             rulebooks = Rulebooks(kept)
-        made = _made(recorded, rulebooks, period, grouping, as_of, closed_only=not with_open)
+        made = _made(recorded, rulebooks, period, grouping, as_of, closed_only=not with_open, trends=fmt == "html")
     with _written(output) as out:
         out.write(_rendered(made, fmt))
 
@@ -181,12 +181,15 @@ def _made(
     as_of: datetime,
     *,
     closed_only: bool,
+    trends: bool,
 ) -> Report:
     """The report, or the place in the export that stops it (exit 1)."""
     from engine.report import ExportError, make_report  # noqa: PLC0415
 
     try:
-        return make_report(counted(recorded, "reading"), rulebooks, period, grouping, as_of, closed_only=closed_only)
+        return make_report(
+            counted(recorded, "reading"), rulebooks, period, grouping, as_of, closed_only=closed_only, trends=trends
+        )
     except ExportError as error:
         fail(str(error))
     except UnicodeDecodeError as error:

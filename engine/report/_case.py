@@ -10,6 +10,7 @@ the report is made, for what is still running.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -156,11 +157,17 @@ def _step_words(book: Rulebook | None, step: int) -> str:
     return f"{book.playbook.escalation[step].after * 100:g}%"
 
 
+@functools.lru_cache(maxsize=1024)
+def _sent(book: Rulebook | None, clock: str, step: str) -> tuple[str, str] | None:
+    """An escalation's clock and step words, from the parts of its key past the incident's id: the same few
+    for every incident, so worked out once each."""
+    key = DeadlineKey.parse(f"i/{clock}/0/{step}/0")
+    return None if key is None else (key.clock.escalation_kind, _step_words(book, key.step))
+
+
 def _escalation(book: Rulebook | None, details: Mapping[str, Any]) -> tuple[str, str] | None:
-    key = DeadlineKey.parse(str(details.get("key", "")))
-    if key is None:
-        return None
-    return key.clock.escalation_kind, _step_words(book, key.step)
+    parts = str(details.get("key", "")).rsplit("/", 4)  # read from the right: an incident's id may hold a /
+    return None if len(parts) != 5 else _sent(book, parts[1], parts[3])
 
 
 def _questions(book: Rulebook | None, review: Mapping[str, Any] | None) -> dict[str, str]:

@@ -85,8 +85,11 @@ def make_report(
     as_of: datetime,
     *,
     closed_only: bool = True,
+    trends: bool = True,
 ) -> Report:
-    """The report over ``recorded`` (already the period's incidents; any outside ``period`` are left out)."""
+    """The report over ``recorded`` (already the period's incidents; any outside ``period`` are left out).
+
+    ``trends`` False leaves out the per-week and per-severity tallies only the charts draw."""
     overall = Tally("all")
     groups: dict[str, Tally] = {}
     weeks: dict[str, Tally] = {}
@@ -99,9 +102,10 @@ def make_report(
         if by is not None:
             for key in _KEYS[by](case):
                 groups.setdefault(key, Tally(key)).add(case)
-        week = iso_week(case.opened_at)
-        weeks.setdefault(week, Tally(week)).add(case)
-        severities.setdefault(case.severity, Tally(case.severity)).add(case)
+        if trends:
+            week = iso_week(case.opened_at)
+            weeks.setdefault(week, Tally(week)).add(case)
+            severities.setdefault(case.severity, Tally(case.severity)).add(case)
     return Report(
         period=period,
         by=by,

@@ -7,27 +7,28 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from engine.store._codec import decode_incident, moment, parse_moment
 from engine.store._records import Event, RecordedIncident
 
-__all__ = ["PAGE", "recorded_page"]
+__all__ = ["PAGE", "grouped", "recorded_page"]
 
 #: Incidents per page: big enough that the queries cost little beside the decoding, small enough to keep memory flat.
 PAGE = 500
 
-# One query per page: the page's incidents in the order of opening (the unique index on seq), each joined to its
-# events (the index of events by incident). ``opened_at`` is compared as text: moments are stored sortable.
-_PAGE_SQL = """
-WITH page AS (
-    SELECT id, seq, final, body FROM incidents
-    WHERE seq > :after AND opened_at >= :since AND opened_at < :until {closed}
-    ORDER BY seq LIMIT :limit
-)
-SELECT page.seq, page.final, page.body, events.seq, events.incident_id, events.at, events.kind, events.actor,
-       events.playbook_digest, events.command, events.history
-FROM page LEFT JOIN events ON events.incident_id = page.id
-ORDER BY page.seq, events.seq
+# A page is a range of seq, the order of opening: where the next PAGE incidents of the period end (a walk of the
+# unique index on seq), then those incidents joined to their events in one query, which walks the same index and
+# the index of events by incident, so the rows come in order with nothing to sort. ``opened_at`` is compared as
+# text: moments are stored sortable.
+_WHERE = "seq > :after AND opened_at >= :since AND opened_at < :until {closed}"
+_PAGE_END_SQL = f"SELECT max(seq) FROM (SELECT seq FROM incidents WHERE {_WHERE} ORDER BY seq LIMIT :limit)"
+_PAGE_SQL = f"""
+SELECT incidents.seq, incidents.final, incidents.body, events.seq, events.incident_id, events.at, events.kind,
+       events.actor, events.playbook_digest, events.command, events.history
+FROM incidents LEFT JOIN events ON events.incident_id = incidents.id
+WHERE incidents.seq <= :upto AND {_WHERE.replace("seq >", "incidents.seq >")}
+ORDER BY incidents.seq, events.seq
 """
 
 #: Bounds for an open-ended period: every stored moment sorts between them.
@@ -36,21 +37,26 @@ _EARLIEST, _LATEST = "0000", "9999"
 
 def recorded_page(
     db: sqlite3.Connection, since: datetime | None, until: datetime | None, closed_only: bool, after: int
-) -> tuple[list[RecordedIncident], int]:
-    """The next page of incidents after the one at ``after`` (its seq; 0 for the first), and where the page ended."""
-    rows = db.execute(
-        _PAGE_SQL.format(closed="AND final = 1" if closed_only else ""),
-        {
-            "after": after,
-            "since": _EARLIEST if since is None else moment(since),
-            "until": _LATEST if until is None else moment(until),
-            "limit": PAGE,
-        },
-    ).fetchall()
-    return list(_grouped(rows)), (rows[-1][0] if rows else after)
+) -> tuple[list[tuple[Any, ...]], int]:
+    """The rows of the next page of incidents after the one at ``after`` (its seq; 0 for the first), and where
+    the page ended. :func:`grouped` turns them into incidents one at a time, decoded while the caller works, so
+    only one incident's log is decoded at once, not a page's."""
+    closed = "AND final = 1" if closed_only else ""
+    values = {
+        "after": after,
+        "since": _EARLIEST if since is None else moment(since),
+        "until": _LATEST if until is None else moment(until),
+        "limit": PAGE,
+    }
+    upto = db.execute(_PAGE_END_SQL.format(closed=closed), values).fetchone()[0]
+    if upto is None:
+        return [], after
+    rows = db.execute(_PAGE_SQL.format(closed=closed), {**values, "upto": upto}).fetchall()
+    return rows, upto
 
 
-def _grouped(rows: list[sqlite3.Row]) -> Iterator[RecordedIncident]:
+def grouped(rows: list[tuple[Any, ...]]) -> Iterator[RecordedIncident]:
+    """The incidents of a page's rows (an incident's first row, then one per event), in order."""
     current: int | None = None
     final = False
     body = ""

@@ -229,10 +229,13 @@ class SQLiteStore:
     ) -> Iterator[RecordedIncident]:
         after = 0
         while True:
-            with self._lock:  # held for one page: the daemon's writers wait at most one page's query
-                page, after = _recorded.recorded_page(self._db, since, until, closed_only, after)
-            yield from page
-            if len(page) < _recorded.PAGE:
+            with self._lock:  # held for one page's query: the daemon's writers wait no longer than that
+                rows, after = _recorded.recorded_page(self._db, since, until, closed_only, after)
+            count = 0
+            for recorded in _recorded.grouped(rows):
+                count += 1
+                yield recorded
+            if count < _recorded.PAGE:
                 return
 
     def mention(self, channel: str, external_id: str) -> MentionRecord | None:
