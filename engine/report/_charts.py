@@ -8,6 +8,7 @@ only when a chart is drawn: ``calmly report --format text`` does not pay for it.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +36,13 @@ def _figure(width: float = 8.0, height: float = 3.6) -> Any:
     return figure
 
 
+def _whole(axes: Any) -> None:
+    """Counts of incidents on an axis: whole numbers only."""
+    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415
+
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _png(figure: Any) -> bytes:
     out = io.BytesIO()
     figure.savefig(out, format="png", metadata={"Software": None})
@@ -52,6 +60,7 @@ def _weeks(report: Report) -> Chart:
     counts.bar(weeks, [week["incidents"] for week in report.weeks], color=_COLOURS[0])
     counts.set_title("Incidents opened per week")
     counts.set_ylabel("incidents")
+    _whole(counts)
     for name, colour, label in (
         ("first_response", _COLOURS[0], "first response"),
         ("resolution", _COLOURS[1], "resolution"),
@@ -89,9 +98,14 @@ def _compliance(report: Report) -> Chart:
     for index, target in enumerate(targets):
         shares = [_percent(row["targets"].get(target, {}).get("compliance")) for row in report.severities]
         places = [position + index * width for position in range(len(severities))]
-        axes.bar(places, shares, width=width, label=target, color=_COLOURS[index % len(_COLOURS)])
+        bars = axes.bar(places, shares, width=width, label=target, color=_COLOURS[index % len(_COLOURS)])
+        # Each bar says its share, and a target never judged at a level says so, rather than looking like 0%.
+        axes.bar_label(
+            bars, labels=["-" if math.isnan(share) else f"{share:.0f}%" for share in shares], fontsize="small"
+        )
     axes.set_xticks([position + width * (len(targets) - 1) / 2 for position in range(len(severities))], severities)
-    axes.set_ylim(0, 100)
+    axes.set_xlim(-width, len(severities) - 1 + width * len(targets))
+    axes.set_ylim(0, 110)
     axes.set_ylabel("met on time (%)")
     axes.set_title("Target compliance per severity")
     if targets:
@@ -120,6 +134,7 @@ def _distribution(seconds: Sequence[float]) -> Chart:
         axes.hist(hours, bins=min(30, max(5, len(hours) // 3)), color=_COLOURS[0])
     axes.set_xlabel("hours from opening to the first response")
     axes.set_ylabel("incidents")
+    _whole(axes)
     axes.set_title("Distribution of first-response times")
     words = f"{len(hours)} first responses" + (f", from {min(hours):.1f} h to {max(hours):.1f} h" if hours else "")
     return Chart("Distribution of first-response times", words, _png(figure))
