@@ -74,7 +74,8 @@ def _handles(record: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> 
 def _scrubbed(value: Any, handles: re.Pattern[str] | None) -> Any:
     if isinstance(value, Mapping):
         return {
-            key: (MASK if key in _PERSONAL and item is not None else _scrubbed(item, handles))
+            # An author's object keeps its counts (followers): only text under a personal key goes.
+            key: (MASK if key in _PERSONAL and isinstance(item, str) else _scrubbed(item, handles))
             for key, item in value.items()
         }
     if isinstance(value, list):
