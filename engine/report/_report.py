@@ -94,10 +94,14 @@ def make_report(
     groups: dict[str, Tally] = {}
     weeks: dict[str, Tally] = {}
     severities: dict[str, Tally] = {}
+    ranks: dict[str, int] = {}  # each severity's place among its playbook's levels, lowest first: the charts' order
     for item in recorded:
         if not period.holds(item.incident.opened_at) or (closed_only and not item.final):
             continue
-        case = case_of(item, rulebooks.get(item.incident.playbook_digest), as_of)
+        pinned = rulebooks.get(item.incident.playbook_digest)
+        case = case_of(item, pinned, as_of)
+        if pinned is not None and case.severity not in ranks:
+            ranks[case.severity] = pinned.book.levels.get(case.severity, len(pinned.book.levels))
         overall.add(case)
         if by is not None:
             for key in _KEYS[by](case):
@@ -106,14 +110,20 @@ def make_report(
             week = iso_week(case.opened_at)
             weeks.setdefault(week, Tally(week)).add(case)
             severities.setdefault(case.severity, Tally(case.severity)).add(case)
+
+    def by_level(level: str) -> tuple[int, str]:
+        return ranks.get(level, len(ranks)), level
+
     return Report(
         period=period,
         by=by,
         as_of=as_of,
         overall=overall.figures(),
-        groups=tuple(groups[key].figures() for key in sorted(groups)),
+        groups=tuple(
+            groups[key].figures() for key in sorted(groups, key=by_level if by is Grouping.SEVERITY else None)
+        ),
         weeks=tuple(weeks[key].figures() for key in sorted(weeks)),
-        severities=tuple(severities[key].figures() for key in sorted(severities)),
+        severities=tuple(severities[key].figures() for key in sorted(severities, key=by_level)),
         first_response_seconds=tuple(overall.first_response.calendar),
         missing_playbooks=tuple(sorted(rulebooks.missing)),
         closed_only=closed_only,

@@ -344,3 +344,12 @@ def test_a_period_counts_incidents_opened_within_it_and_a_date_until_takes_its_w
 def test_a_period_that_cannot_be_read_says_how_to_write_it(since: str, until: str | None) -> None:
     with pytest.raises(PeriodError, match=r"--since|2026-11-01"):
         Period.of(since, until)
+
+
+def test_severities_come_in_the_order_of_the_playbooks_levels(pinned: Pinned) -> None:
+    digest = pinned.book.playbook.digest
+    cases = [recorded([], severity=level, number=n, digest=digest) for n, level in enumerate(["high", "low"], start=1)]
+    books = Rulebooks(lambda _: (PLAYBOOK, "report-figures.yaml"))
+    made = make_report(cases, books, Period(), Grouping.SEVERITY, AS_OF)
+    assert [group["key"] for group in made.groups] == ["low", "high"]
+    assert [row["key"] for row in made.severities] == ["low", "high"]
