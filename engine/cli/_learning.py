@@ -193,7 +193,7 @@ def _made(
     except ExportError as error:
         fail(str(error))
     except UnicodeDecodeError as error:
-        fail(f"the export is not UTF-8 text ({error.reason} at byte {error.start}); give a file made by calmly export")
+        fail(f"the export is not UTF-8 text ({error.reason}); give a file made by calmly export")
 
 
 def _rendered(made: Report, fmt: str) -> str:

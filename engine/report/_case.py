@@ -112,8 +112,10 @@ def _span(start: datetime, end: datetime, counter: TimeCounter | None) -> Durati
 
 
 def _replied(details: Mapping[str, Any]) -> bool:
+    """Whether a move answered the customer: a public reply or a private contact, or the move into
+    ``acknowledged``, which the lifecycle makes the first answer."""
     fields = details.get("fields") or {}
-    return any(name in fields for name in _REPLY_FIELDS) or details.get("to") in (_ACKNOWLEDGED, _RESOLVED)
+    return any(name in fields for name in _REPLY_FIELDS) or details.get("to") == _ACKNOWLEDGED
 
 
 class _Targets:
@@ -265,7 +267,8 @@ class _Walk:
         self.state, self.since = str(details["to"]), at
         if reopened:
             return
-        if _replied(details):
+        if _replied(details) or (self.waiting_since is not None and self.state == _RESOLVED):
+            # A follow-up is answered by the next reply, or by resolving the case (as next_response targets end).
             if self.first is None:
                 self.first = _span(self.opened, at, self.counter("first"))
             elif self.waiting_since is not None:

@@ -69,9 +69,11 @@ class Period:
         }
 
     def words(self) -> str:
-        since = "the first incident" if self.since is None else self.since.isoformat()
-        until = "now" if self.until is None else self.until.isoformat()
-        return f"incidents opened from {since} until {until}"
+        if self.since is None and self.until is None:
+            return "every incident"
+        since = "" if self.since is None else f" at or after {self.since.isoformat()}"
+        until = "" if self.until is None else f" before {self.until.isoformat()}"
+        return f"incidents opened{since}{' and' if since and until else ''}{until}"
 
 
 def iso_week(moment: datetime) -> str:

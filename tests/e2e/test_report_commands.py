@@ -219,3 +219,11 @@ def test_a_broken_export_line_is_told_with_its_file_and_line(exported: Path, tmp
     done = calmly("report", "--export", str(other))
     assert done.returncode == 1
     assert "not a calmly export" in done.stderr
+
+
+def test_an_export_that_is_not_text_is_told_not_traced(tmp_path: Path) -> None:
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b'{"type": "export"}\n\xff\xfe\x00garbage\n')
+    done = calmly("report", "--export", str(binary))
+    assert done.returncode == 1
+    assert "not UTF-8" in done.stderr or "not a calmly export" in done.stderr

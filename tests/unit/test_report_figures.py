@@ -353,3 +353,19 @@ def test_severities_come_in_the_order_of_the_playbooks_levels(pinned: Pinned) ->
     made = make_report(cases, books, Period(), Grouping.SEVERITY, AS_OF)
     assert [group["key"] for group in made.groups] == ["low", "high"]
     assert [row["key"] for row in made.severities] == ["low", "high"]
+
+
+def test_next_responses_run_from_a_follow_up_to_the_next_reply_or_the_resolution(pinned: Pinned) -> None:
+    reply = {"channel": "twitter", "text": "Hi"}
+    entries = [
+        _moved(MONDAY + timedelta(minutes=10), "assessed", "acknowledged", public_reply=reply),
+        _entry(MONDAY + timedelta(hours=1), "mention", external_id="2"),
+        _entry(MONDAY + timedelta(hours=1, minutes=5), "mention", external_id="3"),  # still waiting: from the first
+        _moved(MONDAY + timedelta(hours=1, minutes=30), "acknowledged", "resolution_offered", contact_route="dm"),
+        _entry(MONDAY + timedelta(hours=2), "mention", external_id="4"),
+        _moved(MONDAY + timedelta(hours=4), "resolution_offered", "resolved"),
+    ]
+    case = case_of(recorded(entries, state="resolved", final=False), pinned, AS_OF)
+    assert [duration.calendar for duration in case.next_responses] == [timedelta(minutes=30), timedelta(hours=2)]
+    assert case.first_response is not None
+    assert case.first_response.calendar == timedelta(minutes=10)
