@@ -86,13 +86,9 @@ def _fill(data: Path, count: int) -> None:
 def _report(data: Path, count: int) -> float:
     store = SQLiteStore(data)
     try:
-
-        def kept(digest: str) -> tuple[str, str] | None:
-            record = store.playbook(digest)
-            return None if record is None else (record.source, record.path)
-
         start = time.perf_counter()
-        made = make_report(store.recorded(None, None), Rulebooks(kept), Period(), None, datetime.now(UTC), trends=False)
+        books = Rulebooks.kept_in(store)
+        made = make_report(store.recorded(None, None), books, Period(), None, datetime.now(UTC), trends=False)
         json.dumps(made.as_json())
         elapsed = time.perf_counter() - start
     finally:

@@ -147,12 +147,7 @@ def report(  # noqa: PLR0917 - click passes every option by name
         else:
             store = stack.enter_context(store_in(str(data)))
             recorded = store.recorded(period.since, period.until, closed_only=not with_open)
-
-            def kept(digest: str) -> tuple[str, str] | None:
-                record = store.playbook(digest)
-                return None if record is None else (record.source, record.path)
-
-            rulebooks = Rulebooks(kept)
+            rulebooks = Rulebooks.kept_in(store)
         made = _made(recorded, rulebooks, period, grouping, as_of, closed_only=not with_open, trends=fmt == "html")
     with _written(output) as out:
         out.write(_rendered(made, fmt))

@@ -9,7 +9,7 @@ returns text. ``as_of`` (the report's moment) is always passed in.
 
 from engine.report._case import Case, Duration, PromiseOutcome, Refusal, TargetOutcome, Verdict, case_of
 from engine.report._export import EXPORT_FORMAT, EXPORT_VERSION, MASK, ExportError, export_lines, read_export
-from engine.report._page import report_html
+from engine.report._page import NOTE, report_html, report_sections
 from engine.report._period import Period, PeriodError, iso_week, parse_bound
 from engine.report._report import FORMAT_VERSION, Grouping, Report, make_report
 from engine.report._rulebooks import Rulebooks
@@ -21,6 +21,7 @@ __all__ = [
     "EXPORT_VERSION",
     "FORMAT_VERSION",
     "MASK",
+    "NOTE",
     "Case",
     "Duration",
     "ExportError",
@@ -44,5 +45,6 @@ __all__ = [
     "read_export",
     "report_csv",
     "report_html",
+    "report_sections",
     "report_text",
 ]

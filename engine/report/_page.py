@@ -12,7 +12,7 @@ from engine.report._charts import charts
 from engine.report._report import Report
 from engine.report._tables import shown_duration, shown_share
 
-__all__ = ["report_html"]
+__all__ = ["NOTE", "report_html", "report_sections"]
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; padding: 0 1rem; color: #1a202c; }
@@ -131,23 +131,41 @@ def _group(group: dict[str, Any], title: str) -> str:
     return heading + _times(group) + _targets(group) + _others(group) + _review(group)
 
 
-def report_html(report: Report) -> str:
-    """The report as one HTML page with its charts embedded."""
+def report_sections(report: Report) -> str:
+    """The report's charts and tables as an HTML fragment (every value escaped), for a page to place: the
+    standalone page below, or the desk's Reports page."""
     drawn = "".join(
         f'<figure><img alt="{escape(chart.title)}: {escape(chart.words)}" '
         f'src="data:image/png;base64,{base64.b64encode(chart.png).decode("ascii")}">'
         f"<figcaption>{escape(chart.title)}</figcaption></figure>"
         for chart in charts(report)
     )
-    kept = "closed incidents" if report.closed_only else "closed and open incidents"
     groups = "".join(_group(group, f"{report.by} {group['key']}") for group in report.groups)
+    missing = ""
+    if report.missing_playbooks:
+        missing = (
+            '<p class="note">No playbook source for '
+            + escape(", ".join(report.missing_playbooks))
+            + ": its incidents are counted without business hours or step thresholds.</p>"
+        )
+    return f"{missing}{drawn}{_group(report.overall, 'All incidents')}{groups}"
+
+
+def report_html(report: Report) -> str:
+    """The report as one HTML page with its charts embedded."""
+    kept = "closed incidents" if report.closed_only else "closed and open incidents"
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>calmly report</title><style>{_STYLE}</style></head><body>"
         f"<h1>calmly report</h1><p>{escape(report.period.words())} ({kept}; "
-        f"as of {escape(report.as_of.isoformat())}).</p>"
-        '<p class="note">Median: the middle value. p90: nearest rank, the smallest value that 90% do not exceed. '
-        "Business hours are counted on the calendar of the playbook version each incident opened under.</p>"
-        f"{drawn}{_group(report.overall, 'All incidents')}{groups}</body></html>\n"
+        f'as of {escape(report.as_of.isoformat())}).</p><p class="note">{NOTE}</p>'
+        f"{report_sections(report)}</body></html>\n"
     )
+
+
+#: What the figures' words mean, said once on every page that shows them.
+NOTE = (
+    "Median: the middle value. p90: nearest rank, the smallest value that 90% do not exceed. Business hours are "
+    "counted on the calendar of the playbook version each incident opened under."
+)

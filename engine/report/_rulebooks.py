@@ -12,6 +12,7 @@ from typing import Literal
 
 from engine.incident import AroundTheClock, BusinessCalendar, Rulebook, TimeCounter
 from engine.playbook import load
+from engine.store import PlaybookViews
 
 __all__ = ["Figure", "Pinned", "Rulebooks"]
 
@@ -68,6 +69,16 @@ class Rulebooks:
         self._books: dict[str, Pinned | None] = {}
         #: Digests whose source could not be had or loaded: named in the report, so a figure is never quietly less.
         self.missing: set[str] = set()
+
+    @classmethod
+    def kept_in(cls, store: PlaybookViews) -> Rulebooks:
+        """The versions a store keeps (``calmly report --data``, the desk's Reports page)."""
+
+        def source_of(digest: str) -> tuple[str, str] | None:
+            record = store.playbook(digest)
+            return None if record is None else (record.source, record.path)
+
+        return cls(source_of)
 
     def get(self, digest: str) -> Pinned | None:
         if digest in self._books:
