@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.report._charts import charts
 from engine.report._report import Report
-from engine.report._tables import shown_duration, shown_share
+from engine.report._tables import incidents, shown_duration, shown_share
 
 __all__ = ["NOTE", "report_html", "report_sections"]
 
@@ -125,7 +125,7 @@ def _review(group: dict[str, Any]) -> str:
 
 
 def _group(group: dict[str, Any], title: str) -> str:
-    heading = f"<h2>{escape(title)}</h2><p>{group['incidents']} incidents ({group['closed']} closed).</p>"
+    heading = f"<h2>{escape(title)}</h2><p>{incidents(group['incidents'])} ({group['closed']} closed).</p>"
     if not group["incidents"]:
         return heading
     return heading + _times(group) + _targets(group) + _others(group) + _review(group)

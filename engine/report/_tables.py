@@ -16,7 +16,7 @@ from typing import Any
 from engine.playbook import format_duration
 from engine.report._report import Report
 
-__all__ = ["report_csv", "report_text", "shown_duration", "shown_share"]
+__all__ = ["incidents", "report_csv", "report_text", "shown_duration", "shown_share"]
 
 
 def shown_duration(seconds: float | None) -> str:
@@ -24,6 +24,10 @@ def shown_duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     return format_duration(timedelta(seconds=round(seconds))) if round(seconds) else "0s"
+
+
+def incidents(count: int) -> str:
+    return f"{count} incident{'' if count == 1 else 's'}"
 
 
 def shown_share(share: float | None) -> str:
@@ -142,7 +146,7 @@ def _review(group: dict[str, Any]) -> list[str]:
 
 
 def _group(group: dict[str, Any], title: str) -> list[str]:
-    lines = [f"{title}: {group['incidents']} incidents ({group['closed']} closed)"]
+    lines = [f"{title}: {incidents(group['incidents'])} ({group['closed']} closed)"]
     if not group["incidents"]:
         return lines
     return [*lines, *_times(group), *_targets(group), *_states(group), *_counted(group), *_review(group), ""]
