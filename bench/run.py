@@ -81,6 +81,7 @@ from durability import durability_figure
 from figure import BenchError, Figure, in_process_median
 from grouping import GroupingRepeats, grouping_figure
 from intake import ingest_figure
+from report import report_figure
 from runtime import build_figures, step_figures
 from scale import ScaleRepeats, scale_figures
 from surge import SurgeRepeats, surge_figures, wrk
@@ -110,6 +111,7 @@ class Repeats:
     desk: DeskRepeats  # the desk's figures (bench/desk.py)
     scale: ScaleRepeats  # what must cost the same at any size (bench/scale.py)
     grouping: GroupingRepeats  # a replayed burst with grouping and surges, beside it without (bench/grouping.py)
+    reports: int  # how many closed incidents calmly report reads (bench/report.py)
 
 
 FULL = Repeats(
@@ -122,6 +124,7 @@ FULL = Repeats(
     desk=DeskRepeats(open_incidents=100_000, pages=3, mentions=300, clients=100),
     scale=ScaleRepeats(small=10_000, large=1_000_000, requests=50, replies=10_000),
     grouping=GroupingRepeats(mentions=10_000, rounds=3),
+    reports=100_000,
 )
 QUICK = Repeats(
     process=2,
@@ -133,6 +136,7 @@ QUICK = Repeats(
     desk=DeskRepeats(open_incidents=5_000, pages=5, mentions=100, clients=20),
     scale=ScaleRepeats(small=2_000, large=20_000, requests=10, replies=1_000),
     grouping=GroupingRepeats(mentions=1_000, rounds=1),
+    reports=5_000,
 )
 
 
@@ -531,6 +535,8 @@ def _meta(files: Sequence[Path], repeats: Repeats, quick: bool) -> dict[str, Any
                 "requests": repeats.scale.requests,
                 "replies": repeats.scale.replies,
             },
+            "grouping": {"mentions": repeats.grouping.mentions, "rounds": repeats.grouping.rounds},
+            "reports": repeats.reports,
         },
         "statistic": "median",
         "python": platform.python_version(),
@@ -559,6 +565,7 @@ def measure(repeats: Repeats, quick: bool) -> tuple[list[Figure], dict[str, Any]
     figures.extend(burst_figures(quick))
     figures.extend(desk_figures(repeats.desk))
     figures.extend(scale_figures(repeats.scale))
+    figures.append(report_figure(repeats.reports, 1 if quick else 3))
     return figures, _meta(files, repeats, quick)
 
 

@@ -1,5 +1,5 @@
 """The desk: the team's pages in the browser, served by the daemon: sign-in, the queue, the incident page, the
-live channel that keeps them up to date, and who else has an incident open."""
+live channel that keeps them up to date, who else has an incident open, and the reports."""
 
 from fastapi import APIRouter, FastAPI
 
@@ -10,6 +10,7 @@ from engine.desk._live import HEARTBEAT_SECONDS, LocalFeed, live_router
 from engine.desk._pages import router as pages_router
 from engine.desk._presence import MemoryPresence, PresenceRegistry
 from engine.desk._presence import router as presence_router
+from engine.desk._reports import router as reports_router
 from engine.desk._session import signed_in
 from engine.desk._teamwork import router as teamwork_router
 
@@ -28,8 +29,16 @@ __all__ = [
 
 def desk_routers() -> list[APIRouter]:
     """The desk's routers, for the app to include: its pages, its drafts checked as they are typed, taking and
-    noting, approving replies, the beats that say who has an incident open, and its live channel."""
-    return [pages_router, drafts_router, approving_router, teamwork_router, presence_router, live_router(signed_in)]
+    noting, approving replies, the beats that say who has an incident open, its live channel, and its reports."""
+    return [
+        pages_router,
+        drafts_router,
+        approving_router,
+        teamwork_router,
+        presence_router,
+        live_router(signed_in),
+        reports_router,
+    ]
 
 
 def create_web_app(context: ApiContext, presence: PresenceRegistry | None = None) -> FastAPI:

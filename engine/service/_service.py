@@ -108,6 +108,8 @@ def _record_attempt(tx: UnitOfWork, incident: Incident, command: Act, refused: R
             "reason": refused.reason.value,
             "field": refused.field,
             "fields": plain(dict(command.fields)),
+            # The house rule's phrase that stopped it, as the playbook writes it: what a report of refusals counts.
+            **({} if refused.phrase is None else {"phrase": refused.phrase}),
         },
     }
     tx.events.append(

@@ -64,6 +64,7 @@ from engine.store._records import (
     OutboxRow,
     OutboxState,
     PlaybookRecord,
+    RecordedIncident,
     Tally,
     TokenRecord,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "PlaybookRepository",
     "PlaybookViews",
     "ReceiptRepository",
+    "RecordedIncident",
     "SQLiteStore",
     "SessionRepository",
     "SessionViews",

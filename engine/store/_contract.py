@@ -28,6 +28,7 @@ from engine.store._records import (
     MentionRecord,
     OutboxRow,
     PlaybookRecord,
+    RecordedIncident,
     Tally,
     TokenRecord,
 )
@@ -258,6 +259,17 @@ class IncidentViews(Protocol):
     def events(self, incident_id: str) -> list[Event]: ...
 
     def all_incident_ids(self) -> Iterator[str]: ...
+
+    def recorded(
+        self, since: datetime | None, until: datetime | None, *, closed_only: bool = True
+    ) -> Iterator[RecordedIncident]:
+        """The incidents opened at or after ``since`` and before ``until`` (either may be open-ended), each with its
+        whole event log, in the order they opened: what reports and exports read.
+
+        Streamed a page at a time, each page one query, so a period of 100,000 incidents is never all in memory and
+        the store is not held while the caller works on a page.
+        """
+        ...
 
 
 class MentionViews(Protocol):

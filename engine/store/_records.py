@@ -24,6 +24,7 @@ __all__ = [
     "OutboxRow",
     "OutboxState",
     "PlaybookRecord",
+    "RecordedIncident",
     "Tally",
     "TokenRecord",
 ]
@@ -119,6 +120,15 @@ class Event:
     playbook_digest: str
     command: Mapping[str, Any]
     history: Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedIncident:
+    """An incident as reports and exports read it: its record, whether it is closed, and its whole log in order."""
+
+    incident: Incident
+    final: bool
+    events: tuple[Event, ...]
 
 
 @dataclass(frozen=True, slots=True)

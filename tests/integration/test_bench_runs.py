@@ -53,6 +53,7 @@ FIGURES = {
     "desk_event_after_answer_p99_ms",
     "desk_kb_per_queue_client",
     "scale_metrics_ms",
+    "report_s_closed_incidents_vs_plain_sql",
     "scale_readyz_ms",
     "scale_start_s",
     "scale_join_ms",

@@ -123,7 +123,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"playbook", "incident"}),
     frozenset({"files", "store"}),
     frozenset({"service"}),
-    frozenset({"notify", "authoring"}),
+    frozenset({"notify", "authoring", "report"}),  # report: figures over what the store keeps
     frozenset({"api"}),
     frozenset({"desk"}),  # the pages, on the JSON API's app, its caller and its service
     frozenset({"daemon"}),
@@ -187,3 +187,18 @@ def test_production_code_never_imports_the_test_helpers() -> None:
         if path.name != "testing.py" and any(module == "engine.testing" for module in _imports(path))
     )
     assert not users, f"these use engine.testing; use engine.service.SimulatedClock: {users}"
+
+
+#: What the report's figures and renderers may not reach for: they get recorded incidents and return text, and the
+#: store (or the command reading an export) does the reading.
+REPORT_FORBIDDEN = {"os", "sys", "sqlite3", "pathlib", "socket", "subprocess", "click", "http", "urllib", "time"}
+
+
+def test_the_report_package_computes_and_renders_without_io() -> None:
+    offenders = sorted(
+        f"{path.relative_to(ENGINE.parent)} imports {module}"
+        for path in (ENGINE / "report").rglob("*.py")
+        for module in _imports(path)
+        if module.split(".")[0] in REPORT_FORBIDDEN
+    )
+    assert not offenders, "the report package reaches for I/O:\n" + "\n".join(offenders)

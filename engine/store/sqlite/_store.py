@@ -31,6 +31,7 @@ from engine.store._records import (
     MentionRecord,
     OutboxRow,
     PlaybookRecord,
+    RecordedIncident,
     Tally,
     TokenRecord,
 )
@@ -41,6 +42,7 @@ from engine.store.sqlite import (
     _mentions,
     _outbox,
     _playbooks,
+    _recorded,
     _sessions,
     _tokens,
 )
@@ -221,6 +223,20 @@ class SQLiteStore:
         with self._lock:
             ids = _incidents.all_incident_ids(self._db)
         yield from ids
+
+    def recorded(
+        self, since: datetime | None, until: datetime | None, *, closed_only: bool = True
+    ) -> Iterator[RecordedIncident]:
+        after = 0
+        while True:
+            with self._lock:  # held for one page's query: the daemon's writers wait no longer than that
+                rows, after = _recorded.recorded_page(self._db, since, until, closed_only, after)
+            count = 0
+            for recorded in _recorded.grouped(rows):
+                count += 1
+                yield recorded
+            if count < _recorded.PAGE:
+                return
 
     def mention(self, channel: str, external_id: str) -> MentionRecord | None:
         with self._lock:
