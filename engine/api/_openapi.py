@@ -373,6 +373,16 @@ INCIDENT: dict[str, Any] = {
             "items": {"type": "object"},
         },
         "finished_clocks": {"type": "array", "items": {"type": "string"}},
+        "group": {
+            "type": ["string", "null"],
+            "description": "The group of mentions about one event the incident gathers under its playbook's group "
+            "rule (login-outage on twitter), or null.",
+        },
+        "surged": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "The surge rules that fired for the incident, by name, in the order they fired.",
+        },
         "promises": {
             "type": "array",
             "description": "The promise ledger: each offer made under the playbook's offers catalogue (id, kind, "

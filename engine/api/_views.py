@@ -170,6 +170,9 @@ def details_view(details: IncidentDetails, now: datetime) -> dict[str, Any]:
         "mentions": _mentions(details),
         # Incidents opened for a follow-up that matched a higher-priority playbook, and the one it followed.
         "links": [{"incident": linked, "relation": relation} for linked, relation in incident.links],
+        # The group its playbook gathers mentions about one event into, and the surge rules that fired for it.
+        "group": incident.group,
+        "surged": list(incident.surged),
         "facts": dict(incident.facts),
         "drafts": draft_texts(incident.facts),
         "approval": draft_view(incident.draft),

@@ -69,6 +69,7 @@ def test_a_burst_posted_to_the_daemon_groups_and_surges_once_across_a_sigkill_an
     assert after[0]["message"] == "grouped with the mentions of 'service-outage on twitter'"
     assert [item["id"] for item in listed["incidents"]] == ["inc-1"]
     assert shown["severity"] == "critical"
+    assert (shown["group"], shown["surged"]) == ("service-outage on twitter", ["outage_spike"])
     summaries = [entry["summary"] for entry in shown["history"]]
     spike = "surge outage_spike: 50 mentions within 10m: raise to critical, notify incident_commander, comms_director"
     assert summaries.count(spike) == 1
