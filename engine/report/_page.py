@@ -10,7 +10,16 @@ from typing import Any
 
 from engine.report._charts import charts
 from engine.report._report import Report
-from engine.report._tables import incidents, shown_duration, shown_share
+from engine.report._tables import (
+    STATE_HEAD,
+    TARGET_HEAD,
+    TIME_HEAD,
+    incidents,
+    shown_share,
+    state_rows,
+    target_rows,
+    time_rows,
+)
 
 __all__ = ["NOTE", "report_html", "report_sections"]
 
@@ -39,50 +48,16 @@ def _table(caption: str, head: tuple[str, ...], rows: Sequence[tuple[str, ...]])
 
 
 def _times(group: dict[str, Any]) -> str:
-    rows = []
-    for name, label in (
-        ("first_response", "first response"),
-        ("resolution", "resolution"),
-        ("next_response", "next response"),
-    ):
-        calendar, business = group[name]["calendar"], group[name]["business_hours"]
-        rows.append(
-            (
-                label,
-                str(calendar["count"]),
-                shown_duration(calendar["median_seconds"]),
-                shown_duration(calendar["p90_seconds"]),
-                shown_duration(business["median_seconds"]),
-                shown_duration(business["p90_seconds"]),
-            )
-        )
-    head = ("", "count", "median", "p90", "median (business hours)", "p90 (business hours)")
-    return _table("Response times", head, rows)
+    return _table("Response times", ("", *TIME_HEAD[1:]), time_rows(group))
 
 
 def _targets(group: dict[str, Any]) -> str:
-    rows = [
-        (
-            name,
-            str(item["on_time"]),
-            str(item["late"]),
-            str(item["missed"]),
-            str(item["stopped"]),
-            shown_share(item["compliance"]),
-            shown_duration(item["late_by"]["median_seconds"]),
-            shown_duration(item["late_by"]["p90_seconds"]),
-        )
-        for name, item in group["targets"].items()
-    ]
-    head = ("target", "on time", "late", "missed", "stopped", "compliance", "late by (median)", "late by (p90)")
-    return _table("Targets", head, rows)
+    head = (*TARGET_HEAD[:-2], "late by (median)", "late by (p90)")
+    return _table("Targets", head, target_rows(group))
 
 
 def _others(group: dict[str, Any]) -> str:
-    states = [
-        (state, str(item["count"]), shown_duration(item["median_seconds"]), shown_duration(item["p90_seconds"]))
-        for state, item in group["time_in_state"].items()
-    ]
+    states = state_rows(group)
     escalations = [(item["clock"], item["step"], str(item["sent"])) for item in group["escalations"]]
     reasons = [(reason, str(count)) for reason, count in group["do_not_engage"].items()]
     refusals = [(item["reason"], item["phrase"] or "-", str(item["refused"])) for item in group["refusals"]]
@@ -90,7 +65,7 @@ def _others(group: dict[str, Any]) -> str:
     kept = [(verdict, str(promises[verdict])) for verdict in ("made", "kept", "kept_late", "broken", "open")]
     return "".join(
         (
-            _table("Time in each state", ("state", "incidents", "median", "p90"), states),
+            _table("Time in each state", ("state", *STATE_HEAD[1:]), states),
             _table("Escalations sent", ("clock", "step", "sent"), escalations),
             _table("Do-not-engage reasons", ("reason", "incidents"), reasons),
             _table("Refusals", ("refused by", "house-rule words or reason", "refused"), refusals),

@@ -16,7 +16,19 @@ from typing import Any
 from engine.playbook import format_duration
 from engine.report._report import Report
 
-__all__ = ["incidents", "report_csv", "report_text", "shown_duration", "shown_share"]
+__all__ = [
+    "STATE_HEAD",
+    "TARGET_HEAD",
+    "TIME_HEAD",
+    "incidents",
+    "report_csv",
+    "report_text",
+    "shown_duration",
+    "shown_share",
+    "state_rows",
+    "target_rows",
+    "time_rows",
+]
 
 
 def shown_duration(seconds: float | None) -> str:
@@ -41,8 +53,15 @@ def _table(rows: Sequence[tuple[str, ...]], indent: str = "  ") -> list[str]:
     ]
 
 
-def _times(group: dict[str, Any]) -> list[str]:
-    rows = [("response times", "count", "median", "p90", "median (business hours)", "p90 (business hours)")]
+#: The heads of the tables the text and the page both show, each beside the function giving its rows.
+TIME_HEAD = ("response times", "count", "median", "p90", "median (business hours)", "p90 (business hours)")
+TARGET_HEAD = ("target", "on time", "late", "missed", "stopped", "running", "compliance", "late by: median", "p90")
+STATE_HEAD = ("time in state", "incidents", "median", "p90")
+
+
+def time_rows(group: dict[str, Any]) -> list[tuple[str, ...]]:
+    """First response, resolution and next response: how many, median and p90, in calendar and business hours."""
+    rows: list[tuple[str, ...]] = []
     for name, label in (
         ("first_response", "first response"),
         ("resolution", "resolution"),
@@ -59,42 +78,48 @@ def _times(group: dict[str, Any]) -> list[str]:
                 shown_duration(business["p90_seconds"]),
             )
         )
-    return _table(rows)
+    return rows
+
+
+def target_rows(group: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Each target's runs by verdict, its compliance and how late the late ones were."""
+    return [
+        (
+            name,
+            str(target["on_time"]),
+            str(target["late"]),
+            str(target["missed"]),
+            str(target["stopped"]),
+            str(target["running"]),
+            shown_share(target["compliance"]),
+            shown_duration(target["late_by"]["median_seconds"]),
+            shown_duration(target["late_by"]["p90_seconds"]),
+        )
+        for name, target in group["targets"].items()
+    ]
+
+
+def state_rows(group: dict[str, Any]) -> list[tuple[str, ...]]:
+    """How long incidents stayed in each state: how many, median and p90."""
+    return [
+        (state, str(spread["count"]), shown_duration(spread["median_seconds"]), shown_duration(spread["p90_seconds"]))
+        for state, spread in group["time_in_state"].items()
+    ]
+
+
+def _times(group: dict[str, Any]) -> list[str]:
+    return _table([TIME_HEAD, *time_rows(group)])
 
 
 def _targets(group: dict[str, Any]) -> list[str]:
     if not group["targets"]:
         return ["  targets: none ran"]
-    rows = [("target", "on time", "late", "missed", "stopped", "running", "compliance", "late by: median", "p90")]
-    for name, target in group["targets"].items():
-        rows.append(
-            (
-                name,
-                str(target["on_time"]),
-                str(target["late"]),
-                str(target["missed"]),
-                str(target["stopped"]),
-                str(target["running"]),
-                shown_share(target["compliance"]),
-                shown_duration(target["late_by"]["median_seconds"]),
-                shown_duration(target["late_by"]["p90_seconds"]),
-            )
-        )
-    return _table(rows)
+    return _table([TARGET_HEAD, *target_rows(group)])
 
 
 def _states(group: dict[str, Any]) -> list[str]:
-    rows = [("time in state", "incidents", "median", "p90")]
-    for state, spread in group["time_in_state"].items():
-        rows.append(
-            (
-                state,
-                str(spread["count"]),
-                shown_duration(spread["median_seconds"]),
-                shown_duration(spread["p90_seconds"]),
-            )
-        )
-    return _table(rows) if len(rows) > 1 else []
+    rows = state_rows(group)
+    return _table([STATE_HEAD, *rows]) if rows else []
 
 
 def _counted(group: dict[str, Any]) -> list[str]:
