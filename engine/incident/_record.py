@@ -211,6 +211,8 @@ class Incident:
 
     @property
     def open_promises(self) -> tuple[Promise, ...]:
+        if not self.promises:  # asked at every move to a resolving or final state, where most incidents have none
+            return ()
         return tuple(promise for promise in self.promises if not promise.kept)
 
     #: The reply drafted for an action that needs approval, in this state; any change of state clears it.
