@@ -17,7 +17,7 @@ its baseline, never as a pass or fail:
   of 100,000 open incidents beside the same fields as plain dicts;
 * the daemon (``bench/intake.py``, ``bench/daemon.py``): intake through the store beside raw ``sqlite3`` making the
   same statements, HTTP actions beside ``GET /healthz`` on the same ``calmly serve``, and with 100,000
-  open incidents (5,000 with ``--quick``) deadline lateness, resident memory and the time from start to ready, each
+  open incidents (2,000 with ``--quick``) deadline lateness, resident memory and the time from start to ready, each
   beside the same daemon over an empty store;
 * grouping and surge detection during a replayed burst (``bench/grouping.py``): 10,000 outage complaints (1,000
   with ``--quick``) within one simulated minute through intake, one a transaction, under ``service-outage`` with
@@ -29,7 +29,7 @@ its baseline, never as a pass or fail:
   batches (left out, and said so, when wrk is not installed);
 * a burst of deadlines (``bench/burst.py``): 10,000 (2,000 with ``--quick``) due within 2 s on ``calmly serve``,
   their lateness beside deadlines spread out, and intake's latency meanwhile beside intake with none due;
-* the desk (``bench/desk.py``): with 100,000 open incidents (5,000 with ``--quick``) the queue page ``GET /``,
+* the desk (``bench/desk.py``): with 100,000 open incidents (2,000 with ``--quick``) the queue page ``GET /``,
   unfiltered and filtered to ``severity=high``, beside ``GET /v1/incidents`` with the same filter (server time, from
   the daemon's request histogram); a mention's ``incident`` event on ``GET /desk/events`` after the
   ``POST /v1/mentions`` answer, p50 and p99, beside the POST's round trip; and the daemon's resident memory per
@@ -112,6 +112,7 @@ class Repeats:
     scale: ScaleRepeats  # what must cost the same at any size (bench/scale.py)
     grouping: GroupingRepeats  # a replayed burst with grouping and surges, beside it without (bench/grouping.py)
     reports: int  # how many closed incidents calmly report reads (bench/report.py)
+    variants: int = VARIANTS  # how many generated playbooks the validate figures read beside the shipped ones
 
 
 FULL = Repeats(
@@ -127,16 +128,17 @@ FULL = Repeats(
     reports=100_000,
 )
 QUICK = Repeats(
-    process=2,
+    process=1,
     in_process=2,
     cold_start=5,
     incidents=10_000,
-    daemon=DaemonRepeats(mentions=1_000, requests=300, open_incidents=5_000, rounds=2),
+    daemon=DaemonRepeats(mentions=500, requests=200, open_incidents=2_000, rounds=1),
     surge=SurgeRepeats(seconds=1, rounds=1, batch=100),
-    desk=DeskRepeats(open_incidents=5_000, pages=5, mentions=100, clients=20),
+    desk=DeskRepeats(open_incidents=2_000, pages=3, mentions=50, clients=20),
     scale=ScaleRepeats(small=2_000, large=20_000, requests=10, replies=1_000),
     grouping=GroupingRepeats(mentions=1_000, rounds=1),
     reports=5_000,
+    variants=20,
 )
 
 
@@ -276,14 +278,14 @@ def _require_valid(path: Path, what: str) -> None:
         raise BenchError(f"{what} {path.name} does not load without errors:\n{detail}")
 
 
-def build_corpus(folder: Path) -> list[Path]:
-    """The shipped playbooks and ``VARIANTS`` generated ones, written to ``folder``; every one must load cleanly."""
+def build_corpus(folder: Path, variants: int = VARIANTS) -> list[Path]:
+    """The shipped playbooks and ``variants`` generated ones, written to ``folder``; every one must load cleanly."""
     shipped = _shipped()
     for path in shipped:
         _require_valid(path, "the shipped playbook")
         shutil.copyfile(path, folder / path.name)
     bases = [read_base(path) for path in shipped]
-    for index in range(VARIANTS):
+    for index in range(variants):
         base = bases[index % len(bases)]
         target = folder / f"bench-variant-{index:03d}-{base.name}"
         target.write_text(variant(base, index), encoding="utf-8")
@@ -504,8 +506,8 @@ def _notes(figures: Sequence[Figure]) -> str:
 def _meta(files: Sequence[Path], repeats: Repeats, quick: bool) -> dict[str, Any]:
     return {
         "playbooks": len(files),
-        "shipped": len(files) - VARIANTS,
-        "generated_variants": VARIANTS,
+        "shipped": len(files) - repeats.variants,
+        "generated_variants": repeats.variants,
         "quick": quick,
         "repeats": {
             "process": repeats.process,
@@ -550,7 +552,7 @@ def measure(repeats: Repeats, quick: bool) -> tuple[list[Figure], dict[str, Any]
     """Generate the corpus into a temporary folder, time everything, and clean up."""
     with tempfile.TemporaryDirectory(prefix="calmly-bench-") as tmp:
         folder = Path(tmp)
-        files = build_corpus(folder)
+        files = build_corpus(folder, repeats.variants)
         figures = [*validate_figures(folder, files, repeats), load_figure(files, repeats)]
     figures.extend(cold_start_figures(repeats))
     figures.extend(step_figures(repeats.in_process))

@@ -2,8 +2,8 @@
 
 This guards against the benchmark rotting (a renamed API, a generated variant the language no longer accepts, a
 figure dropped from the report). It asserts nothing about timings: those are noisy and are read by people, as ratios.
-It stays in the default ``pytest`` run; ``--quick`` keeps it to well under a minute on a 2-core machine, and the
-tests here share one run.
+It stays in the default ``pytest`` run; ``--quick`` keeps it to a minute or two on a 2-core machine (most of it
+real time the daemons' deadlines take to fall due), and the tests here share one run.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ SURGE_FIGURES = {
     "http_intake_us_per_mention_batched_vs_minimal_app",
 }
 WRK = shutil.which("wrk")
-#: Only a guard against a hung run: the quick benchmark takes two to three minutes.
+#: Only a guard against a hung run: the quick benchmark takes one to two minutes.
 TIMEOUT_S = 600
 
 
@@ -101,19 +101,19 @@ def test_quick_bench_runs_and_reports_every_figure(quick_bench: QuickBench) -> N
             assert figure[field] > 0, f"{key}.{field} = {figure[field]!r}"
         assert figure["name"] in quick_bench.stdout, f"{key} is missing from the printed table"
     assert data["meta"]["quick"] is True
-    assert data["meta"]["generated_variants"] == 100
+    assert data["meta"]["generated_variants"] == 20
     assert data["meta"]["repeats"]["incidents"] == 10_000
-    assert data["meta"]["repeats"]["daemon"]["open_incidents"] == 5_000
-    assert data["meta"]["repeats"]["desk"] == {"open_incidents": 5_000, "pages": 5, "mentions": 100, "clients": 20}
+    assert data["meta"]["repeats"]["daemon"]["open_incidents"] == 2_000
+    assert data["meta"]["repeats"]["desk"] == {"open_incidents": 2_000, "pages": 3, "mentions": 50, "clients": 20}
 
 
 def test_the_queue_page_is_reported_beside_the_api_list_with_the_same_filter(quick_bench: QuickBench) -> None:
     unfiltered = quick_bench.figure("desk_queue_ms_vs_api_list")
     high = quick_bench.figure("desk_queue_high_ms_vs_api_list")
 
-    assert unfiltered["name"] == "queue page GET /, 5,000 open incidents"
+    assert unfiltered["name"] == "queue page GET /, 2,000 open incidents"
     assert unfiltered["baseline_name"] == "GET /v1/incidents?open=true&limit=50"
-    assert high["name"] == "queue page GET /, severity=high, 5,000 open incidents"
+    assert high["name"] == "queue page GET /, severity=high, 2,000 open incidents"
     assert high["baseline_name"] == "GET /v1/incidents?open=true&severity=high&limit=50"
     for figure in (unfiltered, high):
         assert figure["unit"] == "ms"
@@ -128,7 +128,7 @@ def test_the_queue_event_is_reported_beside_the_mention_round_trip_and_says_how_
         figure = quick_bench.figure(f"desk_event_after_answer_{label}_ms")
         assert figure["name"] == f"mention answered to queue event, {label}"
         assert figure["baseline_name"] == f"POST /v1/mentions round trip, {label}"
-        assert re.search(r"the event came first for \d+ of 100 ", figure["detail"]), figure["detail"]
+        assert re.search(r"the event came first for \d+ of 50 ", figure["detail"]), figure["detail"]
     assert quick_bench.figure("desk_event_after_answer_p99_ms")["target"] == "< 200 ms"
 
 
