@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from engine.errors import Conflict, StoreError, StoreUnavailable
@@ -140,6 +140,14 @@ class OutboxRepository(Protocol):
 
     def route(self, outbox_key: str, destinations: Sequence[tuple[str, str]], at: datetime) -> None:
         """Give a notification its (destination, channel) pairs, each a pending delivery due now, in one go."""
+        ...
+
+    def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:
+        """Pending deliveries due by ``now``, the earliest first, up to ``limit``: this daemon's to send until
+        ``now + lease``. The claim is committed with the unit of work and the sending happens after it, so a
+        database shared by several daemons keeps a lease on each claimed delivery, skipped by the others until
+        it runs out (a daemon that died while sending is taken over then) or the outcome is recorded. SQLite's
+        store has one daemon, and claims by reading."""
         ...
 
     def delivered(self, outbox_key: str, destination: str, at: datetime) -> None: ...
