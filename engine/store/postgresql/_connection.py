@@ -60,7 +60,8 @@ def locate(url: str) -> Location:
         parts = conninfo_to_dict(url)
     except psycopg.ProgrammingError as error:
         raise StoreUnavailable(
-            f"the store URL {_shown(url)!r} cannot be read: {_first_line(error)}; check its spelling "
+            f"the store URL {_shown(url)!r} cannot be read: {_first_line(error).replace(url, _shown(url))}; "
+            "check its spelling "
             "(postgresql://user@host:port/database)"
         ) from error
     host = str(parts.get("host") or "localhost")
