@@ -1,0 +1,130 @@
+"""``calmly serve --store postgresql://…`` end to end: a daemon process on a schema of its own in the test database
+takes a mention over HTTP and an action on it, stops, and a daemon started again on the same database shows both;
+the terminal commands reach the same store with ``--store``. Skips, saying how to enable it, without
+CALMLY_TEST_POSTGRES_URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from serving import CALMLY, ServedDaemon, environment
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOKS = ROOT / "playbooks"
+ROSTER = ROOT / "examples" / "roster.yaml"
+POSTGRES_URL_VARIABLE = "CALMLY_TEST_POSTGRES_URL"
+
+
+@pytest.fixture
+def store_url() -> Iterator[str]:
+    """A schema of its own in the test database, as a store URL; dropped after."""
+    base = os.environ.get(POSTGRES_URL_VARIABLE, "")
+    if not base:
+        pytest.skip(f"the PostgreSQL store's tests need a database: set {POSTGRES_URL_VARIABLE} (.ci/run sets it)")
+    import psycopg  # noqa: PLC0415 - only when there is a database to test in
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as db:
+        db.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as db:
+            db.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _mention() -> str:
+    return json.dumps(
+        {
+            "channel": "twitter",
+            "external_id": "tw-pg-1",
+            "text": "My blender arrived broken",
+            "posted_at": "2026-11-23T09:00:00Z",
+            "author": {"handle": "@ann", "followers": 10},
+        }
+    )
+
+
+def test_a_daemon_on_postgresql_keeps_a_mention_and_an_action_over_a_restart(tmp_path: Path, store_url: str) -> None:
+    (tmp_path / "first").mkdir()
+    first = ServedDaemon(
+        tmp_path / "first", playbooks=PLAYBOOKS, roster=ROSTER, people=["alice"], CALMLY_STORE=store_url
+    )
+    try:
+        taken = httpx.post(
+            f"{first.url}/v1/mentions",
+            content=_mention(),
+            headers={**first.auth("alice"), "content-type": "application/json"},
+        )
+        assert taken.status_code == 200, taken.text
+        (listed,) = httpx.get(f"{first.url}/v1/incidents", headers=first.auth("alice")).json()["incidents"]
+        acted = httpx.post(
+            f"{first.url}/v1/incidents/{listed['id']}/actions/assess",
+            json={"version": listed["version"], "fields": {"severity": "medium"}},
+            headers=first.auth("alice"),
+        )
+        assert acted.status_code == 200, acted.text
+    finally:
+        assert first.stop() == 0
+    assert not (tmp_path / "first" / "data").exists()  # nothing of the store went to a data folder
+
+    (tmp_path / "second").mkdir()
+    second = ServedDaemon(
+        tmp_path / "second", playbooks=PLAYBOOKS, roster=ROSTER, people=["alice"], CALMLY_STORE=store_url
+    )
+    try:
+        shown = httpx.get(f"{second.url}/v1/incidents/{listed['id']}", headers=second.auth("alice"))
+        again = httpx.post(
+            f"{second.url}/v1/mentions",
+            content=_mention(),
+            headers={**second.auth("alice"), "content-type": "application/json"},
+        )
+    finally:
+        assert second.stop() == 0
+
+    assert shown.status_code == 200, shown.text
+    assert (shown.json()["state"], shown.json()["severity"]) == ("assessed", "medium")
+    assert again.json()["results"][0]["status"] == "duplicate"
+
+
+def test_the_terminal_commands_take_the_store_by_url(store_url: str) -> None:
+    env = environment()
+
+    def calmly(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(CALMLY), *args, "--store", store_url], capture_output=True, text=True, timeout=60, env=env
+        )
+
+    before = calmly("outbox", "list")
+    issued = calmly("token", "issue", "alice", "--roster", str(ROSTER))
+    listed = calmly("outbox", "list", "--state", "all", "--format", "json")
+
+    assert before.returncode == 1
+    assert "no store in the database at" in before.stderr
+    assert "Traceback" not in before.stderr
+    assert issued.returncode == 0, issued.stderr
+    assert "made a new store at postgresql://" in issued.stderr
+    assert listed.returncode == 0, listed.stderr
+
+
+def test_a_database_that_does_not_answer_ends_the_command_with_where_and_what_to_check() -> None:
+    done = subprocess.run(
+        [str(CALMLY), "outbox", "list", "--store", "postgresql://calmly:s3cret@127.0.0.1:9/calmly"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment(),
+    )
+
+    assert done.returncode == 1
+    assert "cannot reach the database at 127.0.0.1:9" in done.stderr
+    assert "check the URL and that the server runs" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "s3cret" not in done.stderr
