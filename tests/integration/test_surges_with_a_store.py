@@ -1,5 +1,6 @@
-"""Groups and surges through the daemon's service on a real store (SQLite, and PostgreSQL): a replayed burst gathers into one incident,
-surges once, opens one crisis linked both ways, and all of it survives a restart and rebuilds from the log."""
+"""Groups and surges through the daemon's service on a real store (SQLite, and PostgreSQL): a replayed burst gathers
+into one incident, surges once, opens one crisis linked both ways, and all of it survives a restart and rebuilds
+from the log."""
 
 from __future__ import annotations
 

@@ -29,6 +29,9 @@ _POOL_WAIT_S = 10.0
 #: row locks (claimed deadlines, an incident) lets go of them.
 _IDLE_IN_TRANSACTION_MS = 30_000
 
+#: What a client is told to wait before sending again while the database does not answer.
+_RETRY_AFTER_S = "5"
+
 _SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -130,6 +133,7 @@ def mapped_errors(location: Location) -> Iterator[None]:
         crossed = f"the change crossed another one at the same moment ({_first_line(error)}); send it again"
         raise Conflict(crossed) from error
     except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as error:
-        raise StoreUnavailable(_unreachable(location, error)) from error
+        # Nothing was written (the transaction, if any, is lost with its connection): the client may send it again.
+        raise StoreUnavailable(_unreachable(location, error), headers={"Retry-After": _RETRY_AFTER_S}) from error
     except psycopg.Error as error:
         raise StoreError(f"the database at {location} refused a change: {_first_line(error)}") from error
