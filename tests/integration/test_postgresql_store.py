@@ -6,6 +6,7 @@ reached told apart from a URL that cannot be read. Time is passed in: nothing he
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -254,3 +255,30 @@ def test_a_url_that_cannot_be_read_is_told_apart_from_an_unreachable_server(url:
     assert says in str(refused.value)
     assert "cannot reach" not in str(refused.value)
     assert "s3cret" not in str(refused.value)
+
+
+def test_a_store_whose_connections_the_server_ended_answers_unavailable_then_carries_on_by_itself(
+    url: str, clock: FakeClock
+) -> None:
+    named = f"{url}&application_name=calmly_{uuid.uuid4().hex[:8]}"
+    daemon = Daemon(named, clock)
+    try:
+        daemon.service.ingest([mention("before")])
+        with psycopg.connect(url, autocommit=True) as admin:  # as a restarted or failed-over server would
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                (named.rpartition("application_name=")[2],),
+            )
+        outcomes: list[str] = []
+        for _ in range(3):
+            try:
+                (result,) = daemon.service.ingest([mention("after", handle="@bo")])
+                outcomes.append(str(result.status))
+                break
+            except StoreUnavailable as error:
+                outcomes.append(f"unavailable, retry after {error.headers.get('Retry-After')}")
+    finally:
+        daemon.store.close()
+
+    assert outcomes[-1] == "opened"
+    assert set(outcomes[:-1]) <= {"unavailable, retry after 5"}
