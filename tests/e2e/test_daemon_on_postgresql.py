@@ -129,3 +129,63 @@ def test_a_database_that_does_not_answer_ends_the_command_with_where_and_what_to
     assert "check the URL and that the server runs" in done.stderr
     assert "Traceback" not in done.stderr
     assert "s3cret" not in done.stderr
+
+
+def _sqlite_store_with_history(folder: Path) -> None:
+    """A data folder whose store has open and acted-on incidents, fired deadlines, notifications and a token."""
+    from engine.service import Library, Service, issue_token  # noqa: PLC0415
+    from engine.store import SQLiteStore  # noqa: PLC0415
+    from engine.testing import FakeClock  # noqa: PLC0415
+
+    store = SQLiteStore(folder)
+    store.migrate()
+    clock = FakeClock("2026-11-23T09:00:00+00:00")
+    library = Library(store)
+    library.install([PLAYBOOKS], clock.now())
+    service = Service(store, library, clock.now)
+    texts = ("My blender arrived broken", "refund now please", "I got food poisoning from your sandwich")
+    for number, text in enumerate(texts * 3):
+        mention = json.loads(_mention())
+        service.ingest([{**mention, "external_id": f"tw-{number}", "text": text, "author": {"handle": f"@c{number}"}}])
+    alice = {"person": "alice", "roles": frozenset({"community_manager"})}
+    assert service.act("inc-1", "assess", **alice, fields={"severity": "high"}, version=0).refused is None
+    clock.advance("30h")
+    service.fire_due()
+    issue_token(store, "alice", clock.now())
+    store.close()
+
+
+def test_migrate_store_copies_a_data_folder_into_postgresql_and_checks_every_incident(
+    tmp_path: Path, store_url: str
+) -> None:
+    from engine.store import SQLiteStore  # noqa: PLC0415
+    from engine.store.postgresql import PostgreSQLStore  # noqa: PLC0415
+
+    data = tmp_path / "data"
+    _sqlite_store_with_history(data)
+
+    def migrate() -> subprocess.CompletedProcess[str]:
+        command = [str(CALMLY), "migrate-store", "--data", str(data), "--store", store_url]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, env=environment(), check=False)
+
+    done = migrate()
+    again = migrate()
+
+    assert done.returncode == 0, done.stderr
+    assert "copied 9 incidents" in done.stdout.splitlines()
+    assert "rebuilt all 9 incidents from their events: each equals its row" in done.stderr
+    assert again.returncode == 1
+    assert "holds rows already" in again.stderr
+    source, target = SQLiteStore(data), PostgreSQLStore(store_url, pool_size=1)
+    try:
+        assert list(target.recorded(None, None, closed_only=False)) == list(
+            source.recorded(None, None, closed_only=False)
+        )
+        assert target.counts() == source.counts()
+        assert target.deliveries(None, 1000) == source.deliveries(None, 1000)
+        assert target.outbox(None, 1000) == source.outbox(None, 1000)
+        with target.write() as tx:  # ids carry on after the copied ones
+            assert tx.incidents.new_id() == "inc-10"
+    finally:
+        source.close()
+        target.close()

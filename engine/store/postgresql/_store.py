@@ -134,6 +134,13 @@ class PostgreSQLStore:
                 db.execute("SET LOCAL synchronous_commit = off")
             yield _Unit.on(db)
 
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        """One transaction on one pooled connection, below the repositories: for copying a whole store in
+        (:mod:`._copy`). Committed when the block ends, rolled back if it raises."""
+        with self._connection() as db, db.transaction():
+            yield db
+
     def close(self) -> None:
         self._pool.close()
 
