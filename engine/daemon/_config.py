@@ -105,6 +105,8 @@ def _from_file(path: Path) -> tuple[dict[str, Any], list[Problem]]:
             at = marks.value((key,))
             message = f"listen is {value!r}; the port must be from 1 to 65535, such as 127.0.0.1:8642"
             problems.append(Problem(rules.INVALID_VALUE, path.as_posix(), at.line, at.column, message, (key,)))
+        elif key == "store" and value is None:
+            values[key] = None
         elif key == "store":
             url, problem = _store_url(str(value), "store")
             if problem:

@@ -121,7 +121,8 @@ class DeadlineRepository(Protocol):
     def claim(self, now: datetime, limit: int) -> list[DueDeadline]:
         """Pending deadlines due by ``now``, the earliest first (ties in key order), up to ``limit``: this unit of
         work's to fire. No other unit of work fires them before it ends (SQLite: its write lock keeps every other
-        writer out; a database shared by several daemons would lock these rows, skipping rows another holds)."""
+        writer out; PostgreSQL, shared by several daemons, locks these rows and their incidents' rows, skipping
+        rows another unit of work holds, so two daemons claim disjoint sets)."""
         ...
 
     def arm(self, key: str, incident_id: str, clock: str, due_at: datetime) -> None: ...
