@@ -44,12 +44,14 @@ def migrate_store(data: str, store_url: str) -> None:
     Stop the daemon first. Every table is copied in one transaction, which commits only when every count agrees;
     then every incident is rebuilt from its events and compared with its row. Start the daemons with --store after.
     """
-    from engine.daemon import Config, FolderInUse, FolderLock, StartupError, adapters  # noqa: PLC0415
+    from engine.daemon import Config, FolderInUse, FolderLock, NoStore, StartupError, adapters  # noqa: PLC0415
     from engine.errors import StoreError  # noqa: PLC0415
     from engine.store.postgresql import PostgreSQLStore, copy_sqlite_store  # noqa: PLC0415
     from engine.store.sqlite import DATABASE_NAME  # noqa: PLC0415
 
     folder = Path(data)
+    if not (folder / DATABASE_NAME).exists():  # before the lock, which would make the folder of a mistyped --data
+        fail(str(NoStore(folder)))
     try:
         lock = FolderLock.take(folder)
     except FolderInUse as error:

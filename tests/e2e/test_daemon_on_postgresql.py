@@ -189,3 +189,14 @@ def test_migrate_store_copies_a_data_folder_into_postgresql_and_checks_every_inc
     finally:
         source.close()
         target.close()
+
+
+def test_migrate_store_from_a_folder_without_a_store_says_so_and_makes_nothing(tmp_path: Path) -> None:
+    typo = tmp_path / "dtaa"
+    command = [str(CALMLY), "migrate-store", "--data", str(typo), "--store", "postgresql://calmly@127.0.0.1:9/calmly"]
+
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=environment(), check=False)
+
+    assert done.returncode == 1
+    assert f"no store in {typo}: is --data right" in done.stderr
+    assert not typo.exists()
