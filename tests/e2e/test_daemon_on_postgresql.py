@@ -75,20 +75,26 @@ def test_a_daemon_on_postgresql_keeps_a_mention_and_an_action_over_a_restart(tmp
         assert first.stop() == 0
     assert not (tmp_path / "first" / "data").exists()  # nothing of the store went to a data folder
 
-    (tmp_path / "second").mkdir()
-    second = ServedDaemon(
-        tmp_path / "second", playbooks=PLAYBOOKS, roster=ROSTER, people=["alice"], CALMLY_STORE=store_url
+    (tmp_path / "second").mkdir()  # started again with the flag, as the README shows
+    second = ServedDaemon(tmp_path / "second", playbooks=PLAYBOOKS, roster=ROSTER, flags=("--store", store_url))
+    issued = subprocess.run(
+        [str(CALMLY), "token", "issue", "alice", "--roster", str(ROSTER), "--store", store_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment(),
+        check=False,
     )
+    alice = {"Authorization": f"Bearer {issued.stdout.strip()}"}
     try:
-        shown = httpx.get(f"{second.url}/v1/incidents/{listed['id']}", headers=second.auth("alice"))
+        shown = httpx.get(f"{second.url}/v1/incidents/{listed['id']}", headers=alice)
         again = httpx.post(
-            f"{second.url}/v1/mentions",
-            content=_mention(),
-            headers={**second.auth("alice"), "content-type": "application/json"},
+            f"{second.url}/v1/mentions", content=_mention(), headers={**alice, "content-type": "application/json"}
         )
     finally:
         assert second.stop() == 0
 
+    assert issued.returncode == 0, issued.stderr
     assert shown.status_code == 200, shown.text
     assert (shown.json()["state"], shown.json()["severity"]) == ("assessed", "medium")
     assert again.json()["results"][0]["status"] == "duplicate"
