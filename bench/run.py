@@ -19,6 +19,9 @@ its baseline, never as a pass or fail:
   same statements, HTTP actions beside ``GET /healthz`` on the same ``calmly serve``, and with 100,000
   open incidents (2,000 with ``--quick``) deadline lateness, resident memory and the time from start to ready, each
   beside the same daemon over an empty store;
+* intake through the PostgreSQL store (``bench/postgresql.py``) beside raw psycopg replaying the same statements,
+  and beside the SQLite store, where ``CALMLY_BENCH_POSTGRES_URL`` (or ``CALMLY_TEST_POSTGRES_URL``) names a
+  database (left out, and said so, elsewhere);
 * grouping and surge detection during a replayed burst (``bench/grouping.py``): 10,000 outage complaints (1,000
   with ``--quick``) within one simulated minute through intake, one a transaction, under ``service-outage`` with
   its ``group`` and ``surges`` (one incident gathers them all and surges) beside the same burst under the same
@@ -81,6 +84,7 @@ from durability import durability_figure
 from figure import BenchError, Figure, in_process_median
 from grouping import GroupingRepeats, grouping_figure
 from intake import ingest_figure
+from postgresql import postgres_url, postgresql_figures
 from report import report_figure
 from runtime import build_figures, step_figures
 from scale import ScaleRepeats, scale_figures
@@ -545,6 +549,7 @@ def _meta(files: Sequence[Path], repeats: Repeats, quick: bool) -> dict[str, Any
         "cpus": os.cpu_count(),
         "pythondontwritebytecode": bool(os.environ.get("PYTHONDONTWRITEBYTECODE")),
         "wrk": wrk(),
+        "postgresql": postgres_url() is not None,
     }
 
 
@@ -558,6 +563,7 @@ def measure(repeats: Repeats, quick: bool) -> tuple[list[Figure], dict[str, Any]
     figures.extend(step_figures(repeats.in_process))
     figures.extend(build_figures(repeats.incidents))
     figures.append(ingest_figure(repeats.daemon))
+    figures.extend(postgresql_figures(repeats.daemon))
     figures.append(grouping_figure(repeats.grouping))
     figures.append(durability_figure(repeats.daemon))
     figures.extend(daemon_figures(repeats.daemon))
@@ -578,6 +584,8 @@ def _header(meta: dict[str, Any]) -> str:
         cache = "; PYTHONDONTWRITEBYTECODE is set: the cold start compiles every module's byte code first"
     if meta["wrk"] is None:
         cache += "; wrk is not installed, so HTTP intake under load is left out (apt-get install wrk)"
+    if not meta["postgresql"]:
+        cache += "; no CALMLY_BENCH_POSTGRES_URL, so intake through the PostgreSQL store is left out"
     return (
         f"calmly bench{' (quick)' if meta['quick'] else ''}: {meta['playbooks']} playbooks ({meta['shipped']} shipped"
         f" + {meta['generated_variants']} generated); medians of {repeats['process']} process runs, "

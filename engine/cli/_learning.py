@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING
 import click
 
 from engine.cli._failure import fail
-from engine.cli._options import data_option, output_format
+from engine.cli._options import data_option, output_format, store_option
 from engine.cli._progress import counted
 from engine.cli._store import store_in
 
@@ -72,6 +72,7 @@ def _written(output: Path | None) -> Iterator[IO[str]]:
 
 @click.command()
 @data_option
+@store_option
 @_since
 @_until
 @click.option("--open", "with_open", is_flag=True, help="Export open incidents too (by default closed ones only).")
@@ -80,7 +81,13 @@ def _written(output: Path | None) -> Iterator[IO[str]]:
 )
 @_output
 def export(  # noqa: PLR0917 - click passes every option by name
-    data: str, since: str | None, until: str | None, with_open: bool, redact: bool, output: Path | None
+    data: str,
+    store_url: str | None,
+    since: str | None,
+    until: str | None,
+    with_open: bool,
+    redact: bool,
+    output: Path | None,
 ) -> None:
     """Write the incidents of a period with their recorded commands and history, as JSON Lines.
 
@@ -91,7 +98,7 @@ def export(  # noqa: PLR0917 - click passes every option by name
     from engine.report import export_lines  # noqa: PLC0415
 
     period = _period(since, until)
-    with store_in(data) as store, _written(output) as out:
+    with store_in(data, store_url) as store, _written(output) as out:
         recorded = counted(store.recorded(period.since, period.until, closed_only=not with_open), "exporting")
         lines = export_lines(recorded, store.playbook, exported_at=datetime.now(UTC), period=period, redact=redact)
         for line in lines:
@@ -100,6 +107,7 @@ def export(  # noqa: PLR0917 - click passes every option by name
 
 @click.command()
 @click.option("--data", envvar="CALMLY_DATA", help="The daemon's data folder (env CALMLY_DATA); or give --export.")
+@store_option
 @click.option(
     "--export",
     "export_file",
@@ -118,6 +126,7 @@ def export(  # noqa: PLR0917 - click passes every option by name
 @_output
 def report(  # noqa: PLR0917 - click passes every option by name
     data: str | None,
+    store_url: str | None,
     export_file: Path | None,
     since: str | None,
     until: str | None,
@@ -130,12 +139,14 @@ def report(  # noqa: PLR0917 - click passes every option by name
     late or missed, escalations, time in each state, do-not-engage reasons, refusals by house rule, promises
     kept and broken, and what the reviews said.
 
-    Reads the daemon's store (--data) or an export (--export). See docs/reports.md for every figure.
+    Reads the daemon's store (--data or --store) or an export (--export). See docs/reports.md for every figure.
     """
     from engine.report import Grouping, Rulebooks  # noqa: PLC0415
 
-    if (data is None) == (export_file is None):
-        raise click.UsageError("give the store to read (--data DIR) or an export (--export FILE), one of them")
+    if (data is None and store_url is None) == (export_file is None):
+        raise click.UsageError(
+            "give the store to read (--data DIR or --store URL) or an export (--export FILE), one of them"
+        )
     period = _period(since, until)
     grouping = None if by is None else Grouping(by)
     as_of = datetime.now(UTC)
@@ -145,7 +156,7 @@ def report(  # noqa: PLR0917 - click passes every option by name
             recorded = _from_export(stack.enter_context(_opened(export_file)), export_file, sources)
             rulebooks = Rulebooks(sources.get)
         else:
-            store = stack.enter_context(store_in(str(data)))
+            store = stack.enter_context(store_in(str(data), store_url))
             recorded = store.recorded(period.since, period.until, closed_only=not with_open)
             rulebooks = Rulebooks.kept_in(store)
         made = _made(recorded, rulebooks, period, grouping, as_of, closed_only=not with_open, trends=fmt == "html")

@@ -204,11 +204,12 @@ def _register_daemon_commands() -> None:
     from engine.cli._incidents import incidents  # noqa: PLC0415
     from engine.cli._ingest import ingest  # noqa: PLC0415
     from engine.cli._learning import export, report  # noqa: PLC0415
+    from engine.cli._migrate import migrate_store  # noqa: PLC0415
     from engine.cli._outbox import outbox  # noqa: PLC0415
     from engine.cli._serve import serve  # noqa: PLC0415
     from engine.cli._token import token  # noqa: PLC0415
 
-    for command in (check, serve, ingest, token, incidents, outbox, export, report):
+    for command in (check, serve, ingest, token, incidents, outbox, export, report, migrate_store):
         main.add_command(command)
 
 

@@ -1,5 +1,5 @@
-"""The options the commands share: the address, the token, the output format and the data folder, each spelled
-(and documented) once."""
+"""The options the commands share: the address, the token, the output format, the data folder and the store, each
+spelled (and documented) once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from typing import Any
 
 import click
 
-__all__ = ["data_option", "format_option", "output_format", "percentage", "token_option", "url_option"]
+__all__ = [
+    "data_option",
+    "format_option",
+    "output_format",
+    "percentage",
+    "store_option",
+    "token_option",
+    "url_option",
+]
 
 _URL = "http://127.0.0.1:8642"
 
@@ -49,4 +57,11 @@ data_option = click.option(
     default="data",
     show_default=True,
     help="The daemon's data folder (env CALMLY_DATA).",
+)
+store_option = click.option(
+    "--store",
+    "store_url",
+    envvar="CALMLY_STORE",
+    metavar="URL",
+    help="The daemon's PostgreSQL store, postgresql://user@host:port/database, in place of --data (env CALMLY_STORE).",
 )

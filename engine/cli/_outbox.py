@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from engine.cli._options import data_option, format_option
+from engine.cli._options import data_option, format_option, store_option
 from engine.cli._store import store_in
 
 __all__ = ["outbox"]
@@ -28,12 +28,13 @@ def outbox() -> None:
 )
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
 @data_option
+@store_option
 @format_option
-def outbox_list(state: str, limit: int, data: str, fmt: str) -> None:
+def outbox_list(state: str, limit: int, data: str, store_url: str | None, fmt: str) -> None:
     """Deliveries: each notification to each destination, with its attempts and last error."""
     from engine.cli._render import deliveries_json, delivery_lines, json_text  # noqa: PLC0415
 
-    with store_in(data) as store:
+    with store_in(data, store_url) as store:
         found = store.deliveries(None if state == "all" else state, limit)
     if fmt == "json":
         click.echo(json_text(deliveries_json(found)))
@@ -46,11 +47,12 @@ def outbox_list(state: str, limit: int, data: str, fmt: str) -> None:
 @click.argument("key", required=False)
 @click.option("--all", "every", is_flag=True, help="Retry every dead delivery.")
 @data_option
-def outbox_retry(key: str | None, every: bool, data: str) -> None:
+@store_option
+def outbox_retry(key: str | None, every: bool, data: str, store_url: str | None) -> None:
     """Send dead deliveries again: the one notification KEY, or --all. The running daemon picks them up."""
     if (key is None) == (not every):
         raise click.UsageError("name one notification KEY, or give --all")
-    with store_in(data) as store, store.write() as tx:
+    with store_in(data, store_url) as store, store.write() as tx:
         count = tx.outbox.retry_dead(None if every else key, datetime.now(UTC))
     click.echo(f"{count} dead deliver{'y' if count == 1 else 'ies'} queued again")
     if count == 0 and key is not None:

@@ -23,6 +23,13 @@ __all__ = ["serve"]
 )
 @click.option("--data", help="The folder for the store [default: data; env CALMLY_DATA].")
 @click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    help="A PostgreSQL store several daemons share, postgresql://user@host:port/database, in place of --data "
+    "[env CALMLY_STORE].",
+)
+@click.option(
     "--playbooks", multiple=True, help="Playbook files or folders [default: playbooks; env CALMLY_PLAYBOOKS]."
 )
 @click.option("--roster", help="The roster file [default: roster.yaml; env CALMLY_ROSTER].")
@@ -48,6 +55,7 @@ def serve(
     *,
     config_file: Path | None,
     data: str | None,
+    store_url: str | None,
     playbooks: tuple[str, ...],
     roster: str | None,
     listen: str | None,
@@ -66,6 +74,7 @@ def serve(
 
     flags = {
         "data": data,
+        "store": store_url,
         "playbooks": os.pathsep.join(playbooks) if playbooks else None,
         "roster": roster,
         "listen": listen,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from engine.cli._failure import fail
-from engine.cli._options import data_option, url_option
+from engine.cli._options import data_option, store_option, url_option
 from engine.cli._store import store_in
 
 __all__ = ["token"]
@@ -22,6 +22,7 @@ def token() -> None:
 @token.command("issue")
 @click.argument("person")
 @data_option
+@store_option
 @click.option(
     "--roster",
     envvar="CALMLY_ROSTER",
@@ -45,6 +46,7 @@ def token() -> None:
 def token_issue(  # noqa: PLR0917 - click passes each option by name
     person: str,
     data: str,
+    store_url: str | None,
     roster: str,
     expires: str | None,
     label: str | None,
@@ -80,10 +82,10 @@ def token_issue(  # noqa: PLR0917 - click passes each option by name
             raise click.UsageError(
                 "--link makes a sign-in link for a person; leave out --intake-only, --expires and --label"
             )
-        _print_link(data, person, url)
+        _print_link(data, store_url, person, url)
         return
     scope = TokenScope.INTAKE if intake_only else TokenScope.FULL
-    with store_in(data, create=True) as store:
+    with store_in(data, store_url, create=True) as store:
         issued = issue_token(store, person, datetime.now(UTC), expires_in=lifetime, label=label, scope=scope)
     click.echo(issued)
     if intake_only:
@@ -93,12 +95,12 @@ def token_issue(  # noqa: PLR0917 - click passes each option by name
     click.echo(f"{what}; it is shown this once: keep it somewhere safe", err=True)
 
 
-def _print_link(data: str, person: str, url: str) -> None:
+def _print_link(data: str, store_url: str | None, person: str, url: str) -> None:
     from urllib.parse import urlencode  # noqa: PLC0415
 
     from engine.service import SIGN_IN_LINK_LIFETIME, issue_sign_in_code  # noqa: PLC0415
 
-    with store_in(data, create=True) as store:
+    with store_in(data, store_url, create=True) as store:
         code = issue_sign_in_code(store, person, datetime.now(UTC))
     click.echo(f"{url.rstrip('/')}/signin/link?{urlencode({'code': code})}")
     minutes = int(SIGN_IN_LINK_LIFETIME.total_seconds() // 60)
@@ -108,10 +110,11 @@ def _print_link(data: str, person: str, url: str) -> None:
 @token.command("revoke")
 @click.argument("person")
 @data_option
-def token_revoke(person: str, data: str) -> None:
+@store_option
+def token_revoke(person: str, data: str, store_url: str | None) -> None:
     """Revoke every token of PERSON at once."""
     from engine.service import revoke_tokens  # noqa: PLC0415 - keeps `calmly validate` quick to start
 
-    with store_in(data) as store:
+    with store_in(data, store_url) as store:
         count = revoke_tokens(store, person, datetime.now(UTC))
     click.echo(f"revoked {count} token{'s' if count != 1 else ''} of {person}")

@@ -30,7 +30,7 @@ from engine.notify import Dispatcher
 from engine.playbook import Failed
 from engine.service import Change, InvalidPlaybooks, Library, Roster, Service, SimulatedClock, load_roster
 from engine.service._preflight import Resolver, system_resolver
-from engine.store import SQLiteStore, StoreError
+from engine.store import SQLiteStore, Store, StoreError
 from engine.store.sqlite import DATABASE_NAME
 
 __all__ = ["Adapters", "Daemon", "NoStore", "StartupError", "adapters", "build", "open_adapters", "system_clock"]
@@ -39,16 +39,23 @@ _log = structlog.get_logger("calmly.daemon")
 
 
 class NoStore(StartupError):
-    """The data folder holds no store, and the command only reads or changes one: a wrong --data would otherwise
-    show an empty store as if it were the real one."""
+    """The data folder (or the database) holds no store, and the command only reads or changes one: a wrong --data
+    or --store would otherwise show an empty store as if it were the real one."""
 
     code, status = "no_store", 404
 
-    def __init__(self, folder: Path) -> None:
-        super().__init__(
-            f"no store in {folder}: is --data right (or CALMLY_DATA)? Give the folder calmly serve uses, or start "
-            "the daemon once to make its store there"
-        )
+    def __init__(self, folder: Path | str) -> None:
+        if isinstance(folder, Path):
+            message = (
+                f"no store in {folder}: is --data right (or CALMLY_DATA)? Give the folder calmly serve uses, or "
+                "start the daemon once to make its store there"
+            )
+        else:
+            message = (
+                f"no store in the database at {folder}: is --store right (or CALMLY_STORE)? Give the URL calmly "
+                "serve uses, or start the daemon once to make its store there"
+            )
+        super().__init__(message)
         self.folder = folder
 
 
@@ -58,21 +65,21 @@ def system_clock() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Adapters:
-    """What is opened on a data folder: its store, migrated to this calmly's schema."""
+    """What is opened on a data folder (or a database): its store, migrated to this calmly's schema."""
 
-    store: SQLiteStore
+    store: Store
     schema_version: int
-    #: The folder held no store: opening it made one.
+    #: The folder (or the database) held no store: opening it made one.
     created: bool
-
-    @property
-    def path(self) -> Path:
-        return self.store.path
+    #: Where the store is, for messages and logs: the SQLite file, or the database's host, port and name.
+    path: Path | str
 
 
 def open_adapters(config: Config, *, create: bool = False) -> Adapters:
-    """The store in ``config.data``, migrated. Only a caller that adds to it (``create``) makes one where there is
-    none; the caller closes it (:func:`adapters` does)."""
+    """The store in ``config.data`` (or the database ``config.store`` names), migrated. Only a caller that adds to
+    it (``create``) makes one where there is none; the caller closes it (:func:`adapters` does)."""
+    if config.store is not None:
+        return _open_shared(config.store, create)
     path = config.data / DATABASE_NAME
     existed = path.exists()
     if not existed and not create:
@@ -81,12 +88,35 @@ def open_adapters(config: Config, *, create: bool = False) -> Adapters:
         store = SQLiteStore(config.data, config.sqlite_synchronous)
     except StoreError as error:
         raise StartupError(str(error)) from error
+    return _migrated(store, created=not existed, path=path)
+
+
+def _open_shared(url: str, create: bool) -> Adapters:
+    """The PostgreSQL store: psycopg is imported only by the commands that use one."""
+    from engine.store.postgresql import PostgreSQLStore  # noqa: PLC0415 - keeps SQLite's commands quick to start
+
+    try:
+        store = PostgreSQLStore(url)
+    except StoreError as error:
+        raise StartupError(str(error)) from error
+    try:
+        existed = store.has_schema()
+    except StoreError as error:
+        store.close()
+        raise StartupError(str(error)) from error
+    if not existed and not create:
+        store.close()
+        raise NoStore(str(store.location))
+    return _migrated(store, created=not existed, path=store.path)
+
+
+def _migrated(store: Store, *, created: bool, path: Path | str) -> Adapters:
     try:
         version = store.migrate()
     except StoreError as error:
         store.close()
         raise StartupError(str(error)) from error
-    return Adapters(store, version, created=not existed)
+    return Adapters(store, version, created=created, path=path)
 
 
 @contextmanager
@@ -102,7 +132,7 @@ def adapters(config: Config, *, create: bool = False) -> Iterator[Adapters]:
 @dataclass
 class Daemon:
     config: Config
-    store: SQLiteStore
+    store: Store
     service: Service
     scheduler: Scheduler
     context: ApiContext
@@ -192,7 +222,7 @@ def _wire(
     context.checks = setup_findings(config, roster, resolve, library.loaded)
     _log.info(
         "ready to start",
-        data=str(store.path),
+        store=str(opened.path),
         schema_version=opened.schema_version,
         playbooks=[f"{book.playbook.id} v{book.playbook.version}" for book in books],
         people=len(roster.people),

@@ -23,6 +23,7 @@ __all__ = ["DEFAULTS", "Config", "ConfigError", "load_config"]
 _LISTEN = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
 _ENVIRONMENT = {
     "data": "CALMLY_DATA",
+    "store": "CALMLY_STORE",
     "playbooks": "CALMLY_PLAYBOOKS",
     "roster": "CALMLY_ROSTER",
     "listen": "CALMLY_LISTEN",
@@ -53,6 +54,9 @@ _ROLE = re.compile(r"^[a-z][a-z0-9_]*$")
 @dataclass(frozen=True, slots=True)
 class Config:
     data: Path = Path("data")
+    #: A PostgreSQL URL (``postgresql://user@host:port/database``): the store several daemons share, in place of
+    #: the SQLite store in ``data``. Kept out of ``repr``: it may carry a password.
+    store: str | None = field(default=None, repr=False)
     playbooks: tuple[Path, ...] = (Path("playbooks"),)
     roster: Path = Path("roster.yaml")
     listen: str = "127.0.0.1:8642"
@@ -101,6 +105,14 @@ def _from_file(path: Path) -> tuple[dict[str, Any], list[Problem]]:
             at = marks.value((key,))
             message = f"listen is {value!r}; the port must be from 1 to 65535, such as 127.0.0.1:8642"
             problems.append(Problem(rules.INVALID_VALUE, path.as_posix(), at.line, at.column, message, (key,)))
+        elif key == "store" and value is None:
+            values[key] = None
+        elif key == "store":
+            url, problem = _store_url(str(value), "store")
+            if problem:
+                at = marks.value((key,))
+                problems.append(Problem(rules.INVALID_VALUE, path.as_posix(), at.line, at.column, problem, (key,)))
+            values[key] = url
         elif key in ("data", "roster"):
             values[key] = base / value
         elif key == "playbooks":
@@ -114,6 +126,13 @@ def _from_file(path: Path) -> tuple[dict[str, Any], list[Problem]]:
         else:
             values[key] = value
     return ({}, problems) if problems else (values, [])
+
+
+def _store_url(text: str, origin: str) -> tuple[str | None, str | None]:
+    """A store URL, or the reason it cannot be one (never repeating it: it may carry a password)."""
+    if text.startswith(("postgresql://", "postgres://")):
+        return text, None
+    return None, f"{origin}: the store is not a PostgreSQL URL; write postgresql://user@host:port/database"
 
 
 def _names(key: str, items: list[str]) -> tuple[tuple[str, ...], str | None]:
@@ -145,6 +164,8 @@ def _from_text(key: str, text: str, origin: str) -> tuple[Any, str | None]:
     if key in ("intake_secrets", "admin_roles"):
         checked, problem = _names(key, [item.strip() for item in text.split(",") if item.strip()])
         return checked, None if problem is None else f"{origin}: {problem}"
+    if key == "store":
+        return _store_url(text, origin)
     if key == "listen":
         match = _LISTEN.match(text)
         if match is None or not 0 < int(match.group(2)) < 65536:

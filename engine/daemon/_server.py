@@ -81,7 +81,9 @@ def serve(config: Config, simulated_start: datetime | None = None) -> int:
     """Run until SIGTERM or SIGINT: finish the requests and the deadline in hand, then stop."""
 
     try:
-        lock = FolderLock.take(config.data)  # before the store opens: a second daemon must not even migrate it
+        # Before the store opens: a second daemon must not even migrate it. A shared database takes several
+        # daemons, and its migrations take turns under the database's own lock.
+        lock = None if config.store is not None else FolderLock.take(config.data)
     except FolderInUse as error:
         raise StartupError(str(error)) from error
     except OSError as error:
@@ -89,7 +91,8 @@ def serve(config: Config, simulated_start: datetime | None = None) -> int:
     try:
         daemon = build(config, simulated_start)
     except BaseException:
-        lock.release()
+        if lock is not None:
+            lock.release()
         raise
     app = create_web_app(daemon.context, daemon.presence)
     gc.collect()
@@ -113,6 +116,7 @@ def serve(config: Config, simulated_start: datetime | None = None) -> int:
         if daemon.courier is not None:
             daemon.courier.stop()
         daemon.store.close()
-        lock.release()
+        if lock is not None:
+            lock.release()
         _log.info("stopped")
     return 0 if server.started else 1  # not started: the address was taken (uvicorn has said so)

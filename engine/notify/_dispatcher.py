@@ -37,6 +37,9 @@ class RetryPolicy:
     attempts: int = 8
     base: timedelta = timedelta(seconds=5)
     cap: timedelta = timedelta(minutes=30)
+    #: How long a claimed delivery is this daemon's to send before another may take it over (it died meanwhile):
+    #: longer than any channel's timeout, so a slow send is never sent twice at once.
+    lease: timedelta = timedelta(minutes=2)
 
     def delay(self, attempt: int, jitter: float) -> timedelta:
         wait: timedelta = min(self.cap, self.base * 2 ** (attempt - 1))
@@ -99,7 +102,10 @@ class Dispatcher:
         roster = self._roster()
         by_id = {}
         sent: list[tuple[Delivery, datetime]] = []
-        for delivery in self._store.due_deliveries(self._clock(), limit):
+        # Claimed first (with a lease, where several daemons share the store), then sent outside any transaction.
+        with self._store.write(durable=False) as tx:
+            claimed = tx.outbox.claim(self._clock(), limit, self._policy.lease)
+        for delivery in claimed:
             roles = [str(role) for role in delivery.body.get("roles", [])]
             if delivery.destination not in by_id:
                 by_id.update({item.id: item for item in roster.destinations(roles)})

@@ -1,4 +1,5 @@
-"""Storage: one contract by concern, backends behind it (SQLite, the embedded default; PostgreSQL to come).
+"""Storage: one contract by concern, backends behind it: SQLite (the embedded default, here) and PostgreSQL (several
+daemons on one database, :mod:`engine.store.postgresql`, imported by those who use it: it brings psycopg).
 
 Every change to an incident is one unit of work (:meth:`Store.write`): the event appended to the incident's
 append-only log, the incident's row, its pending deadlines and its outbox rows, each through its repository

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from engine.errors import Conflict, StoreError, StoreUnavailable
@@ -121,7 +121,8 @@ class DeadlineRepository(Protocol):
     def claim(self, now: datetime, limit: int) -> list[DueDeadline]:
         """Pending deadlines due by ``now``, the earliest first (ties in key order), up to ``limit``: this unit of
         work's to fire. No other unit of work fires them before it ends (SQLite: its write lock keeps every other
-        writer out; a database shared by several daemons would lock these rows, skipping rows another holds)."""
+        writer out; PostgreSQL, shared by several daemons, locks these rows and their incidents' rows, skipping
+        rows another unit of work holds, so two daemons claim disjoint sets)."""
         ...
 
     def arm(self, key: str, incident_id: str, clock: str, due_at: datetime) -> None: ...
@@ -140,6 +141,14 @@ class OutboxRepository(Protocol):
 
     def route(self, outbox_key: str, destinations: Sequence[tuple[str, str]], at: datetime) -> None:
         """Give a notification its (destination, channel) pairs, each a pending delivery due now, in one go."""
+        ...
+
+    def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:
+        """Pending deliveries due by ``now``, the earliest first, up to ``limit``: this daemon's to send until
+        ``now + lease``. The claim is committed with the unit of work and the sending happens after it, so a
+        database shared by several daemons keeps a lease on each claimed delivery, skipped by the others until
+        it runs out (a daemon that died while sending is taken over then) or the outcome is recorded. SQLite's
+        store has one daemon, and claims by reading."""
         ...
 
     def delivered(self, outbox_key: str, destination: str, at: datetime) -> None: ...

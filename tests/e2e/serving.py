@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import httpx
@@ -42,10 +42,18 @@ def free_port() -> int:
 
 class ServedDaemon:
     """One ``calmly serve`` in ``folder`` (data in ``folder/data``, log in ``folder/daemon.log``), ready when built,
-    with a token for each of ``people``; ``extra`` adds to its environment (secrets, log level …)."""
+    with a token for each of ``people``; ``flags`` add to its command line, ``extra`` to its environment (secrets,
+    log level …)."""
 
     def __init__(
-        self, folder: Path, *, playbooks: Path, roster: Path, people: Iterable[str] = (), **extra: str
+        self,
+        folder: Path,
+        *,
+        playbooks: Path,
+        roster: Path,
+        people: Iterable[str] = (),
+        flags: Sequence[str] = (),
+        **extra: str,
     ) -> None:
         self.folder = folder
         self.data = folder / "data"
@@ -61,7 +69,7 @@ class ServedDaemon:
         )
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                [str(CALMLY), "serve", "--simulated-clock", START],
+                [str(CALMLY), "serve", "--simulated-clock", START, *flags],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -9,6 +9,7 @@ real time the daemons' deadlines take to fall due), and the tests here share one
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -64,6 +65,9 @@ SURGE_FIGURES = {
     "http_intake_us_per_mention_batched_vs_minimal_app",
 }
 WRK = shutil.which("wrk")
+#: Intake through the PostgreSQL store: left out, and said so, where no database is given.
+POSTGRES_FIGURES = {"intake_us_per_mention_postgresql_vs_raw_psycopg", "intake_us_per_mention_postgresql_vs_sqlite"}
+POSTGRES = bool(os.environ.get("CALMLY_BENCH_POSTGRES_URL") or os.environ.get("CALMLY_TEST_POSTGRES_URL"))
 #: Only a guard against a hung run: the quick benchmark takes one to two minutes.
 TIMEOUT_S = 600
 
@@ -95,7 +99,8 @@ def quick_bench(tmp_path_factory: pytest.TempPathFactory) -> QuickBench:
 def test_quick_bench_runs_and_reports_every_figure(quick_bench: QuickBench) -> None:
     data = quick_bench.report
     figures = {figure["key"]: figure for figure in data["figures"]}
-    assert set(figures) == (FIGURES | SURGE_FIGURES if WRK else FIGURES)
+    expected = FIGURES | (SURGE_FIGURES if WRK else set()) | (POSTGRES_FIGURES if POSTGRES else set())
+    assert set(figures) == expected
     for key, figure in figures.items():
         for field in ("value", "baseline", "ratio"):
             assert figure[field] > 0, f"{key}.{field} = {figure[field]!r}"

@@ -1,6 +1,7 @@
-"""Due deadlines fired several to a transaction, on a real SQLite store with a clock moved by hand: each fires once,
-with the same outcome as firing them one at a time; an incident meets its deadlines in due order; a cancelled one
-never fires; a batch that fails leaves nothing behind; and the scheduler fires batch after batch by itself."""
+"""Due deadlines fired several to a transaction, on a real store (SQLite, and PostgreSQL) with a clock moved by
+hand: each fires once, with the same outcome as firing them one at a time; an incident meets its deadlines in due
+order; a cancelled one never fires; a batch that fails leaves nothing behind (SQLite's full disk); and the
+scheduler fires batch after batch by itself."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Backend
 from intake_support import mention
 
 from engine.daemon import Scheduler
 from engine.service import FiredDeadline, Library, Service
-from engine.store import SQLiteStore
+from engine.store import Store
 from engine.testing import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,14 +41,13 @@ class Desk:
     """A service over a store in a folder, as the daemon builds it."""
 
     clock: FakeClock
-    store: SQLiteStore
+    store: Store
     service: Service
 
     @classmethod
-    def at(cls, folder: Path) -> Desk:
+    def at(cls, backend: Backend) -> Desk:
         clock = FakeClock(START)
-        store = SQLiteStore(folder)
-        store.migrate()
+        store = backend.open()
         library = Library(store)
         library.install([PLAYBOOKS], clock.now())
         return cls(clock, store, Service(store, library, clock.now))
@@ -77,8 +78,8 @@ class Desk:
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Desk]:
-    made = Desk.at(tmp_path / "data")
+def desk(backend: Backend) -> Iterator[Desk]:
+    made = Desk.at(backend)
     yield made
     made.store.close()
 
@@ -102,8 +103,11 @@ def _busy_day(desk: Desk, fire: Callable[[], list[FiredDeadline]]) -> list[Fired
     return fired
 
 
-def test_deadlines_due_together_fire_once_each_with_the_same_outcome_as_one_at_a_time(tmp_path: Path) -> None:
-    batched, single = Desk.at(tmp_path / "batched"), Desk.at(tmp_path / "single")
+def test_deadlines_due_together_fire_once_each_with_the_same_outcome_as_one_at_a_time(
+    backend: Backend, tmp_path: Path
+) -> None:
+    # Batched on each backend, one at a time on SQLite: the same outcome on both backends, too.
+    batched, single = Desk.at(backend), Desk.at(Backend("sqlite", tmp_path / "single"))
     try:
         fired = _busy_day(batched, batched.fire_all)
         one_by_one = _busy_day(single, lambda: single.fire_all(limit=1))
@@ -154,7 +158,8 @@ def test_a_deadline_cancelled_by_an_action_before_the_batch_is_claimed_never_fir
 def test_a_batch_that_fails_part_way_leaves_every_deadline_pending_and_fires_whole_with_the_same_keys_after(
     tmp_path: Path,
 ) -> None:
-    failing, untroubled = Desk.at(tmp_path / "failing"), Desk.at(tmp_path / "untroubled")
+    failing = Desk.at(Backend("sqlite", tmp_path / "failing"))
+    untroubled = Desk.at(Backend("sqlite", tmp_path / "untroubled"))
     try:
         for desk in (failing, untroubled):
             desk.service.ingest([mention(str(number), handle=f"@c{number}") for number in range(10)])
@@ -184,8 +189,10 @@ def test_a_batch_that_fails_part_way_leaves_every_deadline_pending_and_fires_who
         untroubled.store.close()
 
 
-def test_a_batch_ended_early_fires_what_it_did_and_leaves_the_rest_for_the_next(tmp_path: Path) -> None:
-    hurried, unhurried = Desk.at(tmp_path / "hurried"), Desk.at(tmp_path / "unhurried")
+def test_a_batch_ended_early_fires_what_it_did_and_leaves_the_rest_for_the_next(
+    backend: Backend, tmp_path: Path
+) -> None:
+    hurried, unhurried = Desk.at(backend), Desk.at(Backend("sqlite", tmp_path / "unhurried"))
     try:
         for desk in (hurried, unhurried):
             desk.service.ingest([mention(str(number), handle=f"@c{number}") for number in range(5)])

@@ -1,14 +1,15 @@
 """Open incidents listed by when their next clock runs out, as the desk's queue reads them: straight from an index
-of the store, the first to run out first and those with no clock running last; and a store written before that
-index existed gets it filled in when it is opened."""
+of the store (SQLite and PostgreSQL), the first to run out first and those with no clock running last; and a store
+written before that index existed gets it filled in when it is opened."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
+from conftest import Backend
 from intake_support import mention
-from test_service_with_sqlite import Desk
+from test_service_with_a_store import Desk
 
 from engine.incident import Actor
 from engine.store import IncidentFilter
@@ -23,10 +24,10 @@ def _first_due(desk: Desk, incident_id: str) -> str:
     return min(clock.due_at for clock in row.incident.clocks).isoformat()
 
 
-def _opened(tmp_path: Path) -> Desk:
+def _opened(backend: Backend) -> Desk:
     """Three open complaints whose first clocks run out at different times, and one closed."""
     clock = FakeClock(START)
-    desk = Desk(tmp_path, clock)
+    desk = Desk(backend, clock)
     desk.service.ingest([mention("1", handle="@ann")])  # an everyday complaint: its clock runs out last
     clock.advance("10m")
     desk.service.ingest([mention("2", handle="@ben")])
@@ -38,8 +39,8 @@ def _opened(tmp_path: Path) -> Desk:
     return desk
 
 
-def test_open_incidents_come_by_the_time_their_next_clock_runs_out(tmp_path: Path) -> None:
-    desk = _opened(tmp_path)
+def test_open_incidents_come_by_the_time_their_next_clock_runs_out(backend: Backend) -> None:
+    desk = _opened(backend)
 
     listed = desk.store.incidents(IncidentFilter(order="due"))
 
@@ -48,8 +49,8 @@ def test_open_incidents_come_by_the_time_their_next_clock_runs_out(tmp_path: Pat
     assert _first_due(desk, "inc-2") < _first_due(desk, "inc-1")
 
 
-def test_the_order_by_due_keeps_the_other_filters(tmp_path: Path) -> None:
-    desk = _opened(tmp_path)
+def test_the_order_by_due_keeps_the_other_filters(backend: Backend) -> None:
+    desk = _opened(backend)
 
     critical = desk.store.incidents(IncidentFilter(order="due", severities=("critical",)))
     on_other_channel = desk.store.incidents(IncidentFilter(order="due", channels=("facebook",)))
@@ -59,7 +60,7 @@ def test_the_order_by_due_keeps_the_other_filters(tmp_path: Path) -> None:
 
 
 def test_a_store_written_before_the_due_index_gets_it_filled_in_when_opened(tmp_path: Path) -> None:
-    desk = _opened(tmp_path)
+    desk = _opened(Backend("sqlite", tmp_path))
     expected = [row.incident.id for row in desk.store.incidents(IncidentFilter(order="due"))]
     desk.store.close()
     # The store as schema version 8 left it: no owner, no next_due, no indexes on them.

@@ -7,8 +7,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from conftest import Backend
 from intake_support import mention
-from test_service_with_sqlite import Desk
+from test_service_with_a_store import Desk
 
 from engine.testing import FakeClock
 
@@ -39,7 +40,7 @@ def _scanned(path: Path) -> tuple[dict[str, int], list[tuple[str, str, str, int,
 def _worked(folder: Path) -> Desk:
     """A day's work: complaints open and join, some are assessed, closed or left to breach; notifications queue."""
     clock = FakeClock(START)
-    desk = Desk(folder, clock)
+    desk = Desk(Backend("sqlite", folder), clock)
     roles = frozenset({"social_lead"})
     for number in range(12):
         desk.service.ingest([mention(str(number), handle=f"@p{number % 8}")])  # some join their author's incident

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import fresh_schema
 
 from engine.authoring.simulation import simulate
 from engine.authoring.timeline import Timeline, read_timeline
@@ -73,3 +74,20 @@ def test_only_incidents_opened_within_the_period_come(store: SQLiteStore) -> Non
     assert sum(1 for _ in store.recorded(later, None, closed_only=False)) == COPIES // 10
     assert sum(1 for _ in store.recorded(None, later, closed_only=False)) == COPIES - COPIES // 10
     assert not list(store.recorded(datetime(2027, 1, 1, tzinfo=UTC), None))
+
+
+def test_the_postgresql_store_reads_the_same_incidents_page_by_page(store: SQLiteStore) -> None:
+    from engine.store.postgresql import PostgreSQLStore, copy_sqlite_store  # noqa: PLC0415
+
+    later = datetime(2026, 11, 30, tzinfo=UTC)
+    with fresh_schema() as url:
+        copied = PostgreSQLStore(url, pool_size=1)
+        try:
+            copied.migrate()
+            copy_sqlite_store(store.path, copied)
+            for since, until, closed_only in ((None, None, True), (None, None, False), (later, None, False)):
+                assert list(copied.recorded(since, until, closed_only=closed_only)) == list(
+                    store.recorded(since, until, closed_only=closed_only)
+                )
+        finally:
+            copied.close()

@@ -28,6 +28,7 @@ def test_nothing_given_is_the_defaults_each_recorded_as_default() -> None:
     assert set(config.origins.values()) == {"default"}
     assert set(config.origins) == {
         "data",
+        "store",
         "playbooks",
         "roster",
         "listen",
@@ -61,6 +62,7 @@ def test_flags_win_over_the_environment_which_wins_over_the_file_which_wins_over
         "max_batch": file.as_posix(),
         "max_body_bytes": "default",
         "data": "default",
+        "store": "default",
         "playbooks": "default",
         "roster": "default",
         "log_format": "default",
@@ -75,6 +77,7 @@ def test_flags_win_over_the_environment_which_wins_over_the_file_which_wins_over
 def test_every_setting_can_come_from_its_environment_variable() -> None:
     environment = {
         "CALMLY_DATA": "/srv/calmly",
+        "CALMLY_STORE": "postgresql://calmly@db.internal:5432/calmly",
         "CALMLY_PLAYBOOKS": os.pathsep.join(["/srv/playbooks", "/srv/more"]),
         "CALMLY_ROSTER": "/srv/roster.yaml",
         "CALMLY_LISTEN": "[::1]:9000",
@@ -93,6 +96,7 @@ def test_every_setting_can_come_from_its_environment_variable() -> None:
 
     assert config == Config(
         data=Path("/srv/calmly"),
+        store="postgresql://calmly@db.internal:5432/calmly",
         playbooks=(Path("/srv/playbooks"), Path("/srv/more")),
         roster=Path("/srv/roster.yaml"),
         listen="[::1]:9000",
@@ -346,3 +350,14 @@ def test_sqlite_synchronous_comes_from_the_file_or_a_flag_and_a_bad_one_is_named
     assert from_flag.sqlite_synchronous == "full"
     assert "CALMLY_SQLITE_SYNCHRONOUS" in refused.value.problems[0]
     assert "full, normal" in refused.value.problems[0]
+
+
+def test_a_store_that_is_not_a_postgresql_url_is_refused_without_repeating_it(tmp_path: Path) -> None:
+    file = config_file(tmp_path, "store: mysql://root:hunter2@db/calmly\n")
+
+    with pytest.raises(ConfigError) as refused:
+        load_config(file, {}, NO_FLAGS)
+
+    (problem,) = refused.value.problems
+    assert "the store is not a PostgreSQL URL" in problem
+    assert "hunter2" not in problem

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from engine.store._codec import canonical_json, moment, parse_moment, parse_optional_moment
@@ -44,6 +44,10 @@ class SQLiteOutbox:
                 (outbox_key, destination, channel, moment(at)),
             )
         self._db.execute("UPDATE outbox SET state = 'routed' WHERE key = ?", (outbox_key,))
+
+    def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:
+        # One daemon holds the data folder: what is due is its own to send, and no lease is needed.
+        return due_deliveries(self._db, now, limit)
 
     def delivered(self, outbox_key: str, destination: str, at: datetime) -> None:
         self._db.execute(

@@ -1,4 +1,5 @@
-"""The daemon's service on a real SQLite store, with a clock moved by hand: intake, actions, deadlines, rebuilds."""
+"""The daemon's service on a real store, SQLite and PostgreSQL each, with a clock moved by hand: intake, actions,
+deadlines, rebuilds. The cases that look inside SQLite's file run on SQLite alone."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import Backend
 from intake_support import mention
 
 from engine.incident import RefusalReason
@@ -21,25 +23,33 @@ START = "2026-11-23T09:00:00+00:00"  # a Monday
 
 
 class Desk:
-    """A service over a store in a folder, as the daemon builds it; ``restart`` builds it again on the same folder."""
+    """A service over a store, as the daemon builds it; ``restart`` builds it again on the same store."""
 
-    def __init__(self, folder: Path, clock: FakeClock) -> None:
-        self.folder = folder
+    def __init__(self, backend: Backend, clock: FakeClock) -> None:
+        self.backend = backend
+        self.folder = backend.folder
         self.clock = clock
-        self.store = SQLiteStore(folder)
-        self.store.migrate()
+        self.store = backend.open()
         self.library = Library(self.store)
         self.library.install([PLAYBOOKS], clock.now())
         self.service = Service(self.store, self.library, clock.now)
 
     def restart(self) -> Desk:
         self.store.close()
-        return Desk(self.folder, self.clock)
+        return Desk(self.backend, self.clock)
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Desk]:
-    made = Desk(tmp_path / "data", FakeClock(START))
+def desk(backend: Backend) -> Iterator[Desk]:
+    made = Desk(backend, FakeClock(START))
+    yield made
+    made.store.close()
+
+
+@pytest.fixture
+def sqlite_desk(tmp_path: Path) -> Iterator[Desk]:
+    """For the cases that open SQLite's file beside the store."""
+    made = Desk(Backend("sqlite", tmp_path / "data"), FakeClock(START))
     yield made
     made.store.close()
 
@@ -242,7 +252,8 @@ def test_two_reports_of_one_post_in_one_batch_record_it_once(desk: Desk) -> None
     assert [result.status for result in results] == ["opened", "duplicate"]
 
 
-def test_the_store_finds_a_post_by_its_link_through_a_unique_index(desk: Desk) -> None:
+def test_the_store_finds_a_post_by_its_link_through_a_unique_index(sqlite_desk: Desk) -> None:
+    desk = sqlite_desk
     desk.service.ingest([mention("1", url="https://x.com/ann/status/1", source="brandwatch")])
     db = sqlite3.connect(desk.folder / "calmly.sqlite3")
     try:
@@ -428,7 +439,8 @@ def test_merges_that_come_round_in_a_loop_send_a_mention_nowhere_they_point(desk
     assert reply.incident_id not in (first.incident_id, second.incident_id)
 
 
-def test_a_store_written_before_merges_were_kept_finds_its_merged_incidents_once_opened(desk: Desk) -> None:
+def test_a_store_written_before_merges_were_kept_finds_its_merged_incidents_once_opened(sqlite_desk: Desk) -> None:
+    desk = sqlite_desk
     (lead,) = desk.service.ingest([mention("lead", "The app is down for everyone", handle="@lead")])
     (dup,) = desk.service.ingest(
         [mention("dup", "The app is down again", handle="@dup", thread_id="t2", channel="facebook")]

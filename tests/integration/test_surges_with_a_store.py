@@ -1,5 +1,6 @@
-"""Groups and surges through the daemon's service on a real SQLite store: a replayed burst gathers into one incident,
-surges once, opens one crisis linked both ways, and all of it survives a restart and rebuilds from the log."""
+"""Groups and surges through the daemon's service on a real store (SQLite, and PostgreSQL): a replayed burst gathers
+into one incident, surges once, opens one crisis linked both ways, and all of it survives a restart and rebuilds
+from the log."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Backend
 
 from engine.service import Library, Service
-from engine.store import SQLiteStore
 from engine.testing import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,22 +21,21 @@ START = datetime.fromisoformat("2026-11-23T09:00:00+00:00")
 
 
 class Desk:
-    def __init__(self, folder: Path, clock: FakeClock, paths: list[Path]) -> None:
-        self.folder, self.clock, self.paths = folder, clock, paths
-        self.store = SQLiteStore(folder)
-        self.store.migrate()
+    def __init__(self, backend: Backend, clock: FakeClock, paths: list[Path]) -> None:
+        self.backend, self.clock, self.paths = backend, clock, paths
+        self.store = backend.open()
         self.library = Library(self.store)
         self.library.install(paths, clock.now())
         self.service = Service(self.store, self.library, clock.now)
 
     def restart(self) -> Desk:
         self.store.close()
-        return Desk(self.folder, self.clock, self.paths)
+        return Desk(self.backend, self.clock, self.paths)
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Desk]:
-    made = Desk(tmp_path / "data", FakeClock(START.isoformat()), [SURGES])
+def desk(backend: Backend) -> Iterator[Desk]:
+    made = Desk(backend, FakeClock(START.isoformat()), [SURGES])
     yield made
     made.store.close()
 
@@ -135,9 +135,9 @@ def test_a_second_group_that_surges_joins_the_crisis_already_open_from_the_same_
 
 
 def test_a_crisis_playbook_that_is_not_loaded_is_named_in_the_groups_history_and_nothing_else_opens(
-    tmp_path: Path,
+    backend: Backend,
 ) -> None:
-    alone = Desk(tmp_path / "alone", FakeClock(START.isoformat()), [SURGES / "login-outage.yaml"])
+    alone = Desk(backend, FakeClock(START.isoformat()), [SURGES / "login-outage.yaml"])
     try:
         alone.service.ingest(burst(20, timedelta(seconds=10)))
         assert alone.store.counts()["incidents"] == 1
