@@ -8,6 +8,8 @@ period that ends before it starts).
 
 from __future__ import annotations
 
+import functools
+import secrets
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -24,7 +26,7 @@ from engine.cli._store import store_in
 
 if TYPE_CHECKING:
     from engine.report import Grouping, Period, Report, Rulebooks
-    from engine.store import RecordedIncident
+    from engine.store import PlaybookRecord, RecordedIncident
 
 __all__ = ["export", "report"]
 
@@ -70,6 +72,18 @@ def _written(output: Path | None) -> Iterator[IO[str]]:
         partial.unlink(missing_ok=True)
 
 
+def _text_answers(kept: PlaybookRecord | None) -> frozenset[str] | None:
+    """The free-text review questions of a playbook version (what a redacted export masks), or None unknown."""
+    from engine.playbook import AnswerKind, load  # noqa: PLC0415
+
+    if kept is None:
+        return None
+    loaded = load(kept.source, kept.path)
+    if loaded.playbook is None:
+        return None
+    return frozenset(q.id for q in loaded.playbook.review_questions if q.answer is AnswerKind.TEXT)
+
+
 @click.command()
 @data_option
 @store_option
@@ -77,7 +91,10 @@ def _written(output: Path | None) -> Iterator[IO[str]]:
 @_until
 @click.option("--open", "with_open", is_flag=True, help="Export open incidents too (by default closed ones only).")
 @click.option(
-    "--redact", is_flag=True, help="Leave out authors' handles and every text people wrote; keep ids, times, counts."
+    "--redact",
+    is_flag=True,
+    help="Mask every text people wrote and put pseudonyms in place of handles, post ids, links and customer ids; "
+    "keep times, counts, states and verdicts.",
 )
 @_output
 def export(  # noqa: PLR0917 - click passes every option by name
@@ -100,7 +117,15 @@ def export(  # noqa: PLR0917 - click passes every option by name
     period = _period(since, until)
     with store_in(data, store_url) as store, _written(output) as out:
         recorded = counted(store.recorded(period.since, period.until, closed_only=not with_open), "exporting")
-        lines = export_lines(recorded, store.playbook, exported_at=datetime.now(UTC), period=period, redact=redact)
+        lines = export_lines(
+            recorded,
+            store.playbook,
+            exported_at=datetime.now(UTC),
+            period=period,
+            redact=redact,
+            secret=secrets.token_bytes(32),  # each export its own pseudonyms: two cannot be matched up
+            text_answers=functools.cache(lambda digest: _text_answers(store.playbook(digest))),
+        )
         for line in lines:
             out.write(line + "\n")
 
@@ -143,6 +168,14 @@ def report(  # noqa: PLR0917 - click passes every option by name
     """
     from engine.report import Grouping, Rulebooks  # noqa: PLC0415
 
+    if export_file is not None:  # a store the environment names gives way to the export asked for
+        context = click.get_current_context()
+        given = {
+            name: context.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+            for name in ("data", "store_url")
+        }
+        data = data if given["data"] else None
+        store_url = store_url if given["store_url"] else None
     if (data is None and store_url is None) == (export_file is None):
         raise click.UsageError(
             "give the store to read (--data DIR or --store URL) or an export (--export FILE), one of them"

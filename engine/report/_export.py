@@ -9,14 +9,18 @@ Every line is one JSON object with a ``type``:
 - ``incident``: one incident: ``final``, ``incident`` (its record as the store keeps it) and ``events`` (its log in
   order: each command as recorded, with the history entries it wrote).
 
-Redacted (``redact=True``), an export leaves out the authors' handles and every text written by a person (posts,
-replies, notes, contact details), keeping ids, times, counts, states, verdicts, the house-rule phrases a refusal
-names and the review's answers: what reports need. Reading is the same in reverse, one line at a time, and a line
-that cannot be read is an :class:`ExportError` naming the file and the line.
+Redacted (``redact=True``), an export masks every text written by a person (posts, replies, notes, contact details,
+free-text review answers) and puts a pseudonym in place of what says who someone is or where to find them
+(handles, post ids, links, threads, customer ids), keeping the people acting, times, counts, states, verdicts, the
+house-rule phrases a refusal names and the review's other answers: what reports and replays need. Reading is the
+same in reverse, one line at a time, and a line that cannot be read is an :class:`ExportError` naming the file and
+the line.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -33,9 +37,22 @@ EXPORT_FORMAT = "calmly-export"
 EXPORT_VERSION = 1
 MASK = "[redacted]"
 
-#: Keys whose values are personal: a post's or reply's words, a handle, a link to the post, a contact's details,
-#: a free-text note or outcome.
-_PERSONAL = frozenset({"text", "handle", "author", "url", "contact", "note", "outcome", "kept_note", "message"})
+#: Keys whose values are words a person wrote: a post's or reply's text, a contact's details, a free-text note,
+#: outcome or message. Redacted, each is the mask.
+_WRITTEN = frozenset({"text", "contact", "note", "outcome", "kept_note", "message"})
+#: Keys whose values say who someone is or where to find them: an author's handle, the post's id, link and thread,
+#: the customer's id in the brand's systems. Redacted, each is a pseudonym, the same for the same value throughout
+#: one export (so the same author's posts still join one incident when the export is replayed) and keyed by the
+#: export's own secret (so it cannot be matched with another export's, nor worked back by trying handles).
+_IDENTIFYING = {
+    "author": "author",
+    "handle": "author",
+    "external_id": "post",
+    "thread_id": "thread",
+    "customer_id": "customer",
+    "url": "link",
+    "url_key": "link",
+}
 
 
 class ExportError(ValueError):
@@ -57,51 +74,89 @@ def _event(event: Event) -> dict[str, Any]:
     }
 
 
-def _handles(record: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Every way the incident's authors' handles are written in it, longest first (so ``@ann_b`` goes before
-    ``ann_b``)."""
-    found = {str(record.get("author") or "")}
-    for event in events:
-        mention = event["command"].get("mention")
-        if isinstance(mention, Mapping):
-            found.add(str((mention.get("author") or {}).get("handle") or ""))
-        for entry in event["history"]:
-            found.add(str((entry.get("details") or {}).get("author") or ""))
-    spelled = {variant for handle in found if handle.strip() for variant in (handle, handle.lstrip("@"))}
-    return sorted((handle for handle in spelled if handle), key=len, reverse=True)
+def _handle(written: str) -> str:
+    """A handle as one person's: without its ``@``, in any case (``@Ann_B`` and ``ann_b`` are one author)."""
+    return written.lstrip("@").casefold()
 
 
-def _scrubbed(value: Any, handles: re.Pattern[str] | None) -> Any:
-    if isinstance(value, Mapping):
+class _Redactor:
+    """Redacts one export: personal words masked, identifying values pseudonymised, free-text review answers
+    masked; every other value (kinds, states, roles, people acting, keys, digests, times, counts) kept as it is,
+    so a report from the redacted export gives the figures of one from the store."""
+
+    def __init__(self, secret: bytes, text_answers: Callable[[str], frozenset[str] | None]) -> None:
+        self._secret = secret
+        self._text_answers = text_answers
+        self._names: dict[tuple[str, str], str] = {}
+
+    def pseudonym(self, kind: str, value: str) -> str:
+        found = self._names.get((kind, value))
+        if found is None:
+            digest = hmac.new(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:12]
+            found = self._names[(kind, value)] = f"{kind}-{digest}"
+        return found
+
+    def _handles(self, record: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> re.Pattern[str] | None:
+        """Every handle of the incident's authors, as a pattern that finds it as a whole word in a summary."""
+        found = {str(record.get("author") or "")}
+        for event in events:
+            mention = event["command"].get("mention")
+            if isinstance(mention, Mapping):
+                found.add(str((mention.get("author") or {}).get("handle") or ""))
+            for entry in event["history"]:
+                found.add(str((entry.get("details") or {}).get("author") or ""))
+        bare = sorted({handle.lstrip("@") for handle in found if handle.strip("@ ")}, key=len, reverse=True)
+        if not bare:
+            return None
+        return re.compile(r"(?<![\w@])@?(?:" + "|".join(re.escape(handle) for handle in bare) + r")(?![\w])", re.I)
+
+    def _value(self, key: str | None, value: Any, digest: str) -> Any:
+        if isinstance(value, Mapping):
+            if key == "review":
+                return self._review(value, digest)
+            return {name: self._value(name, item, digest) for name, item in value.items()}
+        if isinstance(value, list):
+            return [self._value(None, item, digest) for item in value]
+        if isinstance(value, str) and key is not None:
+            if key in _WRITTEN:
+                return MASK
+            kind = _IDENTIFYING.get(key)
+            if kind is not None:
+                return self.pseudonym(kind, _handle(value) if kind == "author" else value) if value else value
+        return value
+
+    def _review(self, answers: Mapping[str, Any], digest: str) -> dict[str, Any]:
+        """The answers with the free-text ones masked; without the playbook to say which those are, every answer
+        in words but yes and no."""
+        texts = self._text_answers(digest)
         return {
-            # An author's object keeps its counts (followers): only text under a personal key goes.
-            key: (MASK if key in _PERSONAL and isinstance(item, str) else _scrubbed(item, handles))
-            for key, item in value.items()
+            question: MASK
+            if (question in texts if texts is not None else isinstance(answer, str) and answer not in ("yes", "no"))
+            else answer
+            for question, answer in answers.items()
         }
-    if isinstance(value, list):
-        return [_scrubbed(item, handles) for item in value]
-    if isinstance(value, str) and handles is not None:
-        return handles.sub(MASK, value)
-    return value
 
+    def _summary(self, entry: Mapping[str, Any], handles: re.Pattern[str] | None) -> Any:
+        summary = entry.get("summary")
+        if entry.get("kind") == "note":
+            return MASK  # a note's summary is its text
+        if not isinstance(summary, str) or handles is None:
+            return summary
+        return handles.sub(lambda found: self.pseudonym("author", _handle(found.group(0))), summary)
 
-def _redacted(line: dict[str, Any]) -> dict[str, Any]:
-    handles = _handles(line["incident"], line["events"])
-    pattern = re.compile("|".join(re.escape(handle) for handle in handles), re.IGNORECASE) if handles else None
-    events = []
-    for event in line["events"]:
-        history = []
-        for entry in event["history"]:
-            details = entry.get("details") or {}
-            phrase = details.get("phrase")
-            kept = _scrubbed(entry, pattern)
-            if entry.get("kind") == "note":
-                kept["summary"] = MASK  # a note's summary is its text
-            if phrase is not None:  # the playbook's own words, which a report of refusals counts
-                kept["details"]["phrase"] = phrase
-            history.append(kept)
-        events.append({**_scrubbed(event, pattern), "history": history})
-    return {**line, "incident": _scrubbed(line["incident"], pattern), "events": events}
+    def line(self, line: dict[str, Any]) -> dict[str, Any]:
+        record = line["incident"]
+        digest = str(record.get("playbook_digest") or "")
+        handles = self._handles(record, line["events"])
+        events = []
+        for event in line["events"]:
+            history = []
+            for entry in event["history"]:
+                kept = self._value(None, entry, digest)
+                kept["summary"] = self._summary(entry, handles)
+                history.append(kept)
+            events.append({**self._value(None, event, digest), "history": history})
+        return {**line, "incident": self._value(None, record, digest), "events": events}
 
 
 def export_lines(
@@ -111,8 +166,14 @@ def export_lines(
     exported_at: datetime,
     period: Period,
     redact: bool,
+    secret: bytes = b"",
+    text_answers: Callable[[str], frozenset[str] | None] = lambda digest: None,
 ) -> Iterator[str]:
-    """The export's lines (each without its newline), one incident at a time."""
+    """The export's lines (each without its newline), one incident at a time. Redacted, identifying values are
+    pseudonymised with ``secret`` (give each export a random one) and the review answers that
+    ``text_answers(digest)`` names (the free-text questions of that playbook version; None when it is not known, and
+    then every answer in words but yes and no) are masked."""
+    redactor = _Redactor(secret, text_answers) if redact else None
     header = {
         "type": "export",
         "format": EXPORT_FORMAT,
@@ -145,7 +206,7 @@ def export_lines(
             "incident": encode_incident(item.incident),
             "events": [_event(event) for event in item.events],
         }
-        yield canonical_json(_redacted(line) if redact else line)
+        yield canonical_json(line if redactor is None else redactor.line(line))
 
 
 # --- reading -------------------------------------------------------------------------------------------------------

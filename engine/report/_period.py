@@ -31,8 +31,8 @@ def parse_bound(text: str, *, end: bool = False) -> datetime:
             return datetime.combine(day + timedelta(days=1) if end else day, time(0), tzinfo=UTC)
         if _MOMENT.fullmatch(written):
             return datetime.fromisoformat(written.replace("z", "Z").replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        pass  # a date such as 2026-02-30 has the shape but not a day: told below, as any other
+    except (ValueError, OverflowError):
+        pass  # 2026-02-30 has the shape but not a day, and 9999-12-31 has no day after it: told below, as any other
     raise PeriodError(
         f"{text!r} is not a date or a moment; write a date such as 2026-11-01 or an RFC 3339 moment with its "
         "offset, such as 2026-11-01T09:00:00Z"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_daemon_commands import ROOT, calmly
+from test_daemon_commands import ROOT, calmly, environment
 
 from engine.authoring.simulation import simulate
 from engine.authoring.timeline import Timeline, read_timeline
@@ -164,7 +164,20 @@ def test_a_redacted_export_holds_no_handle_and_no_post_text(data: Path, tmp_path
     assert not {handle for handle in handles if handle in incidents}
     assert not {text for text in texts if text.casefold() in incidents}
     assert json.loads(lines[0])["redacted"] is True
-    # Ids, times and counts stay, and so do the figures a report needs.
+    assert "packaging for fragile items" not in incidents  # a free-text review answer is what someone wrote too
+    # Times, counts, states and verdicts stay: a report from it gives every figure of one from the store, by every
+    # grouping, but for the free-text answers it lists.
+    for by in ("playbook", "role", "week"):
+        from_export = _json_report("--export", str(target), "--by", by)
+        from_store = _json_report("--data", str(data), "--by", by)
+        for report in (from_export, from_store):
+            report.pop("as_of", None)
+            report.pop("source", None)
+            for group in (report["overall"], *report["groups"]):
+                questions = group["review"]["questions"]
+                for name in [name for name, question in questions.items() if question["answer"] == "text"]:
+                    del questions[name]
+        assert from_export == from_store
     report = _json_report("--export", str(target))["overall"]
     assert report["incidents"] == 4
     assert {"reason": "house_rule", "phrase": "watch your language", "refused": 1} in report["refusals"]
@@ -182,6 +195,8 @@ def test_a_period_leaves_out_incidents_opened_outside_it(data: Path) -> None:
         (("--since", "2026-12-01", "--until", "2026-11-01"), 2, "before it starts"),
         (("--since", "last tuesday"), 2, "not a date or a moment"),
         (("--format", "pdf"), 2, "'pdf' is not one of"),
+        (("--until", "9999-12-31"), 2, "not a date or a moment"),  # no day after it to end the period on
+        (("--since", "0001-01-01T00:00:00+01:00"), 2, "not a date or a moment"),
     ],
 )
 def test_bad_report_options_are_usage_errors(data: Path, args: tuple[str, ...], code: int, told: str) -> None:
@@ -193,6 +208,14 @@ def test_bad_report_options_are_usage_errors(data: Path, args: tuple[str, ...], 
 def test_report_needs_one_source(data: Path, exported: Path) -> None:
     assert calmly("report").returncode == 2
     assert calmly("report", "--data", str(data), "--export", str(exported)).returncode == 2
+
+
+def test_an_export_asked_for_reads_the_export_though_the_environment_names_a_store(exported: Path) -> None:
+    # An operator's shell names the daemon's store for every command; a report of an export reads the export.
+    env = {**environment(), "CALMLY_DATA": "/nowhere/data", "CALMLY_STORE": "postgresql://nobody@127.0.0.1:1/x"}
+    done = calmly("report", "--export", str(exported), "--format", "json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["overall"]["incidents"] == 4
 
 
 def test_a_missing_store_is_told_not_made(tmp_path: Path) -> None:
