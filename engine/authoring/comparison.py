@@ -118,14 +118,19 @@ def _determinism(recorded: RecordedIncident, old: Replay) -> tuple[str, ...]:
     if not found and not _same(was, now):
         found.append("the replayed incident's record differs from the recorded one")
     # A refused action's history entry is written by the service, not the runtime: refusals are compared apart.
-    history = [entry for event in recorded.events for entry in event.history if entry.get("kind") != "refused"]
+    history = [
+        (entry.get("at"), entry.get("kind"), entry.get("summary"), entry.get("actor"))
+        for event in recorded.events
+        for entry in event.history
+        if entry.get("kind") != "refused"
+    ]
     if history != list(old.history):
         at = next((i for i, (a, b) in enumerate(zip(history, old.history, strict=False)) if a != b), None)
         at = min(len(history), len(old.history)) if at is None else at
         entry = (history[at:] or old.history[at:])[0]
         found.append(
             f"history: {len(history)} entries recorded, {len(old.history)} replayed; they part at entry {at + 1} "
-            f"({entry.get('kind')} at {entry.get('at')})"
+            f"({entry[1]} at {entry[0]}: {entry[2]})"
         )
     attempts = [(e.command["trigger"], e.at) for e in recorded.events if e.command.get("type") == "attempt"]
     if attempts != [(refusal.trigger, refusal.at) for refusal in old.refusals]:

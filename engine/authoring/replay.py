@@ -45,7 +45,6 @@ from engine.store import (
     PassedOnCommand,
     RecordedIncident,
     decode_command,
-    encode_history,
 )
 
 __all__ = ["MAX_DEADLINES", "Firings", "Notice", "Refusal", "Replay", "ReplayError", "replay"]
@@ -100,8 +99,9 @@ class Replay:
     incident: Incident | None
     notices: tuple[Notice, ...] = ()
     refusals: tuple[Refusal, ...] = ()
-    #: Every history entry the replay wrote, as the store keeps them: what the recording's history must equal.
-    history: tuple[Mapping[str, Any], ...] = ()
+    #: Every history entry the replay wrote, as (moment, kind, summary, actor) in the store's spelling: what the
+    #: recording's history must equal (kept by a replay in the recording's own timing only).
+    history: tuple[tuple[str, str, str, str | None], ...] = ()
     #: When each deadline fired, by (key, due time): what a replay under another playbook takes its timing from.
     firings: dict[tuple[str, datetime], tuple[datetime, int]] = field(default_factory=dict)
     stopped_early: bool = False
@@ -119,7 +119,7 @@ class _Run:
         self.heap: list[tuple[datetime, int, str]] = []
         self.notices: list[Notice] = []
         self.refusals: list[Refusal] = []
-        self.history: list[Mapping[str, Any]] = []
+        self.history: list[tuple[str, str, str, str | None]] = []
         self.firings: dict[tuple[str, datetime], tuple[datetime, int]] = {}
         self.fired = 0
         self.now: datetime | None = None
@@ -143,8 +143,9 @@ class _Run:
                     Notice(role, effect.clock, effect.kind.value, effect.step, effect.repetition, effect.event, at)
                     for role in effect.roles
                 )
-            elif isinstance(effect, Audit):
-                self.history.append(encode_history(effect))
+            elif isinstance(effect, Audit) and self.timing is None:
+                # The details are the same facts again, and spelling them out costs more than the step did.
+                self.history.append((effect.at.isoformat(), effect.kind, effect.summary, effect.actor))
 
     def fire_before(self, bound: tuple[datetime, int]) -> bool:
         """Fire the armed deadlines that come before ``bound`` (a moment and a log position), in order; False when

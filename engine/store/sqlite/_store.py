@@ -251,7 +251,7 @@ class SQLiteStore:
                 rows, upto = _recorded.recorded_page(self._db, since, until, closed_only, after)
             count = len({row[0] for row in rows})
             if count:
-                yield rows, count
+                yield [tuple(row) for row in rows], count  # plain tuples, which cross to another process
             if count < _recorded.PAGE:
                 return
             after = upto
