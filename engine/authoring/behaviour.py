@@ -21,7 +21,7 @@ from engine.incident import Rulebook
 from engine.playbook import load
 from engine.store import RecordedIncident
 
-__all__ = ["DETAILS", "PlaybookText", "Summary", "diff_chunks", "diff_incidents", "pairs_of"]
+__all__ = ["DETAILS", "Chunk", "PlaybookText", "Summary", "diff_chunks", "diff_incidents", "pairs_of"]
 
 #: How many changed incidents (and determinism failures) a summary keeps in full; the rest are counted.
 DETAILS = 500

@@ -19,8 +19,9 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -30,7 +31,7 @@ from engine.cli._options import output_format
 from engine.cli._progress import counted, tally
 
 if TYPE_CHECKING:
-    from engine.authoring.behaviour import PlaybookText, Summary
+    from engine.authoring.behaviour import Chunk, PlaybookText, Summary
     from engine.authoring.comparison import Pair
     from engine.store import RecordedIncident
 
@@ -171,7 +172,7 @@ def _is_export(source: Path) -> bool:
 def _run(source: Path, texts: list[PlaybookText], reachable: frozenset[str] | None, jobs: int) -> Summary:
     from engine.authoring.behaviour import diff_chunks, diff_incidents, pairs_of  # noqa: PLC0415
     from engine.cli._store import store_in  # noqa: PLC0415
-    from engine.report import ExportError, read_export  # noqa: PLC0415
+    from engine.report import ExportError, incident_lines, read_export  # noqa: PLC0415
     from engine.store.sqlite import decode_recorded_rows  # noqa: PLC0415
 
     pairs = pairs_of(texts, reachable)
@@ -188,12 +189,12 @@ def _run(source: Path, texts: list[PlaybookText], reachable: frozenset[str] | No
                 return diff_chunks(pages, texts, reachable, jobs=jobs, on_progress=advance)
         if _is_export(source):
             lines = stack.enter_context(_opened(source))
-            recorded = read_export(lines, source.as_posix(), {})
             try:
                 if jobs == 1:
-                    return diff_incidents(counted(recorded, "replaying"), pairs)
+                    return diff_incidents(counted(read_export(lines, source.as_posix(), {}), "replaying"), pairs)
+                numbered = incident_lines(lines, source.as_posix(), {})
                 with tally("replaying") as advance:
-                    return diff_chunks(_batches(recorded), texts, reachable, jobs=jobs, on_progress=advance)
+                    return diff_chunks(_batches(numbered, source), texts, reachable, jobs=jobs, on_progress=advance)
             except ExportError as error:
                 fail(str(error))
             except UnicodeDecodeError as error:
@@ -203,15 +204,19 @@ def _run(source: Path, texts: list[PlaybookText], reachable: frozenset[str] | No
         return diff_incidents(counted(_simulated(_timelines(source), pairs), "replaying"), pairs)
 
 
-def _batches(recorded: Iterator[RecordedIncident], size: int = 500) -> Iterator[tuple[tuple[None, list[Any]], int]]:
-    batch: list[RecordedIncident] = []
-    for item in recorded:
+def _batches(numbered: Iterator[tuple[int, str]], source: Path, size: int = 500) -> Iterator[tuple[Chunk, int]]:
+    """The export's incident lines in chunks, each decoded by the worker that takes it."""
+    from engine.report import decode_incident_lines  # noqa: PLC0415
+
+    decode = partial(decode_incident_lines, source=source.as_posix())
+    batch: list[tuple[int, str]] = []
+    for item in numbered:
         batch.append(item)
         if len(batch) == size:
-            yield (None, batch), size
+            yield (decode, batch), size
             batch = []
     if batch:
-        yield (None, batch), len(batch)
+        yield (decode, batch), len(batch)
 
 
 def _title(texts: list[PlaybookText], summary: Summary, source: Path) -> str:
