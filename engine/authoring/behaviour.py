@@ -80,6 +80,9 @@ class Summary:
     failures: list[IncidentDiff] = field(default_factory=list)
     #: Incidents whose logs cannot be replayed: (id, why).
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    #: How many changed incidents (and failures) this summary keeps in full: a worker's chunk needs no more than
+    #: the merged summary still lacks, and sending back more would cost more than the replays.
+    room: int = DETAILS
 
     def add(self, diff: IncidentDiff) -> None:
         self.incidents += 1
@@ -87,12 +90,12 @@ class Summary:
             self.unchecked += 1
         elif diff.determinism:
             self.nondeterministic += 1
-            if len(self.failures) < DETAILS:
+            if len(self.failures) < self.room:
                 self.failures.append(diff)
         if not diff.changed:
             return
         self.changed += 1
-        if len(self.details) < DETAILS:
+        if len(self.details) < self.room:
             self.details.append(diff)
         if diff.opening == Opening.NOT:
             self.would_not_open += 1
@@ -185,10 +188,10 @@ def _start(texts: Sequence[PlaybookText], reachable: frozenset[str] | None) -> N
     _pairs = pairs_of(texts, reachable)
 
 
-def _work(chunk: Chunk) -> Summary:
+def _work(chunk: Chunk, room: int) -> Summary:
     decode, payload = chunk
     incidents = payload if decode is None else decode(payload)
-    summary = Summary()
+    summary = Summary(room=room)
     _diff_into(summary, ((None, recorded) for recorded in incidents), _pairs)
     return summary
 
@@ -209,7 +212,8 @@ def diff_chunks(
     window: list[tuple[Future[Summary], int]] = []
     with ProcessPoolExecutor(max_workers=workers, initializer=_start, initargs=(tuple(texts), reachable)) as pool:
         for chunk, size in chunks:
-            window.append((pool.submit(_work, chunk), size))
+            room = DETAILS - min(len(summary.details), len(summary.failures))
+            window.append((pool.submit(_work, chunk, room), size))
             while len(window) > 2 * workers:
                 _merge_first(summary, window, on_progress)
         while window:
