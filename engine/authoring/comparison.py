@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from engine.authoring.replay import Notice, Refusal, Replay, ReplayError, replay
+from engine.authoring.replay import Notice, Refusal, Replay, replay, script
 from engine.incident import Incident, Rulebook
 from engine.store import RecordedIncident, encode_incident
 
@@ -174,7 +174,8 @@ def compare(recorded: RecordedIncident, pair: Pair, *, label: str | None = None)
     """What ``pair.new`` would have done with ``recorded`` beside what ``pair.old`` does. Raises
     :class:`ReplayError` for a log that cannot be replayed."""
     incident = recorded.incident
-    old = replay(recorded, pair.old)
+    read = script(recorded)  # read once for both replays
+    old = replay(read, pair.old)
     checked = incident.playbook_digest == pair.old.playbook.digest
     determinism = _determinism(recorded, old) if checked else None
     head: dict[str, Any] = {
@@ -186,9 +187,11 @@ def compare(recorded: RecordedIncident, pair: Pair, *, label: str | None = None)
         "old_state": old.incident.state if old.incident else incident.state,
         "determinism": determinism,
     }
-    new = replay(recorded, pair.new, old.firings)
+    new = replay(read, pair.new, old.firings)
     if new.incident is None:
-        elsewhere = next((book for book in pair.candidates if book is not pair.new and _opens(recorded, book)), None)
+        elsewhere = next(
+            (book for book in pair.candidates if book is not pair.new and book.applies(read.mention)), None
+        )
         if elsewhere is None:
             return IncidentDiff(**head, opening=Opening.NOT, notices_removed=old.notices)
         return IncidentDiff(
@@ -214,15 +217,6 @@ def compare(recorded: RecordedIncident, pair: Pair, *, label: str | None = None)
         unreached=unreached,
         stopped_early=new.stopped_early,
     )
-
-
-def _opens(recorded: RecordedIncident, book: Rulebook) -> bool:
-    try:
-        return (
-            replay(RecordedIncident(recorded.incident, recorded.final, recorded.events[:1]), book).incident is not None
-        )
-    except ReplayError:
-        return False
 
 
 def reachable_roles(people_roles: Mapping[str, frozenset[str]], channels: Mapping[str, object]) -> frozenset[str]:

@@ -29,6 +29,7 @@ from engine.incident import (
     Effect,
     Incident,
     JoinMention,
+    Mention,
     Notify,
     Refused,
     Rulebook,
@@ -47,7 +48,7 @@ from engine.store import (
     decode_command,
 )
 
-__all__ = ["MAX_DEADLINES", "Firings", "Notice", "Refusal", "Replay", "ReplayError", "replay"]
+__all__ = ["MAX_DEADLINES", "Firings", "Notice", "Refusal", "Replay", "ReplayError", "Script", "replay", "script"]
 
 #: A runaway repeat (every minute for a year) stops a replay here.
 MAX_DEADLINES = 20_000
@@ -202,34 +203,63 @@ def _command(data: Mapping[str, Any]) -> tuple[Command, str, str] | None:
     return command, type(command).__name__, "" if actor is None else str(actor.person)
 
 
-def replay(recorded: RecordedIncident, book: Rulebook, timing: Firings | None = None) -> Replay:
-    """``recorded`` replayed through ``book``: with ``timing`` None, deadlines fire when the recording says they
-    did (a replay of the playbook it ran under); else at ``timing``'s moments where the same deadline falls at the
-    same time, and when due otherwise. Raises :class:`ReplayError` for a log that cannot be replayed."""
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A recorded incident read once for any number of replays: its opening, and each command to step with the
+    moment and log position it came at, its trigger and its person."""
+
+    opening: OpenCommand
+    mention: Mention
+    opened_at: datetime
+    commands: tuple[tuple[datetime, int, Command, str, str], ...]
+    #: When each deadline fired in the recording, by key.
+    fired: Mapping[str, tuple[datetime, int]]
+    end: tuple[datetime, int]
+
+
+def script(recorded: RecordedIncident) -> Script:
+    """The incident's log read for replaying; raises :class:`ReplayError` for a log that cannot be replayed."""
     events = recorded.events
     if not events or events[0].command.get("type") != "open":
         raise ReplayError(f"the log of {recorded.incident.id} does not start with its opening")
-    fired = {str(e.command["key"]): (e.at, e.seq) for e in events if e.command.get("type") == "deadline"}
-    run = _Run(book, fired, timing)
     opening = decode_command(events[0].command)
     assert isinstance(opening, OpenCommand)
     mention = parse_mention(opening.mention)
     if isinstance(mention, Failed):
         raise ReplayError(f"the opening mention of {recorded.incident.id} no longer parses")
-    if not book.applies(mention):
-        return Replay(None)
-    opened = open_incident(opening.id, mention, book, events[0].at, follows=opening.follows, group=opening.group)
-    run.incident, run.now = opened.incident, events[0].at
-    run.apply(opened.effects, events[0].at)
-    complete = True
+    commands = []
     for event in events[1:]:
-        command = _command(event.command)
-        if command is None:
-            continue
-        complete = complete and run.fire_before((event.at, event.seq))
-        run.act(command[0], event.at, command[1], command[2])
-    last = events[-1]
-    complete = complete and run.fire_before((last.at, last.seq + 1))
+        found = _command(event.command)
+        if found is not None:
+            commands.append((event.at, event.seq, *found))
+    return Script(
+        opening,
+        mention,
+        events[0].at,
+        tuple(commands),
+        {str(e.command["key"]): (e.at, e.seq) for e in events if e.command.get("type") == "deadline"},
+        (events[-1].at, events[-1].seq + 1),
+    )
+
+
+def replay(recorded: RecordedIncident | Script, book: Rulebook, timing: Firings | None = None) -> Replay:
+    """The recorded incident (or its :func:`script`) replayed through ``book``: with ``timing`` None, deadlines
+    fire when the recording says they did (a replay of the playbook it ran under); else at ``timing``'s moments
+    where the same deadline falls at the same time, and when due otherwise. Raises :class:`ReplayError` for a log
+    that cannot be replayed."""
+    read = recorded if isinstance(recorded, Script) else script(recorded)
+    if not book.applies(read.mention):
+        return Replay(None)
+    run = _Run(book, read.fired, timing)
+    opening = read.opening
+    opened = open_incident(opening.id, read.mention, book, read.opened_at, follows=opening.follows, group=opening.group)
+    run.incident, run.now = opened.incident, read.opened_at
+    run.apply(opened.effects, read.opened_at)
+    complete = True
+    for at, seq, command, trigger, person in read.commands:
+        complete = complete and run.fire_before((at, seq))
+        run.act(command, at, trigger, person)
+    complete = complete and run.fire_before(read.end)
     return Replay(
         run.incident,
         tuple(run.notices),
