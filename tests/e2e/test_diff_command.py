@@ -244,3 +244,26 @@ def test_a_source_that_is_not_there_is_named(playbooks: tuple[Path, Path], folde
 
     assert done.returncode == 1
     assert "there is nothing at" in done.stderr
+
+
+def test_a_role_nobody_in_the_roster_holds_is_told_as_reaching_nobody(data: Path, folder: Path) -> None:
+    text = PLAYBOOK.read_text(encoding="utf-8")
+    duty = folder / "duty.yaml"
+    duty.write_text(
+        text.replace(
+            "  comms_director:    {description: Decides when an incident becomes a crisis.}\n",
+            "  comms_director:    {description: Decides when an incident becomes a crisis.}\n"
+            "  duty_manager:      {description: Covers the breaches.}\n",
+        ).replace("{after: 100%, notify: [social_lead],", "{after: 100%, notify: [social_lead, duty_manager],"),
+        encoding="utf-8",
+    )
+
+    found = _json(str(PLAYBOOK), str(duty), "--replay", str(data), "--roster", str(ROOT / "examples" / "roster.yaml"))
+
+    assert found["totals"]["reaching_nobody"] == {"duty_manager": 3}
+    (incident,) = found["incidents"]
+    assert {n["clock"] for n in incident["notifications"]["reaching_nobody"]} == {
+        "first_response",
+        "limit:detected",
+        "resolution",
+    }
