@@ -144,7 +144,9 @@ def diff_text(summary: Summary, title: str) -> str:
         out += ["", _heading(diff)] + [f"  {line}" for line in _lines(diff)]
     if _more(summary, len(summary.details)) > 0:
         out += ["", f"... and {_more(summary, len(summary.details))} more changed incidents (see --format json)"]
-    if not summary.changed and not summary.nondeterministic:
+    if not summary.incidents and not summary.unreadable:
+        out += ["", "No recorded incident ran under these playbooks (by their ids): nothing to replay."]
+    elif not summary.changed and not summary.nondeterministic:
         out += ["", "No recorded incident would have gone differently."]
     return "\n".join(out) + "\n"
 
@@ -170,6 +172,8 @@ def diff_markdown(summary: Summary, title: str, *, limit: int = 50) -> str:
         if _more(summary, min(limit, len(summary.details))) > 0:
             out += [f"… and {_more(summary, min(limit, len(summary.details)))} more changed incidents.", ""]
         out.append("</details>")
+    elif not summary.incidents and not summary.unreadable:
+        out += ["", "No recorded incident ran under these playbooks (by their ids): nothing to replay."]
     elif not summary.nondeterministic:
         out += ["", "No recorded incident would have gone differently."]
     return "\n".join(out) + "\n"

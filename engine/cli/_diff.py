@@ -225,7 +225,13 @@ def _title(texts: list[PlaybookText], summary: Summary, source: Path) -> str:
 
 
 @click.command()
-@click.argument("playbooks", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "playbooks",
+    nargs=-1,
+    required=True,
+    metavar="OLD NEW | PLAYBOOK...",
+    type=click.Path(dir_okay=False, path_type=Path),
+)
 @click.option(
     "--from",
     "revision",
