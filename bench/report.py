@@ -30,7 +30,7 @@ from engine.store import SQLiteStore
 
 from figure import BenchError, Figure
 
-__all__ = ["report_figure"]
+__all__ = ["fill_store", "report_figure"]
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOK = ROOT / "playbooks" / "customer-complaint.yaml"
@@ -43,7 +43,7 @@ _PLAIN = (
 )
 
 
-def _fill(data: Path, count: int) -> None:
+def fill_store(data: Path, count: int) -> None:
     """A store of ``count`` closed incidents, each the broken-order incident copied (row and log) in SQL."""
     timeline = read_timeline(TIMELINE)
     loaded = load_file(PLAYBOOK).playbook
@@ -119,7 +119,7 @@ def _plain(data: Path, count: int) -> float:
 def report_figure(count: int, runs: int) -> Figure:
     with tempfile.TemporaryDirectory(prefix="calmly-bench-report-") as folder:
         data = Path(folder) / "data"
-        _fill(data, count)
+        fill_store(data, count)
         _plain(data, count)  # warm the page cache for both, as a second report would find it
         reports, plains = [], []
         for _ in range(runs):  # interleaved, so a noisy neighbour slows both alike

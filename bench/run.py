@@ -39,7 +39,9 @@ its baseline, never as a pass or fail:
   connected queue client (100; 20 with ``--quick``) beside its idle resident memory;
 * what must cost the same at any size (``bench/scale.py``): ``GET /metrics``, ``GET /readyz`` and start to ready
   with 1,000,000 open incidents beside 10,000 (20,000 beside 2,000 with ``--quick``), and a reply joining a thread
-  of 9,000 and more beside the first replies to it (10,000 replies; 1,000 with ``--quick``).
+  of 9,000 and more beside the first replies to it (10,000 replies; 1,000 with ``--quick``);
+* the behavioural diff (``bench/diff.py``): ``calmly diff`` of 100,000 recorded incidents (5,000 with ``--quick``)
+  over a pool of one process per core, beside replaying them through one playbook with bare ``step``.
 
 The variants are generated into a temporary folder from whatever ``playbooks/*.yaml`` holds: each gets a new id and
 version and a different number of extra roles, states, transitions, severity rules and escalation steps (they are
@@ -80,6 +82,7 @@ from burst import burst_figures
 from daemon import DaemonRepeats, daemon_figures  # bench/ is on sys.path when this runs as a script
 from deliveries import delivery_figures
 from desk import DeskRepeats, desk_figures
+from diff import diff_figure
 from durability import durability_figure
 from figure import BenchError, Figure, in_process_median
 from grouping import GroupingRepeats, grouping_figure
@@ -116,6 +119,7 @@ class Repeats:
     scale: ScaleRepeats  # what must cost the same at any size (bench/scale.py)
     grouping: GroupingRepeats  # a replayed burst with grouping and surges, beside it without (bench/grouping.py)
     reports: int  # how many closed incidents calmly report reads (bench/report.py)
+    diffs: int  # how many recorded incidents calmly diff replays (bench/diff.py)
     variants: int = VARIANTS  # how many generated playbooks the validate figures read beside the shipped ones
 
 
@@ -130,6 +134,7 @@ FULL = Repeats(
     scale=ScaleRepeats(small=10_000, large=1_000_000, requests=50, replies=10_000),
     grouping=GroupingRepeats(mentions=10_000, rounds=3),
     reports=100_000,
+    diffs=100_000,
 )
 QUICK = Repeats(
     process=1,
@@ -142,6 +147,7 @@ QUICK = Repeats(
     scale=ScaleRepeats(small=2_000, large=20_000, requests=10, replies=1_000),
     grouping=GroupingRepeats(mentions=1_000, rounds=1),
     reports=5_000,
+    diffs=2_000,
     variants=20,
 )
 
@@ -543,6 +549,7 @@ def _meta(files: Sequence[Path], repeats: Repeats, quick: bool) -> dict[str, Any
             },
             "grouping": {"mentions": repeats.grouping.mentions, "rounds": repeats.grouping.rounds},
             "reports": repeats.reports,
+            "diffs": repeats.diffs,
         },
         "statistic": "median",
         "python": platform.python_version(),
@@ -574,6 +581,7 @@ def measure(repeats: Repeats, quick: bool) -> tuple[list[Figure], dict[str, Any]
     figures.extend(desk_figures(repeats.desk))
     figures.extend(scale_figures(repeats.scale))
     figures.append(report_figure(repeats.reports, 1 if quick else 3))
+    figures.append(diff_figure(repeats.diffs, 1 if quick else 3))
     return figures, _meta(files, repeats, quick)
 
 

@@ -201,6 +201,7 @@ def graph(playbook: Path, fmt: str) -> None:
 
 def _register_daemon_commands() -> None:
     from engine.cli._check import check  # noqa: PLC0415 - one concept each
+    from engine.cli._diff import diff  # noqa: PLC0415
     from engine.cli._incidents import incidents  # noqa: PLC0415
     from engine.cli._ingest import ingest  # noqa: PLC0415
     from engine.cli._learning import export, report  # noqa: PLC0415
@@ -209,7 +210,7 @@ def _register_daemon_commands() -> None:
     from engine.cli._serve import serve  # noqa: PLC0415
     from engine.cli._token import token  # noqa: PLC0415
 
-    for command in (check, serve, ingest, token, incidents, outbox, export, report, migrate_store):
+    for command in (check, serve, ingest, token, incidents, outbox, export, report, diff, migrate_store):
         main.add_command(command)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
-__all__ = ["counted", "shows_progress"]
+__all__ = ["counted", "shows_progress", "tally"]
 
 _Item = TypeVar("_Item")
 
@@ -30,3 +31,18 @@ def counted(items: Iterable[_Item], doing: str) -> Iterator[_Item]:
         for item in items:
             yield item
             progress.advance(task)
+
+
+@contextmanager
+def tally(doing: str) -> Iterator[Callable[[int], None]]:
+    """A function to count incidents done by, shown going by on a terminal (a no-op elsewhere): for work done in
+    chunks, as ``calmly diff`` does it over its worker processes."""
+    if not shows_progress():
+        yield lambda done: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
+    columns = (TextColumn(f"{doing} incidents"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=True, redirect_stdout=False, redirect_stderr=False) as progress:
+        task = progress.add_task(doing, total=None)
+        yield lambda done: progress.advance(task, done)

@@ -8,7 +8,16 @@ returns text. ``as_of`` (the report's moment) is always passed in.
 """
 
 from engine.report._case import Case, Duration, PromiseOutcome, Refusal, TargetOutcome, Verdict, case_of
-from engine.report._export import EXPORT_FORMAT, EXPORT_VERSION, MASK, ExportError, export_lines, read_export
+from engine.report._export import (
+    EXPORT_FORMAT,
+    EXPORT_VERSION,
+    MASK,
+    ExportError,
+    decode_incident_lines,
+    export_lines,
+    incident_lines,
+    read_export,
+)
 from engine.report._page import NOTE, report_html, report_sections
 from engine.report._period import Period, PeriodError, iso_week, parse_bound
 from engine.report._report import FORMAT_VERSION, Grouping, Report, make_report
@@ -36,7 +45,9 @@ __all__ = [
     "TargetOutcome",
     "Verdict",
     "case_of",
+    "decode_incident_lines",
     "export_lines",
+    "incident_lines",
     "iso_week",
     "make_report",
     "median",

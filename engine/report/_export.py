@@ -31,7 +31,16 @@ from engine.report._period import Period
 from engine.store import Event, PlaybookRecord, RecordedIncident, decode_incident, encode_incident, parse_moment
 from engine.store._codec import canonical_json, moment
 
-__all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "MASK", "ExportError", "export_lines", "read_export"]
+__all__ = [
+    "EXPORT_FORMAT",
+    "EXPORT_VERSION",
+    "MASK",
+    "ExportError",
+    "decode_incident_lines",
+    "export_lines",
+    "incident_lines",
+    "read_export",
+]
 
 EXPORT_FORMAT = "calmly-export"
 EXPORT_VERSION = 1
@@ -234,13 +243,19 @@ def _read_incident(data: Mapping[str, Any]) -> RecordedIncident:
     return RecordedIncident(incident, bool(data["final"]), events)
 
 
-def read_export(lines: Iterable[str], source: str, playbooks: dict[str, tuple[str, str]]) -> Iterator[RecordedIncident]:
-    """The incidents of an export, one at a time; each ``playbook`` line read on the way is put in ``playbooks``
-    (digest -> (source, path)) before the incidents that need it. Raises :class:`ExportError` for a line that is
-    not a calmly export's."""
+def incident_lines(
+    lines: Iterable[str], source: str, playbooks: dict[str, tuple[str, str]]
+) -> Iterator[tuple[int, str]]:
+    """The export's incident lines undecoded, each with its line number, for :func:`decode_incident_lines` to
+    decode where the work is (a worker process of ``calmly diff``); the header is checked and each ``playbook``
+    line read on the way is put in ``playbooks`` (digest -> (source, path)). Raises :class:`ExportError` for a
+    line that is not a calmly export's."""
     started = False
     for number, text in enumerate(lines, start=1):
         if not text.strip():
+            continue
+        if started and text.startswith('{"events"'):  # an incident line as calmly export writes it (keys sorted)
+            yield number, text
             continue
         try:
             data = json.loads(text)
@@ -266,11 +281,32 @@ def read_export(lines: Iterable[str], source: str, playbooks: dict[str, tuple[st
             continue
         if kind != "incident":
             raise _fail(source, number, f"unknown line type {kind!r} (expected export, playbook or incident)")
+        yield number, text
+    if not started:
+        raise ExportError(f"{source}: empty; an export starts with its header line (made by calmly export)")
+
+
+def decode_incident_lines(numbered: Iterable[tuple[int, str]], source: str) -> Iterator[RecordedIncident]:
+    """The incidents of :func:`incident_lines`' lines, one at a time; :class:`ExportError` names a line that
+    cannot be read."""
+    for number, text in numbered:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise _fail(source, number, f"not JSON ({error.msg} at column {error.colno})") from None
+        if not isinstance(data, dict) or data.get("type") != "incident":
+            raise _fail(source, number, "not an incident line")
         try:
             yield _read_incident(data)
         except KeyError as error:
             raise _fail(source, number, f"an incident line without {error.args[0]!r}") from None
         except (TypeError, ValueError, AttributeError) as error:
             raise _fail(source, number, f"an incident line that cannot be read ({error})") from None
-    if not started:
-        raise ExportError(f"{source}: empty; an export starts with its header line (made by calmly export)")
+
+
+def read_export(lines: Iterable[str], source: str, playbooks: dict[str, tuple[str, str]]) -> Iterator[RecordedIncident]:
+    """The incidents of an export, one at a time; each ``playbook`` line read on the way is put in ``playbooks``
+    (digest -> (source, path)) before the incidents that need it. Raises :class:`ExportError` for a line that is
+    not a calmly export's."""
+    for numbered in incident_lines(lines, source, playbooks):
+        yield from decode_incident_lines((numbered,), source)

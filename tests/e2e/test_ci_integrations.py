@@ -93,3 +93,17 @@ def test_the_pre_commit_usage_pins_rev_to_a_commit_since_there_are_no_release_ta
     (rev,) = re.findall(r"^#\s+rev: (\S+)", usage, flags=re.MULTILINE)
     assert rev == "COMMIT-SHA"
     assert "v0.1.0" not in usage
+
+
+def test_example_workflow_writes_the_diff_of_changed_playbooks_to_the_job_summary() -> None:
+    workflow = yaml.safe_load((ROOT / "examples" / "github" / "validate-playbooks.yml").read_text(encoding="utf-8"))
+    job = workflow["jobs"]["diff"]
+    (script,) = [step["run"] for step in job["steps"] if "calmly diff" in step.get("run", "")]
+    assert 'calmly diff --from "$BASE" $changed --replay "$source" --format markdown >> "$GITHUB_STEP_SUMMARY"' in (
+        script
+    )
+    assert job["steps"][0]["with"]["fetch-depth"] == 0
+    # The command it runs works here: the shipped playbook against itself at HEAD, over the example timelines.
+    result = _run(f"calmly diff --from HEAD playbooks/customer-complaint.yaml --replay {job['env']['TIMELINES']}")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"determinism failures +0\n", result.stdout), result.stdout

@@ -55,6 +55,7 @@ FIGURES = {
     "desk_kb_per_queue_client",
     "scale_metrics_ms",
     "report_s_closed_incidents_vs_plain_sql",
+    "diff_s_recorded_incidents_vs_bare_step",
     "scale_readyz_ms",
     "scale_start_s",
     "scale_join_ms",

@@ -202,3 +202,19 @@ def test_the_report_package_computes_and_renders_without_io() -> None:
         if module.split(".")[0] in REPORT_FORBIDDEN
     )
     assert not offenders, "the report package reaches for I/O:\n" + "\n".join(offenders)
+
+
+#: The behavioural diff's replay, comparison and rendering take texts and recorded incidents and return data and
+#: text: the command line reads files and git, and the pool (engine/authoring/behaviour.py) runs the processes.
+DIFF_MODULES = ("replay.py", "comparison.py", "diffview.py")
+DIFF_FORBIDDEN = REPORT_FORBIDDEN | {"concurrent", "multiprocessing", "engine.cli"}
+
+
+def test_the_diffs_replay_comparison_and_rendering_do_no_io() -> None:
+    offenders = sorted(
+        f"engine/authoring/{name} imports {module}"
+        for name in DIFF_MODULES
+        for module in _imports(ENGINE / "authoring" / name)
+        if module.split(".")[0] in DIFF_FORBIDDEN or module in DIFF_FORBIDDEN
+    )
+    assert not offenders, "the diff's pure parts reach for I/O:\n" + "\n".join(offenders)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from engine.errors import StoreUnavailable
 from engine.store._migrations import MIGRATIONS
@@ -237,6 +238,23 @@ class SQLiteStore:
                 yield recorded
             if count < _recorded.PAGE:
                 return
+
+    def recorded_pages(
+        self, since: datetime | None, until: datetime | None, *, closed_only: bool = True
+    ) -> Iterator[tuple[list[tuple[Any, ...]], int]]:
+        """The pages :meth:`recorded` reads, each as its raw rows and how many incidents they hold, for
+        :func:`~engine.store.sqlite.decode_recorded_rows` to decode elsewhere (a worker process of ``calmly
+        diff``): reading stays in one place, decoding goes where the work is."""
+        after = 0
+        while True:
+            with self._lock:
+                rows, upto = _recorded.recorded_page(self._db, since, until, closed_only, after)
+            count = len({row[0] for row in rows})
+            if count:
+                yield [tuple(row) for row in rows], count  # plain tuples, which cross to another process
+            if count < _recorded.PAGE:
+                return
+            after = upto
 
     def mention(self, channel: str, external_id: str) -> MentionRecord | None:
         with self._lock:

@@ -1,0 +1,58 @@
+"""The behavioural diff over a pool of worker processes agrees with the diff in one process: the same totals and
+the same changed incidents, in the order they were recorded, whatever the chunks."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.authoring.behaviour import PlaybookText, diff_chunks, diff_incidents, pairs_of
+from engine.authoring.diffview import diff_json
+from engine.authoring.simulation import simulate
+from engine.authoring.timeline import Timeline, read_timeline
+from engine.files import load_file
+from engine.incident import Rulebook
+from engine.store import SQLiteStore
+from engine.store.sqlite import decode_recorded_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = ROOT / "playbooks" / "customer-complaint.yaml"
+OLD_LIMIT = "limit: {critical: 15m, high: 1h, medium: 4h, low: 24h}"
+NEW_LIMIT = "limit: {critical: 10m, high: 30m, medium: 2h, low: 12h}"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    kept = SQLiteStore(tmp_path_factory.mktemp("pool") / "data")
+    kept.migrate()
+    loaded = load_file(PLAYBOOK).playbook
+    assert loaded is not None
+    for path in sorted((ROOT / "examples" / "timelines").glob("*.yaml")):
+        timeline = read_timeline(path)
+        assert isinstance(timeline, Timeline)
+        simulate(Rulebook(loaded), timeline, store=kept)
+    yield kept
+    kept.close()
+
+
+def test_the_pool_gives_the_diff_one_process_gives(store: SQLiteStore) -> None:
+    text = PLAYBOOK.read_text(encoding="utf-8")
+    texts = [PlaybookText(text, "old.yaml", text.replace(OLD_LIMIT, NEW_LIMIT), "new.yaml")]
+    rows = [row for page, _ in store.recorded_pages(None, None, closed_only=False) for row in page]
+    incidents = [list(group) for _, group in groupby(rows, key=lambda row: row[0])]
+    chunks = [
+        ((decode_recorded_rows, [row for one in incidents[i : i + 2] for row in one]), len(incidents[i : i + 2]))
+        for i in range(0, len(incidents), 2)
+    ]
+
+    serial = diff_incidents(store.recorded(None, None, closed_only=False), pairs_of(texts, None))
+    pooled = diff_chunks(chunks, texts, None, jobs=2)
+
+    assert len(chunks) > 2
+    assert serial.incidents == len(incidents) > 5
+    assert serial.changed > 0
+    assert serial.nondeterministic == 0
+    assert diff_json(pooled, []) == diff_json(serial, [])
