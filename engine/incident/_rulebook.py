@@ -5,6 +5,7 @@ Built once per playbook version and shared by every incident under it; nothing h
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from engine.playbook import (
     format_duration,
 )
 
-__all__ = ["ALWAYS_ALLOWED", "FieldPlan", "Matcher", "Plan", "Point", "Rulebook", "Schedule"]
+__all__ = ["ALWAYS_ALLOWED", "Fate", "FieldPlan", "Matcher", "Plan", "Point", "Rulebook", "Schedule"]
 
 
 class Matcher:
@@ -192,6 +193,14 @@ class FieldPlan(NamedTuple):
 ALWAYS_ALLOWED = frozenset({Requirement.NOTE.value})
 
 
+class Fate(enum.Enum):
+    """What entering a state does to a target's clock."""
+
+    MET = "met"  # one of its until states: met
+    STOPPED = "stopped"  # one of its stops_on side paths: stopped, no verdict on time
+    RUNS = "runs"  # neither: it runs on
+
+
 class Rulebook:
     """One playbook version, compiled into the tables its incidents are run by.
 
@@ -246,11 +255,10 @@ class Rulebook:
         }
         self._limit_clocks = {state: str(ClockId.limit(state)) for state in playbook.states}
         self._final = frozenset(name for name, state in playbook.states.items() if state.final)
-        #: For each state, what entering it does to each target's clock: met (one of its ``until``), stopped (a side
-        #: path of its ``stops_on``) or nothing (None: it runs on). Asked for every clock at every move.
-        self._fates: dict[str, dict[str, str | None]] = {
+        #: For each state, what entering it does to each target's clock. Asked for every clock at every move.
+        self._fates: dict[str, dict[str, Fate]] = {
             state: {
-                name: "met" if state in target.until else "stopped" if state in target.stops_on else None
+                name: Fate.MET if state in target.until else Fate.STOPPED if state in target.stops_on else Fate.RUNS
                 for name, target in playbook.targets.items()
             }
             for state in playbook.states
@@ -380,9 +388,9 @@ class Rulebook:
     def is_final(self, state: str) -> bool:
         return state in self._final
 
-    def fates_in(self, state: str) -> Mapping[str, str | None]:
-        """What entering ``state`` does to each target's clock, by the target's name: ``met``, ``stopped`` (a side
-        path), or None (it runs on). A clock whose name is not there is a state's limit or a promise's."""
+    def fates_in(self, state: str) -> Mapping[str, Fate]:
+        """What entering ``state`` does to each target's clock, by the target's name. A clock whose name is not
+        there is a state's limit or a promise's."""
         return self._fates[state]
 
     # --- clocks ---------------------------------------------------------------------------------------------

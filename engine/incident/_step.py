@@ -44,7 +44,7 @@ from engine.incident._record import (
     SetOwner,
     Stepped,
 )
-from engine.incident._rulebook import Rulebook, Schedule
+from engine.incident._rulebook import Fate, Rulebook, Schedule
 from engine.incident._standing import standing
 from engine.incident._surges import NO_SURGE
 from engine.incident._teamwork import add_note, set_owner
@@ -97,20 +97,21 @@ def _enter(
     fates = book.fates_in(state)
     for clock in incident.clocks:
         name = clock.name
-        fate = fates.get(name, _NOT_A_TARGET)
-        if fate is None and not final:  # a target that runs on through this state
+        fate = fates.get(name)  # None: not a target's clock, but a state's limit or a promise's
+        if fate is Fate.RUNS and not final:
             kept.append(clock)
             continue
-        if fate is _NOT_A_TARGET and not final and ClockId.is_promise(name):  # it runs until the promise is kept
+        if fate is None and not final and ClockId.is_promise(name):  # it runs until the promise is kept
             kept.append(clock)
             continue
         # A state's limit stops as the state is left; a target stops where it is met, on a side path, or at the end.
         if clock.next is not None:
             effects.append(CancelDeadline(deadline_key(incident.id, clock, clock.next), name))
-        if fate is not _NOT_A_TARGET:
+        if fate is not None:
             if not book.playbook.targets[name].per_follow_up:  # one that starts on each follow-up runs again
                 finished = finished | {name}
-            effects.append(_verdict(clock, fate or "stopped", state if fate == "stopped" else None, now))
+            aside = state if fate is Fate.STOPPED else None
+            effects.append(_verdict(clock, "met" if fate is Fate.MET else "stopped", aside, now))
     if final:
         return tuple(kept), finished, effects
     if book.pausable:  # targets that stand still in some states stop or go on as the incident moves
@@ -572,8 +573,6 @@ def _start_follow_up_clocks(book: Rulebook, incident: Incident, now: datetime) -
 
 
 _NO_TIME = timedelta(0)
-#: What :meth:`Rulebook.fates_in` gives for a clock that is not a target's (a state's limit, a promise's).
-_NOT_A_TARGET = "not a target"
 
 
 def _minute(moment: datetime) -> str:

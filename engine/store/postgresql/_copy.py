@@ -115,7 +115,7 @@ def copy_sqlite_store(
     """Copy the SQLite database ``source`` (a store migrated to this calmly's schema) into ``target``, which must
     hold no rows yet; every table's count checked in the same transaction, which commits only when all agree.
     ``on_row`` hears of each row copied (by its table), for a progress line."""
-    reader = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    reader = sqlite3.connect(f"{Path(source).resolve().as_uri()}?mode=ro", uri=True)  # a path with ? or # too
     try:
         with target.transaction() as db:
             _refuse_unless_empty(db, target)
