@@ -9,6 +9,7 @@ the daemon's writers wait at most one page's query.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,6 +25,8 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 _GROUPINGS = tuple(grouping.value for grouping in Grouping)
+#: The period the page shows when its form gives none: the last 30 days.
+_DEFAULT_SPAN = timedelta(days=30)
 
 
 @router.get("/reports")
@@ -32,6 +35,8 @@ def reports_page(request: Request, context: Context) -> Response:
     if seen is None:
         return to_signin()
     asked = {name: request.query_params.get(name, "").strip() for name in ("since", "until", "by")}
+    if not asked["since"] and not asked["until"]:  # the last 30 days unless the form asks otherwise: what a lead
+        asked["since"] = (context.clock() - _DEFAULT_SPAN).date().isoformat()  # looks at, and quick to make
     with_open = request.query_params.get("open") == "1"
     values: dict[str, Any] = {
         "seen": seen,

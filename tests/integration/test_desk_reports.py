@@ -67,6 +67,12 @@ def test_the_reports_page_groups_by_what_the_form_asks(daemon: Daemon) -> None:
     assert '<option value="channel" selected>' in page
 
 
+def test_without_a_period_the_page_shows_the_last_30_days_and_says_so_in_its_form(daemon: Daemon) -> None:
+    page = _signed_in(daemon).get("/reports").text
+    assert 'value="2026-10-24"' in page  # 30 days before the daemon's clock
+    assert "1 incident (1 closed)" in page
+
+
 def test_the_queue_links_to_the_reports(daemon: Daemon) -> None:
     assert 'href="/reports"' in _signed_in(daemon).get("/").text
 
