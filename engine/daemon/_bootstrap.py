@@ -193,7 +193,7 @@ def _wire(
     presence = MemoryPresence(feed.publish_presence)
     # Delivery reads the roster from the API context at each use, so a reload that swaps it there reaches both.
     channels = channels_for(roster, os.environ, system_clock)
-    dispatcher = Dispatcher(store, library, lambda: context.roster, channels, clock)
+    dispatcher = Dispatcher(store, library, lambda: context.roster, channels, clock, wall_clock=system_clock)
     courier = Courier(dispatcher, simulated is not None)
     scheduler = Scheduler(service, clock, simulated is not None, on_fired=courier.wake)
 

@@ -101,17 +101,18 @@ class PostgreSQLOutbox:
                 )
         self._db.execute("UPDATE outbox SET state = 'routed' WHERE key = %s", (outbox_key,))
 
-    def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:
+    def claim(self, now: datetime, limit: int, lease: timedelta, leased_at: datetime | None = None) -> list[Delivery]:
         # Skips what another daemon is sending (its lease runs) or is claiming right now (its row is locked).
+        held = leased_at if leased_at is not None else now
         rows = self._db.execute(
             "WITH due AS (SELECT outbox_key, destination FROM deliveries WHERE state = 'pending' "
-            "AND next_attempt_at <= %(now)s AND (claimed_until IS NULL OR claimed_until <= %(now)s) "
+            "AND next_attempt_at <= %(now)s AND (claimed_until IS NULL OR claimed_until <= %(held)s) "
             "ORDER BY next_attempt_at, outbox_key, destination LIMIT %(limit)s FOR UPDATE SKIP LOCKED), "
             "claimed AS (UPDATE deliveries d SET claimed_until = %(until)s FROM due "
             "WHERE d.outbox_key = due.outbox_key AND d.destination = due.destination RETURNING d.*) "
             f"SELECT {_DELIVERY_COLUMNS} FROM claimed d JOIN outbox o ON o.key = d.outbox_key "
             "ORDER BY d.next_attempt_at, d.outbox_key, d.destination",
-            {"now": moment(now), "until": moment(now + lease), "limit": limit},
+            {"now": moment(now), "held": moment(held), "until": moment(held + lease), "limit": limit},
         ).fetchall()
         return [_delivery(row) for row in rows]
 
