@@ -42,6 +42,8 @@ __all__ = ["PostgreSQLStore"]
 
 #: Connections a daemon keeps at most: its HTTP workers, the scheduler and the courier, with a few to spare.
 POOL_SIZE = 10
+#: How long a request waits for a connection while the server was last found unreachable, in seconds.
+_OUTAGE_WAIT_S = 1.0
 
 _MIGRATION_LOCK = "calmly schema migrations"
 
@@ -85,6 +87,7 @@ class PostgreSQLStore:
     def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         self.location: Location = locate(url)
         self._pool: ConnectionPool[psycopg.Connection[Any]] = open_pool(self.location, size=pool_size)
+        self._unreachable = False  # whether the last try to reach the server failed (see _connection)
 
     @property
     def path(self) -> str:
@@ -146,8 +149,16 @@ class PostgreSQLStore:
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
-        with mapped_errors(self.location), self._pool.connection() as db:
-            yield db
+        # While the server was last found unreachable, a request waits a moment for a connection rather than the
+        # pool's full wait: it is answered 503 at once (and /readyz within a load balancer's check), not after 10 s.
+        wait = _OUTAGE_WAIT_S if self._unreachable else None
+        try:
+            with mapped_errors(self.location), self._pool.connection(timeout=wait) as db:
+                self._unreachable = False
+                yield db
+        except StoreUnavailable:
+            self._unreachable = True
+            raise
 
     # --- views ---------------------------------------------------------------------------------------------------
 
