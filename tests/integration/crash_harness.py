@@ -47,7 +47,19 @@ from engine.playbook import Failed
 from engine.service import Library, Service
 from engine.store import SQLiteStore, Store, moment
 
-__all__ = ["CrashRun", "Ledger", "Place", "Receiver", "check_store", "notifying_roster", "run_crash_test"]
+__all__ = [
+    "Clients",
+    "CrashRun",
+    "Daemon",
+    "Ledger",
+    "Place",
+    "Receiver",
+    "check_store",
+    "issue_tokens",
+    "notifying_roster",
+    "people_by_role",
+    "run_crash_test",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOKS = ROOT / "playbooks"
@@ -103,6 +115,7 @@ class Ledger:
     acknowledged: int = 0
     failed: int = 0
     refused: int = 0
+    unavailable: int = 0  # 503 answers while the database was down (each with Retry-After)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _known: set[str] = field(default_factory=set)
 
@@ -229,6 +242,7 @@ class Clients:
         self.urls: list[str] = []  # the daemons up now (replaced whole, never changed in place)
         self.up = threading.Event()
         self.done = threading.Event()
+        self.outage = threading.Event()  # set while the database is down: 503 with Retry-After is the right answer
         self.counter = itertools.count(1)
         self.unanswered: list[dict[str, Any]] = []  # mentions sent without an answer: sent again later
         work = [
@@ -283,6 +297,13 @@ class Clients:
                 self.ledger.failed += 1
             time.sleep(0.01)
             return None
+        if response.status_code == 503 and self.outage.is_set():
+            with self.ledger.lock:
+                self.ledger.unavailable += 1
+            if "retry-after" not in response.headers:
+                self.ledger.error(f"POST {url} answered 503 without Retry-After: {response.text[:300]}")
+            time.sleep(0.01)
+            return None  # nothing was done: sent again later, as a client would
         with self.ledger.lock:
             if response.is_success:
                 self.ledger.acknowledged += 1
@@ -362,6 +383,9 @@ class Clients:
                 try:
                     shown = client.get(f"{url}/v1/incidents/{incident_id}", headers=self._headers())
                 except httpx.HTTPError:
+                    time.sleep(0.01)
+                    continue
+                if shown.status_code == 503 and self.outage.is_set():
                     time.sleep(0.01)
                     continue
                 if shown.status_code != 200:
@@ -624,7 +648,7 @@ class Receiver:
 
 def notifying_roster(folder: Path, receiver: Receiver) -> Path:
     """The example roster with every role notified by a signed webhook to ``receiver``."""
-    roles = sorted(_people_by_role())
+    roles = sorted(people_by_role())
     lines = [
         f"  {role}: {{notify: [{{channel: webhook, url: '{receiver.url}', secret_env: HOOK_SECRET}}]}}"
         for role in roles
@@ -656,7 +680,7 @@ class CrashRun:
         data = self.folder / "data"
         rng = random.Random(self.seed)
         tokens = issue_tokens(data, self.place)
-        roles = _people_by_role()
+        roles = people_by_role()
         clients = Clients(self.ledger, tokens, self.seed, roles)
         started = itertools.count()
         running = [Daemon(self.folder, data, START, next(started), self.place) for _ in range(self.daemons)]
@@ -712,7 +736,7 @@ class CrashRun:
         )
 
 
-def _people_by_role() -> dict[str, str]:
+def people_by_role() -> dict[str, str]:
     from engine.service import load_roster  # noqa: PLC0415
 
     roster = load_roster(ROSTER)
