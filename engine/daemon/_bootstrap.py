@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -32,6 +33,9 @@ from engine.service import Change, InvalidPlaybooks, Library, Roster, Service, S
 from engine.service._preflight import Resolver, system_resolver
 from engine.store import SQLiteStore, Store, StoreError
 from engine.store.sqlite import DATABASE_NAME
+
+if TYPE_CHECKING:  # psycopg is imported only where a PostgreSQL store is used
+    from engine.store.postgresql import HintListener
 
 __all__ = ["Adapters", "Daemon", "NoStore", "StartupError", "adapters", "build", "open_adapters", "system_clock"]
 
@@ -140,6 +144,8 @@ class Daemon:
     reloader: Reloader | None = None
     #: Who has which incident open on the desk (its pages' beats), announced through the same feed.
     presence: PresenceRegistry | None = None
+    #: The other daemons' wake-up hints, where the store is shared (PostgreSQL): started and stopped with the loops.
+    hints: HintListener | None = None
 
 
 def _roster(config: Config) -> Roster:
@@ -197,6 +203,13 @@ def _wire(
     courier = Courier(dispatcher, simulated is not None)
     scheduler = Scheduler(service, clock, simulated is not None, on_fired=courier.wake)
 
+    hints = None
+    if config.store is not None:
+        from engine.store.postgresql import PostgreSQLStore  # noqa: PLC0415 - as in _open_shared
+
+        if isinstance(store, PostgreSQLStore):
+            hints = store.listen(scheduler.armed, courier.wake)
+
     def wake_both() -> None:
         scheduler.wake()
         courier.wake()
@@ -233,4 +246,4 @@ def _wire(
         intake_rate_limit_per_minute=config.intake_rate_limit_per_minute,
         **service.counts(),
     )
-    return Daemon(config, store, service, scheduler, context, courier, reloader, presence)
+    return Daemon(config, store, service, scheduler, context, courier, reloader, presence, hints)

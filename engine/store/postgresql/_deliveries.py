@@ -48,6 +48,7 @@ class PostgreSQLDeadlines:
 
     def __init__(self, db: Connection) -> None:
         self._db = db
+        self.earliest_armed: datetime | None = None  # hinted to the other daemons at commit
 
     def claim(self, now: datetime, limit: int) -> list[DueDeadline]:
         # The incident is locked with its deadline: the batch steps it next, and a deadline whose incident another
@@ -66,6 +67,8 @@ class PostgreSQLDeadlines:
             "ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at WHERE deadlines.done_at IS NULL",
             (key, incident_id, clock, moment(due_at)),
         )
+        if self.earliest_armed is None or due_at < self.earliest_armed:
+            self.earliest_armed = due_at
 
     def cancel(self, key: str) -> None:
         self._db.execute("DELETE FROM deadlines WHERE key = %s AND done_at IS NULL", (key,))
@@ -82,6 +85,7 @@ class PostgreSQLOutbox:
 
     def __init__(self, db: Connection) -> None:
         self._db = db
+        self.added = False  # a notification was added: hinted to the other daemons (their couriers) at commit
 
     def enqueue(self, key: str, incident_id: str, at: datetime, body: Mapping[str, Any]) -> bool:
         added = self._db.execute(
@@ -89,6 +93,7 @@ class PostgreSQLOutbox:
             "ON CONFLICT (key) DO NOTHING",
             (key, incident_id, moment(at), canonical_json(body), moment(at)),
         )
+        self.added = self.added or added.rowcount == 1
         return added.rowcount == 1
 
     def route(self, outbox_key: str, destinations: Sequence[tuple[str, str]], at: datetime) -> None:

@@ -9,7 +9,7 @@ lock, so daemons starting together apply each one once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +36,7 @@ from engine.store._records import (
 )
 from engine.store.postgresql import _access, _deliveries, _figures, _incidents, _intake
 from engine.store.postgresql._connection import Location, locate, mapped_errors, open_pool
+from engine.store.postgresql._hints import CHANNEL, HintListener, deadline_hint, outbox_hint
 from engine.store.postgresql._schema import MIGRATIONS
 
 __all__ = ["PostgreSQLStore"]
@@ -61,6 +62,15 @@ class _Unit:
     tokens: _access.PostgreSQLTokens
     sessions: _access.PostgreSQLSessions
     playbooks: _access.PostgreSQLPlaybooks
+
+    def hints(self) -> list[str]:
+        """What the other daemons should wake up for: the earliest deadline armed, a notification added."""
+        found = []
+        if self.deadlines.earliest_armed is not None:
+            found.append(deadline_hint(self.deadlines.earliest_armed))
+        if self.outbox.added:
+            found.append(outbox_hint())
+        return found
 
     @classmethod
     def on(cls, db: psycopg.Connection[Any]) -> _Unit:
@@ -135,7 +145,11 @@ class PostgreSQLStore:
             if not durable:
                 # Bookkeeping that is safe to redo: the commit returns before the server flushes it to disk.
                 db.execute("SET LOCAL synchronous_commit = off")
-            yield _Unit.on(db)
+            unit = _Unit.on(db)
+            yield unit
+            # In the transaction, so other daemons hear it only once it is committed (and never if it is not).
+            for hint in unit.hints():
+                db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, hint))
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[Any]]:
@@ -143,6 +157,10 @@ class PostgreSQLStore:
         (:mod:`._copy`). Committed when the block ends, rolled back if it raises."""
         with self._connection() as db, db.transaction():
             yield db
+
+    def listen(self, on_deadline: Callable[[datetime], Any], on_outbox: Callable[[], Any]) -> HintListener:
+        """A listener (not started) for the other daemons' hints: see :mod:`._hints`."""
+        return HintListener(self.location.url, on_deadline, on_outbox)
 
     def close(self) -> None:
         self._pool.close()
