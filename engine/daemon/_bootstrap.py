@@ -21,7 +21,7 @@ from engine.api import ApiContext
 from engine.daemon._channels import channels_for
 from engine.daemon._config import Config
 from engine.daemon._findings import setup_findings
-from engine.daemon._loops import Courier, Scheduler
+from engine.daemon._loops import ClockFollower, Courier, Scheduler
 from engine.daemon._redaction import REDACTOR, roster_secrets
 from engine.daemon._reload import Reloader
 from engine.desk import LocalFeed, MemoryPresence, PresenceRegistry
@@ -146,6 +146,8 @@ class Daemon:
     presence: PresenceRegistry | None = None
     #: The other daemons' wake-up hints, where the store is shared (PostgreSQL): started and stopped with the loops.
     hints: HintListener | None = None
+    #: Where a simulated clock is shared through the store: what keeps this daemon's in step (started with the loops).
+    clock_follower: ClockFollower | None = None
 
 
 def _roster(config: Config) -> Roster:
@@ -203,16 +205,20 @@ def _wire(
     courier = Courier(dispatcher, simulated is not None)
     scheduler = Scheduler(service, clock, simulated is not None, on_fired=courier.wake)
 
-    hints = None
+    def wake_both() -> None:
+        scheduler.wake()
+        courier.wake()
+
+    hints = follower = None
     if config.store is not None:
         from engine.store.postgresql import PostgreSQLStore  # noqa: PLC0415 - as in _open_shared
 
         if isinstance(store, PostgreSQLStore):
             hints = store.listen(scheduler.armed, courier.wake)
-
-    def wake_both() -> None:
-        scheduler.wake()
-        courier.wake()
+        if simulated is not None and isinstance(store, PostgreSQLStore):
+            # One simulated time for every daemon on the database: moved through any, followed by the others.
+            simulated.set(store.shared_time(simulated.now()))
+            follower = ClockFollower(simulated, store.shared_time, wake_both)
 
     context = ApiContext(
         service=service,
@@ -246,4 +252,4 @@ def _wire(
         intake_rate_limit_per_minute=config.intake_rate_limit_per_minute,
         **service.counts(),
     )
-    return Daemon(config, store, service, scheduler, context, courier, reloader, presence, hints)
+    return Daemon(config, store, service, scheduler, context, courier, reloader, presence, hints, follower)

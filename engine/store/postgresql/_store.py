@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -47,6 +47,9 @@ POOL_SIZE = 10
 _OUTAGE_WAIT_S = 1.0
 
 _MIGRATION_LOCK = "calmly schema migrations"
+#: The counters row that holds the shared simulated time, in microseconds since the epoch.
+_SHARED_TIME = "simulated clock"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +160,18 @@ class PostgreSQLStore:
         (:mod:`._copy`). Committed when the block ends, rolled back if it raises."""
         with self._connection() as db, db.transaction():
             yield db
+
+    def shared_time(self, at_least: datetime) -> datetime:
+        """The simulated time every daemon on this database shares, moved forward to ``at_least`` if it is behind
+        (never back): how a demo's clock moved through one daemon reaches the others."""
+        micros = int((at_least - _EPOCH) / timedelta(microseconds=1))
+        with self._connection() as db:
+            row = db.execute(
+                "INSERT INTO counters (name, value) VALUES (%s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET value = GREATEST(counters.value, excluded.value) RETURNING value",
+                (_SHARED_TIME, micros),
+            ).fetchone()
+        return _EPOCH + timedelta(microseconds=int(row[0])) if row else at_least
 
     def listen(self, on_deadline: Callable[[datetime], Any], on_outbox: Callable[[], Any]) -> HintListener:
         """A listener (not started) for the other daemons' hints: see :mod:`._hints`."""
