@@ -16,6 +16,12 @@ may have reached (a clock going back would make nothing fire). After the last cy
 * no notification was made twice: each escalation in the histories has its own key, and exactly one outbox row;
 * no deadline was lost: an open incident's pending deadlines are exactly the ones its running clocks wait for.
 
+With a :class:`Place` naming a PostgreSQL store, :class:`CrashRun` starts several daemons on it: the clients send
+each request to any daemon that is up, each cycle kills one of them (at random) and starts it again, and the clock
+is moved through one daemon (they share it). A :class:`Receiver` (a webhook on loopback that the roster of
+:func:`notifying_roster` sends every notification to) is checked too: each notification came once, or again with
+the same ``webhook-id`` only after a daemon was killed in between, and every delivery marked delivered came.
+
 The choices are drawn from a seeded random generator; the seed is in every failure message. Thread timing still
 varies between runs, so a seed narrows a failure down rather than replaying it exactly.
 """
