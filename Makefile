@@ -36,10 +36,14 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-## soak: the crash test at length: the daemon killed with SIGKILL under load and restarted 200 times (minutes)
+## soak: the crash tests at length: the daemon killed with SIGKILL under load and restarted 200 times; then, where
+## CALMLY_TEST_POSTGRES_URL names a database, three daemons on it, one of them killed 50 times (minutes)
 SOAK_CYCLES ?= 200
+POSTGRES_SOAK_CYCLES ?= 50
 soak: $(STAMP)
 	CALMLY_SOAK_CYCLES=$(SOAK_CYCLES) $(BIN)/python -m pytest -q -s tests/integration/test_crash_recovery.py
+	CALMLY_SOAK_CYCLES=$(POSTGRES_SOAK_CYCLES) $(BIN)/python -m pytest -q -s -rs \
+		tests/integration/test_crash_recovery_on_postgresql.py tests/integration/test_database_restart.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

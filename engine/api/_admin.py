@@ -63,6 +63,7 @@ async def move_clock(
     if simulated is None:  # pragma: no cover - the router is included only on a simulated clock
         raise BadClock("the daemon runs on the system clock")
     body = await json_body(request, context)
+    moment: datetime | None = None
     try:
         if isinstance(body, dict) and set(body) == {"advance"}:
             step = parse_duration(str(body["advance"]))
@@ -79,7 +80,12 @@ async def move_clock(
                 code="clock_jump_too_far",
                 details={"max_days": MAX_CLOCK_JUMP.days},
             )
-        simulated.advance(step)
+        # "to" is set as given, not as a step from the time read above: on a shared store the clock may have been
+        # moved meanwhile by another daemon, and a step would overshoot.
+        if moment is None:
+            simulated.advance(step)
+        else:
+            simulated.set(moment)
     except (ValueError, OverflowError) as error:
         raise BadClock(f"cannot move the clock: {error}") from error
     fired = await run_in_threadpool(context.service.fire_due)

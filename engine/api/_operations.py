@@ -28,9 +28,9 @@ def readyz(context: Context) -> JSONResponse:
     try:
         counts = dict(context.service.counts())
     except Exception as error:  # whatever the store's failure, the answer is the same: not ready
-        raise NotReady(f"the store does not answer: {error}") from error
+        raise NotReady(f"the store does not answer: {error}", details={"store": "unreachable"}) from error
     if not context.ready():
-        raise NotReady("starting or stopping")
+        raise NotReady("starting or stopping", details={"store": "reachable"})
     playbooks = [f"{book.playbook.id} v{book.playbook.version}" for book in context.service.library.current]
     return JSONResponse({"status": "ready", "playbooks": playbooks, **counts, "checks": list(context.checks)})
 

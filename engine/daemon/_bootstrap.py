@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -20,7 +21,7 @@ from engine.api import ApiContext
 from engine.daemon._channels import channels_for
 from engine.daemon._config import Config
 from engine.daemon._findings import setup_findings
-from engine.daemon._loops import Courier, Scheduler
+from engine.daemon._loops import ClockFollower, Courier, Scheduler
 from engine.daemon._redaction import REDACTOR, roster_secrets
 from engine.daemon._reload import Reloader
 from engine.desk import LocalFeed, MemoryPresence, PresenceRegistry
@@ -32,6 +33,9 @@ from engine.service import Change, InvalidPlaybooks, Library, Roster, Service, S
 from engine.service._preflight import Resolver, system_resolver
 from engine.store import SQLiteStore, Store, StoreError
 from engine.store.sqlite import DATABASE_NAME
+
+if TYPE_CHECKING:  # psycopg is imported only where a PostgreSQL store is used
+    from engine.store.postgresql import HintListener
 
 __all__ = ["Adapters", "Daemon", "NoStore", "StartupError", "adapters", "build", "open_adapters", "system_clock"]
 
@@ -140,6 +144,10 @@ class Daemon:
     reloader: Reloader | None = None
     #: Who has which incident open on the desk (its pages' beats), announced through the same feed.
     presence: PresenceRegistry | None = None
+    #: The other daemons' wake-up hints, where the store is shared (PostgreSQL): started and stopped with the loops.
+    hints: HintListener | None = None
+    #: Where a simulated clock is shared through the store: what keeps this daemon's in step (started with the loops).
+    clock_follower: ClockFollower | None = None
 
 
 def _roster(config: Config) -> Roster:
@@ -193,13 +201,24 @@ def _wire(
     presence = MemoryPresence(feed.publish_presence)
     # Delivery reads the roster from the API context at each use, so a reload that swaps it there reaches both.
     channels = channels_for(roster, os.environ, system_clock)
-    dispatcher = Dispatcher(store, library, lambda: context.roster, channels, clock)
+    dispatcher = Dispatcher(store, library, lambda: context.roster, channels, clock, wall_clock=system_clock)
     courier = Courier(dispatcher, simulated is not None)
     scheduler = Scheduler(service, clock, simulated is not None, on_fired=courier.wake)
 
     def wake_both() -> None:
         scheduler.wake()
         courier.wake()
+
+    hints = follower = None
+    if config.store is not None:
+        from engine.store.postgresql import PostgreSQLStore  # noqa: PLC0415 - as in _open_shared
+
+        if isinstance(store, PostgreSQLStore):
+            hints = store.listen(scheduler.armed, courier.wake)
+        if simulated is not None and isinstance(store, PostgreSQLStore):
+            # One simulated time for every daemon on the database: moved through any, followed by the others.
+            simulated.set(store.shared_time(simulated.now()))
+            follower = ClockFollower(simulated, store.shared_time, wake_both)
 
     context = ApiContext(
         service=service,
@@ -233,4 +252,4 @@ def _wire(
         intake_rate_limit_per_minute=config.intake_rate_limit_per_minute,
         **service.counts(),
     )
-    return Daemon(config, store, service, scheduler, context, courier, reloader, presence)
+    return Daemon(config, store, service, scheduler, context, courier, reloader, presence, hints, follower)

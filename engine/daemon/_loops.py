@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 import structlog
 
 from engine.notify import Dispatcher
-from engine.service import Service
+from engine.service import Service, SimulatedClock
 from engine.store import StoreError
 
-__all__ = ["Courier", "Scheduler"]
+__all__ = ["ClockFollower", "Courier", "Scheduler"]
 
 #: The scheduler looks again at least this often, in case another process wrote a deadline to the store.
 _IDLE_LOOK = timedelta(seconds=30)
@@ -31,6 +31,8 @@ _BATCH_TIME = 0.010
 _BETWEEN_BATCHES = 0.0002
 #: The courier looks again at least this often (a retry may fall due; a `calmly outbox retry` may have run).
 _COURIER_LOOK = timedelta(seconds=5)
+#: How often a simulated clock on a shared store looks whether another daemon moved it.
+_CLOCK_LOOK = timedelta(seconds=0.2)
 
 _log = structlog.get_logger("calmly.daemon")
 
@@ -178,3 +180,24 @@ class Courier(_Loop):
         if routed or outcomes:
             return 0.0  # there may be more
         return self._until(self._dispatcher.next_due(), self._dispatcher.now())
+
+
+class ClockFollower(_Loop):
+    """Keeps a simulated clock in step with the one every daemon on a shared store has: each turn it publishes this
+    daemon's time (the store keeps the latest) and takes the latest, waking the loops when it moved this one."""
+
+    def __init__(
+        self,
+        clock: SimulatedClock,
+        shared_time: Callable[[datetime], datetime],
+        on_moved: Callable[[], None],
+    ) -> None:
+        super().__init__("clock", _CLOCK_LOOK, simulated=True)
+        self._clock = clock
+        self._shared_time = shared_time
+        self._on_moved = on_moved
+
+    def _turn(self) -> float:
+        if self._clock.catch_up(self._shared_time(self._clock.now())):
+            self._on_moved()
+        return _CLOCK_LOOK.total_seconds()

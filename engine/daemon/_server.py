@@ -106,12 +106,20 @@ def serve(config: Config, simulated_start: datetime | None = None) -> int:
     daemon.scheduler.start()
     if daemon.courier is not None:
         daemon.courier.start()
+    if daemon.hints is not None:
+        daemon.hints.start()
+    if daemon.clock_follower is not None:
+        daemon.clock_follower.start()
     try:
         server.run()
     except SystemExit:  # uvicorn gives up when it cannot listen (and has said why)
         _log.error("cannot listen", listen=config.listen, hint="is calmly already running? choose another --listen")
         return 1
     finally:
+        if daemon.hints is not None:
+            daemon.hints.stop()
+        if daemon.clock_follower is not None:
+            daemon.clock_follower.stop()
         daemon.scheduler.stop()
         if daemon.courier is not None:
             daemon.courier.stop()

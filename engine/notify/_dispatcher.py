@@ -73,12 +73,14 @@ class Dispatcher:
         *,
         policy: RetryPolicy = RetryPolicy(),
         jitter: Callable[[], float] = random.random,
+        wall_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._store = store
         self._library = library
         self._roster = roster
         self._channels = channels
         self._clock = clock
+        self._wall_clock = wall_clock or clock  # what leases are measured by (see deliver_due)
         self._policy = policy
         self._jitter = jitter
 
@@ -104,7 +106,9 @@ class Dispatcher:
         sent: list[tuple[Delivery, datetime]] = []
         # Claimed first (with a lease, where several daemons share the store), then sent outside any transaction.
         with self._store.write(durable=False) as tx:
-            claimed = tx.outbox.claim(self._clock(), limit, self._policy.lease)
+            # The lease is judged by the wall clock: a simulated clock jumps minutes at once, and a lease measured by
+            # it would run out while the delivery is still being sent, so another daemon would send it too.
+            claimed = tx.outbox.claim(self._clock(), limit, self._policy.lease, self._wall_clock())
         for delivery in claimed:
             roles = [str(role) for role in delivery.body.get("roles", [])]
             if delivery.destination not in by_id:

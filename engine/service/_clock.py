@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 from engine.playbook import parse_duration
@@ -18,6 +19,7 @@ class SimulatedClock:
         if moment.tzinfo is None:
             raise ValueError("a simulated clock needs an aware datetime (with a UTC offset)")
         self._now = moment.astimezone(UTC)
+        self._moving = threading.Lock()  # moved by requests and, on a shared store, by the daemon's follower
 
     def now(self) -> datetime:
         return self._now
@@ -27,12 +29,22 @@ class SimulatedClock:
         step = parse_duration(by) if isinstance(by, str) else by
         if step < timedelta(0):
             raise ValueError("a clock does not go back")
-        self._now += step
-        return self._now
+        with self._moving:
+            self._now += step
+            return self._now
 
     def set(self, moment: datetime) -> datetime:
         """Jump to a moment at or after the current time."""
-        if moment < self._now:
-            raise ValueError("a clock does not go back")
-        self._now = moment.astimezone(UTC)
-        return self._now
+        with self._moving:
+            if moment < self._now:
+                raise ValueError("a clock does not go back")
+            self._now = moment.astimezone(UTC)
+            return self._now
+
+    def catch_up(self, moment: datetime) -> bool:
+        """Move to ``moment`` if it is later than the current time (never back); whether it moved."""
+        with self._moving:
+            if moment <= self._now:
+                return False
+            self._now = moment.astimezone(UTC)
+            return True

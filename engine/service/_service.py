@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from engine.errors import NotFound, Replayed
+from engine.errors import Conflict, NotFound, Replayed
 from engine.incident import (
     Act,
     Actor,
@@ -90,6 +90,8 @@ class _Parsed:
     now: datetime
 
 
+#: How many times a unit of work of intake is tried when another daemon's crosses it (see ingest_together).
+_INTAKE_ATTEMPTS = 3
 #: Refusals kept in the incident's history as attempts that changed nothing, so the team can learn from them: the
 #: rules' own verdicts on what someone tried. A stale revision, a field left blank or a mistyped action is not one.
 LEARNED_FROM = frozenset({RefusalReason.HOUSE_RULE, RefusalReason.WRONG_CHANNEL, RefusalReason.ROLE_NOT_ALLOWED})
@@ -215,9 +217,19 @@ class Service:
             return outcomes
         changes: list[Change] = []
         try:
-            with self.store.write() as tx:
-                for index, taken in pending:
-                    outcomes[index] = self._recorded(tx, taken, changes)
+            for attempt in range(1, _INTAKE_ATTEMPTS + 1):
+                changes = []
+                try:
+                    with self.store.write() as tx:
+                        for index, taken in pending:
+                            outcomes[index] = self._recorded(tx, taken, changes)
+                    break
+                except Conflict:
+                    # Another daemon's unit of work crossed this one (a deadlock between their locks, which a
+                    # batch takes mention by mention): nothing was written, and intake has no version to go
+                    # stale, so the same mentions are taken again rather than refused.
+                    if attempt == _INTAKE_ATTEMPTS:
+                        raise
         except Replayed as error:
             if len(pending) == 1:
                 outcomes[pending[0][0]] = error

@@ -143,12 +143,14 @@ class OutboxRepository(Protocol):
         """Give a notification its (destination, channel) pairs, each a pending delivery due now, in one go."""
         ...
 
-    def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:
+    def claim(self, now: datetime, limit: int, lease: timedelta, leased_at: datetime | None = None) -> list[Delivery]:
         """Pending deliveries due by ``now``, the earliest first, up to ``limit``: this daemon's to send until
-        ``now + lease``. The claim is committed with the unit of work and the sending happens after it, so a
-        database shared by several daemons keeps a lease on each claimed delivery, skipped by the others until
-        it runs out (a daemon that died while sending is taken over then) or the outcome is recorded. SQLite's
-        store has one daemon, and claims by reading."""
+        ``leased_at + lease`` (``leased_at`` is ``now`` unless given). The claim is committed with the unit of work
+        and the sending happens after it, so a database shared by several daemons keeps a lease on each claimed
+        delivery, skipped by the others until it runs out (a daemon that died while sending is taken over then)
+        or the outcome is recorded. The lease measures real time (a channel's timeout), so a daemon on a simulated
+        clock, which jumps, gives the wall clock as ``leased_at``. SQLite's store has one daemon, and claims by
+        reading."""
         ...
 
     def delivered(self, outbox_key: str, destination: str, at: datetime) -> None: ...

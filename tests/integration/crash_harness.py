@@ -16,6 +16,12 @@ may have reached (a clock going back would make nothing fire). After the last cy
 * no notification was made twice: each escalation in the histories has its own key, and exactly one outbox row;
 * no deadline was lost: an open incident's pending deadlines are exactly the ones its running clocks wait for.
 
+With a :class:`Place` naming a PostgreSQL store, :class:`CrashRun` starts several daemons on it: the clients send
+each request to any daemon that is up, each cycle kills one of them (at random) and starts it again, and the clock
+is moved through one daemon (they share it). A :class:`Receiver` (a webhook on loopback that the roster of
+:func:`notifying_roster` sends every notification to) is checked too: each notification came once, or again with
+the same ``webhook-id`` only after a daemon was killed in between, and every delivery marked delivered came.
+
 The choices are drawn from a seeded random generator; the seed is in every failure message. Thread timing still
 varies between runs, so a seed narrows a failure down rather than replaying it exactly.
 """
@@ -23,6 +29,7 @@ varies between runs, so a seed narrows a failure down rather than replaying it e
 from __future__ import annotations
 
 import contextlib
+import http.server
 import itertools
 import os
 import random
@@ -44,9 +51,21 @@ import httpx
 from engine.incident import deadline_key
 from engine.playbook import Failed
 from engine.service import Library, Service
-from engine.store import SQLiteStore, moment
+from engine.store import SQLiteStore, Store, moment
 
-__all__ = ["CrashRun", "Ledger", "check_store", "run_crash_test"]
+__all__ = [
+    "Clients",
+    "CrashRun",
+    "Daemon",
+    "Ledger",
+    "Place",
+    "Receiver",
+    "check_store",
+    "issue_tokens",
+    "notifying_roster",
+    "people_by_role",
+    "run_crash_test",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOKS = ROOT / "playbooks"
@@ -102,6 +121,7 @@ class Ledger:
     acknowledged: int = 0
     failed: int = 0
     refused: int = 0
+    unavailable: int = 0  # 503 answers while the database was down (each with Retry-After)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _known: set[str] = field(default_factory=set)
 
@@ -120,22 +140,35 @@ class Ledger:
 # --- the daemon ---------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where the daemons keep their store and whom they notify: by default a data folder (SQLite) and the example
+    roster; with ``store`` a PostgreSQL URL that every daemon of the run shares."""
+
+    store: str | None = None
+    roster: Path = ROSTER
+    environment: dict[str, str] = field(default_factory=dict)
+
+    def store_flags(self, data: Path) -> list[str]:
+        return ["--store", self.store] if self.store is not None else ["--data", str(data)]
+
+
 class Daemon:
     """One ``calmly serve`` process on a free port; its output goes to a log file in the run's folder."""
 
-    def __init__(self, folder: Path, data: Path, clock: datetime, number: int) -> None:
+    def __init__(self, folder: Path, data: Path, clock: datetime, number: int, place: Place | None = None) -> None:
+        place = place or Place()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = folder / f"daemon-{number:04d}.log"
         command = [
             calmly(),
             "serve",
-            "--data",
-            str(data),
+            *place.store_flags(data),
             "--playbooks",
             str(PLAYBOOKS),
             "--roster",
-            str(ROSTER),
+            str(place.roster),
             "--listen",
             f"127.0.0.1:{self.port}",
             "--log-format",
@@ -145,7 +178,7 @@ class Daemon:
         ]
         with self.log.open("wb") as out:
             # Load, not abuse: the per-token rate limit (a guard for production) would refuse most of it.
-            environment = {**os.environ, "CALMLY_RATE_LIMIT_PER_MINUTE": "0"}
+            environment = {**os.environ, "CALMLY_RATE_LIMIT_PER_MINUTE": "0", **place.environment}
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=environment)
 
     def tail(self, lines: int = 30) -> str:
@@ -180,11 +213,12 @@ class Daemon:
             raise AssertionError(f"the daemon did not stop within {timeout} s of SIGTERM:\n{self.tail()}") from None
 
 
-def issue_tokens(data: Path) -> dict[str, str]:
+def issue_tokens(data: Path, place: Place | None = None) -> dict[str, str]:
     """A token per person, each from ``calmly token issue`` (run side by side; the store takes one writer at once)."""
+    place = place or Place()
     runs = {
         person: subprocess.Popen(
-            [calmly(), "token", "issue", person, "--data", str(data), "--roster", str(ROSTER)],
+            [calmly(), "token", "issue", person, *place.store_flags(data), "--roster", str(place.roster)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -211,9 +245,11 @@ class Clients:
         self.tokens = tokens
         self.roles = roles  # role -> a person who has it
         self.seed = seed
-        self.url = ""
+        self.urls: list[str] = []  # the daemons up now (replaced whole, never changed in place)
         self.up = threading.Event()
         self.done = threading.Event()
+        self.shared_clock = False  # whether the daemons share one simulated clock (on one PostgreSQL database)
+        self.outage = threading.Event()  # set while the database is down: 503 with Retry-After is the right answer
         self.counter = itertools.count(1)
         self.unanswered: list[dict[str, Any]] = []  # mentions sent without an answer: sent again later
         work = [
@@ -248,13 +284,15 @@ class Clients:
     def _headers(self, person: str = "alice") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[person]}"}
 
-    def _loop(self) -> Iterator[str]:
-        """The current address while the daemon is up; waits while it is down; ends when the run is over."""
+    def _loop(self, rng: random.Random) -> Iterator[str]:
+        """The address of a daemon that is up (any one, at random); waits while none is; ends when the run is over."""
         while not self.done.is_set():
             self.up.wait()
+            urls = self.urls
             if self.done.is_set():
                 return
-            yield self.url
+            if urls:
+                yield rng.choice(urls)
 
     def _post(self, client: httpx.Client, url: str, body: Any, person: str = "alice") -> httpx.Response | None:
         with self.ledger.lock:
@@ -266,6 +304,13 @@ class Clients:
                 self.ledger.failed += 1
             time.sleep(0.01)
             return None
+        if response.status_code == 503 and self.outage.is_set():
+            with self.ledger.lock:
+                self.ledger.unavailable += 1
+            if "retry-after" not in response.headers:
+                self.ledger.error(f"POST {url} answered 503 without Retry-After: {response.text[:300]}")
+            time.sleep(0.01)
+            return None  # nothing was done: sent again later, as a client would
         with self.ledger.lock:
             if response.is_success:
                 self.ledger.acknowledged += 1
@@ -294,7 +339,7 @@ class Clients:
     def _mentions(self, thread: int) -> None:
         rng = random.Random(self.seed * 100 + thread)
         with httpx.Client(timeout=REQUEST_TIMEOUT_S) as client:
-            for url in self._loop():
+            for url in self._loop(rng):
                 batch = [self._mention(rng, thread) for _ in range(rng.choice((1, 1, 1, 2, 5)))]
                 with self.ledger.lock:
                     if self.unanswered and rng.random() < 0.2:
@@ -335,7 +380,7 @@ class Clients:
     def _actions(self, thread: int) -> None:
         rng = random.Random(self.seed * 100 + thread)
         with httpx.Client(timeout=REQUEST_TIMEOUT_S) as client:
-            for url in self._loop():
+            for url in self._loop(rng):
                 with self.ledger.lock:
                     known = self.ledger.incidents[-200:]
                 if not known:
@@ -345,6 +390,9 @@ class Clients:
                 try:
                     shown = client.get(f"{url}/v1/incidents/{incident_id}", headers=self._headers())
                 except httpx.HTTPError:
+                    time.sleep(0.01)
+                    continue
+                if shown.status_code == 503 and self.outage.is_set():
                     time.sleep(0.01)
                     continue
                 if shown.status_code != 200:
@@ -377,26 +425,38 @@ class Clients:
     def _clock(self, thread: int) -> None:
         rng = random.Random(self.seed * 100 + thread)
         with httpx.Client(timeout=REQUEST_TIMEOUT_S) as client:
-            for url in self._loop():
+            for _ in self._loop(rng):
                 with self.ledger.lock:
                     # Moved with "to" rather than "advance", so the latest time it may have reached is known even
                     # when the answer never comes: the daemon restarts there, and its clock never goes back.
                     target = self.ledger.clock_attempted + STEP
                     self.ledger.clock_attempted = target
-                # bob is the social lead: moving the clock needs an admin role.
-                response = self._post(client, f"{url}/v1/admin/clock", {"to": _moment(target)}, person="bob")
-                if response is not None and response.status_code != 200:
-                    self.ledger.error(f"moving the clock was refused: {response.status_code} {response.text[:300]}")
+                # bob is the social lead: moving the clock needs an admin role. The daemons on one database share
+                # their simulated clock, so one of them is moved and the others follow.
+                urls = self.urls
+                for url in [rng.choice(urls)] if self.shared_clock and urls else urls:
+                    response = self._post(client, f"{url}/v1/admin/clock", {"to": _moment(target)}, person="bob")
+                    if response is not None and response.status_code != 200:
+                        self.ledger.error(f"moving the clock was refused: {response.status_code} {response.text[:300]}")
                 time.sleep(rng.uniform(0.02, 0.1))
 
 
 # --- checking the store -------------------------------------------------------------------------------------------
 
 
-def check_store(data: Path, ledger: Ledger, stats: dict[str, int] | None = None) -> list[str]:
-    """Every broken promise, in words (empty when the store keeps them all); ``stats`` gets what was checked."""
+def check_store(
+    data: Path, ledger: Ledger, stats: dict[str, int] | None = None, store_url: str | None = None
+) -> list[str]:
+    """Every broken promise, in words (empty when the store keeps them all); ``stats`` gets what was checked. The
+    store is the SQLite one in ``data``, or the PostgreSQL one at ``store_url``."""
     problems: list[str] = []
-    store = SQLiteStore(data)
+    store: Store
+    if store_url is not None:
+        from engine.store.postgresql import PostgreSQLStore  # noqa: PLC0415 - only the PostgreSQL runs need it
+
+        store = PostgreSQLStore(store_url, pool_size=2)
+    else:
+        store = SQLiteStore(data)
     try:
         library = Library(store)
         library.install([PLAYBOOKS], START)
@@ -405,28 +465,34 @@ def check_store(data: Path, ledger: Ledger, stats: dict[str, int] | None = None)
         events = {incident_id: store.events(incident_id) for incident_id in store.all_incident_ids()}
         problems += _check_actions(events, ledger)
         problems += _check_rebuilds(store, service, events)
-        problems += _check_deadlines(store, events)
-        problems += _check_notifications(store, events)
+        problems += _check_deadlines(store, store_url, events)
+        problems += _check_notifications(store, store_url, events)
         if stats is not None:
             kinds = [event.kind for log in events.values() for event in log]
             stats.update(
                 incidents=len(events),
                 events=len(kinds),
                 deadline_events=kinds.count("deadline"),
-                outbox=len(_rows(store, "SELECT key FROM outbox")),
+                outbox=len(_rows(store, store_url, "SELECT key FROM outbox")),
             )
     finally:
         store.close()
     return problems
 
 
-def _rows(store: SQLiteStore, query: str) -> list[tuple[Any, ...]]:
+def _rows(store: Store, url: str | None, query: str) -> list[tuple[Any, ...]]:
     """Rows the store's contract has no read for (every deadline, done or not; every outbox row)."""
-    with contextlib.closing(sqlite3.connect(store.path)) as raw:
-        return raw.execute(query).fetchall()
+    if url is None:
+        assert isinstance(store, SQLiteStore)
+        with contextlib.closing(sqlite3.connect(store.path)) as raw:
+            return raw.execute(query).fetchall()
+    import psycopg  # noqa: PLC0415 - only the PostgreSQL runs need it
+
+    with psycopg.connect(url) as db:
+        return db.execute(query).fetchall()  # type: ignore[arg-type]  # the harness's own fixed queries
 
 
-def _check_mentions(store: SQLiteStore, ledger: Ledger) -> list[str]:
+def _check_mentions(store: Store, ledger: Ledger) -> list[str]:
     problems = []
     for (channel, external_id), answers in ledger.mentions.items():
         stored = store.mention(channel, external_id)
@@ -463,7 +529,7 @@ def _check_actions(events: dict[str, list[Any]], ledger: Ledger) -> list[str]:
     return problems
 
 
-def _check_rebuilds(store: SQLiteStore, service: Service, events: dict[str, list[Any]]) -> list[str]:
+def _check_rebuilds(store: Store, service: Service, events: dict[str, list[Any]]) -> list[str]:
     problems = []
     for incident_id in events:
         row = store.incident(incident_id)
@@ -477,9 +543,11 @@ def _check_rebuilds(store: SQLiteStore, service: Service, events: dict[str, list
     return problems
 
 
-def _check_deadlines(store: SQLiteStore, events: dict[str, list[Any]]) -> list[str]:
+def _check_deadlines(store: Store, store_url: str | None, events: dict[str, list[Any]]) -> list[str]:
     problems = []
-    rows = {row[0]: row for row in _rows(store, "SELECT key, incident_id, clock, due_at, done_at FROM deadlines")}
+    rows = {
+        row[0]: row for row in _rows(store, store_url, "SELECT key, incident_id, clock, due_at, done_at FROM deadlines")
+    }
     fired: dict[str, int] = {}
     for incident_id, log in events.items():
         for event in log:
@@ -509,9 +577,9 @@ def _check_deadlines(store: SQLiteStore, events: dict[str, list[Any]]) -> list[s
     return problems
 
 
-def _check_notifications(store: SQLiteStore, events: dict[str, list[Any]]) -> list[str]:
+def _check_notifications(store: Store, store_url: str | None, events: dict[str, list[Any]]) -> list[str]:
     problems = []
-    outbox = {row[0]: row[1] for row in _rows(store, "SELECT key, incident_id FROM outbox")}
+    outbox = {row[0]: row[1] for row in _rows(store, store_url, "SELECT key, incident_id FROM outbox")}
     notified: dict[str, int] = {}
     for incident_id, log in events.items():
         for event in log:
@@ -534,58 +602,142 @@ def _check_notifications(store: SQLiteStore, events: dict[str, list[Any]]) -> li
 # --- the run ------------------------------------------------------------------------------------------------------
 
 
+class Receiver:
+    """A webhook receiver on loopback: answers 200 to every request and notes each ``webhook-id`` with the moment
+    (``time.monotonic``) it came, so a repeat can be told apart from a redelivery after a daemon died."""
+
+    def __init__(self) -> None:
+        self.received: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                key = self.headers.get("webhook-id") or ""
+                with receiver.lock:
+                    receiver.received.setdefault(key, []).append(time.monotonic())
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="crash-receiver", daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def check(self, store_url: str, kills: list[float]) -> list[str]:
+        """A key came more than once only when a daemon was killed between its first and its last coming; every
+        delivery the store marks delivered came at least once."""
+        problems = []
+        with self.lock:
+            received = {key: list(times) for key, times in self.received.items()}
+        for key, times in received.items():
+            if len(times) > 1 and not any(times[0] <= kill <= times[-1] for kill in kills):
+                problems.append(f"the notification {key} came {len(times)} times with no daemon killed between")
+        import psycopg  # noqa: PLC0415 - only the PostgreSQL runs need it
+
+        with psycopg.connect(store_url) as db:
+            delivered = db.execute(
+                "SELECT outbox_key FROM deliveries WHERE state = 'delivered' AND channel = 'webhook'"
+            ).fetchall()
+        problems += [
+            f"the notification {key} is marked delivered but never came" for (key,) in delivered if key not in received
+        ]
+        return problems
+
+
+def notifying_roster(folder: Path, receiver: Receiver) -> Path:
+    """The example roster with every role notified by a signed webhook to ``receiver``."""
+    roles = sorted(people_by_role())
+    lines = [
+        f"  {role}: {{notify: [{{channel: webhook, url: '{receiver.url}', secret_env: HOOK_SECRET}}]}}"
+        for role in roles
+    ]
+    path = folder / "roster.yaml"
+    path.write_text(ROSTER.read_text(encoding="utf-8") + "\nroles:\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @dataclass
 class CrashRun:
-    """``cycles`` kills and restarts, each after a random ``uptime`` (seconds) under load; then SIGTERM and checks."""
+    """``cycles`` kills and restarts, each of one of ``daemons`` daemons (at random) after a random ``uptime``
+    (seconds) under load; then SIGTERM to each and checks. With ``place.store`` every daemon is on that PostgreSQL
+    store, and ``receiver`` (where the roster sends every notification) is checked too."""
 
     folder: Path
     seed: int
     cycles: int
     uptime: tuple[float, float] = (0.4, 1.6)
+    daemons: int = 1
+    place: Place = field(default_factory=Place)
+    receiver: Receiver | None = None
     ledger: Ledger = field(default_factory=Ledger)
     ready_times: list[float] = field(default_factory=list)
+    kills: list[float] = field(default_factory=list)  # time.monotonic() just before each SIGKILL
     stats: dict[str, int] = field(default_factory=dict)
 
     def run(self) -> list[str]:
         data = self.folder / "data"
         rng = random.Random(self.seed)
-        tokens = issue_tokens(data)
-        roles = _people_by_role()
+        tokens = issue_tokens(data, self.place)
+        roles = people_by_role()
         clients = Clients(self.ledger, tokens, self.seed, roles)
-        daemon = Daemon(self.folder, data, START, 0)
-        self.ready_times.append(daemon.wait_ready())
-        clients.url = daemon.url
+        clients.shared_clock = self.place.store is not None
+        started = itertools.count()
+        running = [Daemon(self.folder, data, START, next(started), self.place) for _ in range(self.daemons)]
+        self.ready_times += [daemon.wait_ready() for daemon in running]
+        clients.urls = [daemon.url for daemon in running]
         clients.up.set()
         clients.start()
         problems: list[str] = []
         try:
-            for number in range(1, self.cycles + 1):
+            for _ in range(self.cycles):
                 time.sleep(rng.uniform(*self.uptime))
-                daemon.kill()
-                clients.up.clear()
+                victim = rng.randrange(len(running))
+                clients.urls = [daemon.url for index, daemon in enumerate(running) if index != victim]
+                if not clients.urls:
+                    clients.up.clear()
+                self.kills.append(time.monotonic())
+                running[victim].kill()
                 with self.ledger.lock:
                     restart_at = self.ledger.clock_attempted
-                daemon = Daemon(self.folder, data, restart_at, number)
-                self.ready_times.append(daemon.wait_ready())
-                clients.url = daemon.url
+                running[victim] = Daemon(self.folder, data, restart_at, next(started), self.place)
+                self.ready_times.append(running[victim].wait_ready())
+                clients.urls = [daemon.url for daemon in running]
                 clients.up.set()
             time.sleep(rng.uniform(*self.uptime))
         finally:
             clients.stop()
-            code = daemon.terminate()
-        if code != 0:
-            problems.append(f"the daemon exited {code} after SIGTERM:\n{daemon.tail()}")
+            codes = [(daemon, daemon.terminate()) for daemon in running]
+        for daemon, code in codes:
+            if code != 0:
+                problems.append(f"the daemon exited {code} after SIGTERM:\n{daemon.tail()}")
         stuck = [thread.name for thread in clients.threads if thread.is_alive()]
         if stuck:
             problems.append(f"client threads did not finish: {stuck}")
         problems += self.ledger.errors
-        return problems + check_store(data, self.ledger, self.stats)
+        problems += check_store(data, self.ledger, self.stats, self.place.store)
+        if self.receiver is not None and self.place.store is not None:
+            problems += self.receiver.check(self.place.store, self.kills)
+            with self.receiver.lock:
+                self.stats["webhooks_received"] = sum(len(times) for times in self.receiver.received.values())
+                self.stats["webhooks_repeated"] = sum(len(times) - 1 for times in self.receiver.received.values())
+        return problems
 
     def summary(self) -> str:
         ledger = self.ledger
         slowest = max(self.ready_times, default=0.0)
         return (
-            f"seed {self.seed}: {self.cycles} kills; {ledger.sent} requests, {ledger.acknowledged} acknowledged, "
+            f"seed {self.seed}: {self.daemons} daemon(s), {self.cycles} kills; {ledger.sent} requests, "
+            f"{ledger.acknowledged} acknowledged, "
             f"{ledger.refused} refused, {ledger.failed} without an answer; {len(ledger.mentions)} mentions and "
             f"{len(ledger.actions)} actions acknowledged, {len(ledger.incidents)} incidents; clock at "
             f"{_moment(ledger.clock_attempted)}; slowest restart to ready {slowest:.2f} s; in the store: "
@@ -593,7 +745,7 @@ class CrashRun:
         )
 
 
-def _people_by_role() -> dict[str, str]:
+def people_by_role() -> dict[str, str]:
     from engine.service import load_roster  # noqa: PLC0415
 
     roster = load_roster(ROSTER)
@@ -606,11 +758,19 @@ def _people_by_role() -> dict[str, str]:
     return found
 
 
-def run_crash_test(folder: Path, cycles: int, seed: int | None = None) -> CrashRun:
+def run_crash_test(
+    folder: Path,
+    cycles: int,
+    seed: int | None = None,
+    *,
+    daemons: int = 1,
+    place: Place | None = None,
+    receiver: Receiver | None = None,
+) -> CrashRun:
     """Run the crash test; an AssertionError naming the seed and every broken promise when one is broken."""
     if seed is None:
         seed = int(os.environ.get("CALMLY_CRASH_SEED") or random.SystemRandom().randrange(1, 2**31))
-    run = CrashRun(folder, seed, cycles)
+    run = CrashRun(folder, seed, cycles, daemons=daemons, place=place or Place(), receiver=receiver)
     print(f"crash test seed {seed} (CALMLY_CRASH_SEED={seed} reproduces the choices)", flush=True)
     problems = run.run()
     print(run.summary(), flush=True)

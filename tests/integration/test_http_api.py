@@ -650,6 +650,7 @@ def test_readyz_is_ready_only_once_the_scheduler_runs_and_names_the_playbooks(de
 
     assert starting.status_code == 503
     assert error_of(starting)["code"] == "not_ready"
+    assert error_of(starting)["details"] == {"store": "reachable"}
     assert ready.status_code == 200
     body = ready.json()
     assert body["status"] == "ready"

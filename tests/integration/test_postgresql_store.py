@@ -160,6 +160,27 @@ def test_a_claimed_delivery_is_left_to_its_daemon_until_the_lease_runs_out_and_t
     assert [d.state for d in first.store.deliveries(None, 10)] == ["delivered"]
 
 
+def test_a_lease_is_measured_by_the_wall_clock_so_a_simulated_clock_jumping_ahead_does_not_end_it(
+    two: tuple[Daemon, Daemon], clock: FakeClock
+) -> None:
+    first, second = two
+    _one_delivery(first, clock)
+    lease = timedelta(minutes=2)
+    wall = clock.now() + timedelta(days=9)  # the machine's time, unrelated to the simulated one
+
+    with first.store.write() as tx:
+        claimed = tx.outbox.claim(clock.now(), 10, lease, wall)
+    # The simulated clock jumps an hour while the first daemon is still sending; a second later by the wall clock.
+    with second.store.write() as tx:
+        after_the_jump = tx.outbox.claim(clock.now() + timedelta(hours=1), 10, lease, wall + timedelta(seconds=1))
+    with second.store.write() as tx:
+        after_the_lease = tx.outbox.claim(clock.now() + timedelta(hours=1), 10, lease, wall + lease)
+
+    assert len(claimed) == 1
+    assert after_the_jump == []
+    assert [(d.outbox_key, d.destination) for d in after_the_lease] == [("note-1", "social_lead:log")]
+
+
 def test_a_failed_attempt_ends_the_lease_so_the_retry_is_due_when_the_backoff_says(
     two: tuple[Daemon, Daemon], clock: FakeClock
 ) -> None:

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Backend
 from intake_support import mention
 
+from engine.errors import Conflict
 from engine.incident import RefusalReason
-from engine.service import InvalidPlaybooks, Library, NotFound, Service
-from engine.store import IncidentFilter, SQLiteStore, StoreError
+from engine.service import IntakeStatus, InvalidPlaybooks, Library, NotFound, Service
+from engine.store import IncidentFilter, SQLiteStore, Store, StoreError
 from engine.testing import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -608,3 +611,36 @@ def test_a_clock_paused_while_we_wait_on_the_customer_stays_paused_over_a_restar
     assert "resolution" in {deadline.clock for deadline in restarted.store.pending_deadlines("inc-1")}
     assert restarted.service.rebuild("inc-1") == back.incident
     restarted.store.close()
+
+
+class CrossedOnce:
+    """The store, except that its first unit of work is crossed by another daemon's (PostgreSQL's deadlock
+    detector ends it: :class:`Conflict`, nothing written)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.crossed = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    @contextmanager
+    def write(self, *, durable: bool = True) -> Iterator[Any]:
+        with self._store.write(durable=durable) as tx:
+            yield tx
+            if not self.crossed:
+                self.crossed += 1
+                raise Conflict("the change crossed another one at the same moment (deadlock detected); send it again")
+
+
+def test_a_batch_of_mentions_crossed_by_another_daemons_change_is_taken_again_rather_than_refused(
+    sqlite_desk: Desk,
+) -> None:
+    crossed = CrossedOnce(sqlite_desk.store)
+    service = Service(crossed, sqlite_desk.library, sqlite_desk.clock.now)  # type: ignore[arg-type]
+
+    results = service.ingest([mention("tw-1"), mention("tw-2", handle="@bea")])
+
+    assert crossed.crossed == 1
+    assert [result.status for result in results] == [IntakeStatus.OPENED, IntakeStatus.OPENED]
+    assert len(list(sqlite_desk.store.all_incident_ids())) == 2

@@ -48,6 +48,7 @@ class PostgreSQLDeadlines:
 
     def __init__(self, db: Connection) -> None:
         self._db = db
+        self.earliest_armed: datetime | None = None  # hinted to the other daemons at commit
 
     def claim(self, now: datetime, limit: int) -> list[DueDeadline]:
         # The incident is locked with its deadline: the batch steps it next, and a deadline whose incident another
@@ -66,6 +67,8 @@ class PostgreSQLDeadlines:
             "ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at WHERE deadlines.done_at IS NULL",
             (key, incident_id, clock, moment(due_at)),
         )
+        if self.earliest_armed is None or due_at < self.earliest_armed:
+            self.earliest_armed = due_at
 
     def cancel(self, key: str) -> None:
         self._db.execute("DELETE FROM deadlines WHERE key = %s AND done_at IS NULL", (key,))
@@ -82,6 +85,7 @@ class PostgreSQLOutbox:
 
     def __init__(self, db: Connection) -> None:
         self._db = db
+        self.added = False  # a notification was added: hinted to the other daemons (their couriers) at commit
 
     def enqueue(self, key: str, incident_id: str, at: datetime, body: Mapping[str, Any]) -> bool:
         added = self._db.execute(
@@ -89,6 +93,7 @@ class PostgreSQLOutbox:
             "ON CONFLICT (key) DO NOTHING",
             (key, incident_id, moment(at), canonical_json(body), moment(at)),
         )
+        self.added = self.added or added.rowcount == 1
         return added.rowcount == 1
 
     def route(self, outbox_key: str, destinations: Sequence[tuple[str, str]], at: datetime) -> None:
@@ -101,17 +106,18 @@ class PostgreSQLOutbox:
                 )
         self._db.execute("UPDATE outbox SET state = 'routed' WHERE key = %s", (outbox_key,))
 
-    def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:
+    def claim(self, now: datetime, limit: int, lease: timedelta, leased_at: datetime | None = None) -> list[Delivery]:
         # Skips what another daemon is sending (its lease runs) or is claiming right now (its row is locked).
+        held = leased_at if leased_at is not None else now
         rows = self._db.execute(
             "WITH due AS (SELECT outbox_key, destination FROM deliveries WHERE state = 'pending' "
-            "AND next_attempt_at <= %(now)s AND (claimed_until IS NULL OR claimed_until <= %(now)s) "
+            "AND next_attempt_at <= %(now)s AND (claimed_until IS NULL OR claimed_until <= %(held)s) "
             "ORDER BY next_attempt_at, outbox_key, destination LIMIT %(limit)s FOR UPDATE SKIP LOCKED), "
             "claimed AS (UPDATE deliveries d SET claimed_until = %(until)s FROM due "
             "WHERE d.outbox_key = due.outbox_key AND d.destination = due.destination RETURNING d.*) "
             f"SELECT {_DELIVERY_COLUMNS} FROM claimed d JOIN outbox o ON o.key = d.outbox_key "
             "ORDER BY d.next_attempt_at, d.outbox_key, d.destination",
-            {"now": moment(now), "until": moment(now + lease), "limit": limit},
+            {"now": moment(now), "held": moment(held), "until": moment(held + lease), "limit": limit},
         ).fetchall()
         return [_delivery(row) for row in rows]
 

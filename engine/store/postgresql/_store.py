@@ -9,10 +9,10 @@ lock, so daemons starting together apply each one once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -36,14 +36,20 @@ from engine.store._records import (
 )
 from engine.store.postgresql import _access, _deliveries, _figures, _incidents, _intake
 from engine.store.postgresql._connection import Location, locate, mapped_errors, open_pool
+from engine.store.postgresql._hints import CHANNEL, HintListener, deadline_hint, outbox_hint
 from engine.store.postgresql._schema import MIGRATIONS
 
 __all__ = ["PostgreSQLStore"]
 
 #: Connections a daemon keeps at most: its HTTP workers, the scheduler and the courier, with a few to spare.
 POOL_SIZE = 10
+#: How long a request waits for a connection while the server was last found unreachable, in seconds.
+_OUTAGE_WAIT_S = 1.0
 
 _MIGRATION_LOCK = "calmly schema migrations"
+#: The counters row that holds the shared simulated time, in microseconds since the epoch.
+_SHARED_TIME = "simulated clock"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,15 @@ class _Unit:
     tokens: _access.PostgreSQLTokens
     sessions: _access.PostgreSQLSessions
     playbooks: _access.PostgreSQLPlaybooks
+
+    def hints(self) -> list[str]:
+        """What the other daemons should wake up for: the earliest deadline armed, a notification added."""
+        found = []
+        if self.deadlines.earliest_armed is not None:
+            found.append(deadline_hint(self.deadlines.earliest_armed))
+        if self.outbox.added:
+            found.append(outbox_hint())
+        return found
 
     @classmethod
     def on(cls, db: psycopg.Connection[Any]) -> _Unit:
@@ -85,6 +100,7 @@ class PostgreSQLStore:
     def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         self.location: Location = locate(url)
         self._pool: ConnectionPool[psycopg.Connection[Any]] = open_pool(self.location, size=pool_size)
+        self._unreachable = False  # whether the last try to reach the server failed (see _connection)
 
     @property
     def path(self) -> str:
@@ -132,7 +148,11 @@ class PostgreSQLStore:
             if not durable:
                 # Bookkeeping that is safe to redo: the commit returns before the server flushes it to disk.
                 db.execute("SET LOCAL synchronous_commit = off")
-            yield _Unit.on(db)
+            unit = _Unit.on(db)
+            yield unit
+            # In the transaction, so other daemons hear it only once it is committed (and never if it is not).
+            for hint in unit.hints():
+                db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, hint))
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[Any]]:
@@ -141,13 +161,37 @@ class PostgreSQLStore:
         with self._connection() as db, db.transaction():
             yield db
 
+    def shared_time(self, at_least: datetime) -> datetime:
+        """The simulated time every daemon on this database shares, moved forward to ``at_least`` if it is behind
+        (never back): how a demo's clock moved through one daemon reaches the others."""
+        micros = int((at_least - _EPOCH) / timedelta(microseconds=1))
+        with self._connection() as db:
+            row = db.execute(
+                "INSERT INTO counters (name, value) VALUES (%s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET value = GREATEST(counters.value, excluded.value) RETURNING value",
+                (_SHARED_TIME, micros),
+            ).fetchone()
+        return _EPOCH + timedelta(microseconds=int(row[0])) if row else at_least
+
+    def listen(self, on_deadline: Callable[[datetime], Any], on_outbox: Callable[[], Any]) -> HintListener:
+        """A listener (not started) for the other daemons' hints: see :mod:`._hints`."""
+        return HintListener(self.location.url, on_deadline, on_outbox)
+
     def close(self) -> None:
         self._pool.close()
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
-        with mapped_errors(self.location), self._pool.connection() as db:
-            yield db
+        # While the server was last found unreachable, a request waits a moment for a connection rather than the
+        # pool's full wait: it is answered 503 at once (and /readyz within a load balancer's check), not after 10 s.
+        wait = _OUTAGE_WAIT_S if self._unreachable else None
+        try:
+            with mapped_errors(self.location), self._pool.connection(timeout=wait) as db:
+                self._unreachable = False
+                yield db
+        except StoreUnavailable:
+            self._unreachable = True
+            raise
 
     # --- views ---------------------------------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ class SQLiteOutbox:
             )
         self._db.execute("UPDATE outbox SET state = 'routed' WHERE key = ?", (outbox_key,))
 
-    def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Delivery]:
+    def claim(self, now: datetime, limit: int, lease: timedelta, leased_at: datetime | None = None) -> list[Delivery]:
         # One daemon holds the data folder: what is due is its own to send, and no lease is needed.
         return due_deliveries(self._db, now, limit)
 
