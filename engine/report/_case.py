@@ -21,7 +21,7 @@ from engine.playbook import LIFECYCLE, AnswerKind
 from engine.report._rulebooks import Figure, Pinned
 from engine.store import RecordedIncident
 
-__all__ = ["Case", "Duration", "PromiseOutcome", "Refusal", "TargetOutcome", "Verdict", "case_of"]
+__all__ = ["Case", "Duration", "PromiseOutcome", "PromiseVerdict", "Refusal", "TargetOutcome", "Verdict", "case_of"]
 
 _ACKNOWLEDGED, _RESOLVED = "acknowledged", "resolved"
 _REPLY_FIELDS = ("public_reply", "contact_route")
@@ -55,11 +55,20 @@ class TargetOutcome:
     late_by: timedelta | None = None
 
 
+class PromiseVerdict(enum.StrEnum):
+    """How a promise stands: kept on time, kept after its due time, broken (not kept and past due) or open (not
+    kept, not yet due)."""
+
+    KEPT = "kept"
+    KEPT_LATE = "kept_late"
+    BROKEN = "broken"
+    OPEN = "open"
+
+
 @dataclass(frozen=True, slots=True)
 class PromiseOutcome:
     kind: str
-    #: ``kept`` (on time), ``kept_late``, ``broken`` (not kept and past due) or ``open`` (not kept, not yet due).
-    verdict: str
+    verdict: PromiseVerdict
     late_by: timedelta | None = None
 
 
@@ -203,13 +212,13 @@ def _promises(recorded: RecordedIncident, as_of: datetime) -> tuple[PromiseOutco
         if promise.kept_at is not None:
             late = promise.kept_at - promise.due_at
             if late > _ZERO:
-                outcomes.append(PromiseOutcome(promise.kind, "kept_late", late))
+                outcomes.append(PromiseOutcome(promise.kind, PromiseVerdict.KEPT_LATE, late))
             else:
-                outcomes.append(PromiseOutcome(promise.kind, "kept"))
+                outcomes.append(PromiseOutcome(promise.kind, PromiseVerdict.KEPT))
         elif as_of > promise.due_at:
-            outcomes.append(PromiseOutcome(promise.kind, "broken", as_of - promise.due_at))
+            outcomes.append(PromiseOutcome(promise.kind, PromiseVerdict.BROKEN, as_of - promise.due_at))
         else:
-            outcomes.append(PromiseOutcome(promise.kind, "open"))
+            outcomes.append(PromiseOutcome(promise.kind, PromiseVerdict.OPEN))
     return tuple(outcomes)
 
 

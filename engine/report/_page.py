@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from engine.playbook import AnswerKind
 from engine.report._charts import charts
 from engine.report._report import Report
 from engine.report._tables import (
@@ -81,17 +82,17 @@ def _review(group: dict[str, Any]) -> str:
         listed = ", ".join(review["never_reviewed_incidents"])
         parts.append(f"<p>Never reviewed ({review['never_reviewed']}): {escape(listed)}</p>")
     for name, question in review["questions"].items():
-        if question["answer"] == "yes_no":
+        if question["answer"] == AnswerKind.YES_NO:
             parts.append(
                 f"<p>{escape(name)}: yes {question['yes']}, no {question['no']} "
                 f"({shown_share(question['share_yes'])} yes)</p>"
             )
-        elif question["answer"] == "text":
+        elif question["answer"] == AnswerKind.TEXT:
             items = "".join(
                 f"<li>{escape(item['incident'])}: {escape(item['answer'])}</li>" for item in question["answers"]
             )
             parts.append(f"<p>{escape(name)}:</p><ul>{items}</ul>" if items else f"<p>{escape(name)}: no answers</p>")
-        elif question["answer"] == "choice":
+        elif question["answer"] == AnswerKind.CHOICE:
             rows = [(key, str(count)) for key, count in question["answers"].items()]
             parts.append(_table(name, ("answer", "incidents"), rows))
         else:

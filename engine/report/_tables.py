@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
-from engine.playbook import format_duration
+from engine.playbook import AnswerKind, format_duration
 from engine.report._report import Report
 
 __all__ = [
@@ -157,12 +157,12 @@ def _review(group: dict[str, Any]) -> list[str]:
             f"    never reviewed ({review['never_reviewed']}): {', '.join(review['never_reviewed_incidents'])}"
         )
     for name, question in review["questions"].items():
-        if question["answer"] == "yes_no":
+        if question["answer"] == AnswerKind.YES_NO:
             answered = question["yes"] + question["no"]
             lines.append(f"    {name}: yes {question['yes']} of {answered} ({shown_share(question['share_yes'])})")
-        elif question["answer"] == "number":
+        elif question["answer"] == AnswerKind.NUMBER:
             lines.append(f"    {name}: median {question['median']}")
-        elif question["answer"] == "choice":
+        elif question["answer"] == AnswerKind.CHOICE:
             lines.append(f"    {name}: " + ", ".join(f"{key} {count}" for key, count in question["answers"].items()))
         else:
             lines.append(f"    {name}:")

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from engine.playbook import AnswerKind
-from engine.report._case import Case, Duration, Verdict
+from engine.report._case import Case, Duration, PromiseVerdict, Verdict
 from engine.report._stats import median, nearest_rank
 
 __all__ = ["Tally"]
@@ -156,7 +156,7 @@ class Tally:
         }
 
     def _promise_figures(self) -> dict[str, Any]:
-        verdicts = ("kept", "kept_late", "broken", "open")
+        verdicts = tuple(verdict.value for verdict in PromiseVerdict)
         by_kind: defaultdict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(verdicts, 0))
         for (kind, verdict), count in self.promises.items():
             by_kind[kind][verdict] += count
