@@ -7,7 +7,7 @@ time after ``start``, and how much counted time lies between two moments.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple, Protocol
@@ -31,10 +31,14 @@ def _first_year(moment: datetime) -> int:
 
 
 class _Year(NamedTuple):
-    """A local year's open spans in order, and their closing moments (for bisecting)."""
+    """A local year's open spans in order, their closing moments (for bisecting), and the open time of the year
+    before each span starts and once it ends (so adding open time is two bisections, however many spans it
+    crosses)."""
 
     spans: tuple[tuple[datetime, datetime], ...]
     closes: list[datetime]
+    before: list[timedelta]
+    through: list[timedelta]
 
 
 class TimeCounter(Protocol):
@@ -88,7 +92,14 @@ class BusinessCalendar:
             while day.year == year:
                 spans.extend(self._open_spans(day))
                 day += _DAY
-            found = self._years[year] = _Year(tuple(spans), [closes for _, closes in spans])
+            before: list[timedelta] = []
+            through: list[timedelta] = []
+            counted = _ZERO
+            for opens, closes in spans:
+                before.append(counted)
+                counted += closes - opens
+                through.append(counted)
+            found = self._years[year] = _Year(tuple(spans), [closes for _, closes in spans], before, through)
         return found
 
     def _open_spans(self, day: date) -> list[tuple[datetime, datetime]]:
@@ -110,7 +121,7 @@ class BusinessCalendar:
         """The open time from ``moment`` on, span by span (the first one cut to start at ``moment``)."""
         first = _first_year(moment)
         for year in range(first, first + _HORIZON_YEARS + 1):
-            spans, closes = self._year(year)
+            spans, closes, _, _ = self._year(year)
             for index in range(bisect_right(closes, moment), len(spans)):
                 opens, ends = spans[index]
                 yield (opens if opens > moment else moment), ends
@@ -118,18 +129,25 @@ class BusinessCalendar:
     def add(self, start: datetime, amount: timedelta) -> datetime:
         if amount <= _ZERO:
             return start
-        # The loop of _spans_from, written out: every clock that starts or moves runs this, mostly within one span.
-        remaining = amount
+        # Every clock that starts or moves runs this: within the first year looked in, it is two bisections.
         first = _first_year(start)
-        for year in range(first, first + _HORIZON_YEARS + 1):
-            spans, closes = self._year(year)
-            for index in range(bisect_right(closes, start), len(spans)):
-                opens, closes_at = spans[index]
-                opens = max(opens, start)
-                length = closes_at - opens
-                if remaining <= length:
-                    return opens + remaining
-                remaining -= length
+        spans, closes, before, through = self._years.get(first) or self._year(first)
+        index = bisect_right(closes, start)
+        if index < len(spans):
+            opens = spans[index][0]
+            goal = (before[index] + (start - opens) if opens < start else before[index]) + amount
+            end = bisect_left(through, goal, index)
+            if end < len(spans):
+                return spans[end][0] + (goal - before[end])
+        return self._add_across_years(start, amount)
+
+    def _add_across_years(self, start: datetime, amount: timedelta) -> datetime:
+        remaining = amount
+        for opens, closes in self._spans_from(start):
+            length = closes - opens
+            if remaining <= length:
+                return opens + remaining
+            remaining -= length
         return start + _HORIZON_YEARS * 366 * _DAY  # pragma: no cover - a calendar that never opens
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:

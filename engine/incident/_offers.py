@@ -90,18 +90,17 @@ def _from_text(text: str, kinds: Mapping[str, OfferKind]) -> dict[str, Any]:
 
 def _one_offer(value: Any, book: Rulebook, actor: Actor) -> dict[str, Any] | Refused:
     kinds = book.offer_kinds
-    listing = ", ".join(kinds)
     if isinstance(value, str):
         value = _from_text(value, kinds)
     if not isinstance(value, Mapping) or not isinstance(value.get("kind"), str):
-        return _invalid(f"offer names a kind from the offers catalogue ({listing}): {{kind, amount, note}}")
+        return _invalid(f"offer names a kind from the offers catalogue ({', '.join(kinds)}): {{kind, amount, note}}")
     unknown = sorted(set(value) - _OFFER_KEYS)
     if unknown:
         return _invalid(f"an offer holds kind, amount and note, not {', '.join(map(repr, unknown))}")
     name = value["kind"]
     kind = kinds.get(name)
     if kind is None:
-        return _invalid(f"{name!r} is not in the offers catalogue ({listing}); {_may_offer(book, actor)}")
+        return _invalid(f"{name!r} is not in the offers catalogue ({', '.join(kinds)}); {_may_offer(book, actor)}")
     if actor.roles.isdisjoint(kind.by):
         return _invalid(
             f"a {name} is offered by {', '.join(kind.by)}; {actor.person} has "
@@ -167,25 +166,31 @@ def _names(actor: Actor, text: str) -> bool:
     return any(f" {normalise(name)} " in words for name in names if name.strip())
 
 
+def _accepted(accept: tuple[ContactKind, ...]) -> str:
+    """The kinds of contact a playbook accepts, in words (for the refusals only)."""
+    words = [_CONTACT_WORDS[kind] for kind in accept]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
 def check_contact(value: Any, incident: object, book: Rulebook, actor: Actor) -> Any:
     """A contact with a real person behind it, of a kind the playbook's contact section accepts."""
     rule = book.playbook.contact
-    words = [_CONTACT_WORDS[kind] for kind in rule.accept]
-    accepted = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
     if not isinstance(value, str) or not value.strip():
-        return _invalid(f"contact must put a real person behind this: {accepted}", field="contact")
+        return _invalid(f"contact must put a real person behind this: {_accepted(rule.accept)}", field="contact")
     text = value.strip()
     kind = contact_kind(text)
     if kind not in rule.accept:
         return _invalid(
             f"the contact {text!r} looks like {_CONTACT_WORDS[kind].split(' as ')[0]}, but this playbook asks for "
-            f"{accepted}",
+            f"{_accepted(rule.accept)}",
             field="contact",
         )
     if kind is ContactKind.EMAIL:
         mailbox, _, domain = text.lower().partition("@")
         if _NOBODY.match(mailbox):
-            return _invalid(f"nobody reads {text}: give an address a person answers ({accepted})", field="contact")
+            return _invalid(
+                f"nobody reads {text}: give an address a person answers ({_accepted(rule.accept)})", field="contact"
+            )
         if rule.email_domains and domain not in rule.email_domains:
             return _invalid(
                 f"{text} is not at {' or '.join(rule.email_domains)}: give the team's own address", field="contact"

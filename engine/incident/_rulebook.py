@@ -274,6 +274,17 @@ class Rulebook:
             promise = ClockId(ClockKind.PROMISE, "")
             self._points.update({(PROMISE_CLOCK, level): _points(playbook, promise, level) for level in self.levels})
         self._plans = self._lay_out()
+        #: For each (state, severity), the clocks entering the state starts (its limit first, then the targets that
+        #: start there) that run at that level, with how: what every move asks.
+        self._starts = {
+            (state, level): tuple(
+                (name, plan)
+                for name in (self._limit_clocks[state], *self._starting[state])
+                if (plan := self._plans.get((name, level))) is not None
+            )
+            for state in playbook.states
+            for level in self.levels
+        }
         events: dict[EventKind, list[tuple[int, EventRule]]] = {kind: [] for kind in EventKind}
         for index, rule in enumerate(playbook.notify_on):
             events[rule.event].append((index, rule))
@@ -434,6 +445,11 @@ class Rulebook:
     def targets_starting_in(self, state: str) -> tuple[str, ...]:
         """The end-to-end targets whose clocks start when an incident enters ``state``, in playbook order."""
         return self._starting[state]
+
+    def starts(self, state: str, severity: str) -> tuple[tuple[str, Plan], ...]:
+        """The clocks entering ``state`` at ``severity`` starts, each with its plan: the state's limit first, then
+        the targets that start there, in playbook order, leaving out those that do not run at that level."""
+        return self._starts[(state, severity)]
 
     def paused_in(self, state: str) -> frozenset[str]:
         """The targets whose clocks stand still while an incident is in ``state``."""

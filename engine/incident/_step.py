@@ -120,15 +120,13 @@ def _enter(
         )
         effects += settled
     running = {clock.name for clock in kept}
-    names = [book.limit_clock(state)] + [
-        name for name in book.targets_starting_in(state) if name not in running and name not in finished
-    ]
-    for name in names:
-        started = _start(book, name, entered, now)
-        if started is not None:
-            kept.append(started)
-            if started.next is not None:
-                effects.append(ArmDeadline(deadline_key(incident.id, started, started.next), started.next.at, name))
+    for name, (_, counter, schedule) in book.starts(state, entered.severity):
+        if name in running or name in finished:  # a target already running or met goes on as it is
+            continue
+        started = start_clock(name, entered.revision, schedule, counter, now)
+        kept.append(started)
+        if started.next is not None:
+            effects.append(ArmDeadline(deadline_key(incident.id, started, started.next), started.next.at, name))
     return tuple(kept), finished, effects
 
 
@@ -349,10 +347,7 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
     if isinstance(approval, Refused):
         return approval
     previous = incident.state
-    facts = dict(incident.facts)
-    facts.update(checked)
-    if transition.mutes_author is not None:
-        facts[MUTED_UNTIL] = mute_fact(now, transition.mutes_author)
+    facts = _facts(incident, checked, transition, now)
     severity = checked.get("severity", incident.severity)
     revision = incident.revision + 1
     clocks, finished, entered = _enter(book, incident, _Entered(destination, severity, revision), now)
@@ -371,7 +366,7 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
         severity=severity,
         entered_at=now,
         revision=revision,
-        facts=MappingProxyType(facts),
+        facts=facts,
         clocks=clocks,
         finished_clocks=finished,
         promises=promises,
@@ -407,6 +402,16 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
         effects += moved
     effects += _moved(book, incident, changed, now)
     return Stepped(changed, tuple(effects))
+
+
+def _facts(incident: Incident, checked: Mapping[str, Any], transition: Transition, now: datetime) -> Mapping[str, Any]:
+    """The incident's facts with what the action recorded: the fields it took, and whom it muted until when."""
+    if not checked and transition.mutes_author is None:  # an action that records nothing keeps them as they are
+        return incident.facts
+    written = {**incident.facts, **checked}
+    if transition.mutes_author is not None:
+        written[MUTED_UNTIL] = mute_fact(now, transition.mutes_author)
+    return MappingProxyType(written)
 
 
 def _reply_rules(

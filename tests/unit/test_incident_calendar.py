@@ -242,6 +242,30 @@ def test_adding_business_time_in_two_parts_lands_where_adding_it_at_once_does(
     assert office.add(office.add(start, first), second) == office.add(start, first + second)
 
 
+_YEAR_END = st.datetimes(min_value=datetime(2026, 12, 15), max_value=datetime(2027, 1, 5)).map(
+    lambda moment: moment.replace(tzinfo=UTC)
+)
+_WEEKS = st.integers(min_value=1, max_value=400 * 60).map(lambda minutes: minutes * M)
+
+
+@settings(max_examples=150, deadline=None)
+@given(start=st.one_of(_2026, _YEAR_END), amount=_WEEKS)
+def test_a_deadline_is_the_first_moment_the_amount_of_open_time_has_passed(start: datetime, amount: timedelta) -> None:
+    office = _calendar()
+
+    deadline = office.add(start, amount)
+
+    assert office.elapsed(start, deadline) == amount
+    assert office.elapsed(start, deadline - timedelta(microseconds=1)) < amount
+
+
+def test_business_time_added_over_new_year_skips_the_holidays_into_the_next_year() -> None:
+    office = _calendar()
+
+    # Thursday 31 December 2026 at 17:00; 1 January is a bank holiday, then a weekend: Monday 4 January at 10:00.
+    assert office.add(_at("2026-12-31T17:00"), 2 * H) == _at("2027-01-04T10:00")
+
+
 # --- around the clock -----------------------------------------------------------------------------------------
 
 
