@@ -347,7 +347,7 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
     if isinstance(approval, Refused):
         return approval
     previous = incident.state
-    facts = _facts(incident, checked, transition, now)
+    facts = _recorded(incident, checked, transition, now)
     severity = checked.get("severity", incident.severity)
     revision = incident.revision + 1
     clocks, finished, entered = _enter(book, incident, _Entered(destination, severity, revision), now)
@@ -404,7 +404,9 @@ def _act(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Stepped
     return Stepped(changed, tuple(effects))
 
 
-def _facts(incident: Incident, checked: Mapping[str, Any], transition: Transition, now: datetime) -> Mapping[str, Any]:
+def _recorded(
+    incident: Incident, checked: Mapping[str, Any], transition: Transition, now: datetime
+) -> Mapping[str, Any]:
     """The incident's facts with what the action recorded: the fields it took, and whom it muted until when."""
     if not checked and transition.mutes_author is None:  # an action that records nothing keeps them as they are
         return incident.facts
