@@ -195,8 +195,7 @@ def check_fields(
             RefusalReason.UNEXPECTED_FIELD,
         )
     accepted: dict[str, Any] = {}
-    for requirement, required in checked:
-        name = requirement.value
+    for requirement, name, required in checked:
         if name not in fields:
             if required:
                 return _invalid(name, f"{transition.trigger!r} requires {name}", RefusalReason.MISSING_FIELD)

@@ -182,11 +182,11 @@ class Plan(NamedTuple):
 
 
 class FieldPlan(NamedTuple):
-    """What an action takes: the field names allowed, and each field checked, with whether it is required, in a
-    stable order."""
+    """What an action takes: the field names allowed, and each field checked (the requirement, its field's name,
+    and whether it is required), in a stable order."""
 
     allowed: frozenset[str]
-    checked: tuple[tuple[Requirement, bool], ...]
+    checked: tuple[tuple[Requirement, str, bool], ...]
 
 
 #: Fields any action may carry without requiring them.
@@ -508,7 +508,7 @@ def _points(playbook: Playbook, clock: ClockId, severity: str) -> tuple[Point, .
 def _field_plan(transition: Transition) -> FieldPlan:
     allowed = frozenset(requirement.value for requirement in transition.requires) | ALWAYS_ALLOWED
     checked = tuple(
-        (requirement, requirement in transition.requires)
+        (requirement, requirement.value, requirement in transition.requires)
         for requirement in sorted(transition.requires | {Requirement.NOTE}, key=lambda item: item.value)
     )
     return FieldPlan(allowed, checked)
