@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from engine.api import ApiContext
+from engine.api import ApiContext, IncidentNotice
 from engine.daemon._channels import channels_for
 from engine.daemon._config import Config
 from engine.daemon._findings import setup_findings
 from engine.daemon._loops import ClockFollower, Courier, Scheduler
 from engine.daemon._redaction import REDACTOR, roster_secrets
 from engine.daemon._reload import Reloader
-from engine.desk import LocalFeed, MemoryPresence, PresenceRegistry
+from engine.desk import Activity, LocalFeed, MemoryPresence, Presence, PresenceRegistry, SharedPresence
 from engine.errors import StartupError
 from engine.incident import ArmDeadline, Notify
 from engine.notify import Dispatcher
@@ -35,7 +35,7 @@ from engine.store import SQLiteStore, Store, StoreError
 from engine.store.sqlite import DATABASE_NAME
 
 if TYPE_CHECKING:  # psycopg is imported only where a PostgreSQL store is used
-    from engine.store.postgresql import HintListener
+    from engine.store.postgresql import Beat, DeskHints, HintListener, PostgreSQLStore
 
 __all__ = ["Adapters", "Daemon", "NoStore", "StartupError", "adapters", "build", "open_adapters", "system_clock"]
 
@@ -177,6 +177,31 @@ def build(config: Config, simulated_start: datetime | None = None, resolve: Reso
         raise
 
 
+def _shared_presence(store: PostgreSQLStore, feed: LocalFeed) -> SharedPresence:
+    """Presence told to and heard from the other daemons on the database, through the store's hints."""
+    from engine.store.postgresql import Beat  # noqa: PLC0415 - as in _open_shared
+
+    def tell_beat(incident: str, presence: Presence, at: datetime, page: str) -> None:
+        store.tell_beat(Beat(incident, presence.person, presence.activity.value, presence.trigger, page, at))
+
+    return SharedPresence(tell_beat, store.tell_forget, feed.publish_presence)
+
+
+def _desk_hints(store: PostgreSQLStore, feed: LocalFeed, presence: SharedPresence) -> DeskHints:
+    """What the other daemons' hints tell this daemon's desk: their incidents' changes, their pages' beats."""
+    from engine.store.postgresql import DeskHints  # noqa: PLC0415 - as in _open_shared
+
+    def heard_beat(beat: Beat) -> None:
+        if beat.activity in {kind.value for kind in Activity}:
+            said = Presence(beat.person, Activity(beat.activity), beat.trigger)
+            presence.heard_beat(beat.incident, said, beat.at, beat.page)
+
+    def heard_incident(incident: str, state: str, revision: int) -> None:
+        feed.relay(IncidentNotice(incident, state, revision))
+
+    return DeskHints(store.origin, heard_incident, heard_beat, presence.heard_forget)
+
+
 def _wire(
     config: Config, opened: Adapters, roster: Roster, simulated: SimulatedClock | None, resolve: Resolver
 ) -> Daemon:
@@ -198,7 +223,7 @@ def _wire(
                 courier.wake()
 
     service = Service(store, library, clock, on_change=committed)
-    presence = MemoryPresence(feed.publish_presence)
+    presence: PresenceRegistry = MemoryPresence(feed.publish_presence)
     # Delivery reads the roster from the API context at each use, so a reload that swaps it there reaches both.
     channels = channels_for(roster, os.environ, system_clock)
     dispatcher = Dispatcher(store, library, lambda: context.roster, channels, clock, wall_clock=system_clock)
@@ -214,7 +239,9 @@ def _wire(
         from engine.store.postgresql import PostgreSQLStore  # noqa: PLC0415 - as in _open_shared
 
         if isinstance(store, PostgreSQLStore):
-            hints = store.listen(scheduler.armed, courier.wake)
+            shared = _shared_presence(store, feed)
+            presence = shared
+            hints = store.listen(scheduler.armed, courier.wake, _desk_hints(store, feed, shared))
         if simulated is not None and isinstance(store, PostgreSQLStore):
             # One simulated time for every daemon on the database: moved through any, followed by the others.
             simulated.set(store.shared_time(simulated.now()))

@@ -5,12 +5,20 @@ connection of its own and wakes its scheduler or its courier.
 A hint carries no state: one that is lost (a daemon that was not listening, a connection that dropped) only means
 the loop finds the work at its next look, as it would without hints. After each (re)connection both loops are woken
 once, for whatever was hinted while nobody listened.
+
+The desk's hints go the same way, on the same connection: an incident that opened or changed (its id, state and
+revision, told in the transaction that saved it), and a presence beat or a sign-out (who, on which incident, doing
+what, when). Each names the schema it was written in, so stores that share a database in schemas of their own do not
+hear each other's pages, and the store it came from (``origin``), so a daemon does not hear its own again: it told
+its own pages already. A payload is a few short fields, far under NOTIFY's 8000 bytes.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,12 +27,23 @@ import structlog
 
 from engine.store._codec import moment, parse_moment
 
-__all__ = ["CHANNEL", "HintListener", "deadline_hint", "outbox_hint"]
+__all__ = [
+    "CHANNEL",
+    "Beat",
+    "DeskHints",
+    "HintListener",
+    "beat_hint",
+    "deadline_hint",
+    "forget_hint",
+    "incident_hint",
+    "outbox_hint",
+]
 
 #: The one channel calmly notifies on.
 CHANNEL = "calmly"
 _DEADLINE = "deadline "
 _OUTBOX = "outbox"
+_DESK = "desk "
 #: How long the listener waits for a hint before it looks whether it was asked to stop, in seconds.
 _POLL_S = 0.5
 #: How long it waits before connecting again after the connection dropped, in seconds.
@@ -44,14 +63,100 @@ def outbox_hint() -> str:
     return _OUTBOX
 
 
+@dataclass(frozen=True, slots=True)
+class Beat:
+    """A presence beat as another daemon's page sent it (see :mod:`engine.desk._presence`), its time by that
+    daemon's clock."""
+
+    incident: str
+    person: str
+    activity: str
+    trigger: str | None
+    page: str
+    at: datetime
+
+
+def _desk(kind: str, schema: str, origin: str, **fields: Any) -> str:
+    return _DESK + json.dumps({"k": kind, "s": schema, "o": origin, **fields}, separators=(",", ":"))
+
+
+def incident_hint(schema: str, origin: str, incident: str, state: str, revision: int) -> str:
+    """The hint for an incident saved (opened or changed) in ``schema`` by the store ``origin``."""
+    return _desk("incident", schema, origin, id=incident, state=state, rev=revision)
+
+
+def beat_hint(schema: str, origin: str, beat: Beat) -> str:
+    return _desk(
+        "beat",
+        schema,
+        origin,
+        inc=beat.incident,
+        who=beat.person,
+        act=beat.activity,
+        trig=beat.trigger,
+        page=beat.page,
+        at=moment(beat.at),
+    )
+
+
+def forget_hint(schema: str, origin: str, person: str) -> str:
+    return _desk("forget", schema, origin, who=person)
+
+
+@dataclass(frozen=True, slots=True)
+class DeskHints:
+    """What a listener tells the desk of this daemon: another daemon's incident saved (id, state, revision), a
+    presence beat of another daemon's page, a person signed out there. ``origin`` is this daemon's store's, whose
+    own hints are not told again."""
+
+    origin: str
+    on_incident: Callable[[str, str, int], Any]
+    on_beat: Callable[[Beat], Any]
+    on_forget: Callable[[str], Any]
+
+
+def _desk_heard(desk: DeskHints, schema: str, body: str) -> None:
+    """A desk hint told to ``desk``, unless it is from another schema, from this daemon, or not one calmly wrote."""
+    try:
+        said = json.loads(body)
+        if not isinstance(said, dict) or said.get("s") != schema or said.get("o") == desk.origin:
+            return
+        kind = said.get("k")
+        if kind == "incident":
+            desk.on_incident(str(said["id"]), str(said["state"]), int(said["rev"]))
+        elif kind == "beat":
+            trigger = said.get("trig")
+            beat = Beat(
+                str(said["inc"]),
+                str(said["who"]),
+                str(said["act"]),
+                None if trigger is None else str(trigger),
+                str(said.get("page", "")),
+                parse_moment(str(said["at"])),
+            )
+            desk.on_beat(beat)
+        elif kind == "forget":
+            desk.on_forget(str(said["who"]))
+    except (ValueError, KeyError, TypeError):  # not a hint this calmly wrote: a hint lost, nothing more
+        return
+
+
 class HintListener:
     """``LISTEN calmly`` on a dedicated connection in a thread of its own: ``on_deadline(due_at)`` for each
-    deadline hint, ``on_outbox()`` for each outbox hint; ``stop()`` ends it."""
+    deadline hint, ``on_outbox()`` for each outbox hint, and the desk's hints to ``desk``; ``stop()`` ends it."""
 
-    def __init__(self, url: str, on_deadline: Callable[[datetime], Any], on_outbox: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        url: str,
+        on_deadline: Callable[[datetime], Any],
+        on_outbox: Callable[[], Any],
+        desk: DeskHints | None = None,
+    ) -> None:
         self._url = url
         self._on_deadline = on_deadline
         self._on_outbox = on_outbox
+        self._desk = desk
+        self._schema = ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="calmly-hints", daemon=True)
         #: Set each time it is listening (after a (re)connection): for tests and logs.
@@ -70,6 +175,8 @@ class HintListener:
             try:
                 with psycopg.connect(self._url, autocommit=True, connect_timeout=5) as db:
                     db.execute(f"LISTEN {CHANNEL}")
+                    found = db.execute("SELECT current_schema()").fetchone()
+                    self._schema = str(found[0]) if found and found[0] is not None else ""
                     self.listening.set()
                     self._on_deadline(_LONG_AGO)  # whatever was hinted while nobody listened
                     self._on_outbox()
@@ -90,3 +197,5 @@ class HintListener:
             self._on_deadline(due_at)
         elif payload == _OUTBOX:
             self._on_outbox()
+        elif payload.startswith(_DESK) and self._desk is not None:
+            _desk_heard(self._desk, self._schema, payload[len(_DESK) :])
