@@ -8,12 +8,12 @@ is :mod:`engine.daemon._server`'s.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -24,6 +24,7 @@ from engine.daemon._findings import setup_findings
 from engine.daemon._loops import ClockFollower, Courier, Scheduler
 from engine.daemon._redaction import REDACTOR, roster_secrets
 from engine.daemon._reload import Reloader
+from engine.daemon._skew import SkewCheck
 from engine.desk import Activity, LocalFeed, MemoryPresence, Presence, PresenceRegistry, SharedPresence
 from engine.errors import StartupError
 from engine.incident import ArmDeadline, Notify
@@ -148,6 +149,8 @@ class Daemon:
     hints: HintListener | None = None
     #: Where a simulated clock is shared through the store: what keeps this daemon's in step (started with the loops).
     clock_follower: ClockFollower | None = None
+    #: On a shared store and the system's clock: the check of this daemon's clock against the database's.
+    skew: SkewCheck | None = None
 
 
 def _roster(config: Config) -> Roster:
@@ -158,17 +161,23 @@ def _roster(config: Config) -> Roster:
     return found
 
 
-def build(config: Config, simulated_start: datetime | None = None, resolve: Resolver = system_resolver) -> Daemon:
+def build(
+    config: Config,
+    simulated_start: datetime | None = None,
+    resolve: Resolver = system_resolver,
+    wall_clock: Callable[[], datetime] = system_clock,
+) -> Daemon:
     """Everything the daemon runs, built and checked; nothing is listening yet. The daemon closes its store when
     it stops; if building fails, the store is closed here.
 
-    ``resolve`` looks host names up for the set-up checks (the system's resolver; tests pass one of their own)."""
+    ``resolve`` looks host names up for the set-up checks (the system's resolver; tests pass one of their own), and
+    ``wall_clock`` tells the real time (the system's; tests pass one set off from it)."""
     simulated = SimulatedClock(simulated_start) if simulated_start is not None else None
     roster = _roster(config)
     REDACTOR.keep_out([*config.intake_secrets, *roster_secrets(roster, os.environ)])
     opened = open_adapters(config, create=True)
     try:
-        return _wire(config, opened, roster, simulated, resolve)
+        return _wire(config, opened, roster, simulated, resolve, wall_clock)
     except InvalidPlaybooks as error:
         opened.store.close()
         raise StartupError(str(error)) from error
@@ -202,12 +211,31 @@ def _desk_hints(store: PostgreSQLStore, feed: LocalFeed, presence: SharedPresenc
     return DeskHints(store.origin, heard_incident, heard_beat, presence.heard_forget)
 
 
-def _wire(
-    config: Config, opened: Adapters, roster: Roster, simulated: SimulatedClock | None, resolve: Resolver
+def _skew_check(
+    config: Config, store: Store, simulated: SimulatedClock | None, wall_clock: Callable[[], datetime]
+) -> SkewCheck | None:
+    """On a shared store and the system's clock, the check of this daemon's clock against the database's, measured
+    once now (a simulated clock is shared through the store and needs none; SQLite is one daemon's)."""
+    from engine.store.postgresql import PostgreSQLStore  # noqa: PLC0415 - as in _open_shared
+
+    if simulated is not None or not isinstance(store, PostgreSQLStore):
+        return None
+    check = SkewCheck(store.database_time, wall_clock, timedelta(milliseconds=config.max_clock_skew_ms))
+    check.check()
+    return check
+
+
+def _wire(  # noqa: PLR0917 - what the daemon is built from, each by name
+    config: Config,
+    opened: Adapters,
+    roster: Roster,
+    simulated: SimulatedClock | None,
+    resolve: Resolver,
+    wall_clock: Callable[[], datetime],
 ) -> Daemon:
     """The service, the loops and the API's context over the opened store, each given what it uses."""
     store = opened.store
-    clock = simulated.now if simulated is not None else system_clock
+    clock = simulated.now if simulated is not None else wall_clock
     library = Library(store)
     books = library.install(list(config.playbooks), clock())
     # Every committed change goes to the desk's pages that are listening, in this daemon's memory.
@@ -225,14 +253,19 @@ def _wire(
     service = Service(store, library, clock, on_change=committed)
     presence: PresenceRegistry = MemoryPresence(feed.publish_presence)
     # Delivery reads the roster from the API context at each use, so a reload that swaps it there reaches both.
-    channels = channels_for(roster, os.environ, system_clock)
-    dispatcher = Dispatcher(store, library, lambda: context.roster, channels, clock, wall_clock=system_clock)
-    courier = Courier(dispatcher, simulated is not None)
-    scheduler = Scheduler(service, clock, simulated is not None, on_fired=courier.wake)
+    channels = channels_for(roster, os.environ, wall_clock)
+    dispatcher = Dispatcher(store, library, lambda: context.roster, channels, clock, wall_clock=wall_clock)
+    skew = _skew_check(config, store, simulated, wall_clock) if config.store is not None else None
+    claims = (lambda: skew.claims) if skew is not None else (lambda: True)
+    courier = Courier(dispatcher, simulated is not None, claims)
+    scheduler = Scheduler(service, clock, simulated is not None, on_fired=courier.wake, claims=claims)
 
     def wake_both() -> None:
         scheduler.wake()
         courier.wake()
+
+    if skew is not None:
+        skew.on_back = wake_both
 
     hints = follower = None
     if config.store is not None:
@@ -257,11 +290,13 @@ def _wire(
         wake=wake_both,
         ready=lambda: scheduler.running and not scheduler.failed and not courier.failed,
         intake_secrets=config.intake_secrets,
-        wall_clock=system_clock,
+        wall_clock=wall_clock,
         rate_limit_per_minute=config.rate_limit_per_minute,
         intake_rate_limit_per_minute=config.intake_rate_limit_per_minute,
         admin_roles=frozenset(config.admin_roles),
         feed=feed,
+        store_details=lambda: _store_details(opened, simulated, skew),
+        store_problem=skew.problem if skew is not None else lambda: None,
     )
     reloader = Reloader(config, library, context, clock, resolve)
     context.reload = reloader
@@ -277,6 +312,17 @@ def _wire(
         sqlite_synchronous=config.sqlite_synchronous,
         rate_limit_per_minute=config.rate_limit_per_minute,
         intake_rate_limit_per_minute=config.intake_rate_limit_per_minute,
+        **({"clock_skew": dict(skew.details())} if skew is not None else {}),
         **service.counts(),
     )
-    return Daemon(config, store, service, scheduler, context, courier, reloader, presence, hints, follower)
+    return Daemon(config, store, service, scheduler, context, courier, reloader, presence, hints, follower, skew)
+
+
+def _store_details(opened: Adapters, simulated: SimulatedClock | None, skew: SkewCheck | None) -> dict[str, Any]:
+    """The store as /readyz shows it: which kind, and on a shared one how far the daemon's clock is from its."""
+    shown: dict[str, Any] = {"backend": "postgresql" if isinstance(opened.path, str) else "sqlite"}
+    if simulated is not None and isinstance(opened.path, str):
+        shown["clock"] = "simulated, shared through the store"
+    if skew is not None:
+        shown |= skew.details()
+    return shown

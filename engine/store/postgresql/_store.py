@@ -221,6 +221,15 @@ class PostgreSQLStore:
             ).fetchone()
         return _EPOCH + timedelta(microseconds=int(row[0])) if row else at_least
 
+    def database_time(self) -> datetime:
+        """The database server's clock now (``clock_timestamp()``, not the transaction's start): what the daemons'
+        own clocks are checked against."""
+        with self._connection() as db:
+            row = db.execute("SELECT clock_timestamp()").fetchone()
+        if row is None or not isinstance(row[0], datetime):
+            raise StoreError(f"the database at {self.path} did not tell its time")
+        return row[0].astimezone(UTC)
+
     def listen(
         self,
         on_deadline: Callable[[datetime], Any],
