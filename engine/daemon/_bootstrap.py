@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import structlog
 
@@ -26,7 +26,7 @@ from engine.daemon._redaction import REDACTOR, roster_secrets
 from engine.daemon._reload import Reloader
 from engine.daemon._skew import SkewCheck
 from engine.desk import Activity, LocalFeed, MemoryPresence, Presence, PresenceRegistry, SharedPresence
-from engine.errors import StartupError
+from engine.errors import CalmlyError, StartupError
 from engine.incident import ArmDeadline, Notify
 from engine.notify import Dispatcher
 from engine.playbook import Failed
@@ -36,11 +36,14 @@ from engine.store import SQLiteStore, Store, StoreError
 from engine.store.sqlite import DATABASE_NAME
 
 if TYPE_CHECKING:  # psycopg is imported only where a PostgreSQL store is used
-    from engine.store.postgresql import Beat, DeskHints, HintListener, PostgreSQLStore
+    from engine.store.postgresql import Beat, HintListener, PeerHints, PostgreSQLStore
 
 __all__ = ["Adapters", "Daemon", "NoStore", "StartupError", "adapters", "build", "open_adapters", "system_clock"]
 
 _log = structlog.get_logger("calmly.daemon")
+
+#: What asked for a reload that another daemon on the database told of (it is not told on again).
+_PEER_RELOAD = "another daemon on the database"
 
 
 class NoStore(StartupError):
@@ -196,9 +199,11 @@ def _shared_presence(store: PostgreSQLStore, feed: LocalFeed) -> SharedPresence:
     return SharedPresence(tell_beat, store.tell_forget, feed.publish_presence)
 
 
-def _desk_hints(store: PostgreSQLStore, feed: LocalFeed, presence: SharedPresence) -> DeskHints:
+def _peer_hints(
+    store: PostgreSQLStore, feed: LocalFeed, presence: SharedPresence, reload: Callable[[], object]
+) -> PeerHints:
     """What the other daemons' hints tell this daemon's desk: their incidents' changes, their pages' beats."""
-    from engine.store.postgresql import DeskHints  # noqa: PLC0415 - as in _open_shared
+    from engine.store.postgresql import PeerHints  # noqa: PLC0415 - as in _open_shared
 
     def heard_beat(beat: Beat) -> None:
         if beat.activity in {kind.value for kind in Activity}:
@@ -208,7 +213,13 @@ def _desk_hints(store: PostgreSQLStore, feed: LocalFeed, presence: SharedPresenc
     def heard_incident(incident: str, state: str, revision: int) -> None:
         feed.relay(IncidentNotice(incident, state, revision))
 
-    return DeskHints(store.origin, heard_incident, heard_beat, presence.heard_forget)
+    def heard_reload() -> None:
+        try:
+            reload()
+        except CalmlyError as error:  # the store went away meanwhile: the next reload (or restart) reads them
+            _log.error("reload asked by another daemon failed", error=str(error))
+
+    return PeerHints(store.origin, heard_incident, heard_beat, presence.heard_forget, heard_reload)
 
 
 def _skew_check(
@@ -274,7 +285,9 @@ def _wire(  # noqa: PLR0917 - what the daemon is built from, each by name
         if isinstance(store, PostgreSQLStore):
             shared = _shared_presence(store, feed)
             presence = shared
-            hints = store.listen(scheduler.armed, courier.wake, _desk_hints(store, feed, shared))
+            # A reload that took on another daemon: this one reads its own files again (the reloader is made below).
+            peers = _peer_hints(store, feed, shared, lambda: reloader(_PEER_RELOAD))
+            hints = store.listen(scheduler.armed, courier.wake, peers)
         if simulated is not None and isinstance(store, PostgreSQLStore):
             # One simulated time for every daemon on the database: moved through any, followed by the others.
             simulated.set(store.shared_time(simulated.now()))
@@ -300,6 +313,9 @@ def _wire(  # noqa: PLR0917 - what the daemon is built from, each by name
     )
     reloader = Reloader(config, library, context, clock, resolve)
     context.reload = reloader
+    if hints is not None:
+        tell = cast("PostgreSQLStore", store).tell_reload
+        reloader.on_reloaded = lambda asked_by: None if asked_by == _PEER_RELOAD else tell()
     context.checks = setup_findings(config, roster, resolve, library.loaded)
     _log.info(
         "ready to start",

@@ -1,9 +1,9 @@
 """Wake-up hints between daemons on one PostgreSQL database: a committed unit of work that armed a deadline or
 added a notification is heard by another daemon's listener (the earliest due time, or the outbox), one that rolled
-back is not, and a listener that connects wakes both loops once for what it may have missed. The desk's hints go the
-same way: an incident saved (its id, state and revision), a presence beat, a sign-out; never back to the daemon that
-sent them, nor to a store in another schema. Skips, saying how to
-enable it, without CALMLY_TEST_POSTGRES_URL.
+back is not, and a listener that connects wakes both loops once for what it may have missed. The other daemons' news
+goes the same way: an incident saved (its id, state and revision), a presence beat, a sign-out, a reload that took;
+never back to the daemon that sent it, nor to a store in another schema. Skips, saying how to enable it, without
+CALMLY_TEST_POSTGRES_URL.
 
 A hint arrives over the network, so the cases wait for it with a timeout; none waits for a deadline."""
 
@@ -20,7 +20,7 @@ from conftest import fresh_schema
 from intake_support import mention
 
 from engine.service import Library, Service
-from engine.store.postgresql import Beat, DeskHints, HintListener, PostgreSQLStore
+from engine.store.postgresql import Beat, HintListener, PeerHints, PostgreSQLStore
 from engine.testing import FakeClock
 
 START = "2026-11-23T09:00:00+00:00"
@@ -121,16 +121,17 @@ def test_a_unit_of_work_that_rolls_back_hints_nothing(listening: tuple[PostgreSQ
 
 
 class DeskHeard:
-    """What a listener tells a daemon's desk, in order: ("incident", (id, state, revision)), ("beat", Beat) or
-    ("forget", person)."""
+    """What a listener tells a daemon's desk, in order: ("incident", (id, state, revision)), ("beat", Beat),
+    ("forget", person) or ("reload", None)."""
 
     def __init__(self, origin: str) -> None:
         self.hints: queue.Queue[tuple[str, object]] = queue.Queue()
-        self.desk = DeskHints(
+        self.desk = PeerHints(
             origin,
             lambda *incident: self.hints.put(("incident", incident)),
             lambda beat: self.hints.put(("beat", beat)),
             lambda person: self.hints.put(("forget", person)),
+            lambda: self.hints.put(("reload", None)),
         )
 
     def next(self) -> tuple[str, object]:
@@ -176,7 +177,7 @@ def test_an_incident_opened_through_one_daemon_is_hinted_to_the_others_desk_by_i
     assert heard.nothing_more()
 
 
-def test_a_daemon_does_not_hear_its_own_desk_hints_again(stores: tuple[PostgreSQLStore, PostgreSQLStore]) -> None:
+def test_a_daemon_does_not_hear_its_own_peer_hints_again(stores: tuple[PostgreSQLStore, PostgreSQLStore]) -> None:
     first, _ = stores
     with desk_listening(first, first.origin) as heard:
         _service(first).ingest([mention("tw-1")])
@@ -185,7 +186,7 @@ def test_a_daemon_does_not_hear_its_own_desk_hints_again(stores: tuple[PostgreSQ
         assert heard.nothing_more()
 
 
-def test_a_store_in_another_schema_of_the_database_does_not_hear_the_desk_hints(
+def test_a_store_in_another_schema_of_the_database_does_not_hear_the_peer_hints(
     stores: tuple[PostgreSQLStore, PostgreSQLStore],
 ) -> None:
     first, _ = stores
@@ -201,7 +202,7 @@ def test_a_store_in_another_schema_of_the_database_does_not_hear_the_desk_hints(
             elsewhere.close()
 
 
-def test_a_presence_beat_and_a_sign_out_on_one_daemon_are_hinted_to_the_others_desk_whole(
+def test_a_presence_beat_a_sign_out_and_a_reload_on_one_daemon_are_hinted_to_the_others_whole(
     stores: tuple[PostgreSQLStore, PostgreSQLStore],
 ) -> None:
     first, second = stores
@@ -210,6 +211,8 @@ def test_a_presence_beat_and_a_sign_out_on_one_daemon_are_hinted_to_the_others_d
     with desk_listening(second, second.origin) as heard:
         first.tell_beat(beat)
         first.tell_forget("alice")
+        first.tell_reload()
 
         assert heard.next() == ("beat", beat)
         assert heard.next() == ("forget", "alice")
+        assert heard.next() == ("reload", None)

@@ -6,11 +6,12 @@ A hint carries no state: one that is lost (a daemon that was not listening, a co
 the loop finds the work at its next look, as it would without hints. After each (re)connection both loops are woken
 once, for whatever was hinted while nobody listened.
 
-The desk's hints go the same way, on the same connection: an incident that opened or changed (its id, state and
-revision, told in the transaction that saved it), and a presence beat or a sign-out (who, on which incident, doing
-what, when). Each names the schema it was written in, so stores that share a database in schemas of their own do not
-hear each other's pages, and the store it came from (``origin``), so a daemon does not hear its own again: it told
-its own pages already. A payload is a few short fields, far under NOTIFY's 8000 bytes.
+The other daemons' news goes the same way, on the same connection: for the desk, an incident that opened or changed
+(its id, state and revision, told in the transaction that saved it), a presence beat or a sign-out (who, on which
+incident, doing what, when); and a reload that took (each daemon then reloads its own files). Each names the schema
+it was written in, so stores that share a database in schemas of their own do not hear each other, and the store it
+came from (``origin``), so a daemon does not hear its own again: it acted on it already. A payload is a few short
+fields, far under NOTIFY's 8000 bytes.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ from engine.store._codec import moment, parse_moment
 __all__ = [
     "CHANNEL",
     "Beat",
-    "DeskHints",
     "HintListener",
+    "PeerHints",
     "beat_hint",
     "deadline_hint",
     "forget_hint",
     "incident_hint",
     "outbox_hint",
+    "reload_hint",
 ]
 
 #: The one channel calmly notifies on.
@@ -103,20 +105,27 @@ def forget_hint(schema: str, origin: str, person: str) -> str:
     return _desk("forget", schema, origin, who=person)
 
 
+def reload_hint(schema: str, origin: str) -> str:
+    """A reload of the playbooks and the roster took on the daemon of store ``origin``."""
+    return _desk("reload", schema, origin)
+
+
 @dataclass(frozen=True, slots=True)
-class DeskHints:
-    """What a listener tells the desk of this daemon: another daemon's incident saved (id, state, revision), a
-    presence beat of another daemon's page, a person signed out there. ``origin`` is this daemon's store's, whose
-    own hints are not told again."""
+class PeerHints:
+    """What a listener tells this daemon of the others: an incident saved (id, state, revision), a presence beat
+    of a page, a person signed out, a reload that took. ``origin`` is this daemon's store's, whose own hints are not
+    told again."""
 
     origin: str
     on_incident: Callable[[str, str, int], Any]
     on_beat: Callable[[Beat], Any]
     on_forget: Callable[[str], Any]
+    on_reload: Callable[[], Any] = lambda: None
 
 
-def _desk_heard(desk: DeskHints, schema: str, body: str) -> None:
-    """A desk hint told to ``desk``, unless it is from another schema, from this daemon, or not one calmly wrote."""
+def _peer_heard(desk: PeerHints, schema: str, body: str) -> None:
+    """Another daemon's hint told to ``desk``, unless it is from another schema, from this daemon, or not one calmly
+    wrote."""
     try:
         said = json.loads(body)
         if not isinstance(said, dict) or said.get("s") != schema or said.get("o") == desk.origin:
@@ -137,6 +146,8 @@ def _desk_heard(desk: DeskHints, schema: str, body: str) -> None:
             desk.on_beat(beat)
         elif kind == "forget":
             desk.on_forget(str(said["who"]))
+        elif kind == "reload":
+            desk.on_reload()
     except (ValueError, KeyError, TypeError):  # not a hint this calmly wrote: a hint lost, nothing more
         return
 
@@ -150,7 +161,7 @@ class HintListener:
         url: str,
         on_deadline: Callable[[datetime], Any],
         on_outbox: Callable[[], Any],
-        desk: DeskHints | None = None,
+        desk: PeerHints | None = None,
     ) -> None:
         self._url = url
         self._on_deadline = on_deadline
@@ -198,4 +209,4 @@ class HintListener:
         elif payload == _OUTBOX:
             self._on_outbox()
         elif payload.startswith(_DESK) and self._desk is not None:
-            _desk_heard(self._desk, self._schema, payload[len(_DESK) :])
+            _peer_heard(self._desk, self._schema, payload[len(_DESK) :])

@@ -41,13 +41,14 @@ from engine.store.postgresql._connection import Location, locate, mapped_errors,
 from engine.store.postgresql._hints import (
     CHANNEL,
     Beat,
-    DeskHints,
     HintListener,
+    PeerHints,
     beat_hint,
     deadline_hint,
     forget_hint,
     incident_hint,
     outbox_hint,
+    reload_hint,
 )
 from engine.store.postgresql._schema import MIGRATIONS
 
@@ -195,6 +196,10 @@ class PostgreSQLStore:
         """The person signed out of this daemon's desk: the other daemons' desks stop showing them too."""
         self._tell(lambda schema: forget_hint(schema, self.origin, person))
 
+    def tell_reload(self) -> None:
+        """This daemon's reload took: the other daemons reload their own files too."""
+        self._tell(lambda schema: reload_hint(schema, self.origin))
+
     def _tell(self, hint: Callable[[str], str]) -> None:
         try:
             with self._connection() as db:
@@ -234,7 +239,7 @@ class PostgreSQLStore:
         self,
         on_deadline: Callable[[datetime], Any],
         on_outbox: Callable[[], Any],
-        desk: DeskHints | None = None,
+        desk: PeerHints | None = None,
     ) -> HintListener:
         """A listener (not started) for the other daemons' hints: see :mod:`._hints`. ``desk`` is told the desk's
         hints, leaving out this store's own (``desk.origin`` is :attr:`origin`)."""
