@@ -6,6 +6,7 @@ CALMLY_TEST_POSTGRES_URL."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import re
@@ -63,7 +64,11 @@ class Events:
 
     def _read(self) -> None:
         frame: list[str] = []
-        with self._client.stream("GET", "/desk/events", timeout=httpx.Timeout(10, read=None)) as stream:
+        # The stream ends when the case closes its client, which is how this thread ends.
+        with (
+            contextlib.suppress(httpx.HTTPError, RuntimeError),
+            self._client.stream("GET", "/desk/events", timeout=httpx.Timeout(10, read=None)) as stream,
+        ):
             for line in stream.iter_lines():
                 if line == ": live":
                     self.open.set()
