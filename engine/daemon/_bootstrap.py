@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -202,7 +202,8 @@ def _shared_presence(store: PostgreSQLStore, feed: LocalFeed) -> SharedPresence:
 def _peer_hints(
     store: PostgreSQLStore, feed: LocalFeed, presence: SharedPresence, reload: Callable[[], object]
 ) -> PeerHints:
-    """What the other daemons' hints tell this daemon's desk: their incidents' changes, their pages' beats."""
+    """What the other daemons' hints tell this daemon: their incidents' changes and their pages' beats (for its
+    desk), their reloads (for its reloader)."""
     from engine.store.postgresql import PeerHints  # noqa: PLC0415 - as in _open_shared
 
     def heard_beat(beat: Beat) -> None:
@@ -278,11 +279,12 @@ def _wire(  # noqa: PLR0917 - what the daemon is built from, each by name
     if skew is not None:
         skew.on_back = wake_both
 
-    hints = follower = None
+    hints = follower = shared_store = None
     if config.store is not None:
         from engine.store.postgresql import PostgreSQLStore  # noqa: PLC0415 - as in _open_shared
 
         if isinstance(store, PostgreSQLStore):
+            shared_store = store
             shared = _shared_presence(store, feed)
             presence = shared
             # A reload that took on another daemon: this one reads its own files again (the reloader is made below).
@@ -313,8 +315,8 @@ def _wire(  # noqa: PLR0917 - what the daemon is built from, each by name
     )
     reloader = Reloader(config, library, context, clock, resolve)
     context.reload = reloader
-    if hints is not None:
-        tell = cast("PostgreSQLStore", store).tell_reload
+    if shared_store is not None:
+        tell = shared_store.tell_reload
         reloader.on_reloaded = lambda asked_by: None if asked_by == _PEER_RELOAD else tell()
     context.checks = setup_findings(config, roster, resolve, library.loaded)
     _log.info(

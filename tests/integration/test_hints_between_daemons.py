@@ -117,6 +117,28 @@ def test_a_unit_of_work_that_rolls_back_hints_nothing(listening: tuple[PostgreSQ
     assert heard.nothing_more()
 
 
+def test_a_store_in_another_schema_of_the_database_is_not_woken_by_these_hints(
+    stores: tuple[PostgreSQLStore, PostgreSQLStore],
+) -> None:
+    first, _ = stores
+    now = FakeClock(START).now()
+    with fresh_schema() as elsewhere_url:
+        elsewhere, heard = PostgreSQLStore(elsewhere_url, pool_size=1), Heard()
+        listener = elsewhere.listen(heard.deadline, heard.outbox)
+        listener.start()
+        try:
+            assert listener.listening.wait(HEARD_WITHIN_S)
+            assert [heard.next()[0], heard.next()[0]] == ["deadline", "outbox"]  # on connecting
+            with first.write() as tx:
+                tx.deadlines.arm("inc-1/a", "inc-1", "limit:detected", now)
+                tx.outbox.enqueue("inc-1/note", "inc-1", now, {"key": "inc-1/note", "roles": ["social_lead"]})
+
+            assert heard.nothing_more()
+        finally:
+            listener.stop()
+            elsewhere.close()
+
+
 # --- the desk's hints --------------------------------------------------------------------------------------------
 
 

@@ -2,9 +2,10 @@
 so with ``NOTIFY calmly`` in its own transaction (so it is heard only once committed), and each daemon listens on a
 connection of its own and wakes its scheduler or its courier.
 
-A hint carries no state: one that is lost (a daemon that was not listening, a connection that dropped) only means
-the loop finds the work at its next look, as it would without hints. After each (re)connection both loops are woken
-once, for whatever was hinted while nobody listened.
+Each names the schema it was written in (the first of the search path), so stores that share one database in
+schemas of their own wake only their own daemons. A hint carries no state: one that is lost (a daemon that was not
+listening, a connection that dropped) only means the loop finds the work at its next look, as it would without
+hints. After each (re)connection both loops are woken once, for whatever was hinted while nobody listened.
 
 The other daemons' news goes the same way, on the same connection: for the desk, an incident that opened or changed
 (its id, state and revision, told in the transaction that saved it), a presence beat or a sign-out (who, on which
@@ -45,6 +46,7 @@ __all__ = [
 CHANNEL = "calmly"
 _DEADLINE = "deadline "
 _OUTBOX = "outbox"
+_IN = " in "
 _DESK = "desk "
 #: How long the listener waits for a hint before it looks whether it was asked to stop, in seconds.
 _POLL_S = 0.5
@@ -56,13 +58,20 @@ _LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 _log = structlog.get_logger("calmly.store")
 
 
-def deadline_hint(due_at: datetime) -> str:
-    """The hint for a deadline armed due at ``due_at`` (the earliest a unit of work armed)."""
-    return f"{_DEADLINE}{moment(due_at)}"
+def deadline_hint(due_at: datetime, schema: str) -> str:
+    """The hint for a deadline armed due at ``due_at`` (the earliest a unit of work armed) in ``schema``."""
+    return f"{_DEADLINE}{moment(due_at)}{_IN}{schema}"
 
 
-def outbox_hint() -> str:
-    return _OUTBOX
+def outbox_hint(schema: str) -> str:
+    return f"{_OUTBOX}{_IN}{schema}"
+
+
+def _scoped(rest: str, schema: str) -> tuple[bool, str]:
+    """Whether a wake-up hint's ``rest`` (after its kind) is for ``schema``, and what it says besides. A hint
+    without a schema (from a calmly before they named one) is for every listener, as it was then."""
+    said, scoped, named = rest.partition(_IN)
+    return (not scoped or named == schema), said
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,12 +210,16 @@ class HintListener:
 
     def _heard(self, payload: str) -> None:
         if payload.startswith(_DEADLINE):
+            ours, said = _scoped(payload[len(_DEADLINE) :], self._schema)
             try:
-                due_at = parse_moment(payload[len(_DEADLINE) :])
+                due_at = parse_moment(said)
             except ValueError:
                 return
-            self._on_deadline(due_at)
-        elif payload == _OUTBOX:
-            self._on_outbox()
+            if ours:
+                self._on_deadline(due_at)
+        elif payload.startswith(_OUTBOX):
+            ours, said = _scoped(payload[len(_OUTBOX) :], self._schema)
+            if ours and not said:
+                self._on_outbox()
         elif payload.startswith(_DESK) and self._desk is not None:
             _peer_heard(self._desk, self._schema, payload[len(_DESK) :])

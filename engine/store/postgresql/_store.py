@@ -86,9 +86,9 @@ class _Unit:
         their desks' pages should hear of: each incident saved."""
         found = []
         if self.deadlines.earliest_armed is not None:
-            found.append(deadline_hint(self.deadlines.earliest_armed))
+            found.append(deadline_hint(self.deadlines.earliest_armed, schema))
         if self.outbox.added:
-            found.append(outbox_hint())
+            found.append(outbox_hint(schema))
         found += [
             incident_hint(schema, origin, incident, state, revision)
             for incident, (state, revision) in self.incidents.saved.items()
