@@ -68,10 +68,11 @@ def outbox_hint(schema: str) -> str:
 
 
 def _scoped(rest: str, schema: str) -> tuple[bool, str]:
-    """Whether a wake-up hint's ``rest`` (after its kind) is for ``schema``, and what it says besides. A hint
-    without a schema (from a calmly before they named one) is for every listener, as it was then."""
-    said, scoped, named = rest.partition(_IN)
-    return (not scoped or named == schema), said
+    """Whether a wake-up hint's ``rest`` (after its kind) is for ``schema``, and what it says besides. A hint that
+    names no schema (from a calmly before they named one, which may be another team's) is not heard: hints are
+    only hints, and the loops find the work at their next look."""
+    said, _, named = rest.partition(_IN)
+    return named == schema, said
 
 
 @dataclass(frozen=True, slots=True)
