@@ -60,6 +60,12 @@ class ApiContext:
     checks: Sequence[Mapping[str, Any]] = ()
     #: Where committed changes go for the pages that update by themselves (the desk); None: nothing listens.
     feed: ChangeFeed | None = None
+    #: What /readyz shows of the store under ``details.store``: its kind, and on a shared store the skew between
+    #: the daemon's clock and the database's.
+    store_details: Callable[[], Mapping[str, Any]] = dict
+    #: Why the daemon claims no due work although its store answers (its clock is too far from the database's),
+    #: in words; None while nothing holds it back.
+    store_problem: Callable[[], str | None] = lambda: None
     limiter: RateLimiter = field(init=False)
     intake_limiter: RateLimiter = field(init=False)
     #: Where intake requests are taken, several to a commit in a surge.

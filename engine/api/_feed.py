@@ -2,8 +2,9 @@
 
 The service tells each committed change to one callback (``Service(on_change=...)``); a feed turns it into a
 small :class:`IncidentNotice` and hands it to every page listening. The daemon's feed lives in its own memory
-(:class:`engine.desk.LocalFeed`); across several daemons over one database, a feed that publishes through the
-database (PostgreSQL's LISTEN/NOTIFY) fits the same methods, which is why the notices are plain data.
+(:class:`engine.desk.LocalFeed`); across several daemons over one database, each daemon's feed is also handed the
+notices the others' commits hinted through the database (PostgreSQL's LISTEN/NOTIFY), which is why the notices are
+plain data, a few short fields.
 
 Who else has an incident open goes the same way: the desk's presence registry says which incident's company
 changed (:class:`PresenceNotice`), and each page's stream reads who is there now from the registry.

@@ -429,6 +429,25 @@ READY: dict[str, Any] = {
     "properties": {
         "status": {"const": "ready"},
         "playbooks": {"type": "array", "items": {"type": "string"}},
+        "details": {
+            "type": "object",
+            "properties": {
+                "store": {
+                    "type": "object",
+                    "description": "The store: its backend (sqlite or postgresql) and, on a shared PostgreSQL store, "
+                    "how far the database's clock is ahead of this daemon's (clock_skew_seconds, negative: behind), "
+                    "within half of round_trip_seconds, as measured at measured_at, and the limit "
+                    "(max_clock_skew_seconds) past which the daemon claims no due work and answers 503.",
+                    "properties": {
+                        "backend": {"enum": ["sqlite", "postgresql"]},
+                        "clock_skew_seconds": {"type": "number"},
+                        "round_trip_seconds": {"type": "number"},
+                        "measured_at": {"type": "string", "format": "date-time"},
+                        "max_clock_skew_seconds": {"type": "number"},
+                    },
+                }
+            },
+        },
         "checks": {
             "type": "array",
             "description": "The set-up checks' findings (as `calmly check` reports them): worth fixing, not fatal.",

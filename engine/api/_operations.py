@@ -24,15 +24,28 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses=doc.answers(doc.READY, "Ready for work.", 503))
 def readyz(context: Context) -> JSONResponse:
-    """The store answers, the playbooks are loaded and the scheduler runs: ready for work."""
+    """The store answers, the playbooks are loaded, the scheduler runs, and on a shared store the daemon's clock
+    agrees with the database's: ready for work."""
     try:
         counts = dict(context.service.counts())
     except Exception as error:  # whatever the store's failure, the answer is the same: not ready
         raise NotReady(f"the store does not answer: {error}", details={"store": "unreachable"}) from error
     if not context.ready():
         raise NotReady("starting or stopping", details={"store": "reachable"})
+    problem = context.store_problem()
+    if problem is not None:
+        raise NotReady(problem, details={"store": "clock_skew", "clock": dict(context.store_details())})
     playbooks = [f"{book.playbook.id} v{book.playbook.version}" for book in context.service.library.current]
-    return JSONResponse({"status": "ready", "playbooks": playbooks, **counts, "checks": list(context.checks)})
+    store = dict(context.store_details())
+    return JSONResponse(
+        {
+            "status": "ready",
+            "playbooks": playbooks,
+            **counts,
+            "checks": list(context.checks),
+            **({"details": {"store": store}} if store else {}),
+        }
+    )
 
 
 @router.get(

@@ -36,6 +36,7 @@ _ENVIRONMENT = {
     "intake_rate_limit_per_minute": "CALMLY_INTAKE_RATE_LIMIT_PER_MINUTE",
     "admin_roles": "CALMLY_ADMIN_ROLES",
     "sqlite_synchronous": "CALMLY_SQLITE_SYNCHRONOUS",
+    "max_clock_skew_ms": "CALMLY_MAX_CLOCK_SKEW_MS",
 }
 _CHOICES = {
     "log_format": ("auto", "json", "console"),
@@ -47,6 +48,7 @@ _NUMBERS = {
     "max_batch": (1, 10_000),
     "rate_limit_per_minute": (0, 1_000_000),
     "intake_rate_limit_per_minute": (0, 10_000_000),
+    "max_clock_skew_ms": (0, 3_600_000),
 }
 _ROLE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -77,6 +79,9 @@ class Config:
     #: SQLite's synchronous setting: "full" keeps every acknowledged commit through a power loss, "normal" (in WAL)
     #: through a crash of the process only, for cheaper commits.
     sqlite_synchronous: str = "full"
+    #: How far the daemon's clock may be from the shared database's before the daemon stops claiming deadlines and
+    #: deliveries and answers /readyz 503, in milliseconds; 0: measured and shown, never judged.
+    max_clock_skew_ms: int = 2000
     #: Where each value came from ("default", the config file, an environment variable, "flag"): for the log.
     origins: Mapping[str, str] = field(default_factory=dict, compare=False)
 

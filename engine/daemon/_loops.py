@@ -33,6 +33,14 @@ _BETWEEN_BATCHES = 0.0002
 _COURIER_LOOK = timedelta(seconds=5)
 #: How often a simulated clock on a shared store looks whether another daemon moved it.
 _CLOCK_LOOK = timedelta(seconds=0.2)
+#: How long the scheduler and the courier wait, claiming nothing, while the daemon's clock is too far from the
+#: database's (they are woken as soon as it is back within the limit).
+_HELD_BACK = timedelta(seconds=5)
+
+
+def _always() -> bool:
+    return True
+
 
 _log = structlog.get_logger("calmly.daemon")
 
@@ -127,10 +135,13 @@ class Scheduler(_Loop):
         clock: Callable[[], datetime],
         simulated: bool,
         on_fired: Callable[[], None] = lambda: None,
+        claims: Callable[[], bool] = _always,
     ) -> None:
         super().__init__("scheduler", _IDLE_LOOK, simulated)
         self._service = service
         self._on_fired = on_fired
+        #: Whether it may claim due deadlines now (not while the daemon's clock is too far from the database's).
+        self._claims = claims
         self._clock = clock
         self._plan = threading.Lock()
         #: When it will look next, unwoken; None while it looks (or on a simulated clock): any new deadline wakes it.
@@ -148,6 +159,8 @@ class Scheduler(_Loop):
     def _turn(self) -> float:
         with self._plan:
             self._looks_at = None
+        if not self._claims():
+            return _HELD_BACK.total_seconds()
         pause = self._fire()
         if not self._simulated:
             with self._plan:
@@ -170,11 +183,14 @@ class Courier(_Loop):
     """Routes the outbox to each role's channels and delivers what is due. Sending happens outside any
     transaction; each outcome is recorded after."""
 
-    def __init__(self, dispatcher: Dispatcher, simulated: bool) -> None:
+    def __init__(self, dispatcher: Dispatcher, simulated: bool, claims: Callable[[], bool] = _always) -> None:
         super().__init__("courier", _COURIER_LOOK, simulated)
         self._dispatcher = dispatcher
+        self._claims = claims
 
     def _turn(self) -> float:
+        if not self._claims():
+            return _HELD_BACK.total_seconds()
         routed = self._dispatcher.route()
         outcomes = self._dispatcher.deliver_due()
         if routed or outcomes:

@@ -43,6 +43,8 @@ class Reloader:
         self._context = context
         self._clock = clock
         self._lock = threading.Lock()
+        #: Told what asked for each reload that took (on a shared store: so the other daemons reload too).
+        self.on_reloaded: Callable[[str], None] = lambda _asked_by: None
 
     def __call__(self, asked_by: str) -> ReloadOutcome:
         with self._lock:
@@ -64,4 +66,5 @@ class Reloader:
             self._context.checks = setup_findings(self._config, roster, self._resolve, self._library.loaded)
             loaded = tuple(f"{book.playbook.id} v{book.playbook.version}" for book in books)
             _log.info("reloaded", asked_by=asked_by, playbooks=list(loaded), people=len(roster.people))
-            return ReloadOutcome(loaded, len(roster.people))
+        self.on_reloaded(asked_by)
+        return ReloadOutcome(loaded, len(roster.people))

@@ -110,6 +110,8 @@ def serve(config: Config, simulated_start: datetime | None = None) -> int:
         daemon.hints.start()
     if daemon.clock_follower is not None:
         daemon.clock_follower.start()
+    if daemon.skew is not None:
+        daemon.skew.start()
     try:
         server.run()
     except SystemExit:  # uvicorn gives up when it cannot listen (and has said why)
@@ -120,6 +122,8 @@ def serve(config: Config, simulated_start: datetime | None = None) -> int:
             daemon.hints.stop()
         if daemon.clock_follower is not None:
             daemon.clock_follower.stop()
+        if daemon.skew is not None:
+            daemon.skew.stop()
         daemon.scheduler.stop()
         if daemon.courier is not None:
             daemon.courier.stop()

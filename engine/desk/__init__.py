@@ -8,17 +8,21 @@ from engine.desk._approving import router as approving_router
 from engine.desk._drafts import router as drafts_router
 from engine.desk._live import HEARTBEAT_SECONDS, LocalFeed, live_router
 from engine.desk._pages import router as pages_router
-from engine.desk._presence import MemoryPresence, PresenceRegistry
+from engine.desk._presence import Activity, MemoryPresence, Presence, PresenceRegistry
 from engine.desk._presence import router as presence_router
 from engine.desk._reports import router as reports_router
 from engine.desk._session import signed_in
+from engine.desk._shared_presence import SharedPresence
 from engine.desk._teamwork import router as teamwork_router
 
 __all__ = [
     "HEARTBEAT_SECONDS",
+    "Activity",
     "LocalFeed",
     "MemoryPresence",
+    "Presence",
     "PresenceRegistry",
+    "SharedPresence",
     "create_web_app",
     "desk_routers",
     "live_router",

@@ -6,7 +6,8 @@ The service publishes from whatever thread committed (a request's worker, the sc
 bounded queue on its event loop, filled with ``call_soon_threadsafe``, so publishing never waits for a page. A
 listener that falls that far behind is dropped: its stream ends, the browser reconnects by itself and reads the
 queue afresh, which costs less than holding notices for a page that is not reading. Several daemons over one
-database swap :class:`LocalFeed` for a feed with the same methods (:class:`engine.api.ChangeFeed`).
+database each keep a :class:`LocalFeed` and relay to it what the others' hints say (:meth:`LocalFeed.relay`): an
+incident that changed through another daemon reaches this daemon's pages as if it had changed here.
 
 While a page listens, its stream also sweeps the presence registry every :data:`SWEEP_SECONDS`, so a person whose
 page closed without a word stops being shown even when nobody else's page is beating.
@@ -113,6 +114,10 @@ class LocalFeed:
 
     def publish_presence(self, incident_id: str) -> None:
         self._offer(PresenceNotice(incident_id))
+
+    def relay(self, notice: Notice) -> None:
+        """A notice from another daemon on the same database (its hint): to this daemon's pages, like its own."""
+        self._offer(notice)
 
     def _offer(self, notice: Notice) -> None:
         with self._lock:

@@ -10,8 +10,8 @@ change feed; each page's stream then reads who is there now, leaving out the per
 about to answer one customer see each other before either sends.
 
 The registry is told the time and reads no clock. :class:`MemoryPresence` lives in one daemon's memory; several
-daemons over one database swap it for a registry with the same methods (:class:`PresenceRegistry`) that keeps the
-beats where every daemon reads them, announcing through a shared feed.
+daemons over one database each keep one inside a :class:`~engine.desk.SharedPresence` (the same methods,
+:class:`PresenceRegistry`), which tells the others every beat and sign-out and hears theirs.
 """
 
 from __future__ import annotations

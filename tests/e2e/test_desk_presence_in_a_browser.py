@@ -8,7 +8,9 @@ the queue and an incident page fit the screen with nothing to scroll sideways. a
 way.
 
 Without Chromium (``apt-get install chromium``) or Playwright (``pip install -e '.[dev]'``) these tests skip and say
-so. With ``CALMLY_DESK_SCREENSHOTS=1`` they also save the phone's queue and incident page to docs/images/.
+so. The same is shown across two daemons over one PostgreSQL database, each person's page served by another daemon
+(skipping, and saying how to enable it, without CALMLY_TEST_POSTGRES_URL). With ``CALMLY_DESK_SCREENSHOTS=1`` they
+also save the phone's queue and incident page to docs/images/.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsing import SCREENSHOTS, DeskDaemon, chromium, expect, no_serious_violations
+from browsing import ROOT, SCREENSHOTS, DeskDaemon, chromium, expect, no_serious_violations
+from serving import ServedDaemon
+from test_daemon_on_postgresql import store_url  # noqa: F401 - the fixture: a fresh schema
 
 LAPTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 3}
@@ -180,3 +184,63 @@ def test_the_queue_and_an_incident_fit_a_phones_screen(people: People, daemon: D
     assert reply_box["width"] >= form_box["width"] * 0.8
     if SCREENSHOTS is not None:
         phone.screenshot(path=str(SCREENSHOTS / "desk-phone-incident.png"), full_page=True, scale="css")
+
+
+# --- two daemons over one database -------------------------------------------------------------------------------
+
+
+class SharedDaemon(DeskDaemon):
+    """A desk daemon on the shared PostgreSQL store at ``url`` (its tokens issued into that store)."""
+
+    def __init__(self, folder: Path, url: str) -> None:
+        ServedDaemon.__init__(
+            self,
+            folder,
+            playbooks=ROOT / "playbooks",
+            roster=ROOT / "examples" / "roster.yaml",
+            people=("alice", "bob"),
+            CALMLY_STORE=url,
+        )
+
+
+@pytest.fixture
+def two_daemons(tmp_path: Path, store_url: str) -> Iterator[tuple[SharedDaemon, SharedDaemon]]:  # noqa: F811
+    started: list[SharedDaemon] = []
+    try:
+        for name in ("first", "second"):
+            (tmp_path / name).mkdir()
+            started.append(SharedDaemon(tmp_path / name, store_url))
+        yield started[0], started[1]
+    finally:
+        for running in started:
+            running.stop()
+
+
+def test_people_whose_pages_reach_two_daemons_over_one_database_see_each_new_incident_and_each_other(
+    browser: Any, two_daemons: tuple[SharedDaemon, SharedDaemon]
+) -> None:
+    first, second = two_daemons
+    on_first, on_second = People(browser, first), People(browser, second)
+    try:
+        alice = on_first.signed_in("alice")  # her page is served by the first daemon
+        expect(alice.locator("body")).to_have_attribute("data-live", "yes")
+        alice.evaluate("window.loadedOnce = true")  # gone if the queue reloads
+
+        opened = second.mention("shared-1", "My parcel arrived broken and nobody answers", "@gus")
+
+        row = alice.locator(f'#queue-rows tr[data-incident="{opened}"]')
+        expect(row).to_contain_text("My parcel arrived broken")
+        assert alice.evaluate("window.loadedOnce") is True, "the queue reloaded instead of updating in place"
+
+        bob = on_second.signed_in("bob")  # his, by the second
+        _open(bob, second, opened)
+        expect(row.locator(".presence-marker")).to_have_text("👁 bob viewing")
+        _open(alice, first, opened)
+        expect(alice.locator("#presence-list")).to_have_text("👁 Bob Okafor is viewing this incident")
+        expect(bob.locator("#presence-list")).to_have_text("👁 Alice Moreau is viewing this incident")
+
+        bob.goto(f"{second.url}/")
+        expect(alice.locator("#presence-list")).to_have_text("")
+    finally:
+        on_first.close()
+        on_second.close()

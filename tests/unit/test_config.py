@@ -41,6 +41,7 @@ def test_nothing_given_is_the_defaults_each_recorded_as_default() -> None:
         "intake_rate_limit_per_minute",
         "admin_roles",
         "sqlite_synchronous",
+        "max_clock_skew_ms",
     }
     assert config.sqlite_synchronous == "full"  # every acknowledged commit survives a power loss
 
@@ -71,6 +72,7 @@ def test_flags_win_over_the_environment_which_wins_over_the_file_which_wins_over
         "intake_rate_limit_per_minute": "default",
         "admin_roles": "default",
         "sqlite_synchronous": "default",
+        "max_clock_skew_ms": "default",
     }
 
 
@@ -90,6 +92,7 @@ def test_every_setting_can_come_from_its_environment_variable() -> None:
         "CALMLY_INTAKE_RATE_LIMIT_PER_MINUTE": "6000",
         "CALMLY_ADMIN_ROLES": "comms_director",
         "CALMLY_SQLITE_SYNCHRONOUS": "normal",
+        "CALMLY_MAX_CLOCK_SKEW_MS": "500",
     }
 
     config = load_config(None, environment, NO_FLAGS)
@@ -109,6 +112,7 @@ def test_every_setting_can_come_from_its_environment_variable() -> None:
         intake_rate_limit_per_minute=6000,
         admin_roles=("comms_director",),
         sqlite_synchronous="normal",
+        max_clock_skew_ms=500,
     )
     assert (config.host, config.port) == ("::1", 9000)
     assert set(config.origins.values()) == set(environment)
@@ -350,6 +354,23 @@ def test_sqlite_synchronous_comes_from_the_file_or_a_flag_and_a_bad_one_is_named
     assert from_flag.sqlite_synchronous == "full"
     assert "CALMLY_SQLITE_SYNCHRONOUS" in refused.value.problems[0]
     assert "full, normal" in refused.value.problems[0]
+
+
+def test_the_clock_skew_limit_comes_from_the_file_or_the_environment_and_a_bad_one_is_named(tmp_path: Path) -> None:
+    from_file = load_config(config_file(tmp_path, "max_clock_skew_ms: 0\n"), {}, NO_FLAGS)
+    from_environment = load_config(None, {"CALMLY_MAX_CLOCK_SKEW_MS": "750"}, NO_FLAGS)
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, {"CALMLY_MAX_CLOCK_SKEW_MS": "2s"}, NO_FLAGS)
+    with pytest.raises(ConfigError) as located:
+        load_config(config_file(tmp_path / "bad", "max_clock_skew_ms: -1\n"), {}, NO_FLAGS)
+
+    assert DEFAULTS.max_clock_skew_ms == 2000
+    assert from_file.max_clock_skew_ms == 0
+    assert from_environment.max_clock_skew_ms == 750
+    assert refused.value.problems == [
+        "CALMLY_MAX_CLOCK_SKEW_MS: max_clock_skew_ms is '2s'; write a whole number from 0 to 3600000"
+    ]
+    assert "calmly.yaml:1:20: E208 max_clock_skew_ms must be at least 0" in located.value.problems[0]
 
 
 def test_a_store_that_is_not_a_postgresql_url_is_refused_without_repeating_it(tmp_path: Path) -> None:

@@ -4,9 +4,10 @@ on a clock the test moves, each change of company announced once, and nobody sho
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 
 from engine.api import IncidentNotice, PresenceNotice
-from engine.desk import LocalFeed, MemoryPresence
+from engine.desk import LocalFeed, MemoryPresence, SharedPresence
 from engine.desk._presence import Activity, Presence, tidy
 from engine.service import Person, Roster
 from engine.testing import FakeClock
@@ -201,3 +202,55 @@ def test_the_change_feed_hands_each_listener_the_incident_whose_company_changed(
         return [notice async for notice in listener]
 
     assert asyncio.run(scenario()) == [PresenceNotice("inc-1")]
+
+
+# --- shared between daemons --------------------------------------------------------------------------------------
+
+
+class Told:
+    """What a shared registry told the other daemons, in order."""
+
+    def __init__(self) -> None:
+        self.said: list[tuple[str, ...]] = []
+
+    def beat(self, incident: str, presence: Presence, at: datetime, page: str) -> None:
+        self.said.append(("beat", incident, presence.person, presence.activity.value, at.isoformat(), page))
+
+    def forget(self, person: str) -> None:
+        self.said.append(("forget", person))
+
+
+def test_a_shared_registry_tells_the_other_daemons_each_beat_and_sign_out_of_its_own_pages() -> None:
+    clock, told = FakeClock(), Told()
+    presence = SharedPresence(told.beat, told.forget, Announced())
+
+    presence.beat("inc-1", Presence("bob", VIEWING), clock.now(), "p1")
+    presence.forget("bob")
+
+    at = clock.now().isoformat()
+    assert told.said == [("beat", "inc-1", "bob", "viewing", at, "p1"), ("forget", "bob")]
+
+
+def test_a_beat_heard_from_another_daemon_shows_here_expires_here_and_is_not_told_on() -> None:
+    clock, told, announced = FakeClock(), Told(), Announced()
+    presence = SharedPresence(told.beat, told.forget, announced)
+
+    presence.heard_beat("inc-1", Presence("bob", DRAFTING, "acknowledge"), clock.now(), "p1")
+    shown = presence.others("inc-1", "alice", clock.now())
+    clock.advance(timedelta(seconds=46))
+    presence.sweep(clock.now())
+
+    assert shown == (Presence("bob", DRAFTING, "acknowledge"),)
+    assert presence.others("inc-1", "alice", clock.now()) == ()
+    assert announced.incidents == ["inc-1", "inc-1"]
+    assert told.said == []
+
+
+def test_a_sign_out_heard_from_another_daemon_takes_the_person_off_here() -> None:
+    clock = FakeClock()
+    presence = SharedPresence(Told().beat, Told().forget, Announced())
+    presence.beat("inc-1", Presence("bob", VIEWING), clock.now())
+
+    presence.heard_forget("bob")
+
+    assert presence.people(clock.now()) == frozenset()

@@ -53,6 +53,8 @@ class PostgreSQLIncidents:
 
     def __init__(self, db: Connection) -> None:
         self._db = db
+        #: Each incident saved, with its state and revision: hinted to the other daemons' desks at commit.
+        self.saved: dict[str, tuple[str, int]] = {}
 
     def get(self, incident_id: str) -> Incident | None:
         row = self._db.execute("SELECT body FROM incidents WHERE id = %s FOR UPDATE", (incident_id,)).fetchone()
@@ -115,6 +117,7 @@ class PostgreSQLIncidents:
         at: datetime,
     ) -> None:
         values = row_values(incident, final=final, waiting_on=waiting_on, at=at)
+        self.saved[incident.id] = (incident.state, incident.revision)
         if previous_revision is None:
             values["seq"] = self._sequence(incident.id)
             columns = ", ".join(values)

@@ -9,6 +9,7 @@ lock, so daemons starting together apply each one once.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import structlog
 from psycopg_pool import ConnectionPool
 
-from engine.errors import StoreUnavailable
+from engine.errors import StoreError, StoreUnavailable
 from engine.store._records import (
     Delivery,
     DeskSession,
@@ -36,7 +38,18 @@ from engine.store._records import (
 )
 from engine.store.postgresql import _access, _deliveries, _figures, _incidents, _intake
 from engine.store.postgresql._connection import Location, locate, mapped_errors, open_pool
-from engine.store.postgresql._hints import CHANNEL, HintListener, deadline_hint, outbox_hint
+from engine.store.postgresql._hints import (
+    CHANNEL,
+    Beat,
+    HintListener,
+    PeerHints,
+    beat_hint,
+    deadline_hint,
+    forget_hint,
+    incident_hint,
+    outbox_hint,
+    reload_hint,
+)
 from engine.store.postgresql._schema import MIGRATIONS
 
 __all__ = ["PostgreSQLStore"]
@@ -50,6 +63,8 @@ _MIGRATION_LOCK = "calmly schema migrations"
 #: The counters row that holds the shared simulated time, in microseconds since the epoch.
 _SHARED_TIME = "simulated clock"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_log = structlog.get_logger("calmly.store")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +81,18 @@ class _Unit:
     sessions: _access.PostgreSQLSessions
     playbooks: _access.PostgreSQLPlaybooks
 
-    def hints(self) -> list[str]:
-        """What the other daemons should wake up for: the earliest deadline armed, a notification added."""
+    def hints(self, schema: str, origin: str) -> list[str]:
+        """What the other daemons should wake up for: the earliest deadline armed, a notification added; and what
+        their desks' pages should hear of: each incident saved."""
         found = []
         if self.deadlines.earliest_armed is not None:
-            found.append(deadline_hint(self.deadlines.earliest_armed))
+            found.append(deadline_hint(self.deadlines.earliest_armed, schema))
         if self.outbox.added:
-            found.append(outbox_hint())
+            found.append(outbox_hint(schema))
+        found += [
+            incident_hint(schema, origin, incident, state, revision)
+            for incident, (state, revision) in self.incidents.saved.items()
+        ]
         return found
 
     @classmethod
@@ -101,6 +121,9 @@ class PostgreSQLStore:
         self.location: Location = locate(url)
         self._pool: ConnectionPool[psycopg.Connection[Any]] = open_pool(self.location, size=pool_size)
         self._unreachable = False  # whether the last try to reach the server failed (see _connection)
+        #: This store's name in its desk hints, so the daemon that wrote one does not hear it again.
+        self.origin = secrets.token_hex(6)
+        self._schema: str | None = None
 
     @property
     def path(self) -> str:
@@ -150,9 +173,39 @@ class PostgreSQLStore:
                 db.execute("SET LOCAL synchronous_commit = off")
             unit = _Unit.on(db)
             yield unit
-            # In the transaction, so other daemons hear it only once it is committed (and never if it is not).
-            for hint in unit.hints():
-                db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, hint))
+            # In the transaction, so other daemons hear it only once it is committed (and never if it is not); one
+            # statement for all of them.
+            hints = unit.hints(self._schema_of(db), self.origin)
+            if hints:
+                calls = ", ".join(["pg_notify(%s, %s)"] * len(hints))
+                db.execute(f"SELECT {calls}", [value for hint in hints for value in (CHANNEL, hint)])
+
+    def _schema_of(self, db: psycopg.Connection[Any]) -> str:
+        """The schema the store's tables are in (the first of the search path), asked once: desk hints name it."""
+        if self._schema is None:
+            row = db.execute("SELECT current_schema()").fetchone()
+            self._schema = str(row[0]) if row and row[0] is not None else ""
+        return self._schema
+
+    def tell_beat(self, beat: Beat) -> None:
+        """A presence beat of this daemon's page, for the other daemons' desks: a hint, lost if the database does
+        not answer now (the page beats again within seconds)."""
+        self._tell(lambda schema: beat_hint(schema, self.origin, beat))
+
+    def tell_forget(self, person: str) -> None:
+        """The person signed out of this daemon's desk: the other daemons' desks stop showing them too."""
+        self._tell(lambda schema: forget_hint(schema, self.origin, person))
+
+    def tell_reload(self) -> None:
+        """This daemon's reload took: the other daemons reload their own files too."""
+        self._tell(lambda schema: reload_hint(schema, self.origin))
+
+    def _tell(self, hint: Callable[[str], str]) -> None:
+        try:
+            with self._connection() as db:
+                db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, hint(self._schema_of(db))))
+        except StoreError as error:
+            _log.warning("a desk hint was not sent; the other daemons' pages catch up", error=str(error)[:200])
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[Any]]:
@@ -173,9 +226,24 @@ class PostgreSQLStore:
             ).fetchone()
         return _EPOCH + timedelta(microseconds=int(row[0])) if row else at_least
 
-    def listen(self, on_deadline: Callable[[datetime], Any], on_outbox: Callable[[], Any]) -> HintListener:
-        """A listener (not started) for the other daemons' hints: see :mod:`._hints`."""
-        return HintListener(self.location.url, on_deadline, on_outbox)
+    def database_time(self) -> datetime:
+        """The database server's clock now (``clock_timestamp()``, not the transaction's start): what the daemons'
+        own clocks are checked against."""
+        with self._connection() as db:
+            row = db.execute("SELECT clock_timestamp()").fetchone()
+        if row is None or not isinstance(row[0], datetime):
+            raise StoreError(f"the database at {self.path} did not tell its time")
+        return row[0].astimezone(UTC)
+
+    def listen(
+        self,
+        on_deadline: Callable[[datetime], Any],
+        on_outbox: Callable[[], Any],
+        desk: PeerHints | None = None,
+    ) -> HintListener:
+        """A listener (not started) for the other daemons' hints: see :mod:`._hints`. ``desk`` is told the desk's
+        hints, leaving out this store's own (``desk.origin`` is :attr:`origin`)."""
+        return HintListener(self.location.url, on_deadline, on_outbox, desk)
 
     def close(self) -> None:
         self._pool.close()
