@@ -112,9 +112,13 @@ def _print_link(data: str, store_url: str | None, person: str, url: str) -> None
 @data_option
 @store_option
 def token_revoke(person: str, data: str, store_url: str | None) -> None:
-    """Revoke every token of PERSON at once."""
+    """Revoke every token of PERSON at once, and sign them out of the desk (every session, unused sign-in links)."""
     from engine.service import revoke_tokens  # noqa: PLC0415 - keeps `calmly validate` quick to start
 
     with store_in(data, store_url) as store:
-        count = revoke_tokens(store, person, datetime.now(UTC))
-    click.echo(f"revoked {count} token{'s' if count != 1 else ''} of {person}")
+        revoked = revoke_tokens(store, person, datetime.now(UTC))
+    count, sessions = revoked
+    click.echo(
+        f"revoked {count} token{'s' if count != 1 else ''} of {person}; ended {sessions} desk "
+        f"session{'s' if sessions != 1 else ''}"
+    )

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from engine.store import Store, TokenRecord
 
@@ -66,10 +67,18 @@ def issue_token(
     return token
 
 
-def revoke_tokens(store: Store, person: str, now: datetime) -> int:
-    """Revoke every live token of ``person`` at once; returns how many there were."""
+class Revoked(NamedTuple):
+    """What revoking a person's access ended: their live tokens, and their desk sessions."""
+
+    tokens: int
+    sessions: int
+
+
+def revoke_tokens(store: Store, person: str, now: datetime) -> Revoked:
+    """Revoke every live token of ``person`` at once, and end their desk sessions (signed in with a token, or with
+    a link not used yet), in one transaction: a person whose access is revoked is signed out everywhere."""
     with store.write() as tx:
-        return tx.tokens.revoke(person, now)
+        return Revoked(tx.tokens.revoke(person, now), tx.sessions.end_all_of(person))
 
 
 def verify_token(store: Store, token: str | None, now: datetime) -> TokenRecord | TokenProblem:

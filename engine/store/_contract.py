@@ -209,6 +209,11 @@ class SessionRepository(Protocol):
         """Forget the session (signed out); nothing happens when there is none."""
         ...
 
+    def end_all_of(self, person: str) -> int:
+        """Forget every session of ``person`` and spend their sign-in links (their access was revoked); returns how
+        many sessions."""
+        ...
+
     def forget_expired(self, now: datetime) -> int:
         """Forget the sessions (and sign-in links) expired by ``now``; returns how many sessions."""
         ...

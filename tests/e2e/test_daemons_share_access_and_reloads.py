@@ -75,7 +75,7 @@ def test_a_token_issued_for_the_database_works_on_every_daemon_and_once_revoked_
 
     assert before == [200, 200]
     assert revoked.returncode == 0, revoked.stderr
-    assert revoked.stdout.strip() == "revoked 1 token of alice"
+    assert revoked.stdout.strip() == "revoked 1 token of alice; ended 0 desk sessions"
     assert [answer.status_code for answer in after] == [401, 401]
     assert [answer.json()["error"]["code"] for answer in after] == ["revoked_token", "revoked_token"]
 

@@ -21,7 +21,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from engine.daemon import Config, Daemon, build
 from engine.desk import create_web_app
-from engine.service import TOKEN_PREFIX, TokenScope, issue_sign_in_code, issue_token
+from engine.service import TOKEN_PREFIX, TokenScope, issue_sign_in_code, issue_token, revoke_tokens
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)  # it nudges towards httpx2; calmly ships httpx
@@ -158,6 +158,21 @@ def test_signing_out_ends_the_session(daemon: Daemon) -> None:
     assert answer.status_code == 303
     assert answer.headers["location"] == "/signin"
     assert browser.page("/").status_code == 303
+
+
+def test_revoking_a_persons_tokens_signs_them_out_of_the_desk_and_spends_their_sign_in_links(daemon: Daemon) -> None:
+    signed_in, other = Browser(daemon), Browser(daemon)
+    signed_in.sign_in("alice")
+    other.sign_in("bob")
+    code = issue_sign_in_code(daemon.store, "alice", START)
+
+    revoked = revoke_tokens(daemon.store, "alice", START)
+
+    assert revoked.sessions == 1
+    assert signed_in.page("/").status_code == 303  # to the sign-in form
+    answer = Browser(daemon).http.post("/signin/link", data={"code": code})
+    assert answer.status_code == 401
+    assert other.page("/").status_code == 200  # someone else's session goes on
 
 
 # --- the queue ---------------------------------------------------------------------------------------------------

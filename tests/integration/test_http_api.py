@@ -328,7 +328,7 @@ def test_a_request_without_a_good_token_is_refused_with_401_saying_why(
 def test_a_revoked_token_is_refused_and_a_new_one_works(desk: Desk) -> None:
     desk.ingest(mention("1"))
     old = desk.auth("alice")
-    assert revoke_tokens(desk.store, "alice", START) == 1
+    assert revoke_tokens(desk.store, "alice", START).tokens == 1
     before = desk.rows()
 
     refused = desk.http.post("/v1/incidents/inc-1/actions/assess", headers=old, json={"version": 0, "fields": {}})

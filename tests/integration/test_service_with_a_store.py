@@ -16,8 +16,8 @@ from intake_support import mention
 
 from engine.errors import Conflict
 from engine.incident import RefusalReason
-from engine.service import IntakeStatus, InvalidPlaybooks, Library, NotFound, Service
-from engine.store import IncidentFilter, SQLiteStore, Store, StoreError
+from engine.service import IntakeStatus, InvalidPlaybooks, Library, NotFound, Service, revoke_tokens
+from engine.store import DeskSession, IncidentFilter, SQLiteStore, Store, StoreError
 from engine.testing import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -644,3 +644,22 @@ def test_a_batch_of_mentions_crossed_by_another_daemons_change_is_taken_again_ra
     assert crossed.crossed == 1
     assert [result.status for result in results] == [IntakeStatus.OPENED, IntakeStatus.OPENED]
     assert len(list(sqlite_desk.store.all_incident_ids())) == 2
+
+
+def test_revoking_a_persons_access_ends_their_desk_sessions_and_sign_in_links_and_nobody_elses(desk: Desk) -> None:
+    later = desk.clock.now() + timedelta(hours=12)
+    with desk.store.write() as tx:
+        for id_hash, person in (("s-alice-1", "alice"), ("s-alice-2", "alice"), ("s-bob", "bob")):
+            tx.sessions.add(DeskSession(id_hash, person, "csrf", later))
+        tx.sessions.add_link("link-alice", "alice", later)
+        tx.sessions.add_link("link-bob", "bob", later)
+
+    revoked = revoke_tokens(desk.store, "alice", desk.clock.now())
+
+    assert revoked == (0, 2)
+    assert desk.store.desk_session("s-alice-1") is None
+    assert desk.store.desk_session("s-alice-2") is None
+    assert desk.store.desk_session("s-bob") is not None
+    with desk.store.write() as tx:
+        assert tx.sessions.spend_link("link-alice", desk.clock.now()) is None
+        assert tx.sessions.spend_link("link-bob", desk.clock.now()) == "bob"

@@ -58,6 +58,10 @@ class PostgreSQLSessions:
     def end(self, id_hash: str) -> None:
         self._db.execute("DELETE FROM desk_sessions WHERE id_hash = %s", (id_hash,))
 
+    def end_all_of(self, person: str) -> int:
+        self._db.execute("DELETE FROM desk_links WHERE person = %s", (person,))
+        return self._db.execute("DELETE FROM desk_sessions WHERE person = %s", (person,)).rowcount
+
     def forget_expired(self, now: datetime) -> int:
         self._db.execute("DELETE FROM desk_links WHERE expires_at <= %s", (moment(now),))
         return self._db.execute("DELETE FROM desk_sessions WHERE expires_at <= %s", (moment(now),)).rowcount

@@ -27,6 +27,10 @@ class SQLiteSessions:
     def end(self, id_hash: str) -> None:
         self._db.execute("DELETE FROM desk_sessions WHERE id_hash = ?", (id_hash,))
 
+    def end_all_of(self, person: str) -> int:
+        self._db.execute("DELETE FROM desk_links WHERE person = ?", (person,))
+        return self._db.execute("DELETE FROM desk_sessions WHERE person = ?", (person,)).rowcount
+
     def forget_expired(self, now: datetime) -> int:
         self._db.execute("DELETE FROM desk_links WHERE expires_at <= ?", (moment(now),))
         return self._db.execute("DELETE FROM desk_sessions WHERE expires_at <= ?", (moment(now),)).rowcount
