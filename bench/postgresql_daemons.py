@@ -101,8 +101,8 @@ def _daemons(where: Where, count: int, folder: Path, name: str) -> Iterator[list
         for daemon in started:
             daemon.wait_ready()
         yield started
-        for daemon in started:
-            daemon.stop()
+        with ThreadPoolExecutor(count) as pool:  # each stop waits for its daemon to finish: together
+            list(pool.map(Daemon.stop, started))
     finally:
         for daemon in started:
             if daemon.process.poll() is None:
