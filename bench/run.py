@@ -56,9 +56,9 @@ read by YAML 1.2 rules with ruamel.yaml, which check-jsonschema brings, and writ
 without errors before anything is timed, and every timed run of either tool must accept every file; the run fails
 loudly otherwise, and exits 1.
 
-Usage: ``python bench/run.py [--quick] [--json PATH] [--only SECTION ...]``. ``--only`` measures the sections named
-(``--list`` shows them, each with the module above that measures it) and no others, as the whole run takes over 20
-minutes: ``make bench ONLY=postgresql-daemons``.
+Usage: ``python bench/run.py [--quick] [--json PATH] [--only SECTION ...] [--list]``. ``--only`` measures the
+sections named and no others, as the whole run takes over 20 minutes (``--list`` names the sections, in the order
+they run; ``make bench ONLY="postgresql-daemons postgresql-open"`` passes them through make).
 """
 
 from __future__ import annotations
@@ -83,8 +83,6 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
-from postgresql_daemons import DaemonsRepeats, postgresql_daemons_figures
-from postgresql_open import PostgresOpenRepeats, postgresql_open_figures
 from ruamel.yaml import YAML
 
 from engine.playbook import LIFECYCLE, load
@@ -99,6 +97,8 @@ from figure import BenchError, Figure, in_process_median
 from grouping import GroupingRepeats, grouping_figure
 from intake import ingest_figure
 from postgresql import postgres_url, postgresql_figures
+from postgresql_daemons import DaemonsRepeats, postgresql_daemons_figures
+from postgresql_open import PostgresOpenRepeats, postgresql_open_figures
 from report import report_figure
 from runtime import build_figures, step_figures
 from scale import ScaleRepeats, scale_figures
