@@ -636,6 +636,8 @@ def _header(meta: dict[str, Any]) -> str:
         cache = "; PYTHONDONTWRITEBYTECODE is set: the cold start compiles every module's byte code first"
     if meta["wrk"] is None:
         cache += "; wrk is not installed, so HTTP intake under load is left out (apt-get install wrk)"
+        if meta["postgresql"]:
+            cache += ", and with it several daemons on one PostgreSQL database"
     if not meta["postgresql"]:
         cache += (
             "; no CALMLY_BENCH_POSTGRES_URL (nor CALMLY_TEST_POSTGRES_URL), so the PostgreSQL figures (intake through "
