@@ -18,7 +18,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,9 +49,6 @@ __all__ = ["PostgresOpenRepeats", "fill_postgresql", "postgresql_open_figures"]
 class PostgresOpenRepeats:
     open_incidents: int  # open incidents in the large store
     rounds: int  # starts of the daemon on each store; the figure is their median
-    #: The two lateness runs at once, their starts the start-up figures (with --quick, to keep it short; the
-    #: daemons then share the cores, so the figures are only a check that the bench runs).
-    side_by_side: bool = False
 
 
 def _open_one(url: str, playbooks: Sequence[Path]) -> None:
@@ -129,17 +125,11 @@ def postgresql_open_figures(repeats: PostgresOpenRepeats) -> list[Figure]:
         _open_one(empty, playbooks)
         ready: dict[str, list[float]] = {"full": [], "empty": []}
         both = (("full", full), ("empty", empty))
-        if repeats.side_by_side:
-            with ThreadPoolExecutor(2) as pool:
-                at_once = [pool.submit(_lateness_ms, url, playbooks, folder / f"late-{key}.log") for key, url in both]
-                full_run, empty_run = (run.result() for run in at_once)
-            ready = {"full": [full_run.ready_s], "empty": [empty_run.ready_s]}
-        else:
-            for round_number in range(repeats.rounds):
-                for key, url in both[:: 1 if round_number % 2 == 0 else -1]:
-                    ready[key].append(_ready_s(url, playbooks, folder / f"ready-{key}-{round_number}.log"))
-            full_run = _lateness_ms(full, playbooks, folder / "late-full.log")
-            empty_run = _lateness_ms(empty, playbooks, folder / "late-empty.log")
+        for round_number in range(repeats.rounds):
+            for key, url in both[:: 1 if round_number % 2 == 0 else -1]:
+                ready[key].append(_ready_s(url, playbooks, folder / f"ready-{key}-{round_number}.log"))
+        full_run = _lateness_ms(full, playbooks, folder / "late-full.log")
+        empty_run = _lateness_ms(empty, playbooks, folder / "late-empty.log")
     late_full, reported_full = full_run.by_log, full_run.reported
     late_empty, reported_empty = empty_run.by_log, empty_run.reported
     floor = 0.001  # a ratio needs a baseline above zero
@@ -149,9 +139,7 @@ def postgresql_open_figures(repeats: PostgresOpenRepeats) -> list[Figure]:
         f"{count:,} open incidents copied by the server from one opened through the service, then VACUUM ANALYZE, "
         f"in {built:.1f} s; each store a schema of its own"
     )
-    if repeats.side_by_side:
-        store += "; both daemons run side by side (--quick), so they share the cores"
-    starts = "1 start each, the lateness run's" if repeats.side_by_side else f"median of {repeats.rounds} starts each"
+    starts = f"median of {repeats.rounds} start{'s' if repeats.rounds > 1 else ''} each"
     return [
         Figure(
             key="postgresql_deadline_lateness_p99_ms",
