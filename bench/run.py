@@ -162,7 +162,7 @@ QUICK = Repeats(
     scale=ScaleRepeats(small=2_000, large=20_000, requests=10, replies=1_000),
     grouping=GroupingRepeats(mentions=1_000, rounds=1),
     postgresql_daemons=DaemonsRepeats(seconds=1, rounds=1),
-    postgresql_open=PostgresOpenRepeats(open_incidents=20_000, rounds=1),
+    postgresql_open=PostgresOpenRepeats(open_incidents=20_000, rounds=0),
     reports=5_000,
     diffs=2_000,
     variants=20,

@@ -231,6 +231,8 @@ def test_many_open_incidents_in_postgresql_are_reported_beside_an_empty_postgres
         assert "20,000 open incidents copied by the server" in figure["detail"]
     assert re.search(r"400 deadlines of 200 incidents", late["detail"]), late["detail"]
     assert (late["target"], ready["target"]) == ("< 50 ms", "< 2.0 s")
+    assert "the lateness run's start on each" in ready["detail"]
+    assert quick_bench.report["meta"]["repeats"]["postgresql_open"] == {"open_incidents": 20_000, "rounds": 0}
 
 
 def test_the_report_says_when_the_postgresql_figures_are_left_out_for_want_of_a_database(
