@@ -32,9 +32,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-## bench: performance figures, each beside a baseline measured in the same run
+## bench: performance figures, each beside a baseline measured in the same run (ONLY="section ...": just those)
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(if $(ONLY),--only $(ONLY))
 
 ## soak: the crash tests at length: the daemon killed with SIGKILL under load and restarted 200 times; then, where
 ## CALMLY_TEST_POSTGRES_URL names a database, three daemons on it, one of them killed 50 times (minutes)

@@ -30,19 +30,20 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 from ruamel.yaml import YAML
 
 from engine.playbook import load
 from engine.service import Library, Service, issue_token
-from engine.store import SQLiteStore
+from engine.store import SQLiteStore, Store
 
 from figure import BenchError, Figure
 
 __all__ = [
     "DaemonRepeats",
+    "Where",
     "daemon_figures",
     "http_figures",
     "mention_body",
@@ -63,6 +64,9 @@ LATENESS_PHRASE = "bench deadline"
 LATENESS_INCIDENTS = 200
 HTTP_CLIENTS = 4
 BATCH = 1000
+
+#: Where a daemon's store is: a data folder (SQLite), or the URL of a PostgreSQL store (``calmly serve --store``).
+Where = Path | str
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +114,8 @@ def _calmly() -> str:
     return str(Path(sys.executable).with_name("calmly"))
 
 
-def _token(data: Path) -> str:
-    store = SQLiteStore(data)
+def _token(data: Where) -> str:
+    store = _open_store(data)
     store.migrate()
     try:
         return issue_token(store, "alice", system_now(), label="bench")
@@ -119,14 +123,24 @@ def _token(data: Path) -> str:
         store.close()
 
 
-class Daemon:
-    """``calmly serve`` on a free loopback port and the system clock; ``started`` is when the process was spawned."""
+def _open_store(data: Where) -> Store:
+    if isinstance(data, Path):
+        return SQLiteStore(data)
+    from engine.store.postgresql import PostgreSQLStore  # noqa: PLC0415 - psycopg only where a database is given
 
-    def __init__(self, data: Path, playbooks: Sequence[Path], log: Path, roster: Path = ROSTER) -> None:
+    return PostgreSQLStore(data)
+
+
+class Daemon:
+    """``calmly serve`` on a free loopback port and the system clock, over the store in a data folder or in the
+    PostgreSQL database a URL names; ``started`` is when the process was spawned."""
+
+    def __init__(self, data: Where, playbooks: Sequence[Path], log: Path, roster: Path = ROSTER) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        command = [_calmly(), "serve", "--data", str(data), "--roster", str(roster)]
+        place = ["--data", str(data)] if isinstance(data, Path) else ["--store", data]
+        command = [_calmly(), "serve", *place, "--roster", str(roster)]
         for path in playbooks:
             command += ["--playbooks", str(path)]
         command += ["--listen", f"127.0.0.1:{self.port}", "--log-format", "json"]
@@ -179,7 +193,7 @@ class Daemon:
 
 
 @contextlib.contextmanager
-def _running(data: Path, playbooks: Sequence[Path], log: Path) -> Iterator[Daemon]:
+def _running(data: Where, playbooks: Sequence[Path], log: Path) -> Iterator[Daemon]:
     daemon = Daemon(data, playbooks, log)
     try:
         yield daemon
@@ -309,12 +323,21 @@ def build_open_incidents(
     return elapsed
 
 
-def _lateness_ms(data: Path, playbooks: Sequence[Path], log: Path) -> tuple[list[float], list[float], float]:
-    """Open the bench incidents over about two seconds and wait for their deadlines: lateness by log time and as
-    the daemon reports it (ms), and the daemon's resident memory afterwards (MB)."""
+class Lateness(NamedTuple):
+    """One lateness run: each deadline's lateness by log time and as the daemon reports it (ms), the daemon's
+    resident memory afterwards (MB), and its start to ready (s)."""
+
+    by_log: list[float]
+    reported: list[float]
+    rss_mb: float
+    ready_s: float
+
+
+def _lateness_ms(data: Where, playbooks: Sequence[Path], log: Path) -> Lateness:
+    """Open the bench incidents over about two seconds and wait for their deadlines to fire."""
     token = _token(data)
     with _running(data, playbooks, log) as daemon:
-        daemon.wait_ready()
+        ready = daemon.wait_ready()
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=daemon.url, headers=headers, timeout=30.0) as client:
             per_request = 10
@@ -327,18 +350,22 @@ def _lateness_ms(data: Path, playbooks: Sequence[Path], log: Path) -> tuple[list
                 if response.status_code != 200 or any(r["status"] != "opened" for r in response.json()["results"]):
                     raise BenchError(f"the lateness bench's mentions were not taken: {response.text[:300]}")
                 time.sleep(2.0 / (LATENESS_INCIDENTS / per_request))
+        expected = LATENESS_INCIDENTS * 2  # the 75% warning and the breach (the 200% step is left out of the playbook)
         settle = time.perf_counter() + 2 * _seconds(LATENESS_LIMIT) + 3.0
-        while time.perf_counter() < settle:
+        while time.perf_counter() < settle and len(_fired(daemon)) < expected:  # the log is written line by line
             time.sleep(0.2)
         rss = daemon.rss_mb()
         daemon.stop()
-        fired = [line for line in daemon.lines() if line.get("event") == "deadline fired"]
-    expected = LATENESS_INCIDENTS * 2  # the 75% warning and the breach (the 200% step is left out of the playbook)
+        fired = _fired(daemon)
     if len(fired) < expected:
         raise BenchError(f"only {len(fired)} of {expected} deadlines fired in the lateness bench:\n{daemon.tail()}")
     by_log = [(_parse(line["timestamp"]) - _parse(line["due_at"])).total_seconds() * 1000 for line in fired]
     reported = [float(line["late_ms"]) for line in fired]
-    return by_log, reported, rss
+    return Lateness(by_log, reported, rss, ready)
+
+
+def _fired(daemon: Daemon) -> list[dict[str, Any]]:
+    return [line for line in daemon.lines() if line.get("event") == "deadline fired"]
 
 
 def _seconds(duration: str) -> float:
@@ -356,7 +383,7 @@ def _percentile(values: Sequence[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def _ready_s(data: Path, playbooks: Sequence[Path], log: Path) -> float:
+def _ready_s(data: Where, playbooks: Sequence[Path], log: Path) -> float:
     with _running(data, playbooks, log) as daemon:
         elapsed = daemon.wait_ready()
         daemon.stop()
@@ -380,8 +407,8 @@ def open_incident_figures(repeats: DaemonRepeats) -> list[Figure]:
             for key, data in order:
                 ready[key].append(_ready_s(data, playbooks, folder / f"ready-{key}-{round_number}.log"))
 
-        late_full, reported_full, rss_full = _lateness_ms(full, playbooks, folder / "late-full.log")
-        late_empty, reported_empty, rss_empty = _lateness_ms(empty, playbooks, folder / "late-empty.log")
+        late_full, reported_full, rss_full, _ = _lateness_ms(full, playbooks, folder / "late-full.log")
+        late_empty, reported_empty, rss_empty, _ = _lateness_ms(empty, playbooks, folder / "late-empty.log")
     ready_full, ready_empty = statistics.median(ready["full"]), statistics.median(ready["empty"])
     p50, p99 = _percentile(late_full, 0.5), _percentile(late_full, 0.99)
     base50, base99 = _percentile(late_empty, 0.5), _percentile(late_empty, 0.99)

@@ -30,7 +30,7 @@ from engine.store.postgresql import PostgreSQLStore
 from daemon import PLAYBOOKS, DaemonRepeats, mention_body, open_service, system_now
 from figure import BenchError, Figure
 
-__all__ = ["INGEST_TARGET_RATIO", "postgres_url", "postgresql_figures"]
+__all__ = ["INGEST_TARGET_RATIO", "fresh_schema", "postgres_url", "postgresql_figures"]
 
 INGEST_TARGET_RATIO = 2.0  # at least half of raw's rate
 
@@ -42,7 +42,8 @@ def postgres_url() -> str | None:
 
 
 @contextmanager
-def _schema(base: str) -> Iterator[str]:
+def fresh_schema(base: str) -> Iterator[str]:
+    """The URL of a new, empty schema in the database ``base`` names (its ``search_path``), dropped afterwards."""
     name = f"bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(base, autocommit=True) as db:
         db.execute(f"CREATE SCHEMA {name}")
@@ -117,7 +118,7 @@ def _timed_intake(service: Service, prefix: str, count: int) -> float:
 
 def _round(base: str, count: int, round_number: int) -> tuple[float, float, float, int]:
     """One round's seconds for ``count`` mentions: the PostgreSQL store, raw psycopg, the SQLite store."""
-    with _schema(base) as url:
+    with fresh_schema(base) as url:
         service = _pg_service(url)
         try:
             service.ingest([mention_body(0, prefix="warm")])  # inc-1

@@ -22,6 +22,13 @@ its baseline, never as a pass or fail:
 * intake through the PostgreSQL store (``bench/postgresql.py``) beside raw psycopg replaying the same statements,
   and beside the SQLite store, where ``CALMLY_BENCH_POSTGRES_URL`` (or ``CALMLY_TEST_POSTGRES_URL``) names a
   database (left out, and said so, elsewhere);
+* several daemons on one PostgreSQL database (``bench/postgresql_daemons.py``, with wrk and a database): HTTP intake,
+  one mention a request from 12 connections shared out between the daemons, with two and with three daemons beside
+  one, and one beside one daemon over SQLite under the same clients, every acknowledged mention counted in the store
+  after each run;
+* many open incidents in PostgreSQL (``bench/postgresql_open.py``, where a database is given): deadline lateness p99
+  and start to ready with 1,000,000 open incidents (20,000 with ``--quick``), each beside the same daemon over an
+  empty PostgreSQL store;
 * grouping and surge detection during a replayed burst (``bench/grouping.py``): 10,000 outage complaints (1,000
   with ``--quick``) within one simulated minute through intake, one a transaction, under ``service-outage`` with
   its ``group`` and ``surges`` (one incident gathers them all and surges) beside the same burst under the same
@@ -49,7 +56,9 @@ read by YAML 1.2 rules with ruamel.yaml, which check-jsonschema brings, and writ
 without errors before anything is timed, and every timed run of either tool must accept every file; the run fails
 loudly otherwise, and exits 1.
 
-Usage: ``python bench/run.py [--quick] [--json PATH]``.
+Usage: ``python bench/run.py [--quick] [--json PATH] [--only SECTION ...] [--list]``. ``--only`` measures the
+sections named and no others, as the whole run takes over 20 minutes (``--list`` names the sections, in the order
+they run; ``make bench ONLY="postgresql-daemons postgresql-open"`` passes them through make).
 """
 
 from __future__ import annotations
@@ -88,6 +97,8 @@ from figure import BenchError, Figure, in_process_median
 from grouping import GroupingRepeats, grouping_figure
 from intake import ingest_figure
 from postgresql import postgres_url, postgresql_figures
+from postgresql_daemons import DaemonsRepeats, postgresql_daemons_figures
+from postgresql_open import PostgresOpenRepeats, postgresql_open_figures
 from report import report_figure
 from runtime import build_figures, step_figures
 from scale import ScaleRepeats, scale_figures
@@ -118,6 +129,8 @@ class Repeats:
     desk: DeskRepeats  # the desk's figures (bench/desk.py)
     scale: ScaleRepeats  # what must cost the same at any size (bench/scale.py)
     grouping: GroupingRepeats  # a replayed burst with grouping and surges, beside it without (bench/grouping.py)
+    postgresql_daemons: DaemonsRepeats  # several daemons on one PostgreSQL database (bench/postgresql_daemons.py)
+    postgresql_open: PostgresOpenRepeats  # many open incidents in PostgreSQL (bench/postgresql_open.py)
     reports: int  # how many closed incidents calmly report reads (bench/report.py)
     diffs: int  # how many recorded incidents calmly diff replays (bench/diff.py)
     variants: int = VARIANTS  # how many generated playbooks the validate figures read beside the shipped ones
@@ -133,6 +146,8 @@ FULL = Repeats(
     desk=DeskRepeats(open_incidents=100_000, pages=3, mentions=300, clients=100),
     scale=ScaleRepeats(small=10_000, large=1_000_000, requests=50, replies=10_000),
     grouping=GroupingRepeats(mentions=10_000, rounds=3),
+    postgresql_daemons=DaemonsRepeats(seconds=5, rounds=3),
+    postgresql_open=PostgresOpenRepeats(open_incidents=1_000_000, rounds=3),
     reports=100_000,
     diffs=100_000,
 )
@@ -146,6 +161,8 @@ QUICK = Repeats(
     desk=DeskRepeats(open_incidents=2_000, pages=3, mentions=50, clients=20),
     scale=ScaleRepeats(small=2_000, large=20_000, requests=10, replies=1_000),
     grouping=GroupingRepeats(mentions=1_000, rounds=1),
+    postgresql_daemons=DaemonsRepeats(seconds=1, rounds=1),
+    postgresql_open=PostgresOpenRepeats(open_incidents=20_000, rounds=0),
     reports=5_000,
     diffs=2_000,
     variants=20,
@@ -513,10 +530,10 @@ def _notes(figures: Sequence[Figure]) -> str:
     return "\n".join(["ratio = value / baseline; lower is better.", *details])
 
 
-def _meta(files: Sequence[Path], repeats: Repeats, quick: bool) -> dict[str, Any]:
+def _meta(shipped: int, repeats: Repeats, quick: bool) -> dict[str, Any]:
     return {
-        "playbooks": len(files),
-        "shipped": len(files) - repeats.variants,
+        "playbooks": shipped + repeats.variants,
+        "shipped": shipped,
         "generated_variants": repeats.variants,
         "quick": quick,
         "repeats": {
@@ -548,6 +565,14 @@ def _meta(files: Sequence[Path], repeats: Repeats, quick: bool) -> dict[str, Any
                 "replies": repeats.scale.replies,
             },
             "grouping": {"mentions": repeats.grouping.mentions, "rounds": repeats.grouping.rounds},
+            "postgresql_daemons": {
+                "seconds": repeats.postgresql_daemons.seconds,
+                "rounds": repeats.postgresql_daemons.rounds,
+            },
+            "postgresql_open": {
+                "open_incidents": repeats.postgresql_open.open_incidents,
+                "rounds": repeats.postgresql_open.rounds,
+            },
             "reports": repeats.reports,
             "diffs": repeats.diffs,
         },
@@ -560,29 +585,48 @@ def _meta(files: Sequence[Path], repeats: Repeats, quick: bool) -> dict[str, Any
     }
 
 
-def measure(repeats: Repeats, quick: bool) -> tuple[list[Figure], dict[str, Any]]:
-    """Generate the corpus into a temporary folder, time everything, and clean up."""
+def _validate_section(repeats: Repeats, _: bool) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="calmly-bench-") as tmp:
         folder = Path(tmp)
         files = build_corpus(folder, repeats.variants)
-        figures = [*validate_figures(folder, files, repeats), load_figure(files, repeats)]
-    figures.extend(cold_start_figures(repeats))
-    figures.extend(step_figures(repeats.in_process))
-    figures.extend(build_figures(repeats.incidents))
-    figures.append(ingest_figure(repeats.daemon))
-    figures.extend(postgresql_figures(repeats.daemon))
-    figures.append(grouping_figure(repeats.grouping))
-    figures.append(durability_figure(repeats.daemon))
-    figures.extend(daemon_figures(repeats.daemon))
-    if wrk() is not None:
-        figures.extend(surge_figures(repeats.surge))
-    figures.extend(delivery_figures(quick))
-    figures.extend(burst_figures(quick))
-    figures.extend(desk_figures(repeats.desk))
-    figures.extend(scale_figures(repeats.scale))
-    figures.append(report_figure(repeats.reports, 1 if quick else 3))
-    figures.append(diff_figure(repeats.diffs, 1 if quick else 3))
-    return figures, _meta(files, repeats, quick)
+        return [*validate_figures(folder, files, repeats), load_figure(files, repeats)]
+
+
+def _surge_section(repeats: Repeats, _: bool) -> list[Figure]:
+    return surge_figures(repeats.surge) if wrk() is not None else []
+
+
+#: Every section of the bench in the order it runs, by the name ``--only`` takes.
+SECTIONS: dict[str, Callable[[Repeats, bool], list[Figure]]] = {
+    "validate": _validate_section,
+    "cold-start": lambda repeats, _: cold_start_figures(repeats),
+    "runtime": lambda repeats, _: [*step_figures(repeats.in_process), *build_figures(repeats.incidents)],
+    "intake": lambda repeats, _: [ingest_figure(repeats.daemon)],
+    "postgresql": lambda repeats, _: postgresql_figures(repeats.daemon),
+    "postgresql-daemons": lambda repeats, _: postgresql_daemons_figures(repeats.postgresql_daemons),
+    "postgresql-open": lambda repeats, _: postgresql_open_figures(repeats.postgresql_open),
+    "grouping": lambda repeats, _: [grouping_figure(repeats.grouping)],
+    "durability": lambda repeats, _: [durability_figure(repeats.daemon)],
+    "daemon": lambda repeats, _: daemon_figures(repeats.daemon),
+    "surge": _surge_section,
+    "deliveries": lambda _, quick: delivery_figures(quick),
+    "burst": lambda _, quick: burst_figures(quick),
+    "desk": lambda repeats, _: desk_figures(repeats.desk),
+    "scale": lambda repeats, _: scale_figures(repeats.scale),
+    "report": lambda repeats, quick: [report_figure(repeats.reports, 1 if quick else 3)],
+    "diff": lambda repeats, quick: [diff_figure(repeats.diffs, 1 if quick else 3)],
+}
+
+
+def measure(repeats: Repeats, quick: bool, only: Sequence[str] = ()) -> tuple[list[Figure], dict[str, Any]]:
+    """Time every section (or only those named), each cleaning up after itself."""
+    chosen = [name for name in SECTIONS if not only or name in only]
+    figures: list[Figure] = []
+    for name in chosen:
+        figures.extend(SECTIONS[name](repeats, quick))
+    meta = _meta(len(_shipped()), repeats, quick)
+    meta["sections"] = chosen
+    return figures, meta
 
 
 def _header(meta: dict[str, Any]) -> str:
@@ -592,8 +636,15 @@ def _header(meta: dict[str, Any]) -> str:
         cache = "; PYTHONDONTWRITEBYTECODE is set: the cold start compiles every module's byte code first"
     if meta["wrk"] is None:
         cache += "; wrk is not installed, so HTTP intake under load is left out (apt-get install wrk)"
+        if meta["postgresql"]:
+            cache += ", and with it several daemons on one PostgreSQL database"
     if not meta["postgresql"]:
-        cache += "; no CALMLY_BENCH_POSTGRES_URL, so intake through the PostgreSQL store is left out"
+        cache += (
+            "; no CALMLY_BENCH_POSTGRES_URL (nor CALMLY_TEST_POSTGRES_URL), so the PostgreSQL figures (intake through "
+            "its store, several daemons on one database, many open incidents in it) are left out"
+        )
+    if len(meta["sections"]) < len(SECTIONS):
+        cache += f"; only {', '.join(meta['sections'])}"
     return (
         f"calmly bench{' (quick)' if meta['quick'] else ''}: {meta['playbooks']} playbooks ({meta['shipped']} shipped"
         f" + {meta['generated_variants']} generated); medians of {repeats['process']} process runs, "
@@ -606,14 +657,29 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="fewer repeats, for tests (the figures are noisier)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON to PATH")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="SECTION",
+        default=[],
+        help="measure only these sections (see --list), e.g. --only postgresql-daemons postgresql-open",
+    )
+    parser.add_argument("--list", action="store_true", help="list the sections, in the order they run, and exit")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.only if name not in SECTIONS]
+    if unknown:
+        parser.error(f"no section named {', '.join(unknown)}; the sections are: {', '.join(SECTIONS)}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _arguments(argv)
+    if args.list:
+        print("\n".join(SECTIONS))
+        return 0
     repeats = QUICK if args.quick else FULL
     try:
-        figures, meta = measure(repeats, args.quick)
+        figures, meta = measure(repeats, args.quick, args.only)
     except BenchError as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 1

@@ -66,8 +66,19 @@ SURGE_FIGURES = {
     "http_intake_us_per_mention_batched_vs_minimal_app",
 }
 WRK = shutil.which("wrk")
-#: Intake through the PostgreSQL store: left out, and said so, where no database is given.
-POSTGRES_FIGURES = {"intake_us_per_mention_postgresql_vs_raw_psycopg", "intake_us_per_mention_postgresql_vs_sqlite"}
+#: The PostgreSQL figures: left out, and said so, where no database is given.
+POSTGRES_FIGURES = {
+    "intake_us_per_mention_postgresql_vs_raw_psycopg",
+    "intake_us_per_mention_postgresql_vs_sqlite",
+    "postgresql_deadline_lateness_p99_ms",
+    "postgresql_daemon_ready_s_open_incidents",
+}
+#: Several daemons on one PostgreSQL database, driven by wrk: left out without a database or without wrk.
+POSTGRES_DAEMON_FIGURES = {
+    "postgresql_intake_us_per_mention_1_daemon_vs_sqlite",
+    "postgresql_intake_us_per_mention_2_daemons_vs_1",
+    "postgresql_intake_us_per_mention_3_daemons_vs_1",
+}
 POSTGRES = bool(os.environ.get("CALMLY_BENCH_POSTGRES_URL") or os.environ.get("CALMLY_TEST_POSTGRES_URL"))
 #: Only a guard against a hung run: the quick benchmark takes one to two minutes.
 TIMEOUT_S = 600
@@ -101,6 +112,7 @@ def test_quick_bench_runs_and_reports_every_figure(quick_bench: QuickBench) -> N
     data = quick_bench.report
     figures = {figure["key"]: figure for figure in data["figures"]}
     expected = FIGURES | (SURGE_FIGURES if WRK else set()) | (POSTGRES_FIGURES if POSTGRES else set())
+    expected |= POSTGRES_DAEMON_FIGURES if POSTGRES and WRK else set()
     assert set(figures) == expected
     for key, figure in figures.items():
         for field in ("value", "baseline", "ratio"):
@@ -187,6 +199,69 @@ def test_the_report_says_when_intake_under_load_is_left_out_for_want_of_wrk(quic
         assert "wrk is not installed" not in quick_bench.stdout
     else:
         assert "wrk is not installed, so HTTP intake under load is left out (apt-get install wrk)" in quick_bench.stdout
+
+
+@pytest.mark.skipif(not (POSTGRES and WRK), reason="needs CALMLY_TEST_POSTGRES_URL and wrk (apt-get install wrk)")
+def test_two_and_three_daemons_on_one_postgresql_database_are_reported_beside_one(quick_bench: QuickBench) -> None:
+    one = quick_bench.figure("postgresql_intake_us_per_mention_1_daemon_vs_sqlite")
+    assert one["baseline_name"] == "1 daemon on SQLite, same clients"
+    assert re.search(r"on PostgreSQL [\d,]+ mentions/s .*; on SQLite [\d,]+ mentions/s", one["detail"]), one["detail"]
+    for count in (2, 3):
+        figure = quick_bench.figure(f"postgresql_intake_us_per_mention_{count}_daemons_vs_1")
+        assert figure["name"] == f"HTTP intake, {count} daemons on one PostgreSQL, per mention"
+        assert figure["baseline"] == one["value"]
+        assert figure["unit"] == "us"
+        assert isinstance(figure["target_met"], bool)
+        assert re.search(rf"{count} daemons [\d,]+ mentions/s .*; 1 daemon [\d,]+ mentions/s", figure["detail"])
+        assert "every acknowledged mention counted in the store" in figure["detail"]
+    assert quick_bench.report["meta"]["repeats"]["postgresql_daemons"] == {"seconds": 1, "rounds": 1}
+
+
+@pytest.mark.skipif(not POSTGRES, reason="needs CALMLY_TEST_POSTGRES_URL: the PostgreSQL figures are not measured")
+def test_many_open_incidents_in_postgresql_are_reported_beside_an_empty_postgresql_store(
+    quick_bench: QuickBench,
+) -> None:
+    late = quick_bench.figure("postgresql_deadline_lateness_p99_ms")
+    ready = quick_bench.figure("postgresql_daemon_ready_s_open_incidents")
+
+    assert late["name"] == "deadline lateness p99, 20,000 open incidents in PostgreSQL"
+    assert ready["name"] == "daemon start to ready, 20,000 open incidents in PostgreSQL"
+    for figure in (late, ready):
+        assert figure["baseline_name"] == "the same, empty PostgreSQL store"
+        assert "20,000 open incidents copied by the server" in figure["detail"]
+    assert re.search(r"400 deadlines of 200 incidents", late["detail"]), late["detail"]
+    assert (late["target"], ready["target"]) == ("< 50 ms", "< 2.0 s")
+    assert "the lateness run's start on each" in ready["detail"]
+    assert quick_bench.report["meta"]["repeats"]["postgresql_open"] == {"open_incidents": 20_000, "rounds": 0}
+
+
+def test_the_report_says_when_the_postgresql_figures_are_left_out_for_want_of_a_database(
+    quick_bench: QuickBench,
+) -> None:
+    said = "no CALMLY_BENCH_POSTGRES_URL (nor CALMLY_TEST_POSTGRES_URL), so the PostgreSQL figures"
+    assert (said in quick_bench.stdout) is not POSTGRES
+
+
+def test_only_the_sections_named_are_measured(tmp_path: Path) -> None:
+    report = tmp_path / "only.json"
+    command = [sys.executable, str(BENCH), "--quick", "--only", "intake", "--json", str(report)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert [figure["key"] for figure in data["figures"]] == ["intake_us_per_mention_vs_raw_sqlite"]
+    assert data["meta"]["sections"] == ["intake"]
+    assert "; only intake" in result.stdout
+
+
+def test_a_section_that_does_not_exist_is_named_with_the_sections_there_are() -> None:
+    command = [sys.executable, str(BENCH), "--only", "postgres-daemons"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+
+    assert result.returncode == 2
+    assert "no section named postgres-daemons; the sections are: validate, cold-start" in result.stderr
+    assert "postgresql-daemons" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_each_headline_figure_stands_beside_a_fair_baseline(quick_bench: QuickBench) -> None:
