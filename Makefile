@@ -23,7 +23,7 @@ run: $(STAMP)
 
 ## test: lint, type-check and run every test
 test: lint typecheck
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine tests bench
@@ -31,6 +31,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy bench
 
 ## bench: performance figures, each beside a baseline measured in the same run (ONLY="section ...": just those)
 bench: $(STAMP)

@@ -184,7 +184,7 @@ def _turns(sides: dict[str, _Side], connections: int, repeats: SurgeRepeats, bat
 
 
 def _median(loads: Sequence[Load], attribute: str) -> float:
-    return statistics.median(getattr(load, attribute) for load in loads)
+    return float(statistics.median(getattr(load, attribute) for load in loads))
 
 
 def surge_figures(repeats: SurgeRepeats) -> list[Figure]:
