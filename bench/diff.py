@@ -36,7 +36,7 @@ from engine.incident import (
 )
 from engine.playbook import Failed
 from engine.store import JoinCommand, OpenCommand, SQLiteStore, decode_command
-from engine.store.sqlite import decode_recorded_rows
+from engine.store.sqlite import read_recorded_range
 
 from figure import BenchError, Figure
 from report import PLAYBOOK, fill_store
@@ -78,7 +78,7 @@ def _diff(data: Path, count: int, texts: list[PlaybookText]) -> float:
     try:
         start = time.perf_counter()
         pages = (
-            ((decode_recorded_rows, rows), size) for rows, size in store.recorded_pages(None, None, closed_only=False)
+            ((read_recorded_range, page), size) for page, size in store.recorded_ranges(None, None, closed_only=False)
         )
         summary = diff_chunks(pages, texts, None, jobs=os.cpu_count() or 1)
         json.dumps(diff_json(summary, [{"old": "old", "new": "new"}]))
