@@ -257,18 +257,15 @@ def script(recorded: RecordedIncident) -> Script:
     if isinstance(mention, Failed):
         raise ReplayError(f"the opening mention of {recorded.incident.id} no longer parses")
     commands = []
+    fired: dict[str, tuple[datetime, int]] = {}
     for event in events[1:]:
+        if event.command.get("type") == "deadline":  # a replay fires its own: when this one fired is all it needs
+            fired[str(event.command["key"])] = (event.at, event.seq)
+            continue
         found = _command(event.command)
         if found is not None:
             commands.append((event.at, event.seq, *found))
-    return Script(
-        opening,
-        mention,
-        events[0].at,
-        tuple(commands),
-        {str(e.command["key"]): (e.at, e.seq) for e in events if e.command.get("type") == "deadline"},
-        (events[-1].at, events[-1].seq + 1),
-    )
+    return Script(opening, mention, events[0].at, tuple(commands), fired, (events[-1].at, events[-1].seq + 1))
 
 
 def replay(recorded: RecordedIncident | Script, book: Rulebook, timing: Firings | None = None) -> Replay:
