@@ -66,11 +66,13 @@ def test_the_pool_reading_the_store_itself_gives_the_diff_one_process_gives(
     texts = [PlaybookText(text, "old.yaml", text.replace(OLD_LIMIT, NEW_LIMIT), "new.yaml")]
     ranges = list(store.recorded_ranges(None, None, closed_only=False))
     chunks = [((read_recorded_range, page), count) for page, count in ranges]
+    first = list(read_recorded_range(ranges[0][0]))  # this process's connection, which a forked worker must not use
 
     serial = diff_incidents(store.recorded(None, None, closed_only=False), pairs_of(texts, None))
     pooled = diff_chunks(chunks, texts, None, jobs=2)
 
     assert len(ranges) > 2
+    assert len(first) == ranges[0][1]
     assert sum(count for _, count in ranges) == serial.incidents > 5
     assert serial.changed > 0
     assert diff_json(pooled, []) == diff_json(serial, [])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -111,8 +112,10 @@ ORDER BY incidents.seq, events.seq
 
 
 @functools.cache
-def _reader(database: str) -> sqlite3.Connection:
-    """One read-only connection per database for this process, kept while it lives (a worker reads many pages)."""
+def _reader(database: str, process: int) -> sqlite3.Connection:
+    """One read-only connection per database for this process, kept while it lives (a worker reads many pages).
+    Named by the process too: a connection must not be used across a fork, so a worker forked from a process that
+    read a range opens its own."""
     uri = f"{Path(database).resolve().as_uri()}?mode=ro"
     return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
 
@@ -120,7 +123,7 @@ def _reader(database: str) -> sqlite3.Connection:
 def read_range(page: RecordedRange) -> Iterator[RecordedIncident]:
     """The incidents of one range, read from the database here and decoded (in the process that replays them)."""
     closed = "AND final = 1" if page.closed_only else ""
-    db = _reader(page.database)
+    db = _reader(page.database, os.getpid())
     db.execute("BEGIN")
     try:
         records = db.execute(_RANGE_INCIDENTS_SQL.format(closed=closed), page.values()).fetchall()
