@@ -8,6 +8,7 @@ order the chunks were read: the serial and parallel paths give the same result.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -186,6 +187,9 @@ _pairs: dict[str, Pair] = {}
 def _start(texts: Sequence[PlaybookText], reachable: frozenset[str] | None) -> None:
     global _pairs  # noqa: PLW0603 - one worker process, one set of compiled rulebooks, built once
     _pairs = pairs_of(texts, reachable)
+    # What the worker holds for its life (modules, rulebooks, calendars) is left out of the collector's rounds,
+    # which then walk only what a page's replays make.
+    gc.freeze()
 
 
 def _work(chunk: Chunk, room: int) -> Summary:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -106,6 +106,16 @@ class Replay:
     #: When each deadline fired, by (key, due time): what a replay under another playbook takes its timing from.
     firings: dict[tuple[str, datetime], tuple[datetime, int]] = field(default_factory=dict)
     stopped_early: bool = False
+    #: A replay in the recording's own timing only: whether a replay timed by its :attr:`firings` would fire every
+    #: deadline when it did, and so, under the same rules, do everything it did.
+    repeatable: bool = False
+
+
+def _chosen(found: tuple[datetime, int] | None, due: datetime) -> tuple[datetime, int]:
+    """When a deadline due at ``due`` fires: as found in a recording, unless that was before it was due."""
+    if found is not None and found[0] >= due:
+        return found
+    return due, 0  # before any recorded command at the same moment, as the scheduler fires what is due first
 
 
 class _Run:
@@ -124,35 +134,51 @@ class _Run:
         self.firings: dict[tuple[str, datetime], tuple[datetime, int]] = {}
         self.fired = 0
         self.now: datetime | None = None
+        #: Each deadline armed in the recording's own timing, with when it was set to fire.
+        self.arms: list[tuple[str, datetime, tuple[datetime, int]]] = []
+        self.said: tuple[datetime | None, str] = (None, "")
 
     def when(self, key: str, due: datetime) -> tuple[datetime, int]:
-        found = self.recorded.get(key) if self.timing is None else self.timing.get((key, due))
-        if found is not None and found[0] >= due:
-            return found
-        return due, 0  # before any recorded command at the same moment, as the scheduler fires what is due first
+        if self.timing is None:
+            chosen = _chosen(self.recorded.get(key), due)
+            self.arms.append((key, due, chosen))
+            return chosen
+        return _chosen(self.timing.get((key, due)), due)
+
+    def repeatable(self) -> bool:
+        """Whether a replay timed by this one's firings would fire every deadline when this one did: then, under
+        the same rules, it would do all that this one did, step for step."""
+        return all(_chosen(self.firings.get((key, due)), due) == chosen for key, due, chosen in self.arms)
 
     def apply(self, effects: tuple[Effect, ...], at: datetime) -> None:
         for effect in effects:
-            if isinstance(effect, ArmDeadline):
+            # By the exact type, the most common first: an incident's history, then its deadlines.
+            if type(effect) is Audit:
+                if self.timing is None:
+                    # The details are the same facts again, and spelling them out costs more than the step did;
+                    # a step's entries share one moment, spelled once.
+                    if effect.at is not self.said[0]:
+                        self.said = (effect.at, effect.at.isoformat())
+                    self.history.append((self.said[1], effect.kind, effect.summary, effect.actor))
+            elif type(effect) is ArmDeadline:
                 fire_at, seq = self.when(effect.key, effect.at)
                 self.armed[effect.key] = (fire_at, seq, effect.at)
                 heapq.heappush(self.heap, (fire_at, seq, effect.key))
-            elif isinstance(effect, CancelDeadline):
+            elif type(effect) is CancelDeadline:
                 self.armed.pop(effect.key, None)
-            elif isinstance(effect, Notify):
+            elif type(effect) is Notify:
+                kind = effect.kind.value
                 self.notices.extend(
-                    Notice(role, effect.clock, effect.kind.value, effect.step, effect.repetition, effect.event, at)
+                    Notice(role, effect.clock, kind, effect.step, effect.repetition, effect.event, at)
                     for role in effect.roles
                 )
-            elif isinstance(effect, Audit) and self.timing is None:
-                # The details are the same facts again, and spelling them out costs more than the step did.
-                self.history.append((effect.at.isoformat(), effect.kind, effect.summary, effect.actor))
 
     def fire_before(self, bound: tuple[datetime, int]) -> bool:
         """Fire the armed deadlines that come before ``bound`` (a moment and a log position), in order; False when
         the replay stopped at :data:`MAX_DEADLINES`."""
-        while self.heap and self.heap[0][:2] < bound:
-            fire_at, seq, key = heapq.heappop(self.heap)
+        heap = self.heap
+        while heap and heap[0] < bound:  # (moment, position, key) sorts before (moment, position) only if earlier
+            fire_at, seq, key = heapq.heappop(heap)
             armed = self.armed.get(key)
             if armed is None or armed[:2] != (fire_at, seq):
                 continue  # cancelled, or armed again for another time
@@ -196,9 +222,12 @@ def _command(data: Mapping[str, Any]) -> tuple[Command, str, str] | None:
         if isinstance(mention, Failed):
             raise ReplayError("a recorded mention no longer parses")
         return JoinMention(mention, command.via), "mention", ""
-    if isinstance(command, Act | DraftReply):
-        # The revision a person saw then is not the one the replay reaches: the action is taken as it was meant.
-        return replace(command, expected_revision=None), command.trigger, command.actor.person
+    # The revision a person saw then is not the one the replay reaches: the action is taken as it was meant.
+    if isinstance(command, Act):
+        return Act(command.trigger, command.actor, command.fields), command.trigger, command.actor.person
+    if isinstance(command, DraftReply):
+        taken = DraftReply(command.step, command.trigger, command.actor, command.fields)
+        return taken, command.trigger, command.actor.person
     actor = getattr(command, "actor", None)
     return command, type(command).__name__, "" if actor is None else str(actor.person)
 
@@ -228,18 +257,15 @@ def script(recorded: RecordedIncident) -> Script:
     if isinstance(mention, Failed):
         raise ReplayError(f"the opening mention of {recorded.incident.id} no longer parses")
     commands = []
+    fired: dict[str, tuple[datetime, int]] = {}
     for event in events[1:]:
+        if event.command.get("type") == "deadline":  # a replay fires its own: when this one fired is all it needs
+            fired[str(event.command["key"])] = (event.at, event.seq)
+            continue
         found = _command(event.command)
         if found is not None:
             commands.append((event.at, event.seq, *found))
-    return Script(
-        opening,
-        mention,
-        events[0].at,
-        tuple(commands),
-        {str(e.command["key"]): (e.at, e.seq) for e in events if e.command.get("type") == "deadline"},
-        (events[-1].at, events[-1].seq + 1),
-    )
+    return Script(opening, mention, events[0].at, tuple(commands), fired, (events[-1].at, events[-1].seq + 1))
 
 
 def replay(recorded: RecordedIncident | Script, book: Rulebook, timing: Firings | None = None) -> Replay:
@@ -267,4 +293,5 @@ def replay(recorded: RecordedIncident | Script, book: Rulebook, timing: Firings 
         tuple(run.history),
         run.firings,
         stopped_early=not complete,
+        repeatable=timing is None and run.repeatable(),
     )

@@ -174,17 +174,17 @@ def _run(source: Path, texts: list[PlaybookText], reachable: frozenset[str] | No
     from engine.cli._store import store_in  # noqa: PLC0415
     from engine.report import ExportError, incident_lines, read_export  # noqa: PLC0415
     from engine.store import SQLiteStore  # noqa: PLC0415
-    from engine.store.sqlite import decode_recorded_rows  # noqa: PLC0415
+    from engine.store.sqlite import read_recorded_range  # noqa: PLC0415
 
     pairs = pairs_of(texts, reachable)
     with ExitStack() as stack:
         if _is_store(source):
             store = stack.enter_context(store_in(source.as_posix()))
-            if jobs == 1 or not isinstance(store, SQLiteStore):  # the pool reads a SQLite store's pages raw
+            if jobs == 1 or not isinstance(store, SQLiteStore):  # the pool's workers read a SQLite store's pages
                 return diff_incidents(counted(store.recorded(None, None, closed_only=False), "replaying"), pairs)
             pages = (
-                ((decode_recorded_rows, rows), count)
-                for rows, count in store.recorded_pages(None, None, closed_only=False)
+                ((read_recorded_range, page), count)
+                for page, count in store.recorded_ranges(None, None, closed_only=False)
             )
             with tally("replaying") as advance:
                 return diff_chunks(pages, texts, reachable, jobs=jobs, on_progress=advance)

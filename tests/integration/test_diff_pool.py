@@ -16,7 +16,7 @@ from engine.authoring.timeline import Timeline, read_timeline
 from engine.files import load_file
 from engine.incident import Rulebook
 from engine.store import SQLiteStore
-from engine.store.sqlite import decode_recorded_rows
+from engine.store.sqlite import _recorded, decode_recorded_rows, read_recorded_range
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "playbooks" / "customer-complaint.yaml"
@@ -56,3 +56,48 @@ def test_the_pool_gives_the_diff_one_process_gives(store: SQLiteStore) -> None:
     assert serial.changed > 0
     assert serial.nondeterministic == 0
     assert diff_json(pooled, []) == diff_json(serial, [])
+
+
+def test_the_pool_reading_the_store_itself_gives_the_diff_one_process_gives(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_recorded, "PAGE", 2)  # several pages from the few incidents the timelines recorded
+    text = PLAYBOOK.read_text(encoding="utf-8")
+    texts = [PlaybookText(text, "old.yaml", text.replace(OLD_LIMIT, NEW_LIMIT), "new.yaml")]
+    ranges = list(store.recorded_ranges(None, None, closed_only=False))
+    chunks = [((read_recorded_range, page), count) for page, count in ranges]
+    first = list(read_recorded_range(ranges[0][0]))  # this process's connection, which a forked worker must not use
+
+    serial = diff_incidents(store.recorded(None, None, closed_only=False), pairs_of(texts, None))
+    pooled = diff_chunks(chunks, texts, None, jobs=2)
+
+    assert len(ranges) > 2
+    assert len(first) == ranges[0][1]
+    assert sum(count for _, count in ranges) == serial.incidents > 5
+    assert serial.changed > 0
+    assert diff_json(pooled, []) == diff_json(serial, [])
+
+
+@pytest.mark.parametrize("closed_only", [False, True])
+def test_a_range_read_elsewhere_holds_the_incidents_a_page_of_recorded_holds(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch, closed_only: bool
+) -> None:
+    monkeypatch.setattr(_recorded, "PAGE", 2)
+    everything = list(store.recorded(None, None, closed_only=False))
+    since = everything[1].incident.opened_at
+
+    for start in (None, since):
+        ranges = list(store.recorded_ranges(start, None, closed_only=closed_only))
+        read = [recorded for page, _ in ranges for recorded in read_recorded_range(page)]
+
+        assert read == list(store.recorded(start, None, closed_only=closed_only))
+        assert [count for _, count in ranges] == [len(list(read_recorded_range(page))) for page, _ in ranges]
+
+
+def test_an_event_row_holding_two_values_is_an_error_not_a_shifted_log(store: SQLiteStore) -> None:
+    rows = [row for page, _ in store.recorded_pages(None, None, closed_only=False) for row in page]
+    first = [row for row in rows if row[0] == rows[0][0]]
+    broken = [first[0], (*first[1][:9], '{"type":"note"},{"type":"note"}', first[1][10]), *first[2:]]
+
+    with pytest.raises(ValueError, match="Extra data"):
+        list(decode_recorded_rows(broken))

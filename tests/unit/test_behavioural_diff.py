@@ -5,14 +5,17 @@ done to it, and a recording the old playbook does not reproduce is a determinism
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from engine.authoring import comparison
 from engine.authoring.behaviour import Summary, diff_incidents
 from engine.authoring.comparison import IncidentDiff, Opening, Pair, compare
 from engine.authoring.diffview import diff_json, diff_markdown, diff_text
-from engine.authoring.replay import replay
+from engine.authoring.replay import Replay, replay
 from engine.authoring.simulation import simulate
 from engine.authoring.timeline import Timeline, read_timeline
 from engine.incident import Rulebook
@@ -248,3 +251,87 @@ def test_the_totals_and_every_format_tell_the_change(monday: RecordedIncident) -
     assert "notification moved: agent (warning on limit:detected, Mon 23 Nov 09:45 UTC), 45m earlier" in text
     assert "| breaches added | limit:detected 1 |" in markdown
     assert "<details><summary>Changed incidents</summary>" in markdown
+
+
+def _replays_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = comparison.replay
+
+    def counted(*args: Any, **kwargs: Any) -> Replay:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(comparison, "replay", counted)
+    return calls
+
+
+def _deadline_cancelled_after_a_late_firing_is_recorded(monday: RecordedIncident) -> RecordedIncident:
+    """The recording says the detected limit's breach fired at 3h30m, but the assessment at 1h45m stopped the clock:
+    the old replay arms it for 3h30m and never fires it, so its own firings do not say when it would fire."""
+    breach = next(e for e in monday.events if e.command.get("type") == "deadline").command["key"]
+    breach = breach.rsplit("/", 3)[0] + "/0/1/0"
+    opening = monday.events[0]
+    fake = dataclasses.replace(
+        monday.events[-1],
+        seq=monday.events[-1].seq + 1,
+        at=opening.at + timedelta(hours=3, minutes=30),
+        kind="deadline",
+        command={"type": "deadline", "key": breach},
+        history=[],
+    )
+    events = sorted((*monday.events, fake), key=lambda event: event.at)
+    return dataclasses.replace(monday, events=tuple(dataclasses.replace(e, seq=i + 1) for i, e in enumerate(events)))
+
+
+def test_a_replay_in_the_recordings_timing_knows_when_its_own_firings_would_repeat_it(
+    monday: RecordedIncident, tmp_path: Path
+) -> None:
+    cancelled = _deadline_cancelled_after_a_late_firing_is_recorded(monday)
+
+    assert replay(monday, _book(PLAYBOOK)).repeatable
+    assert replay(_recorded(FRIDAY, tmp_path), _book(PLAYBOOK)).repeatable
+    assert not replay(cancelled, _book(PLAYBOOK)).repeatable
+    assert not replay(monday, _book(PLAYBOOK), replay(monday, _book(PLAYBOOK)).firings).repeatable
+
+
+def test_an_unchanged_playbook_is_replayed_once_and_diffs_as_if_replayed_twice(
+    monday: RecordedIncident, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recordings = [
+        monday,
+        _recorded(FRIDAY, tmp_path),
+        dataclasses.replace(monday, incident=dataclasses.replace(monday.incident, state="resolved")),
+    ]
+    calls = _replays_counted(monkeypatch)
+    once = [_diff(recorded, PLAYBOOK) for recorded in recordings]
+    replayed_once = len(calls)
+    monkeypatch.setattr(comparison, "_same_rules", lambda pair: False)
+    twice = [_diff(recorded, PLAYBOOK) for recorded in recordings]
+
+    assert replayed_once == len(recordings)
+    assert len(calls) == replayed_once + 2 * len(recordings)
+    assert once == twice
+    assert [diff.changed for diff in once] == [False, False, False]
+    assert once[2].determinism
+
+
+def test_an_unchanged_playbook_is_replayed_again_when_its_timing_might_not_repeat(
+    monday: RecordedIncident, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cancelled = _deadline_cancelled_after_a_late_firing_is_recorded(monday)
+    calls = _replays_counted(monkeypatch)
+
+    found = _diff(cancelled, PLAYBOOK)
+
+    assert len(calls) == 2
+    assert not found.changed
+
+
+def test_a_changed_playbook_is_always_replayed_twice(monday: RecordedIncident, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _replays_counted(monkeypatch)
+    reworded = PLAYBOOK.replace("description: A small playbook", "description: The small playbook")
+
+    found = _diff(monday, reworded)
+
+    assert len(calls) == 2
+    assert not found.changed

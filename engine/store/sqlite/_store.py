@@ -256,6 +256,18 @@ class SQLiteStore:
                 return
             after = upto
 
+    def recorded_ranges(
+        self, since: datetime | None, until: datetime | None, *, closed_only: bool = True
+    ) -> Iterator[tuple[_recorded.RecordedRange, int]]:
+        """The pages :meth:`recorded` reads, each named by its range of incidents and with how many it holds, for
+        :func:`~engine.store.sqlite.read_recorded_range` to read and decode in another process (a worker of
+        ``calmly diff``): nothing of a page crosses between processes but its bounds."""
+        if self.path == Path(_IN_MEMORY):
+            raise ValueError("a store in memory cannot be read from another process")
+        with self._lock:
+            ranges = list(_recorded.recorded_ranges(self._db, self.path, since, until, closed_only))
+        yield from ranges
+
     def mention(self, channel: str, external_id: str) -> MentionRecord | None:
         with self._lock:
             return _mentions.mention(self._db, channel, external_id)
