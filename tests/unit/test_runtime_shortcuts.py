@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 
 from engine.files import load_file
 from engine.incident import (
+    Audit,
     BusinessCalendar,
+    CancelDeadline,
     DeadlineReached,
     Incident,
     Mention,
@@ -140,6 +142,23 @@ def test_copying_an_incident_gives_what_dataclasses_replace_gives() -> None:
     incident = _opened("inc-1").incident
     assert incident.evolve(state="assessed", revision=3) == dataclasses.replace(incident, state="assessed", revision=3)
     assert incident.evolve() == incident
+
+
+def test_the_records_step_makes_are_built_as_their_dataclass_would_build_them_and_stay_frozen() -> None:
+    at = datetime(2026, 11, 23, 9, tzinfo=UTC)
+
+    audit = Audit(at, "transition", "assess: detected -> assessed")
+    cancelled = CancelDeadline("inc-1/limit:detected/0/0/0", "limit:detected")
+
+    assert (audit.actor, dict(audit.details)) == (None, {})
+    assert Audit(at, "note", "n", "alice", {"a": 1}) == Audit(at, "note", "n", actor="alice", details={"a": 1})
+    assert type(audit) is Audit
+    assert type(cancelled) is CancelDeadline
+    assert dataclasses.replace(cancelled, clock="limit:assessed").clock == "limit:assessed"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        audit.kind = "changed"  # type: ignore[misc]
+    with pytest.raises(TypeError, match="summary"):
+        Audit(at, "transition")  # type: ignore[call-arg]
 
 
 def test_copying_an_incident_with_an_unknown_field_is_an_error() -> None:
