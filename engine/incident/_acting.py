@@ -15,7 +15,7 @@ from engine.incident._guards import guard_view, unmet
 from engine.incident._ledger import blocked_by_promises, make_promises
 from engine.incident._moves import Entered, enter, met_by_reply, minute, reschedule, told_on_move
 from engine.incident._mutes import MUTED_UNTIL, mute_fact
-from engine.incident._record import Act, Actor, Audit, Effect, Incident, RefusalReason, Refused, Stepped
+from engine.incident._record import Act, Audit, Effect, Incident, RefusalReason, Refused, Stepped
 from engine.incident._rulebook import Rulebook
 from engine.incident._standing import standing
 from engine.playbook import Transition
@@ -35,7 +35,7 @@ def take_action(incident: Incident, act: Act, now: datetime, book: Rulebook) -> 
         return Refused(
             RefusalReason.ROLE_NOT_ALLOWED,
             f"{act.trigger!r} is for {', '.join(sorted(book.roles_for(act.trigger)))}; {act.actor.person} has "
-            f"{', '.join(sorted(act.actor.roles)) or 'no role'}",
+            f"{act.actor.roles_in_words}",
         )
     refused = standing(incident, act.expected_revision, book)
     if refused is not None:
@@ -136,10 +136,6 @@ def _reply_rules(
     return approved if refused is None else refused
 
 
-def _roles_of(actor: Actor) -> str:
-    return ", ".join(sorted(actor.roles)) or "no role"
-
-
 def _transition(act: Act, incident: Incident, book: Rulebook) -> Transition | Refused:
     """The transition the action takes from the incident's state: one whose ``by`` holds the person, and whose
     guard the incident's facts meet. A person who may not take it from here at all is told so before any guard."""
@@ -154,14 +150,14 @@ def _transition(act: Act, incident: Incident, book: Rulebook) -> Transition | Re
         if act.actor.roles.isdisjoint(found[0].by):
             return Refused(
                 RefusalReason.ROLE_NOT_ALLOWED,
-                f"{act.trigger!r} is for {', '.join(found[0].by)}; {act.actor.person} has {_roles_of(act.actor)}",
+                f"{act.trigger!r} is for {', '.join(found[0].by)}; {act.actor.person} has {act.actor.roles_in_words}",
             )
         return found[0]
     if all(act.actor.roles.isdisjoint(transition.by) for transition in found):
         roles = sorted({role for transition in found for role in transition.by})
         return Refused(
             RefusalReason.ROLE_NOT_ALLOWED,
-            f"{act.trigger!r} is for {', '.join(roles)}; {act.actor.person} has {_roles_of(act.actor)}",
+            f"{act.trigger!r} is for {', '.join(roles)}; {act.actor.person} has {act.actor.roles_in_words}",
         )
     for transition in found:
         if book.allows(transition, incident):
@@ -169,7 +165,7 @@ def _transition(act: Act, incident: Incident, book: Rulebook) -> Transition | Re
                 return Refused(
                     RefusalReason.ROLE_NOT_ALLOWED,
                     f"{act.trigger!r} is for {', '.join(transition.by)} when {_facts(incident)}; "
-                    f"{act.actor.person} has {_roles_of(act.actor)}",
+                    f"{act.actor.person} has {act.actor.roles_in_words}",
                 )
             return transition
     needs = [unmet(transition.when, incident) for transition in found if transition.when is not None]

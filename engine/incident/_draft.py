@@ -46,10 +46,6 @@ def _roles(roles: tuple[str, ...]) -> str:
     return " or ".join(roles) if len(roles) < 3 else ", ".join(roles[:-1]) + f" or {roles[-1]}"
 
 
-def _has(actor_roles: frozenset[str]) -> str:
-    return ", ".join(sorted(actor_roles)) or "no role"
-
-
 def _where(incident: Incident, command: DraftReply, book: Rulebook) -> Transition | Refused:
     """The transition the draft is for, as the incident stands, or why no draft can be made for it now."""
     trigger = command.trigger
@@ -105,7 +101,7 @@ def _submit(
         return Refused(
             RefusalReason.ROLE_NOT_ALLOWED,
             f"a draft of {command.trigger!r} is written by whoever may take it: {', '.join(transition.by)}; "
-            f"{actor.person} has {_has(actor.roles)}",
+            f"{actor.person} has {actor.roles_in_words}",
         )
     if "public_reply" not in command.fields:
         return Refused(
@@ -147,7 +143,7 @@ def _decide(incident: Incident, command: DraftReply, transition: Transition, now
         return Refused(
             RefusalReason.ROLE_NOT_ALLOWED,
             f"a reply for {trigger!r} is approved or returned by {_roles(approvers)}; {actor.person} has "
-            f"{_has(actor.roles)}",
+            f"{actor.roles_in_words}",
         )
     approving = command.step is DraftStep.APPROVE
     if draft is None or draft.stage is DraftStage.RETURNED or (approving and draft.stage is DraftStage.APPROVED):

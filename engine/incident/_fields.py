@@ -110,7 +110,7 @@ def _reason(value: Any, incident: Incident, book: Rulebook, actor: Actor) -> Any
         return _invalid(
             "reason",
             f"the reason {value!r} is for {', '.join(house.reason_roles[value])} to give; {actor.person} has "
-            f"{', '.join(sorted(actor.roles)) or 'no role'}{yours}",
+            f"{actor.roles_in_words}{yours}",
             RefusalReason.ROLE_NOT_ALLOWED,
             value,
         )

@@ -172,7 +172,7 @@ def deliver(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Step
         return Refused(
             RefusalReason.ROLE_NOT_ALLOWED,
             f"only {playbook.id}'s team ({', '.join(sorted(playbook.roles))}) may record a promise kept; "
-            f"{act.actor.person} has {', '.join(sorted(act.actor.roles)) or 'no role'}",
+            f"{act.actor.person} has {act.actor.roles_in_words}",
         )
     refused = standing(incident, act.expected_revision, book)
     if refused is not None:

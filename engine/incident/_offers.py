@@ -104,7 +104,7 @@ def _one_offer(value: Any, book: Rulebook, actor: Actor) -> dict[str, Any] | Ref
     if actor.roles.isdisjoint(kind.by):
         return _invalid(
             f"a {name} is offered by {', '.join(kind.by)}; {actor.person} has "
-            f"{', '.join(sorted(actor.roles)) or 'no role'} ({_may_offer(book, actor)})",
+            f"{actor.roles_in_words} ({_may_offer(book, actor)})",
             RefusalReason.ROLE_NOT_ALLOWED,
         )
     accepted: dict[str, Any] = {"kind": name}

@@ -278,6 +278,11 @@ class Actor:
     roles: frozenset[str]
     name: str | None = None
 
+    @property
+    def roles_in_words(self) -> str:
+        """``community_manager, social_lead``, or ``no role``: what a refusal says the person has."""
+        return ", ".join(sorted(self.roles)) or "no role"
+
 
 @dataclass(frozen=True, slots=True)
 class Act:

@@ -23,7 +23,7 @@ def _outsider(actor: Actor, book: Rulebook, doing: str) -> Refused | None:
         return Refused(
             RefusalReason.ROLE_NOT_ALLOWED,
             f"only {book.playbook.id}'s team ({', '.join(sorted(book.playbook.roles))}) may {doing} its incidents; "
-            f"{actor.person} has {', '.join(sorted(actor.roles)) or 'no role'}",
+            f"{actor.person} has {actor.roles_in_words}",
         )
     return None
 
