@@ -239,7 +239,7 @@ class Rulebook:
         self._counters: dict[str | None, TimeCounter] = {None: AroundTheClock()}
         for name, calendar in playbook.calendars.items():
             self._counters[name] = BusinessCalendar(calendar)
-        self._starting: dict[str, tuple[str, ...]] = {
+        starting: dict[str, tuple[str, ...]] = {
             state: tuple(name for name, target in playbook.targets.items() if target.start == state)
             for state in playbook.states
         }
@@ -253,7 +253,7 @@ class Rulebook:
             state: frozenset(name for name, target in playbook.targets.items() if state in target.paused_in)
             for state in playbook.states
         }
-        self._limit_clocks = {state: str(ClockId.limit(state)) for state in playbook.states}
+        limit_clocks = {state: str(ClockId.limit(state)) for state in playbook.states}
         self._final = frozenset(name for name, state in playbook.states.items() if state.final)
         #: For each state, what entering it does to each target's clock. Asked for every clock at every move.
         self._fates: dict[str, dict[str, Fate]] = {
@@ -279,7 +279,7 @@ class Rulebook:
         self._starts = {
             (state, level): tuple(
                 (name, plan)
-                for name in (self._limit_clocks[state], *self._starting[state])
+                for name in (limit_clocks[state], *starting[state])
                 if (plan := self._plans.get((name, level))) is not None
             )
             for state in playbook.states
@@ -437,14 +437,6 @@ class Rulebook:
         if business_days(written) is None:
             return f"{written} of open time on {calendar}"
         return f"{written}, {_open_hours(counted)} of open time on {calendar}"
-
-    def limit_clock(self, state: str) -> str:
-        """The name of ``state``'s limit clock, as incidents hold it (``limit:<state>``)."""
-        return self._limit_clocks[state]
-
-    def targets_starting_in(self, state: str) -> tuple[str, ...]:
-        """The end-to-end targets whose clocks start when an incident enters ``state``, in playbook order."""
-        return self._starting[state]
 
     def starts(self, state: str, severity: str) -> tuple[tuple[str, Plan], ...]:
         """The clocks entering ``state`` at ``severity`` starts, each with its plan: the state's limit first, then
