@@ -85,6 +85,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from ruamel.yaml import YAML
 
+from engine._compiled import describe as describe_runtime
 from engine.playbook import LIFECYCLE, load
 
 from burst import burst_figures
@@ -578,6 +579,7 @@ def _meta(shipped: int, repeats: Repeats, quick: bool) -> dict[str, Any]:
         },
         "statistic": "median",
         "python": platform.python_version(),
+        "runtime": describe_runtime(),
         "cpus": os.cpu_count(),
         "pythondontwritebytecode": bool(os.environ.get("PYTHONDONTWRITEBYTECODE")),
         "wrk": wrk(),
@@ -649,7 +651,7 @@ def _header(meta: dict[str, Any]) -> str:
         f"calmly bench{' (quick)' if meta['quick'] else ''}: {meta['playbooks']} playbooks ({meta['shipped']} shipped"
         f" + {meta['generated_variants']} generated); medians of {repeats['process']} process runs, "
         f"{repeats['in_process']} in-process runs, {repeats['cold_start']} cold starts; "
-        f"python {meta['python']}, {meta['cpus']} CPUs{cache}"
+        f"python {meta['python']}, {meta['cpus']} CPUs; the incident runtime: {meta['runtime']}{cache}"
     )
 
 

@@ -1,3 +1,7 @@
 """calmly: a declarative workflow engine for social-media complaints and incidents."""
 
+from engine import _compiled
+
 __version__ = "0.1.0"
+
+_compiled.install()  # before any module of the runtime is imported: compiled where built and current, else source

@@ -207,10 +207,11 @@ def _register_daemon_commands() -> None:
     from engine.cli._learning import export, report  # noqa: PLC0415
     from engine.cli._migrate import migrate_store  # noqa: PLC0415
     from engine.cli._outbox import outbox  # noqa: PLC0415
+    from engine.cli._runtime import runtime  # noqa: PLC0415
     from engine.cli._serve import serve  # noqa: PLC0415
     from engine.cli._token import token  # noqa: PLC0415
 
-    for command in (check, serve, ingest, token, incidents, outbox, export, report, diff, migrate_store):
+    for command in (check, serve, ingest, token, incidents, outbox, export, report, diff, migrate_store, runtime):
         main.add_command(command)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from engine._compiled import running_compiled
 from engine.daemon._bootstrap import StartupError, build
 from engine.daemon._config import Config
 from engine.daemon._folderlock import FolderInUse, FolderLock
@@ -39,7 +40,8 @@ def _server(app: Any, config: Config, on_hangup: Callable[[], None] | None = Non
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets)
             if self.started:
-                _log.info("listening", listen=config.listen, url=f"http://{config.listen}")
+                runtime = "compiled" if running_compiled() else "python"  # which build of the runtime serves
+                _log.info("listening", listen=config.listen, url=f"http://{config.listen}", runtime=runtime)
 
         @contextmanager
         def capture_signals(self) -> Iterator[None]:

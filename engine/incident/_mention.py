@@ -164,7 +164,7 @@ def mend_mention(data: Any) -> Any:
     if not repairs or not isinstance(mended, dict):
         return mended
     earlier: list[Any] = mended["repairs"] if isinstance(mended.get("repairs"), list) else []
-    return {**mended, "repairs": [*earlier, *(repair.as_json() for repair in repairs)]}
+    return {**mended, "repairs": [*earlier, *[repair.as_json() for repair in repairs]]}
 
 
 def _posted_at(text: str, now: datetime | None) -> datetime | MentionProblem:

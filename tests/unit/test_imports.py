@@ -129,9 +129,9 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"daemon"}),
     frozenset({"cli"}),
 )
-#: Modules at engine's root: the version, the error tree every layer raises from, and the test helpers shipped to
-#: users (a clock you move by hand).
-ROOT_MODULES = {"__init__", "errors", "testing"}
+#: Modules at engine's root: the version, the error tree every layer raises from, the test helpers shipped to
+#: users (a clock you move by hand), and which build of the incident runtime runs (compiled or Python).
+ROOT_MODULES = {"__init__", "errors", "testing", "_compiled"}
 
 
 def _layer(part: str) -> int:
