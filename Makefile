@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 RUNTIME := engine/incident/_runtime.stamp
 compiled: $(RUNTIME)
 
-$(RUNTIME): $(STAMP) $(wildcard engine/incident/*.py) $(shell find engine/playbook -name '*.py')
+$(RUNTIME): $(STAMP) engine/_compiled.py $(wildcard engine/incident/*.py) $(shell find engine/playbook -name '*.py')
 	$(BIN)/calmly runtime build || echo "make: the runtime was not compiled; the Python one runs" >&2
 
 ## The runtime's own tests, run again on its Python source (CI runs everything else on the compiled one)

@@ -4,4 +4,4 @@ from engine import _compiled
 
 __version__ = "0.1.0"
 
-_compiled.install()  # before any module of the runtime is imported: compiled where built and current, else source
+_compiled.install()  # before any module of the runtime is imported: it runs compiled where built and current

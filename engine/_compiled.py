@@ -4,9 +4,10 @@
 Python that mypy checks strictly, so mypyc can compile it unchanged into C extension modules beside their sources:
 the same code, about a fifth fewer instructions per command. ``calmly runtime build`` builds them
 (``make compiled``, which ``make run``, ``make test`` and ``make bench`` do first) and writes a stamp naming the
-sources they were built from. When ``engine`` is imported, the compiled modules are used only if the stamp matches
-the sources as they are now and every module was built; otherwise every module of the runtime runs from its source,
-so an edited module always runs as written, never as it was last compiled, and the two are never mixed.
+sources they were built from. When a process first imports the runtime, the compiled modules are used only if the
+stamp matches the sources as they are now (the runtime's, and the language's, whose types the compiled code takes as
+written) and every module was built; otherwise every module of the runtime runs from its source, so an edited module
+always runs as written, never as it was last compiled, and the two are never mixed.
 ``CALMLY_PURE_PYTHON=1`` runs the source whatever is built. ``calmly runtime status`` says which runs.
 
 Not compiled: ``_record`` (its dataclasses' ``evolve`` and ``__init__`` are written out at import, which C classes
@@ -16,12 +17,14 @@ compiled modules use them as ordinary Python modules.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -78,39 +81,44 @@ def _state() -> tuple[bool, str]:
     return True, f"compiled with mypyc ({len(MODULES)} modules of engine/incident)"
 
 
+@functools.cache
+def _decided() -> tuple[bool, str]:
+    """The decision of this process, made once, when first asked: before any module of the runtime is imported."""
+    return _state()
+
+
 class _FromSource(importlib.abc.MetaPathFinder):
-    """Finds the runtime's modules as their Python source, ahead of the extension modules beside them."""
+    """Finds the runtime's modules as their Python source, ahead of the extension modules beside them, unless the
+    compiled runtime is to run (decided at the first of them: a process that never imports the runtime never asks)."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in MODULES:
+        if fullname not in _NAMES or _decided()[0]:
             return None
         return importlib.util.spec_from_file_location(fullname, PACKAGE / f"{fullname.rpartition('.')[2]}.py")
 
 
-_compiled = False
-_reason = ""
+_NAMES = frozenset(MODULES)
 
 
 def install() -> None:
-    """Decide, once per process before the runtime is imported, which runtime runs (``engine`` calls this)."""
-    global _compiled, _reason  # one decision per process, made before any module of the runtime loads
-    _compiled, _reason = _state()
-    if not _compiled and any(path.exists() for path in _built()):
+    """Put the decision before the import system's own search, where anything of the runtime is built (``engine``
+    calls this when it is imported); with nothing built, the source is all there is."""
+    if any(path.exists() for path in _built()):
         sys.meta_path.insert(0, _FromSource())
 
 
 def running_compiled() -> bool:
     """Whether this process runs the compiled runtime."""
-    return _compiled and all(
+    return _decided()[0] and all(
         getattr(sys.modules.get(name), "__file__", "").endswith(_SUFFIX) for name in MODULES if name in sys.modules
     )
 
 
 def describe() -> str:
-    """Which runtime this process runs, in words: what ``calmly --version`` and the benchmark say."""
-    return _reason
+    """Which runtime this process runs, in words: what ``calmly runtime status`` and the benchmark say."""
+    return _decided()[1]
 
 
 def build() -> None:
@@ -122,15 +130,20 @@ def build() -> None:
     root = PACKAGE.parent.parent
     _STAMP.unlink(missing_ok=True)  # a build that fails half way leaves no stamp: the source runs
     previous = Path.cwd()
-    os.chdir(root)  # mypyc names modules by their paths from here, and writes its C sources under build/
+    os.chdir(root)  # mypyc names the modules by their paths from here, and the extensions land beside their source
     try:
-        paths = [f"engine/incident/{name.rpartition('.')[2]}.py" for name in MODULES]
-        extensions = mypycify(paths, opt_level="3", group_name=_GROUP)
-        setup = Distribution({"name": "calmly-runtime", "ext_modules": extensions})
-        setup.script_name = "engine/_compiled.py"
-        setup.script_args = ["--quiet", "build_ext", "--inplace"]
-        setup.parse_command_line()
-        setup.run_commands()
+        with tempfile.TemporaryDirectory(prefix="calmly-runtime-") as scratch:  # the C source and objects
+            paths = [f"engine/incident/{name.rpartition('.')[2]}.py" for name in MODULES]
+            options = ["--cache-dir", os.path.join(scratch, "mypy")]
+            extensions = mypycify(
+                [*options, *paths], opt_level="3", group_name=_GROUP, target_dir=os.path.join(scratch, "c")
+            )
+            setup = Distribution({"name": "calmly-runtime", "ext_modules": extensions})
+            setup.script_name = "engine/_compiled.py"
+            setup.script_args = ["--quiet", "build_ext", "--inplace", "--build-temp", os.path.join(scratch, "o")]
+            setup.script_args += ["--build-lib", os.path.join(scratch, "lib")]
+            setup.parse_command_line()
+            setup.run_commands()
     finally:
         os.chdir(previous)
     _STAMP.write_text(_sources_digest() + "\n", encoding="utf-8")
