@@ -101,7 +101,7 @@ from postgresql import postgres_url, postgresql_figures
 from postgresql_daemons import DaemonsRepeats, postgresql_daemons_figures
 from postgresql_open import PostgresOpenRepeats, postgresql_open_figures
 from report import report_figure
-from runtime import build_figures, step_figures
+from runtime import build_figures, python_runtime_figure, step_figures
 from scale import ScaleRepeats, scale_figures
 from surge import SurgeRepeats, surge_figures, wrk
 
@@ -594,6 +594,12 @@ def _validate_section(repeats: Repeats, _: bool) -> list[Figure]:
         return [*validate_figures(folder, files, repeats), load_figure(files, repeats)]
 
 
+def _runtime_section(repeats: Repeats) -> list[Figure]:
+    steps = step_figures(repeats.in_process)
+    on_python = python_runtime_figure(repeats.in_process, steps[0])
+    return [steps[0], *on_python, *steps[1:], *build_figures(repeats.incidents)]
+
+
 def _surge_section(repeats: Repeats, _: bool) -> list[Figure]:
     return surge_figures(repeats.surge) if wrk() is not None else []
 
@@ -602,7 +608,7 @@ def _surge_section(repeats: Repeats, _: bool) -> list[Figure]:
 SECTIONS: dict[str, Callable[[Repeats, bool], list[Figure]]] = {
     "validate": _validate_section,
     "cold-start": lambda repeats, _: cold_start_figures(repeats),
-    "runtime": lambda repeats, _: [*step_figures(repeats.in_process), *build_figures(repeats.incidents)],
+    "runtime": lambda repeats, _: _runtime_section(repeats),
     "intake": lambda repeats, _: [ingest_figure(repeats.daemon)],
     "postgresql": lambda repeats, _: postgresql_figures(repeats.daemon),
     "postgresql-daemons": lambda repeats, _: postgresql_daemons_figures(repeats.postgresql_daemons),

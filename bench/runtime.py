@@ -19,6 +19,10 @@
 from __future__ import annotations
 
 import gc
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +34,7 @@ from typing import Any
 import engine.service._firing
 import engine.service._intake
 import engine.service._service
+from engine._compiled import running_compiled
 from engine.authoring.testsuite import discover_tests, run_test_file
 from engine.incident import (
     Act,
@@ -330,6 +335,45 @@ def _build(rows: list[dict[str, Any]], book: Rulebook, make: Callable[[dict[str,
     finally:
         gc.enable()
     return Built(paused, running)
+
+
+#: The headline measured again in a process of its own, which runs the Python runtime: a JSON pair on stdout.
+_ON_PYTHON = (
+    "import json, sys; sys.path.insert(0, sys.argv[1]); from runtime import step_figures; "
+    "figure = step_figures(int(sys.argv[2]))[0]; print(json.dumps([figure.value, figure.baseline]))"
+)
+
+
+def python_runtime_figure(repeats: int, headline: Figure) -> list[Figure]:
+    """Where the headline was measured on the compiled runtime, the same on its Python source for context, in a
+    process of its own (which runtime runs is decided once per process) beside its own bare trigger."""
+    if not running_compiled():
+        return []  # the headline is the Python runtime already
+    done = subprocess.run(
+        [sys.executable, "-c", _ON_PYTHON, str(Path(__file__).resolve().parent), str(repeats)],
+        env={**os.environ, "CALMLY_PURE_PYTHON": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"the step figure on the Python runtime failed: {done.stderr.strip()[-500:]}")
+    value, baseline = json.loads(done.stdout.strip().splitlines()[-1])
+    return [
+        Figure(
+            key="step_us_per_state_change_python_runtime",
+            name="the same, Python runtime",
+            unit="us",
+            value=value,
+            baseline_name="bare transitions trigger",
+            baseline=baseline,
+            target="- (context)",
+            met=None,
+            detail=f"the headline's workload with CALMLY_PURE_PYTHON=1, in a process of its own beside its own bare "
+            f"trigger: {1e6 / value:,.0f}/s; the compiled runtime above takes {headline.value / value:.0%} of its "
+            f"time",
+        )
+    ]
 
 
 def build_figures(count: int = INCIDENTS) -> list[Figure]:

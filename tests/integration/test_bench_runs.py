@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from engine import _compiled
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench" / "run.py"
 #: Every figure the report must hold; a figure removed from the benchmark has to be removed here too, deliberately.
@@ -80,6 +82,8 @@ POSTGRES_DAEMON_FIGURES = {
     "postgresql_intake_us_per_mention_3_daemons_vs_1",
 }
 POSTGRES = bool(os.environ.get("CALMLY_BENCH_POSTGRES_URL") or os.environ.get("CALMLY_TEST_POSTGRES_URL"))
+#: Where the runtime is compiled, the headline step figure is measured on the Python runtime too, for context.
+COMPILED = _compiled._state()[0] and not os.environ.get("CALMLY_PURE_PYTHON")
 #: Only a guard against a hung run: the quick benchmark takes one to two minutes.
 TIMEOUT_S = 600
 
@@ -112,6 +116,7 @@ def test_quick_bench_runs_and_reports_every_figure(quick_bench: QuickBench) -> N
     data = quick_bench.report
     figures = {figure["key"]: figure for figure in data["figures"]}
     expected = FIGURES | (SURGE_FIGURES if WRK else set()) | (POSTGRES_FIGURES if POSTGRES else set())
+    expected |= {"step_us_per_state_change_python_runtime"} if COMPILED else set()
     expected |= POSTGRES_DAEMON_FIGURES if POSTGRES and WRK else set()
     assert set(figures) == expected
     for key, figure in figures.items():
@@ -276,5 +281,11 @@ def test_each_headline_figure_stands_beside_a_fair_baseline(quick_bench: QuickBe
     assert step["target"] == "<= 3.0x"
     assert keys.index("step_us_per_state_change_vs_bare_trigger") < keys.index("step_us_per_command_vs_bare_trigger")
     assert quick_bench.figure("step_us_per_command_vs_bare_trigger")["target"] == "- (context)"
+    if COMPILED:  # the headline runs compiled, and the same on the Python runtime follows it
+        assert "compiled with mypyc" in quick_bench.stdout.splitlines()[0]
+        python = quick_bench.figure("step_us_per_state_change_python_runtime")
+        assert keys.index("step_us_per_state_change_python_runtime") == keys.index(step["key"]) + 1
+        assert python["target"] == "- (context)"
+        assert "CALMLY_PURE_PYTHON=1" in python["detail"]
     assert memory["baseline_name"] == "the same daemon, empty store"
     assert "compileall" in cold["detail"]
