@@ -32,8 +32,10 @@ def runtime_build() -> None:
         _compiled.build()
     except ImportError as error:
         fail(f"cannot compile the runtime: {error.name or error} is not installed; pip install 'calmly[compiled]'")
-    except (Exception, SystemExit) as error:  # mypyc exits on what it cannot compile: said plainly, no traceback
-        fail(f"cannot compile the runtime ({error or 'see the errors above'}); the Python runtime still runs")
+    except SystemExit:  # mypyc prints what it cannot compile, then exits
+        fail("cannot compile the runtime: mypyc says why above; the Python runtime still runs")
+    except Exception as error:  # a compiler's failure is said in its words, not as a traceback
+        fail(f"cannot compile the runtime: {error}; the Python runtime still runs")
     click.echo("built: the next calmly process runs the compiled runtime")
 
 

@@ -145,3 +145,21 @@ def test_building_without_mypyc_says_what_to_install(tmp_path: Path) -> None:
     assert "calmly[compiled]" in result.stderr
     assert "Traceback" not in result.stderr
     assert (stamp.read_bytes() if stamp.exists() else None) == before  # what was built is left as it was
+
+
+@pytest.mark.parametrize(
+    ("failure", "said"),
+    [(SystemExit(1), "mypyc says why above"), (OSError("command 'gcc' failed"), "command 'gcc' failed")],
+)
+def test_a_build_that_fails_says_so_and_leaves_python_running(
+    failure: BaseException, said: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> None:
+        raise failure
+
+    monkeypatch.setattr(_compiled, "build", broken)
+    result = CliRunner().invoke(main, ["runtime", "build"])
+    assert result.exit_code == 1
+    assert said in result.output
+    assert "the Python runtime still runs" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
