@@ -352,13 +352,15 @@ def _lateness_ms(data: Where, playbooks: Sequence[Path], log: Path) -> Lateness:
                 time.sleep(2.0 / (LATENESS_INCIDENTS / per_request))
         expected = LATENESS_INCIDENTS * 2  # the 75% warning and the breach (the 200% step is left out of the playbook)
         settle = time.perf_counter() + 2 * _seconds(LATENESS_LIMIT) + 3.0
-        while time.perf_counter() < settle and len(_fired(daemon)) < expected:  # the log is written line by line
+        while time.perf_counter() < settle and _steps(_fired(daemon)) < expected:  # the log is written line by line
             time.sleep(0.2)
         rss = daemon.rss_mb()
         daemon.stop()
         fired = _fired(daemon)
-    if len(fired) < expected:
-        raise BenchError(f"only {len(fired)} of {expected} deadlines fired in the lateness bench:\n{daemon.tail()}")
+    if _steps(fired) < expected:
+        raise BenchError(
+            f"only {_steps(fired)} of {expected} escalation steps were told in the lateness bench:\n{daemon.tail()}"
+        )
     by_log = [(_parse(line["timestamp"]) - _parse(line["due_at"])).total_seconds() * 1000 for line in fired]
     reported = [float(line["late_ms"]) for line in fired]
     return Lateness(by_log, reported, rss, ready)
@@ -366,6 +368,13 @@ def _lateness_ms(data: Where, playbooks: Sequence[Path], log: Path) -> Lateness:
 
 def _fired(daemon: Daemon) -> list[dict[str, Any]]:
     return [line for line in daemon.lines() if line.get("event") == "deadline fired"]
+
+
+def _steps(fired: list[dict[str, Any]]) -> int:
+    """The escalation steps the fired deadlines told: one role each in the bench's playbook. A warning fired after
+    the breach was due too (a stall of half a second on a loaded machine) tells both steps in one firing, as the
+    daemon does; counting lines would call that a deadline lost."""
+    return sum(len(line.get("notified", [])) for line in fired)
 
 
 def _seconds(duration: str) -> float:
