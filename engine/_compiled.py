@@ -123,7 +123,7 @@ def describe() -> str:
 
 def build() -> None:
     """Compile the runtime beside its sources, and stamp what it was built from. Needs mypy (with mypyc),
-    setuptools and a C compiler: ``pip install 'calmly[compiled]'``."""
+    setuptools (calmly's extra ``compiled``) and a C compiler."""
     from mypyc.build import mypycify  # noqa: PLC0415 - only a build needs mypyc
     from setuptools import Distribution  # type: ignore[import-untyped]  # noqa: PLC0415
 

@@ -27,11 +27,12 @@ def runtime_status() -> None:
 
 @runtime.command("build")
 def runtime_build() -> None:
-    """Compile the runtime beside its source (needs a C compiler, and mypy and setuptools: calmly[compiled])."""
+    """Compile the runtime beside its source (needs a C compiler, and the extra 'compiled': mypy, setuptools)."""
     try:
         _compiled.build()
     except ImportError as error:
-        fail(f"cannot compile the runtime: {error.name or error} is not installed; pip install 'calmly[compiled]'")
+        missing = error.name or error
+        fail(f"cannot compile the runtime: {missing} is not installed; install calmly with its extra 'compiled'")
     except SystemExit:  # mypyc prints what it cannot compile, then exits
         fail("cannot compile the runtime: mypyc says why above; the Python runtime still runs")
     except Exception as error:  # a compiler's failure is said in its words, not as a traceback
