@@ -38,13 +38,10 @@ _LEFT_AS_PYTHON = frozenset({"__init__", "_record", "_repair"})
 MODULES = tuple(
     f"engine.incident.{path.stem}" for path in sorted(PACKAGE.glob("*.py")) if path.stem not in _LEFT_AS_PYTHON
 )
-#: The shared library the modules compile into (each module's own extension is a small shim that loads it).
+#: The group the modules compile into, and its shared library (mypyc's name for it: the group's and ``__mypyc``);
+#: each module's own extension is a small shim that loads the library.
 _GROUP = "engine.incident._runtime"
-
-
-def _library_of(group: str) -> str:
-    """The shared library's module name (mypyc's: the group's name and ``__mypyc``)."""
-    return f"{group}__mypyc"
+_LIBRARY = f"{_GROUP}__mypyc"
 
 
 _STAMP = PACKAGE / "_runtime.stamp"
@@ -63,7 +60,7 @@ def _sources_digest() -> str:
 
 
 def _built() -> list[Path]:
-    return [PACKAGE / f"{name.rpartition('.')[2]}{_SUFFIX}" for name in (*MODULES, _library_of(_GROUP))]
+    return [PACKAGE / f"{name.rpartition('.')[2]}{_SUFFIX}" for name in (*MODULES, _LIBRARY)]
 
 
 def _state() -> tuple[bool, str]:
@@ -110,10 +107,8 @@ def install() -> None:
 
 
 def running_compiled() -> bool:
-    """Whether this process runs the compiled runtime."""
-    return _decided()[0] and all(
-        getattr(sys.modules.get(name), "__file__", "").endswith(_SUFFIX) for name in MODULES if name in sys.modules
-    )
+    """Whether this process runs the compiled runtime (the finder then steps aside for every module of it)."""
+    return _decided()[0]
 
 
 def describe() -> str:

@@ -467,6 +467,15 @@ def test_an_escalation_after_moving_the_clock_shows_in_the_history(desk: Desk) -
     assert incident in [item["id"] for item in json.loads(listed.stdout)["incidents"]]
 
 
+def test_the_listening_line_says_which_build_of_the_runtime_serves(desk: Desk) -> None:
+    from engine import _compiled  # noqa: PLC0415 - what this checkout has built decides what the daemon runs
+
+    listening = [json.loads(line) for line in desk.daemon.log_lines() if '"listening"' in line]
+
+    compiled = _compiled._state()[0] and not os.environ.get("CALMLY_PURE_PYTHON")
+    assert [entry["runtime"] for entry in listening] == ["compiled" if compiled else "python"]
+
+
 def test_logs_are_json_lines_and_an_action_is_logged_with_its_incident(desk: Desk) -> None:
     incident = desk.open("@logged")
     desk.run("incidents", "act", incident, "assess", "--field", "severity=low")
