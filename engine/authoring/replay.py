@@ -33,6 +33,7 @@ from engine.incident import (
     Notify,
     Refused,
     Rulebook,
+    iso_moment,
     open_incident,
     parse_mention,
     step,
@@ -158,7 +159,7 @@ class _Run:
                     # The details are the same facts again, and spelling them out costs more than the step did;
                     # a step's entries share one moment, spelled once.
                     if effect.at is not self.said[0]:
-                        self.said = (effect.at, effect.at.isoformat())
+                        self.said = (effect.at, iso_moment(effect.at))
                     self.history.append((self.said[1], effect.kind, effect.summary, effect.actor))
             elif type(effect) is ArmDeadline:
                 fire_at, seq = self.when(effect.key, effect.at)

@@ -34,6 +34,7 @@ from engine.incident._mention import (
     parse_mention,
 )
 from engine.incident._merges import merge_target, merged_into
+from engine.incident._moments import iso as iso_moment
 from engine.incident._mutes import MUTED_UNTIL, muted_until, silences
 from engine.incident._offers import money, offer_text
 from engine.incident._pauses import standing
@@ -135,6 +136,7 @@ __all__ = [
     "guard_holds",
     "guard_said",
     "guard_view",
+    "iso_moment",
     "joins",
     "match_playbook",
     "mend_mention",

@@ -13,7 +13,8 @@ from engine.incident._draft import approved_reply, template_reply
 from engine.incident._fields import check_fields
 from engine.incident._guards import guard_view, unmet
 from engine.incident._ledger import blocked_by_promises, make_promises
-from engine.incident._moves import Entered, enter, met_by_reply, minute, reschedule, told_on_move
+from engine.incident._moments import minute
+from engine.incident._moves import Entered, enter, met_by_reply, reschedule, told_on_move
 from engine.incident._mutes import MUTED_UNTIL, mute_fact
 from engine.incident._record import Act, Audit, Effect, Incident, RefusalReason, Refused, Stepped
 from engine.incident._rulebook import Rulebook

@@ -13,7 +13,8 @@ from typing import Any
 from engine.incident._clocks import deadline_key, due_occurrences
 from engine.incident._events import told
 from engine.incident._keys import DeadlineKey
-from engine.incident._moves import NO_TIME, arm, minute
+from engine.incident._moments import iso, minute
+from engine.incident._moves import NO_TIME, arm
 from engine.incident._pauses import clocked
 from engine.incident._record import (
     Audit,
@@ -138,7 +139,7 @@ def fire_deadline(incident: Incident, reached: DeadlineReached, now: datetime, b
                 now,
                 "breach",
                 f"{clock.name} breached: its time was up at {minute(clock.due_at)}",
-                details={"clock": clock.name, "due_at": clock.due_at.isoformat()},
+                details={"clock": clock.name, "due_at": iso(clock.due_at)},
             )
         )
     for position, notify in enumerate(notices):
@@ -154,7 +155,7 @@ def fire_deadline(incident: Incident, reached: DeadlineReached, now: datetime, b
                 now,
                 "repeat_merged",
                 f"repeat on {clock.name} left out for {role}: told at {minute(at)} from {other}",
-                details={"role": role, "clock": clock.name, "told_from": other, "told_at": at.isoformat()},
+                details={"role": role, "clock": clock.name, "told_from": other, "told_at": iso(at)},
             )
         )
     events = told(book, changed, EventKind.BREACH, now, clock=moved) if newly_breached else []

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from engine.incident._clocks import deadline_key, start_clock
 from engine.incident._keys import ClockId
+from engine.incident._moments import iso, minute
 from engine.incident._offers import money
 from engine.incident._record import (
     Act,
@@ -45,12 +46,6 @@ def takes_deliver(act: Act, book: Rulebook) -> bool:
     return act.trigger == DELIVER and bool(book.offer_kinds)
 
 
-def _when(moment: datetime) -> str:
-    """``2026-11-23 13:00Z``: a UTC moment to the minute, as the history says it."""
-    text = moment.astimezone(UTC).isoformat()
-    return f"{text[:10]} {text[11:16]}Z"
-
-
 def _what(promise: Promise, book: Rulebook) -> str:
     amount = "" if promise.amount is None else f" of {money(promise.amount, promise.currency)}"
     return f"{promise.kind}{amount}"
@@ -64,7 +59,7 @@ def blocked_by_promises(incident: Incident, destination: str, book: Rulebook) ->
     if not waiting:
         return None
     listed = "; ".join(
-        f"{promise.id} ({_what(promise, book)}, promised by {promise.promised_by}, due {_when(promise.due_at)})"
+        f"{promise.id} ({_what(promise, book)}, promised by {promise.promised_by}, due {minute(promise.due_at)})"
         for promise in waiting
     )
     return Refused(
@@ -113,9 +108,9 @@ def make_promises(
             Audit(
                 now,
                 "promise",
-                f"promised {promise_id}: {_what(promise, book)}, due {_when(promise.due_at)}",
+                f"promised {promise_id}: {_what(promise, book)}, due {minute(promise.due_at)}",
                 act.actor.person,
-                {"promise": promise_id, "offer": kind, "amount": promise.amount, "due_at": promise.due_at.isoformat()},
+                {"promise": promise_id, "offer": kind, "amount": promise.amount, "due_at": iso(promise.due_at)},
             )
         )
     return tuple(promises), tuple(clocks), effects
@@ -159,7 +154,7 @@ def _chosen(incident: Incident, wanted: Any) -> Promise | Refused:
     if found.kept_at is not None:
         return Refused(
             RefusalReason.INVALID_FIELD,
-            f"{found.id} was delivered already, by {found.kept_by} at {_when(found.kept_at)}",
+            f"{found.id} was delivered already, by {found.kept_by} at {minute(found.kept_at)}",
             "promise",
         )
     return found
@@ -212,7 +207,7 @@ def deliver(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Step
             {
                 "promise": chosen.id,
                 "offer": chosen.kind,
-                "due_at": chosen.due_at.isoformat(),
+                "due_at": iso(chosen.due_at),
                 "late": late.total_seconds() > 0,
             },
         ),

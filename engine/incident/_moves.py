@@ -6,13 +6,14 @@ moves an incident: an action, a follow-up that reopens it, and the incident's op
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from engine.incident._clocks import deadline_key, start_clock
 from engine.incident._events import told
 from engine.incident._keys import ClockId
 from engine.incident._ledger import due_as_clocked
+from engine.incident._moments import iso, minute
 from engine.incident._pauses import lateness, paused_for, replan_clock, settle
 from engine.incident._record import ArmDeadline, Audit, CancelDeadline, ClockState, Effect, Incident
 from engine.incident._rulebook import Fate, Rulebook
@@ -143,9 +144,9 @@ def verdict_on(clock: ClockState, verdict: str, aside: str | None, now: datetime
     if clock.judged_from is not None and late.total_seconds() > 0:
         timing += f", counted from the severity change at {minute(clock.judged_from)} that made it due"
     why = f": {aside} is a side path where it no longer applies" if aside is not None else ""
-    details: dict[str, Any] = {"clock": clock.name, "due_at": clock.due_at.isoformat(), "late": late > NO_TIME}
+    details: dict[str, Any] = {"clock": clock.name, "due_at": iso(clock.due_at), "late": late > NO_TIME}
     if clock.judged_from is not None:
-        details["judged_from"] = clock.judged_from.isoformat()
+        details["judged_from"] = iso(clock.judged_from)
     if aside is not None:
         details["side_path"] = aside
     if stood:
@@ -187,9 +188,3 @@ def told_on_move(book: Rulebook, before: Incident, after: Incident, now: datetim
     if before.state == RESOLVED and not book.is_final(after.state):
         effects += told(book, after, _REOPENED, now)
     return effects
-
-
-def minute(moment: datetime) -> str:
-    """``2026-11-23 13:00Z``: a UTC moment to the minute, for people (quicker than strftime)."""
-    text = moment.astimezone(UTC).isoformat()
-    return f"{text[:10]} {text[11:16]}Z"

@@ -34,6 +34,7 @@ from engine.incident import (
     Occurrence,
     Promise,
     SetOwner,
+    iso_moment,
 )
 from engine.store._records import EventKind
 
@@ -294,7 +295,7 @@ def decode_incident(data: dict[str, Any]) -> Incident:
 def encode_history(audit: Audit) -> dict[str, Any]:
     """An audit entry as the incident's history shows and keeps it (JSON-ready)."""
     return {
-        "at": audit.at.isoformat(),
+        "at": iso_moment(audit.at),
         "kind": audit.kind,
         "summary": audit.summary,
         "actor": audit.actor,
@@ -318,8 +319,8 @@ def encode_notification(notify: Notify, incident: Incident) -> dict[str, Any]:
         "step": notify.step,
         "repetition": notify.repetition,
         "threshold": notify.threshold,
-        "scheduled_at": notify.scheduled_at.isoformat(),
-        "due_at": notify.due_at.isoformat(),
+        "scheduled_at": iso_moment(notify.scheduled_at),
+        "due_at": iso_moment(notify.due_at),
         "late_by_seconds": notify.late_by.total_seconds(),
         **({} if notify.event is None else {"event": notify.event}),
     }

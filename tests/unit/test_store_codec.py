@@ -198,3 +198,23 @@ def test_a_clock_standing_still_reads_back_with_its_pauses_and_one_stored_before
     assert set(body["clocks"][1]) == {"name", "started_at", "epoch", "due_at", "fired", "next"}  # as before pauses
     older = decode_incident({**body, "clocks": [body["clocks"][1]]})
     assert (older.clocks[0].paused_at, older.clocks[0].pauses) == (None, ())
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(alphabet=st.characters(exclude_categories=()), max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(st.lists(_JSON, min_size=1, max_size=4))
+def test_a_stored_log_reads_back_as_json_reads_it_whatever_it_holds(values: list[Any]) -> None:
+    from engine.store.sqlite._recorded import _decoded  # noqa: PLC0415 - the reader of the store's log texts
+
+    text = "[" + ",".join(json.dumps(value) for value in values) + "]"
+
+    assert json.dumps(_decoded(text)) == json.dumps(json.loads(text))

@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from engine.store._codec import decode_incident, moment
 from engine.store._records import Event, RecordedIncident
 
@@ -159,6 +161,19 @@ def grouped(rows: list[tuple[Any, ...]]) -> Iterator[RecordedIncident]:
         yield _incident(final, body, mine)
 
 
+_DECODER = msgspec.json.Decoder()
+
+
+def _decoded(text: str) -> list[Any]:
+    """The JSON text read by msgspec, twice as quick as :mod:`json` and with the same result; by :mod:`json` where
+    msgspec refuses what json reads (an escaped lone surrogate, NaN, a number past a float's range)."""
+    try:
+        decoded: list[Any] = _DECODER.decode(text)
+    except msgspec.DecodeError:
+        decoded = json.loads(text)
+    return decoded
+
+
 def _incident(final: Any, body: str, logged: list[tuple[Any, ...]]) -> RecordedIncident:
     """One incident from its record and its events' columns (seq, incident, at, kind, actor, digest, command,
     history). The record and every event's command and history are one JSON text, decoded in one call: the
@@ -167,7 +182,7 @@ def _incident(final: Any, body: str, logged: list[tuple[Any, ...]]) -> RecordedI
     for row in logged:
         parts.append(row[6])
         parts.append(row[7])
-    decoded = json.loads("[" + ",".join(parts) + "]")
+    decoded = _decoded("[" + ",".join(parts) + "]")
     if len(decoded) != len(parts):  # a hand-edited row holding more than one value: read it as it was written
         decoded = [json.loads(part) for part in parts]
     moment_of = datetime.fromisoformat  # reads the stored "Z" itself since Python 3.11
