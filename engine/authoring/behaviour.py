@@ -81,9 +81,10 @@ class Summary:
     failures: list[IncidentDiff] = field(default_factory=list)
     #: Incidents whose logs cannot be replayed: (id, why).
     unreadable: list[tuple[str, str]] = field(default_factory=list)
-    #: How many changed incidents (and failures) this summary keeps in full: a worker's chunk needs no more than
-    #: the merged summary still lacks, and sending back more would cost more than the replays.
+    #: How many changed incidents, and how many failures, this summary keeps in full: a worker's chunk needs no
+    #: more of each than the merged summary still lacks, and sending back more would cost more than the replays.
     room: int = DETAILS
+    failure_room: int = DETAILS
 
     def add(self, diff: IncidentDiff) -> None:
         self.incidents += 1
@@ -91,7 +92,7 @@ class Summary:
             self.unchecked += 1
         elif diff.determinism:
             self.nondeterministic += 1
-            if len(self.failures) < self.room:
+            if len(self.failures) < self.failure_room:
                 self.failures.append(diff)
         if not diff.changed:
             return
@@ -192,10 +193,10 @@ def _start(texts: Sequence[PlaybookText], reachable: frozenset[str] | None) -> N
     gc.freeze()
 
 
-def _work(chunk: Chunk, room: int) -> Summary:
+def _work(chunk: Chunk, room: int, failure_room: int) -> Summary:
     decode, payload = chunk
     incidents = payload if decode is None else decode(payload)
-    summary = Summary(room=room)
+    summary = Summary(room=room, failure_room=failure_room)
     _diff_into(summary, ((None, recorded) for recorded in incidents), _pairs)
     return summary
 
@@ -216,8 +217,8 @@ def diff_chunks(
     window: list[tuple[Future[Summary], int]] = []
     with ProcessPoolExecutor(max_workers=workers, initializer=_start, initargs=(tuple(texts), reachable)) as pool:
         for chunk, size in chunks:
-            room = DETAILS - min(len(summary.details), len(summary.failures))
-            window.append((pool.submit(_work, chunk, room), size))
+            rooms = DETAILS - len(summary.details), DETAILS - len(summary.failures)
+            window.append((pool.submit(_work, chunk, *rooms), size))
             while len(window) > 2 * workers:
                 _merge_first(summary, window, on_progress)
         while window:

@@ -16,7 +16,7 @@ import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.incident import (
     Act,
@@ -63,10 +63,9 @@ class ReplayError(ValueError):
     no longer parses."""
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+class Notice(NamedTuple):
     """One role told once: about a clock (a warning, breach or escalation at one step and repetition) or an
-    event."""
+    event. A named tuple: a replay makes one for every role told, and a tuple is made in one call."""
 
     role: str
     clock: str
@@ -110,6 +109,10 @@ class Replay:
     #: A replay in the recording's own timing only: whether a replay timed by its :attr:`firings` would fire every
     #: deadline when it did, and so, under the same rules, do everything it did.
     repeatable: bool = False
+
+
+#: How a :class:`Notice` is made from its fields, without the Python-level ``__new__`` of a named tuple.
+_tuple = tuple.__new__
 
 
 def _chosen(found: tuple[datetime, int] | None, due: datetime) -> tuple[datetime, int]:
@@ -168,11 +171,8 @@ class _Run:
             elif type(effect) is CancelDeadline:
                 self.armed.pop(effect.key, None)
             elif type(effect) is Notify:
-                kind = effect.kind.value
-                self.notices.extend(
-                    Notice(role, effect.clock, kind, effect.step, effect.repetition, effect.event, at)
-                    for role in effect.roles
-                )
+                told = (effect.clock, effect.kind.value, effect.step, effect.repetition, effect.event, at)
+                self.notices.extend(_tuple(Notice, (role, *told)) for role in effect.roles)
 
     def fire_before(self, bound: tuple[datetime, int]) -> bool:
         """Fire the armed deadlines that come before ``bound`` (a moment and a log position), in order; False when
@@ -181,7 +181,7 @@ class _Run:
         while heap and heap[0] < bound:  # (moment, position, key) sorts before (moment, position) only if earlier
             fire_at, seq, key = heapq.heappop(heap)
             armed = self.armed.get(key)
-            if armed is None or armed[:2] != (fire_at, seq):
+            if armed is None or armed[0] != fire_at or armed[1] != seq:
                 continue  # cancelled, or armed again for another time
             del self.armed[key]
             if self.fired >= MAX_DEADLINES:

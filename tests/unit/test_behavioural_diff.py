@@ -335,3 +335,22 @@ def test_a_changed_playbook_is_always_replayed_twice(monday: RecordedIncident, m
 
     assert len(calls) == 2
     assert not found.changed
+
+
+def test_a_chunk_keeps_in_full_only_what_the_merged_diff_still_lacks_of_changes_and_of_failures_apart(
+    monday: RecordedIncident,
+) -> None:
+    shorter = PLAYBOOK.replace("detected: {limit: {default: 2h}", "detected: {limit: {default: 1h}")
+    tampered = dataclasses.replace(monday, incident=dataclasses.replace(monday.incident, state="resolved"))
+    changed_and_failed = _diff(tampered, shorter)
+    assert changed_and_failed.changed
+    assert changed_and_failed.determinism
+
+    details_full = Summary(room=0, failure_room=1)  # the merged diff has every change it shows, no failure yet
+    details_full.add(changed_and_failed)
+    failures_full = Summary(room=1, failure_room=0)
+    failures_full.add(changed_and_failed)
+
+    assert (details_full.changed, details_full.nondeterministic) == (1, 1)
+    assert (details_full.details, details_full.failures) == ([], [changed_and_failed])
+    assert (failures_full.details, failures_full.failures) == ([changed_and_failed], [])
