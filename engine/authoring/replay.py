@@ -54,8 +54,9 @@ __all__ = ["MAX_DEADLINES", "Firings", "Notice", "Refusal", "Replay", "ReplayErr
 #: A runaway repeat (every minute for a year) stops a replay here.
 MAX_DEADLINES = 20_000
 
-#: When each deadline fired in the recording, by (key, due time): (moment, log position).
-Firings = Mapping[tuple[str, datetime], tuple[datetime, int]]
+#: When each deadline fired in a replay, by key (a key fires once): (the time it was due, the moment it fired, its
+#: log position). Keyed by the text alone, as hashing an aware moment asks its zone for the offset.
+Firings = Mapping[str, tuple[datetime, datetime, int]]
 
 
 class ReplayError(ValueError):
@@ -103,8 +104,8 @@ class Replay:
     #: Every history entry the replay wrote, as (moment, kind, summary, actor) in the store's spelling: what the
     #: recording's history must equal (kept by a replay in the recording's own timing only).
     history: tuple[tuple[str, str, str, str | None], ...] = ()
-    #: When each deadline fired, by (key, due time): what a replay under another playbook takes its timing from.
-    firings: dict[tuple[str, datetime], tuple[datetime, int]] = field(default_factory=dict)
+    #: When each deadline fired (see :data:`Firings`): what a replay under another playbook takes its timing from.
+    firings: dict[str, tuple[datetime, datetime, int]] = field(default_factory=dict)
     stopped_early: bool = False
     #: A replay in the recording's own timing only: whether a replay timed by its :attr:`firings` would fire every
     #: deadline when it did, and so, under the same rules, do everything it did.
@@ -113,6 +114,13 @@ class Replay:
 
 #: How a :class:`Notice` is made from its fields, without the Python-level ``__new__`` of a named tuple.
 _tuple = tuple.__new__
+
+
+def _timed(fired: tuple[datetime, datetime, int] | None, due: datetime) -> tuple[datetime, int] | None:
+    """When a deadline due at ``due`` fired in another replay: only if it was due then too."""
+    if fired is None or fired[0] != due:
+        return None
+    return fired[1], fired[2]
 
 
 def _chosen(found: tuple[datetime, int] | None, due: datetime) -> tuple[datetime, int]:
@@ -135,7 +143,7 @@ class _Run:
         self.notices: list[Notice] = []
         self.refusals: list[Refusal] = []
         self.history: list[tuple[str, str, str, str | None]] = []
-        self.firings: dict[tuple[str, datetime], tuple[datetime, int]] = {}
+        self.firings: dict[str, tuple[datetime, datetime, int]] = {}
         self.fired = 0
         self.now: datetime | None = None
         #: Each deadline armed in the recording's own timing, with when it was set to fire.
@@ -147,12 +155,13 @@ class _Run:
             chosen = _chosen(self.recorded.get(key), due)
             self.arms.append((key, due, chosen))
             return chosen
-        return _chosen(self.timing.get((key, due)), due)
+        return _chosen(_timed(self.timing.get(key), due), due)
 
     def repeatable(self) -> bool:
         """Whether a replay timed by this one's firings would fire every deadline when this one did: then, under
         the same rules, it would do all that this one did, step for step."""
-        return all(_chosen(self.firings.get((key, due)), due) == chosen for key, due, chosen in self.arms)
+        firings = self.firings
+        return all(_chosen(_timed(firings.get(key), due), due) == chosen for key, due, chosen in self.arms)
 
     def apply(self, effects: tuple[Effect, ...], at: datetime) -> None:
         for effect in effects:
@@ -194,7 +203,7 @@ class _Run:
             if isinstance(outcome, Refused):  # pragma: no cover - a deadline is never refused
                 continue
             if outcome.effects:  # the service records a deadline only when it did something
-                self.firings[key, armed[2]] = (fire_at, seq)
+                self.firings[key] = (armed[2], fire_at, seq)
             self.now = at
             self.incident = outcome.incident
             self.apply(outcome.effects, at)
@@ -213,7 +222,10 @@ class _Run:
 
 def _command(data: Mapping[str, Any]) -> tuple[Command, str, str] | None:
     """The command to step for a recorded one, with its trigger and person; None for what changed nothing."""
-    command = decode_command(data)
+    # The revision a person saw then is not the one the replay reaches: an action is taken as it was meant.
+    command = decode_command(data, revisions=False)
+    if type(command) is Act or type(command) is DraftReply:  # the most common first
+        return command, command.trigger, command.actor.person
     if isinstance(command, OpenCommand | PassedOnCommand | MutedCommand | DeadlineReached):
         return None  # the opening is done apart, and a replay fires its own deadlines
     if isinstance(command, AttemptCommand):  # refused then; tried again, as another playbook may allow it
@@ -223,12 +235,6 @@ def _command(data: Mapping[str, Any]) -> tuple[Command, str, str] | None:
         if isinstance(mention, Failed):
             raise ReplayError("a recorded mention no longer parses")
         return JoinMention(mention, command.via), "mention", ""
-    # The revision a person saw then is not the one the replay reaches: the action is taken as it was meant.
-    if isinstance(command, Act):
-        return Act(command.trigger, command.actor, command.fields), command.trigger, command.actor.person
-    if isinstance(command, DraftReply):
-        taken = DraftReply(command.step, command.trigger, command.actor, command.fields)
-        return taken, command.trigger, command.actor.person
     actor = getattr(command, "actor", None)
     return command, type(command).__name__, "" if actor is None else str(actor.person)
 

@@ -497,8 +497,10 @@ def encode_command(command: LoggedCommand) -> dict[str, Any]:
     return linked
 
 
-def decode_command(data: Mapping[str, Any]) -> LoggedCommand:
-    """A command read back from the event log; :class:`ValueError` for a type this calmly does not know."""
+def decode_command(data: Mapping[str, Any], *, revisions: bool = True) -> LoggedCommand:
+    """A command read back from the event log; :class:`ValueError` for a type this calmly does not know. Without
+    ``revisions``, an action or draft is read as it was meant, not as of the revision its person saw (what a replay
+    takes, reaching other revisions)."""
     kind = data["type"]
     if kind == EventKind.OPEN:
         earlier = data.get("follows")
@@ -513,7 +515,8 @@ def decode_command(data: Mapping[str, Any]) -> LoggedCommand:
     if kind == EventKind.MUTED:
         return MutedCommand(str(data["channel"]), str(data["external_id"]), str(data["until"]))
     if kind == EventKind.ACT:
-        return Act(str(data["trigger"]), _read_person(data), dict(data["fields"]), data["expected_revision"])
+        revision = data["expected_revision"] if revisions else None
+        return Act(str(data["trigger"]), _read_person(data), dict(data["fields"]), revision)
     if kind == EventKind.DEADLINE:
         return DeadlineReached(str(data["key"]))
     if kind == EventKind.LINK:
@@ -530,7 +533,7 @@ def decode_command(data: Mapping[str, Any]) -> LoggedCommand:
             str(data["trigger"]),
             _read_person(data),
             dict(data["fields"]),
-            data["expected_revision"],
+            data["expected_revision"] if revisions else None,
         )
     if kind == EventKind.ATTEMPT:
         return AttemptCommand(

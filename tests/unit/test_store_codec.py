@@ -218,3 +218,13 @@ def test_a_stored_log_reads_back_as_json_reads_it_whatever_it_holds(values: list
     text = "[" + ",".join(json.dumps(value) for value in values) + "]"
 
     assert json.dumps(_decoded(text)) == json.dumps(json.loads(text))
+
+
+def test_an_action_read_for_a_replay_is_taken_as_meant_not_as_of_the_revision_its_person_saw() -> None:
+    person = Actor("carol", frozenset({"customer_care"}))
+    act = Act("acknowledge", person, {"public_reply": "Sorry"}, expected_revision=3)
+    draft = DraftReply(DraftStep.SUBMIT, "acknowledge", person, {"public_reply": "Sorry"}, expected_revision=3)
+
+    assert decode_command(encode_command(act)) == act
+    assert decode_command(encode_command(act), revisions=False) == replace(act, expected_revision=None)
+    assert decode_command(encode_command(draft), revisions=False) == replace(draft, expected_revision=None)
