@@ -13,10 +13,11 @@ from engine.incident._draft import approved_reply, template_reply
 from engine.incident._fields import check_fields
 from engine.incident._guards import guard_view, unmet
 from engine.incident._ledger import blocked_by_promises, make_promises
+from engine.incident._made import make_audit, make_stepped
 from engine.incident._moments import minute
 from engine.incident._moves import Entered, enter, met_by_reply, reschedule, told_on_move
 from engine.incident._mutes import MUTED_UNTIL, mute_fact
-from engine.incident._record import Act, Audit, Effect, Incident, RefusalReason, Refused, Stepped
+from engine.incident._record import Act, Effect, Incident, RefusalReason, Refused, Stepped
 from engine.incident._rulebook import Rulebook
 from engine.incident._standing import standing
 from engine.playbook import Transition
@@ -88,11 +89,11 @@ def take_action(incident: Incident, act: Act, now: datetime, book: Rulebook) -> 
     if approval is not None:
         summary += f" (the reply {approval['approved_by']} approved, word for word)"
         details["approval"] = approval
-    effects: list[Effect] = [Audit(now, "transition", summary, act.actor.person, details), *entered]
+    effects: list[Effect] = [make_audit(now, "transition", summary, act.actor.person, details), *entered]
     if transition.mutes_author is not None:
         until = facts[MUTED_UNTIL]
         effects.append(
-            Audit(
+            make_audit(
                 now,
                 "muted",
                 f"{incident.author} muted on {incident.channel} until {minute(datetime.fromisoformat(until))}: their "
@@ -102,12 +103,12 @@ def take_action(incident: Incident, act: Act, now: datetime, book: Rulebook) -> 
             )
         )
     if severity != incident.severity:
-        effects.append(Audit(now, "severity", f"severity {incident.severity} -> {severity}", act.actor.person))
+        effects.append(make_audit(now, "severity", f"severity {incident.severity} -> {severity}", act.actor.person))
         fresh = frozenset(clock.name for clock in changed.clocks if clock.epoch == changed.revision)
         changed, moved = reschedule(book, changed, incident.severity, fresh, now)
         effects += moved
     effects += told_on_move(book, incident, changed, now)
-    return Stepped(changed, tuple(effects))
+    return make_stepped(changed, tuple(effects))
 
 
 def _recorded(

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from engine.incident._fields import check_public_reply
+from engine.incident._made import make_audit, make_stepped
 from engine.incident._record import (
-    Audit,
     Draft,
     DraftReply,
     DraftStage,
@@ -118,7 +118,7 @@ def _submit(
     digest = reply_digest(reply["text"])
     draft = Draft(command.trigger, reply["text"], reply["channel"], digest, DraftStage.PENDING, actor.person, now)
     again = " again" if incident.draft is not None and incident.draft.trigger == command.trigger else ""
-    audit = Audit(
+    audit = make_audit(
         now,
         "draft",
         f"draft reply for {command.trigger} submitted{again} for approval",
@@ -132,7 +132,7 @@ def _submit(
             **({"note": note} if (note := _note(command)) else {}),
         },
     )
-    return Stepped(incident.evolve(draft=draft, revision=incident.revision + 1), (audit,))
+    return make_stepped(incident.evolve(draft=draft, revision=incident.revision + 1), (audit,))
 
 
 def _decide(incident: Incident, command: DraftReply, transition: Transition, now: datetime) -> Stepped | Refused:
@@ -179,9 +179,9 @@ def _decide(incident: Incident, command: DraftReply, transition: Transition, now
     details: dict[str, Any] = {"trigger": trigger, "digest": draft.digest, "drafted_by": draft.drafted_by}
     if note is not None:
         details["note"] = note
-    return Stepped(
+    return make_stepped(
         incident.evolve(draft=decided, revision=incident.revision + 1),
-        (Audit(now, kind, summary, actor.person, details),),
+        (make_audit(now, kind, summary, actor.person, details),),
     )
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from engine.incident._keys import event_key
-from engine.incident._record import Audit, ClockState, Effect, Incident, Notify, NotifyKind
+from engine.incident._made import make_audit, make_notify
+from engine.incident._record import ClockState, Effect, Incident, NotifyKind
 from engine.incident._rulebook import Rulebook
 from engine.playbook import EventKind
 
@@ -46,7 +47,7 @@ def told(
         key = event_key(incident.id, event.value, occasion, index)
         what = _WORDS[event].format(state=incident.state, severity=incident.severity, clock=clock.name if clock else "")
         effects.append(
-            Audit(
+            make_audit(
                 now,
                 "notice",
                 f"{what}: notify {', '.join(rule.notify)}",
@@ -54,7 +55,7 @@ def told(
             )
         )
         effects.append(
-            Notify(
+            make_notify(
                 key=key,
                 incident=incident.id,
                 roles=rule.notify,

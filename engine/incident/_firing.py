@@ -13,11 +13,11 @@ from typing import Any
 from engine.incident._clocks import deadline_key, due_occurrences
 from engine.incident._events import told
 from engine.incident._keys import DeadlineKey
+from engine.incident._made import make_audit, make_notify, make_stepped
 from engine.incident._moments import iso, minute
 from engine.incident._moves import NO_TIME, arm
 from engine.incident._pauses import clocked
 from engine.incident._record import (
-    Audit,
     ClockState,
     DeadlineReached,
     Effect,
@@ -77,10 +77,10 @@ def fire_deadline(incident: Incident, reached: DeadlineReached, now: datetime, b
     """The armed deadline ``reached`` names falls due: its steps notify, a breach is recorded, the next is armed."""
     clock = _armed(incident, reached.key)
     if clock is None:  # already handled, or the clock stopped: a deadline that fires twice changes nothing twice
-        return Stepped(incident, ())
+        return make_stepped(incident, ())
     plan = book.plan(clock.name, incident.severity)
     if plan is None:  # pragma: no cover - a running clock always has a limit at the current level
-        return Stepped(incident, ())
+        return make_stepped(incident, ())
     _, counter, schedule = plan
     counter, moment = clocked(clock, counter, now)  # a clock standing still is read as of its pause
     due, following = due_occurrences(clock, schedule, counter, moment)
@@ -107,7 +107,7 @@ def fire_deadline(incident: Incident, reached: DeadlineReached, now: datetime, b
         for role in roles:
             told_now[role] = (now, clock.name)
         notices.append(
-            Notify(
+            make_notify(
                 key=deadline_key(incident.id, clock, occurrence),
                 incident=incident.id,
                 roles=roles,
@@ -135,7 +135,7 @@ def fire_deadline(incident: Incident, reached: DeadlineReached, now: datetime, b
     else:
         changed = incident.evolve(clocks=clocks, breached=incident.breached | {clock.name}, told=told_as)
         audits.append(
-            Audit(
+            make_audit(
                 now,
                 "breach",
                 f"{clock.name} breached: its time was up at {minute(clock.due_at)}",
@@ -148,10 +148,10 @@ def fire_deadline(incident: Incident, reached: DeadlineReached, now: datetime, b
         if collapsed and position == 0:
             details["collapsed_steps"] = collapsed
             summary += f" (for {len(collapsed) + 1} steps overdue at once)"
-        audits.append(Audit(now, "escalation", summary, details=details))
+        audits.append(make_audit(now, "escalation", summary, details=details))
     for role, other, at in left_out:
         audits.append(
-            Audit(
+            make_audit(
                 now,
                 "repeat_merged",
                 f"repeat on {clock.name} left out for {role}: told at {minute(at)} from {other}",
@@ -159,4 +159,4 @@ def fire_deadline(incident: Incident, reached: DeadlineReached, now: datetime, b
             )
         )
     events = told(book, changed, EventKind.BREACH, now, clock=moved) if newly_breached else []
-    return Stepped(changed, (*audits, *notices, *events, *arm(incident.id, moved)))
+    return make_stepped(changed, (*audits, *notices, *events, *arm(incident.id, moved)))

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from engine.incident._events import told
+from engine.incident._made import make_audit, make_stepped
 from engine.incident._mention import Mention
 from engine.incident._moves import RESOLVED, Entered, arm, enter, reschedule, start_named
 from engine.incident._pauses import start_paused
-from engine.incident._record import Audit, Effect, Incident, JoinMention, RefusalReason, Refused, Stepped
+from engine.incident._record import Effect, Incident, JoinMention, RefusalReason, Refused, Stepped
 from engine.incident._rulebook import Rulebook
 from engine.incident._surges import NO_SURGE
 from engine.playbook import EventKind
@@ -51,12 +52,12 @@ def join_mention(incident: Incident, join: JoinMention, now: datetime, book: Rul
     if join.via is not None:
         summary += f": it belongs to {join.via}, which was merged into this incident"
         details["via"] = join.via
-    effects: list[Effect] = [Audit(now, "mention", summary, details=details)]
+    effects: list[Effect] = [make_audit(now, "mention", summary, details=details)]
     if incident.customer_id is None and mention.customer_id is not None:
         changed = changed.evolve(customer_id=mention.customer_id, customer_segment=mention.customer_segment)
         segment = f" (segment {mention.customer_segment})" if mention.customer_segment else ""
         effects.append(
-            Audit(
+            make_audit(
                 now,
                 "customer",
                 f"customer known: {mention.customer_id}{segment}, from mention {mention.channel}/{mention.external_id}",
@@ -72,7 +73,7 @@ def join_mention(incident: Incident, join: JoinMention, now: datetime, book: Rul
     if raised:
         changed = changed.evolve(severity=level)
         because = "a new mention" if surged is None else f"surge {surged.name}"
-        effects.append(Audit(now, "severity", f"severity {incident.severity} -> {level} ({because})"))
+        effects.append(make_audit(now, "severity", f"severity {incident.severity} -> {level} ({because})"))
         changed, moved = reschedule(book, changed, incident.severity, frozenset(), now)
         effects += moved
     effects += told(book, changed, EventKind.FOLLOW_UP, now)
@@ -84,7 +85,7 @@ def join_mention(incident: Incident, join: JoinMention, now: datetime, book: Rul
         changed, reopened = _reopen(book, changed, reopen, now)
         effects += reopened
     changed, started = _start_follow_up_clocks(book, changed, now)
-    return Stepped(changed, (*effects, *started))
+    return make_stepped(changed, (*effects, *started))
 
 
 def _reopen(book: Rulebook, incident: Incident, destination: str, now: datetime) -> tuple[Incident, list[Effect]]:
@@ -93,7 +94,7 @@ def _reopen(book: Rulebook, incident: Incident, destination: str, now: datetime)
     clocks, finished, entered = enter(book, incident, Entered(destination, incident.severity, incident.revision), now)
     moved = incident.evolve(state=destination, entered_at=now, clocks=clocks, finished_clocks=finished)
     effects: list[Effect] = [
-        Audit(
+        make_audit(
             now,
             "reopened",
             f"the customer wrote again: {previous} -> {destination}",

@@ -15,13 +15,11 @@ from typing import Any
 
 from engine.incident._clocks import deadline_key, start_clock
 from engine.incident._keys import ClockId
+from engine.incident._made import make_arm, make_audit, make_cancel, make_stepped
 from engine.incident._moments import iso, minute
 from engine.incident._offers import money
 from engine.incident._record import (
     Act,
-    ArmDeadline,
-    Audit,
-    CancelDeadline,
     ClockState,
     Effect,
     Incident,
@@ -103,9 +101,9 @@ def make_promises(
         promises.append(promise)
         clocks.append(clock)
         if clock.next is not None:
-            effects.append(ArmDeadline(deadline_key(incident.id, clock, clock.next), clock.next.at, clock.name))
+            effects.append(make_arm(deadline_key(incident.id, clock, clock.next), clock.next.at, clock.name))
         effects.append(
-            Audit(
+            make_audit(
                 now,
                 "promise",
                 f"promised {promise_id}: {_what(promise, book)}, due {minute(promise.due_at)}",
@@ -194,12 +192,12 @@ def deliver(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Step
         if clock.name != chosen.clock:
             clocks.append(clock)
         elif clock.next is not None:
-            effects.append(CancelDeadline(deadline_key(incident.id, clock, clock.next), clock.name))
+            effects.append(make_cancel(deadline_key(incident.id, clock, clock.next), clock.name))
     late = now - chosen.due_at
     timing = f"{format_duration(late)} late" if late.total_seconds() > 0 else "on time"
     effects.insert(
         0,
-        Audit(
+        make_audit(
             now,
             "delivered",
             f"kept {chosen.id} ({_what(chosen, book)}, {timing}): {note.strip()}",
@@ -217,4 +215,4 @@ def deliver(incident: Incident, act: Act, now: datetime, book: Rulebook) -> Step
         clocks=tuple(clocks),
         revision=incident.revision + 1,
     )
-    return Stepped(changed, tuple(effects))
+    return make_stepped(changed, tuple(effects))

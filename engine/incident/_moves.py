@@ -13,9 +13,10 @@ from engine.incident._clocks import deadline_key, start_clock
 from engine.incident._events import told
 from engine.incident._keys import ClockId
 from engine.incident._ledger import due_as_clocked
+from engine.incident._made import make_arm, make_audit, make_cancel
 from engine.incident._moments import iso, minute
 from engine.incident._pauses import lateness, paused_for, replan_clock, settle
-from engine.incident._record import ArmDeadline, Audit, CancelDeadline, ClockState, Effect, Incident
+from engine.incident._record import Audit, ClockState, Effect, Incident
 from engine.incident._rulebook import Fate, Rulebook
 from engine.playbook import LIFECYCLE, EventKind, format_duration
 
@@ -46,13 +47,13 @@ _ENTERED, _RAISED, _REOPENED = EventKind.ENTERED, EventKind.SEVERITY_RAISED, Eve
 def arm(incident_id: str, clock: ClockState) -> list[Effect]:
     if clock.next is None:
         return []
-    return [ArmDeadline(deadline_key(incident_id, clock, clock.next), clock.next.at, clock.name)]
+    return [make_arm(deadline_key(incident_id, clock, clock.next), clock.next.at, clock.name)]
 
 
 def cancel(incident_id: str, clock: ClockState) -> list[Effect]:
     if clock.next is None:
         return []
-    return [CancelDeadline(deadline_key(incident_id, clock, clock.next), clock.name)]
+    return [make_cancel(deadline_key(incident_id, clock, clock.next), clock.name)]
 
 
 class Entered(NamedTuple):
@@ -93,7 +94,7 @@ def enter(
             continue
         # A state's limit stops as the state is left; a target stops where it is met, on a side path, or at the end.
         if clock.next is not None:
-            effects.append(CancelDeadline(deadline_key(incident.id, clock, clock.next), name))
+            effects.append(make_cancel(deadline_key(incident.id, clock, clock.next), name))
         if fate is not None:
             if not book.playbook.targets[name].per_follow_up:  # one that starts on each follow-up runs again
                 finished = finished | {name}
@@ -113,7 +114,7 @@ def enter(
         started = start_clock(name, entered.revision, schedule, counter, now)
         kept.append(started)
         if started.next is not None:
-            effects.append(ArmDeadline(deadline_key(incident.id, started, started.next), started.next.at, name))
+            effects.append(make_arm(deadline_key(incident.id, started, started.next), started.next.at, name))
     return tuple(kept), finished, effects
 
 
@@ -151,7 +152,7 @@ def verdict_on(clock: ClockState, verdict: str, aside: str | None, now: datetime
         details["side_path"] = aside
     if stood:
         details["paused_for"] = stood.total_seconds()
-    return Audit(now, f"target_{verdict}", f"{clock.name} {verdict} ({timing}){why}", details=details)
+    return make_audit(now, f"target_{verdict}", f"{clock.name} {verdict} ({timing}){why}", details=details)
 
 
 def reschedule(

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 
 from engine.incident._calendar import TimeCounter
 from engine.incident._clocks import deadline_key, next_occurrence, replan
-from engine.incident._record import ArmDeadline, Audit, CancelDeadline, ClockState, Effect
+from engine.incident._made import make_arm, make_audit, make_cancel
+from engine.incident._record import ClockState, Effect
 from engine.incident._rulebook import Rulebook, Schedule
 from engine.playbook import format_duration
 
@@ -117,7 +118,7 @@ def _left(clock: ClockState, counter: TimeCounter, limit: timedelta, at: datetim
 def _pause(book: Rulebook, clock: ClockState, state: str, severity: str, now: datetime) -> Effect:
     plan = book.plan(clock.name, severity)
     where = "" if plan is None else f": {_left(clock, counter_of(clock, plan.counter), plan.limit, now)}"
-    return Audit(
+    return make_audit(
         now,
         "paused",
         f"{clock.name} paused in {state}{where}; it does not count while the incident is there",
@@ -144,7 +145,7 @@ def _resume(
     )
     stood = format_duration(now - paused_at)
     effects: list[Effect] = [
-        Audit(
+        make_audit(
             now,
             "resumed",
             f"{clock.name} resumes in {state} after {stood} paused: {_left(going, counter, plan.limit, now)}",
@@ -152,7 +153,7 @@ def _resume(
         )
     ]
     if going.next is not None:
-        effects.append(ArmDeadline(deadline_key(incident_id, going, going.next), going.next.at, clock.name))
+        effects.append(make_arm(deadline_key(incident_id, going, going.next), going.next.at, clock.name))
     return going, effects
 
 
@@ -176,11 +177,11 @@ def settle(
         elif clock.name in still and clock.paused_at is None:
             effects.append(_pause(book, clock, state, severity, now))
             if clock.next is not None:
-                effects.append(CancelDeadline(deadline_key(incident_id, clock, clock.next), clock.name))
+                effects.append(make_cancel(deadline_key(incident_id, clock, clock.next), clock.name))
             settled.append(clock._replace(paused_at=now, next=None))
         elif clock.name not in still and clock.paused_at is not None:
             if clock.next is not None:  # a step a raise made due while it stood still, not yet fired: armed anew
-                effects.append(CancelDeadline(deadline_key(incident_id, clock, clock.next), clock.name))
+                effects.append(make_cancel(deadline_key(incident_id, clock, clock.next), clock.name))
             going, resumed = _resume(book, incident_id, clock, state=state, severity=severity, epoch=epoch, now=now)
             settled.append(going)
             effects += resumed

@@ -16,12 +16,12 @@ from engine.incident._events import told
 from engine.incident._firing import fire_deadline
 from engine.incident._following import about_mention, join_mention, sent_from
 from engine.incident._ledger import deliver, takes_deliver
+from engine.incident._made import make_audit, make_stepped
 from engine.incident._mention import Mention
 from engine.incident._moves import Entered, enter
 from engine.incident._record import (
     Act,
     AddNote,
-    Audit,
     Command,
     DeadlineReached,
     Effect,
@@ -79,7 +79,7 @@ def open_incident(
     )
     if book.surges is not None and group is not None:
         incident = book.surges.counted(incident, mention)
-    opened = Audit(
+    opened = make_audit(
         now,
         "opened",
         f"opened under {playbook.id} v{playbook.version} with severity {severity}: a mention on {mention.channel} "
@@ -90,7 +90,7 @@ def open_incident(
     if follows is not None:
         earlier, earlier_playbook = follows
         linked = (
-            Audit(
+            make_audit(
                 now,
                 "link",
                 f"follow-up from {earlier}'s author: this post matches {playbook.id}, a higher-priority playbook "
@@ -104,7 +104,7 @@ def open_incident(
         )
     clocks, finished, effects = enter(book, incident, Entered(incident.state, severity, 0), now)
     opening = incident.evolve(clocks=clocks, finished_clocks=finished)
-    return Stepped(opening, (opened, *linked, *effects, *told(book, opening, EventKind.OPENED, now)))
+    return make_stepped(opening, (opened, *linked, *effects, *told(book, opening, EventKind.OPENED, now)))
 
 
 def step(incident: Incident, command: Command, now: datetime, book: Rulebook) -> Stepped | Refused:
@@ -140,8 +140,8 @@ def _link(incident: Incident, link: LinkIncident, now: datetime) -> Stepped:
     """Record a link to another incident. Allowed on a closed incident too: the history stays true."""
     pair = (link.incident, link.relation.value)
     if pair in incident.links:
-        return Stepped(incident, ())
+        return make_stepped(incident, ())
     changed = incident.evolve(links=(*incident.links, pair), revision=incident.revision + 1)
     summary = _LINK_WORDS[link.relation].format(incident=link.incident, playbook=link.playbook)
     details = {"incident": link.incident, "relation": link.relation.value, "playbook": link.playbook}
-    return Stepped(changed, (Audit(now, "link", summary, details=details),))
+    return make_stepped(changed, (make_audit(now, "link", summary, details=details),))

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from engine.incident._keys import event_key
+from engine.incident._made import make_audit, make_notify
 from engine.incident._mention import Mention
 from engine.incident._record import Audit, Effect, Incident, Notify, NotifyKind, OpenCrisis
 from engine.playbook import EventKind, SurgeRule, format_duration
@@ -64,7 +65,7 @@ class Surge(NamedTuple):
                 notice = _notice(incident, index, rule, now)
                 details = {"key": notice.key, "event": EventKind.SURGE.value, "roles": list(rule.notify), "rule": index}
                 found.append(
-                    Audit(now, "notice", f"surge {rule.name}: notify {', '.join(rule.notify)}", details=details)
+                    make_audit(now, "notice", f"surge {rule.name}: notify {', '.join(rule.notify)}", details=details)
                 )
                 found.append(notice)
             if rule.open is not None:
@@ -165,12 +166,12 @@ def _audit(index: int, rule: SurgeRule, recent: int, before: int, now: datetime)
     details = {"surge": rule.name, "rule": index, "mentions": recent, "within": format_duration(rule.within)}
     if rule.rate is not None:
         details["before"] = before
-    return Audit(now, "surge", summary, details=details)
+    return make_audit(now, "surge", summary, details=details)
 
 
 def _notice(incident: Incident, index: int, rule: SurgeRule, now: datetime) -> Notify:
     """The surge's notification: an event, keyed by the incident and the rule, which fires once for it."""
-    return Notify(
+    return make_notify(
         key=event_key(incident.id, EventKind.SURGE.value, rule.name, index),
         incident=incident.id,
         roles=rule.notify,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine.incident._record import Actor, AddNote, Audit, Incident, RefusalReason, Refused, SetOwner, Stepped
+from engine.incident._made import make_audit, make_stepped
+from engine.incident._record import Actor, AddNote, Incident, RefusalReason, Refused, SetOwner, Stepped
 from engine.incident._rulebook import Rulebook
 
 __all__ = ["NOTE_LIMIT", "add_note", "set_owner"]
@@ -45,7 +46,7 @@ def set_owner(incident: Incident, command: SetOwner, now: datetime, book: Rulebo
         )
     wanted = None if owner is None else owner.person
     if wanted == incident.owner:
-        return Stepped(incident, ())  # already so: nothing to record
+        return make_stepped(incident, ())  # already so: nothing to record
     before = incident.owner
     if not command.take_over and before is not None:
         return Refused(
@@ -58,8 +59,8 @@ def set_owner(incident: Incident, command: SetOwner, now: datetime, book: Rulebo
         summary = f"{actor.person} took it" + ("" if before is None else f" over from {before}")
     else:
         summary = f"{actor.person} assigned it to {wanted}" + ("" if before is None else f" (it was {before}'s)")
-    audit = Audit(now, "owner", summary, actor.person, {"owner": wanted, "previous": before})
-    return Stepped(incident.evolve(owner=wanted), (audit,))
+    audit = make_audit(now, "owner", summary, actor.person, {"owner": wanted, "previous": before})
+    return make_stepped(incident.evolve(owner=wanted), (audit,))
 
 
 def add_note(incident: Incident, command: AddNote, now: datetime, book: Rulebook) -> Stepped | Refused:
@@ -76,4 +77,4 @@ def add_note(incident: Incident, command: AddNote, now: datetime, book: Rulebook
             f"the note is {len(text):,} characters; keep it under {NOTE_LIMIT:,} (attach longer reports elsewhere)",
             "note",
         )
-    return Stepped(incident, (Audit(now, "note", text, command.actor.person, {"text": text}),))
+    return make_stepped(incident, (make_audit(now, "note", text, command.actor.person, {"text": text}),))
