@@ -125,7 +125,19 @@ def fire_deadline(incident: Incident, reached: DeadlineReached, now: datetime, b
             )
         )
     following = None if clock.paused_at is not None else following  # the rest waits for the resume
-    moved = clock._replace(fired=due[-1] if due else clock.fired, next=following, replanned_at=None)
+    # Spelled out field by field: ``_replace`` is Python, and runs on every deadline.
+    moved = ClockState(
+        clock.name,
+        clock.started_at,
+        clock.epoch,
+        clock.due_at,
+        due[-1] if due else clock.fired,
+        following,
+        clock.judged_from,
+        None,
+        clock.paused_at,
+        clock.pauses,
+    )
     clocks = tuple(moved if item is clock else item for item in incident.clocks)
     audits: list[Effect] = []
     newly_breached = breached and clock.name not in incident.breached

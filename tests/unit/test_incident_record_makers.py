@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from incident_support import opened
 
-from engine.incident import ArmDeadline, Audit, CancelDeadline, Notify, NotifyKind, Stepped
+from engine.incident import ArmDeadline, Audit, CancelDeadline, ClockState, Notify, NotifyKind, Stepped
 from engine.incident._made import make_arm, make_audit, make_cancel, make_notify, make_stepped
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -64,3 +64,19 @@ def test_a_made_record_is_as_frozen_as_one_its_class_made() -> None:
 
     with pytest.raises(FrozenInstanceError):
         made.kind = "breach"  # type: ignore[misc]
+
+
+def test_a_clock_has_the_fields_a_firing_deadline_spells_out_when_it_moves_the_clock_on() -> None:
+    # engine/incident/_firing.py makes the moved clock field by field, in this order: a new field must be added there.
+    assert ClockState._fields == (
+        "name",
+        "started_at",
+        "epoch",
+        "due_at",
+        "fired",
+        "next",
+        "judged_from",
+        "replanned_at",
+        "paused_at",
+        "pauses",
+    )
