@@ -111,7 +111,15 @@ def _quick_check() -> Callable[[Any], Any]:
     Only its "yes" is trusted; anything it refuses goes to jsonschema, the reference, which also words the errors
     (a test checks on random data that the quick check never passes what the reference refuses).
     """
-    schema = {key: value for key, value in mention_schema().items() if key != "$schema"}
+    schema = {key: value for key, value in mention_schema().items() if key not in ("$schema", "if", "then")}
+    # The schema's one if/then (a segment needs its customer) is the same rule as a dependency, which fastjsonschema
+    # checks with a lookup: its "if" raises and catches an exception on every mention without a segment.
+    condition: Any = mention_schema().get("if", {})
+    then: Any = mention_schema().get("then", {})
+    if condition or then:
+        if set(condition) != {"required"} or len(condition["required"]) != 1 or set(then) != {"required"}:
+            raise ValueError("the mention schema's if/then is no longer one field's dependency")  # pragma: no cover
+        schema["dependencies"] = {condition["required"][0]: list(then["required"])}
     return fastjsonschema.compile(schema)
 
 

@@ -220,6 +220,7 @@ _MENTIONS = st.fixed_dictionaries(
         "thread_id": _mostly(_TEXT, _ODD),
         "url": _mostly(st.text(max_size=10), _ODD),
         "customer_id": _mostly(_TEXT, _ODD),
+        "customer_segment": _mostly(_TEXT, _ODD),  # which needs a customer_id
     },
 )
 _EXTRA = st.builds(lambda mention, key, value: {**mention, key: value}, _MENTIONS, st.text(max_size=6), _ANY)
@@ -281,3 +282,20 @@ def test_the_destination_lookup_gives_what_firing_the_machines_event_gives(name:
                 assert moved is (taken is not None), (trigger, source, level)
                 if taken is not None:
                     assert book.destination(trigger, source, incident) == stand.state, (trigger, source, level)
+
+
+def test_the_quick_mention_check_refuses_a_segment_without_its_customer_as_the_schema_does() -> None:
+    from engine.incident._mention import _passes_quick_check, _validator  # noqa: PLC0415 - the shortcut itself
+
+    mention = {
+        "channel": "twitter",
+        "external_id": "1",
+        "text": "Still broken",
+        "posted_at": "2026-11-23T09:00:00Z",
+        "author": {"handle": "@ann_b"},
+    }
+
+    assert _passes_quick_check(mention)
+    assert _passes_quick_check({**mention, "customer_segment": "vip", "customer_id": "c-1"})
+    assert not _passes_quick_check({**mention, "customer_segment": "vip"})
+    assert not _validator().is_valid({**mention, "customer_segment": "vip"})
