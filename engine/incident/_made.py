@@ -10,6 +10,7 @@ the cost. Each makes exactly the record its class would (a test checks them fiel
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,35 +31,17 @@ __all__ = ["make_arm", "make_audit", "make_cancel", "make_notify", "make_stepped
 _new = object.__new__
 
 
-def _slot(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
-    """What stores ``name`` on an instance of ``cls``: the slot's own descriptor, which the frozen check is not on."""
-    setter: Callable[[Any, Any], None] = cls.__dict__[name].__set__
-    return setter
+def _slots(cls: type[Any]) -> tuple[Callable[[Any, Any], None], ...]:
+    """What stores each field of ``cls``, in the order of its fields (the makers' parameters follow it): the slot's
+    own descriptor, which the frozen check is not on."""
+    return tuple(cls.__dict__[item.name].__set__ for item in fields(cls))
 
 
-_AT, _KIND, _SUMMARY, _ACTOR, _DETAILS = (_slot(Audit, name) for name in ("at", "kind", "summary", "actor", "details"))
-_ARM_KEY, _ARM_AT, _ARM_CLOCK = (_slot(ArmDeadline, name) for name in ("key", "at", "clock"))
-_CANCEL_KEY, _CANCEL_CLOCK = (_slot(CancelDeadline, name) for name in ("key", "clock"))
-_INCIDENT, _EFFECTS = (_slot(Stepped, name) for name in ("incident", "effects"))
-_NOTIFY = tuple(
-    _slot(Notify, name)
-    for name in (
-        "key",
-        "incident",
-        "roles",
-        "kind",
-        "clock",
-        "state",
-        "severity",
-        "step",
-        "repetition",
-        "threshold",
-        "scheduled_at",
-        "due_at",
-        "late_by",
-        "event",
-    )
-)
+_AT, _KIND, _SUMMARY, _ACTOR, _DETAILS = _slots(Audit)
+_ARM_KEY, _ARM_AT, _ARM_CLOCK = _slots(ArmDeadline)
+_CANCEL_KEY, _CANCEL_CLOCK = _slots(CancelDeadline)
+_INCIDENT, _EFFECTS = _slots(Stepped)
+_NOTIFY = _slots(Notify)
 
 
 def make_audit(
